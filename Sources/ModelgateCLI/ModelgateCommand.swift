@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The `modelgate` command line.
+public struct ModelgateCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "modelgate",
+        abstract: "Model selection, trials, quotas and purchases for AI chat apps.",
+        subcommands: [ServeCommand.self, MigrateCommand.self, SeedCommand.self, TokenCommand.self],
+        defaultSubcommand: ServeCommand.self)
+
+    public init() {}
+}

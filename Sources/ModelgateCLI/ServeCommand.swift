@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import ModelgateCore
+import ModelgateServer
+import ModelgateStore
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the HTTP service.")
+
+    @OptionGroup var options: CommonOptions
+    @Option(help: "Address to listen on (env MODELGATE_HOST, default 127.0.0.1)") var host: String?
+    @Option(help: "Port to listen on (env MODELGATE_PORT, default 8080)") var port: Int?
+
+    func run() async throws {
+        var configuration = try options.configuration()
+        if let host { configuration.host = host }
+        if let port { configuration.port = try ServerConfiguration.parsePort(String(port), variable: "--port") }
+        let logger = makeLogger()
+        let clock = SystemClock()
+        let secret = try configuration.resolveJWTSecret { logger.warning("\($0)") }
+        let database = try await openMigratedDatabase(configuration, logger: logger, clock: clock)
+        let tokens = await TokenAuthority(secret: secret)
+        let dependencies = Dependencies(database: database, clock: clock, logger: logger)
+        let services = try await Services(dependencies: dependencies)
+        let app = buildApplication(configuration: configuration, dependencies: dependencies, services: services, tokens: tokens)
+        logger.info("modelgate on http://\(configuration.host):\(configuration.port) with \(configuration.databaseURL)")
+        do {
+            try await app.runService()
+        } catch {
+            await database.shutdown()
+            throw error
+        }
+        await database.shutdown()
+    }
+}
+
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "migrate", abstract: "Apply pending schema migrations.")
+    @OptionGroup var options: CommonOptions
+
+    func run() async throws {
+        let configuration = try options.configuration()
+        let database = try await Database.open(configuration.databaseURL, logger: makeLogger())
+        let report = try await Migrator.migrate(database, at: Date())
+        await database.shutdown()
+        print(report.applied.isEmpty ? "schema is up to date" : report.applied.map { "applied \($0)" }.joined(separator: "\n"))
+    }
+}
+
+struct SeedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seed", abstract: "Insert the default catalog and coaches; never overwrites existing rows.")
+    @OptionGroup var options: CommonOptions
+
+    func run() async throws {
+        let configuration = try options.configuration()
+        let database = try await Database.open(configuration.databaseURL, logger: makeLogger())
+        try await Migrator.migrate(database, at: Date())
+        let inserted = try await Seed.apply(database, at: Date())
+        await database.shutdown()
+        print("seeded: \(inserted) new rows")
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+public enum Provider: String, Sendable, Codable, CaseIterable {
+    case openai, anthropic, together, google
+}
+
+public enum Tier: String, Sendable, Codable, CaseIterable {
+    case free, premium
+}
+
+/// One model of the catalog, as an admin configured it.
+public struct AIModel: Sendable, Equatable, Codable {
+    public var id: ModelID
+    public var provider: Provider
+    public var providerModelID: String
+    public var displayName: String
+    public var description: String
+    public var enabled: Bool
+    public var tier: Tier
+    /// Price of lifetime access in US cents; `nil` for free models.
+    public var priceCents: Int?
+    public var stripeProductID: String?
+    public var stripePriceID: String?
+    /// Free-form JSON object: badges (`speed`, `quality`), `contextWindow`, …
+    public var metadata: JSONValue
+    /// Messages a user may send per calendar day; `nil` means unlimited.
+    public var dailyMessageLimit: Int?
+    public var trialMessagesAllowed: Int
+    public var sortOrder: Int
+
+    public init(
+        id: ModelID, provider: Provider, providerModelID: String, displayName: String, description: String,
+        enabled: Bool = true, tier: Tier, priceCents: Int? = nil, stripeProductID: String? = nil,
+        stripePriceID: String? = nil, metadata: JSONValue = .object([:]), dailyMessageLimit: Int? = nil,
+        trialMessagesAllowed: Int = 0, sortOrder: Int = 0
+    ) {
+        self.id = id
+        self.provider = provider
+        self.providerModelID = providerModelID
+        self.displayName = displayName
+        self.description = description
+        self.enabled = enabled
+        self.tier = tier
+        self.priceCents = priceCents
+        self.stripeProductID = stripeProductID
+        self.stripePriceID = stripePriceID
+        self.metadata = metadata
+        self.dailyMessageLimit = dailyMessageLimit
+        self.trialMessagesAllowed = trialMessagesAllowed
+        self.sortOrder = sortOrder
+    }
+}
+
+/// The catalog as read at one moment: every model (disabled ones included) and the system default.
+/// Cheap to copy and safe to share between requests; the server keeps the newest one in memory.
+public struct CatalogSnapshot: Sendable {
+    public let models: [AIModel]
+    public let systemDefaultID: ModelID
+    public let version: Int64
+    private let byID: [ModelID: AIModel]
+
+    public init(models: [AIModel], systemDefaultID: ModelID, version: Int64 = 0) {
+        self.models = models.sorted { ($0.sortOrder, $0.id) < ($1.sortOrder, $1.id) }
+        self.systemDefaultID = systemDefaultID
+        self.version = version
+        self.byID = Dictionary(models.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public func model(_ id: ModelID) -> AIModel? { byID[id] }
+    public var enabledModels: [AIModel] { models.filter(\.enabled) }
+}

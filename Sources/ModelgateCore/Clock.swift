@@ -1,0 +1,22 @@
+import Foundation
+
+/// Where "now" comes from. Handlers never call `Date()`: tests pass a clock they can move.
+public protocol WallClock: Sendable {
+    func now() -> Date
+}
+
+public struct SystemClock: WallClock {
+    public init() {}
+    public func now() -> Date { Date() }
+}
+
+/// A clock that stands still until a test moves it.
+public final class ManualClock: WallClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Date
+
+    public init(_ start: Date) { current = start }
+    public func now() -> Date { lock.withLock { current } }
+    public func set(_ date: Date) { lock.withLock { current = date } }
+    public func advance(by seconds: TimeInterval) { lock.withLock { current += seconds } }
+}

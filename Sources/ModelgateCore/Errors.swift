@@ -1,0 +1,21 @@
+import Foundation
+
+/// Every failure a caller can act on. The HTTP layer maps each case to a status and a stable
+/// `code` in one place; nothing else decides how an error looks on the wire.
+public enum ModelgateError: Error, Sendable, Equatable {
+    case unauthenticated(reason: String)
+    case forbidden(reason: String)
+    case notFound(what: String, id: String)
+    case invalidBody(field: String, reason: String)
+    case invalidField(field: String, reason: String)
+    case bodyTooLarge(limit: Int)
+    case modelUnavailable(ModelID)
+    case modelLocked(ModelID, priceCents: Int?)
+    case trialExhausted(ModelID, priceCents: Int?)
+    case rateLimited(ModelID, limit: Int, resetAt: Date, retryAfterSeconds: Int)
+    case unknownPersona(PersonaID)
+    case invalidTimeZone(String)
+    case noModelAvailable
+    case conflict(code: String, detail: String)
+    case databaseUnavailable
+}

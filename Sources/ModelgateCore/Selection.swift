@@ -1,0 +1,70 @@
+/// Why a model was chosen for a message.
+public enum SelectionReason: String, Sendable, Codable {
+    case explicit
+    case personaOverride = "persona_override"
+    case userDefault = "default"
+    case systemDefault = "system_default"
+    /// Something earlier in the chain was disabled or missing; `skipped` says what.
+    case fallback
+}
+
+/// A step of the chain that could not be used.
+public struct SkippedChoice: Sendable, Equatable, Codable {
+    public enum Why: String, Sendable, Codable { case disabled, missing }
+    public let modelId: ModelID
+    public let source: SelectionReason
+    public let why: Why
+
+    public init(modelId: ModelID, source: SelectionReason, why: Why) {
+        self.modelId = modelId
+        self.source = source
+        self.why = why
+    }
+}
+
+/// What the user has chosen: their default and per-persona overrides.
+public struct ModelPreferences: Sendable, Equatable, Codable {
+    public var defaultModelId: ModelID?
+    public var personaOverrides: [PersonaID: ModelID]
+
+    public init(defaultModelId: ModelID? = nil, personaOverrides: [PersonaID: ModelID] = [:]) {
+        self.defaultModelId = defaultModelId
+        self.personaOverrides = personaOverrides
+    }
+}
+
+public struct ModelChoice: Sendable, Equatable {
+    public let model: AIModel
+    public let reason: SelectionReason
+    public let skipped: [SkippedChoice]
+}
+
+/// Picks the model that answers a message: explicit › persona override › user default › system
+/// default, skipping disabled or missing models; if even the system default is unusable, the first
+/// enabled free model in catalog order. Pure: no I/O, no clock.
+public enum ModelSelection {
+    public static func select(
+        catalog: CatalogSnapshot, preferences: ModelPreferences, persona: PersonaID?, explicit: ModelID?
+    ) throws(ModelgateError) -> ModelChoice {
+        var chain: [(ModelID, SelectionReason)] = []
+        if let explicit { chain.append((explicit, .explicit)) }
+        if let persona, let override = preferences.personaOverrides[persona] { chain.append((override, .personaOverride)) }
+        if let preferred = preferences.defaultModelId { chain.append((preferred, .userDefault)) }
+        chain.append((catalog.systemDefaultID, .systemDefault))
+
+        var skipped: [SkippedChoice] = []
+        for (id, source) in chain {
+            guard let model = catalog.model(id) else {
+                skipped.append(SkippedChoice(modelId: id, source: source, why: .missing))
+                continue
+            }
+            guard model.enabled else {
+                skipped.append(SkippedChoice(modelId: id, source: source, why: .disabled))
+                continue
+            }
+            return ModelChoice(model: model, reason: skipped.isEmpty ? source : .fallback, skipped: skipped)
+        }
+        guard let lastResort = catalog.enabledModels.first(where: { $0.tier == .free }) else { throw .noModelAvailable }
+        return ModelChoice(model: lastResort, reason: .fallback, skipped: skipped)
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Hummingbird
+import Logging
+import ModelgateCore
+import ModelgateStore
+
+/// Everything the service depends on, passed in as values: tests swap the clock and database.
+public struct Dependencies: Sendable {
+    public var database: Database
+    public var clock: any WallClock
+    public var logger: Logger
+
+    public init(database: Database, clock: any WallClock = SystemClock(), logger: Logger) {
+        self.database = database
+        self.clock = clock
+        self.logger = logger
+    }
+}
+
+/// The domain services built from the dependencies, shared by the HTTP routes and the CLI.
+public struct Services: Sendable {
+    public let cache: CatalogCache
+    public let access: ModelAccessService
+    public let profiles: ProfileRepository
+    let userModels: UserModelsService
+
+    public init(dependencies: Dependencies) async throws {
+        let database = dependencies.database
+        cache = try await CatalogCache(database: database)
+        profiles = ProfileRepository(database: database)
+        access = ModelAccessService(
+            cache: cache, entitlements: EntitlementRepository(database: database), ledger: QuotaLedger(database: database),
+            clock: dependencies.clock)
+        userModels = UserModelsService(access: access, profiles: profiles)
+    }
+}
+
+/// Builds the router: one function, used by `serve` and by every server test.
+public func buildRouter(
+    configuration: ServerConfiguration, dependencies: Dependencies, services: Services, tokens: TokenAuthority
+) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: LogRequestsMiddleware(.debug))
+    HealthRoutes(database: dependencies.database).register(on: router)
+
+    let api = router.group("api")
+        .add(middleware: AuthMiddleware(tokens: tokens, profiles: services.profiles, clock: dependencies.clock))
+    UserRoutes(service: services.userModels, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
+    let admin = api.group("admin").add(middleware: RequireAdminMiddleware())
+    AdminRoutes(cache: services.cache).register(on: admin)
+    return router
+}
+
+public func buildApplication(
+    configuration: ServerConfiguration, dependencies: Dependencies, services: Services, tokens: TokenAuthority
+) -> some ApplicationProtocol {
+    let router = buildRouter(configuration: configuration, dependencies: dependencies, services: services, tokens: tokens)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "modelgate"),
+        logger: dependencies.logger)
+}

@@ -1,0 +1,73 @@
+import Crypto
+import Foundation
+import JWTKit
+import ModelgateCore
+
+/// The HS256 secret tokens are signed with. Kept apart from other strings so it cannot be
+/// passed where an API key is expected, and never printed.
+public struct JWTSecret: Sendable, CustomStringConvertible {
+    public static let minimumBytes = 32
+    let value: String
+
+    public init(_ value: String) throws(ConfigurationError) {
+        guard value.utf8.count >= Self.minimumBytes else {
+            throw ConfigurationError(variable: "MODELGATE_JWT_SECRET", reason: "must be at least \(Self.minimumBytes) bytes long")
+        }
+        self.value = value
+    }
+
+    public var description: String { "<redacted>" }
+}
+
+/// Who a verified token says the caller is.
+public struct TokenIdentity: Sendable {
+    public let user: UserID
+    public let email: String?
+    public let claimsAdmin: Bool
+}
+
+/// Signs and verifies the bearer tokens of users and admins.
+public struct TokenAuthority: Sendable {
+    private let keys: JWTKeyCollection
+
+    public init(secret: JWTSecret) async {
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: secret.value), digestAlgorithm: .sha256)
+        self.keys = keys
+    }
+
+    public func verify(_ token: String) async throws(ModelgateError) -> TokenIdentity {
+        let claims: SupabaseClaims
+        do {
+            claims = try await keys.verify(token, as: SupabaseClaims.self)
+        } catch let error as JWTError where error.errorType == .claimVerificationFailure {
+            throw .unauthenticated(reason: "the token has expired")
+        } catch {
+            throw .unauthenticated(reason: "the token is malformed or its signature is wrong")
+        }
+        guard claims.role == "authenticated" || claims.role == "service_role" else {
+            throw .unauthenticated(reason: "the token's role claim is not authenticated")
+        }
+        guard let user = UserID(claims.sub.value) else {
+            throw .unauthenticated(reason: "the token's sub claim is not a UUID")
+        }
+        return TokenIdentity(user: user, email: claims.email, claimsAdmin: claims.claimsAdmin)
+    }
+
+    public func issue(user: UserID, email: String?, admin: Bool, ttl: TimeInterval, now: Date) async throws -> String {
+        let claims = SupabaseClaims(
+            sub: user.description, email: email, exp: ExpirationClaim(value: now.addingTimeInterval(ttl)),
+            iat: IssuedAtClaim(value: now), appMetadata: admin ? .init(role: "admin") : nil)
+        return try await keys.sign(claims)
+    }
+
+    /// A stable user id for an email (name-based, from SHA-256), so `modelgate token --email`
+    /// names the same user each time.
+    public static func userID(forEmail email: String) -> UserID {
+        var bytes = Array(SHA256.hash(data: Data(("modelgate:" + email.lowercased()).utf8)).prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x50
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let uuid = bytes.withUnsafeBytes { $0.loadUnaligned(as: uuid_t.self) }
+        return UserID(UUID(uuid: uuid))
+    }
+}

@@ -1,0 +1,25 @@
+import Hummingbird
+import ModelgateCore
+
+/// The caller of a request, once authenticated.
+public struct Identity: Sendable {
+    public let profile: Profile
+    public let isAdmin: Bool
+    public var user: UserID { profile.id }
+}
+
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var identity: Identity?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.identity = nil
+    }
+
+    /// The authenticated caller; routes behind `AuthMiddleware` always have one.
+    public func requireIdentity() throws(ModelgateError) -> Identity {
+        guard let identity else { throw .unauthenticated(reason: "no credentials") }
+        return identity
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ModelgateCore
+
+/// An RFC 9457 problem document with Modelgate's stable `code`.
+struct Problem: Error, Sendable {
+    var status: HTTPResponse.Status
+    var code: String
+    var title: String
+    var detail: String
+    var extra: [String: JSONValue] = [:]
+    var headers: HTTPFields = [:]
+
+    func response(requestID: String) -> Response {
+        var body: [String: JSONValue] = extra
+        body["type"] = .string("about:blank")
+        body["title"] = .string(title)
+        body["status"] = .number(Double(status.code))
+        body["detail"] = .string(detail)
+        body["code"] = .string(code)
+        body["requestId"] = .string(requestID)
+        let data = (try? JSONEncoder.sorted.encode(JSONValue.object(body))) ?? Data()
+        var fields = headers
+        fields[.contentType] = "application/problem+json"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension JSONEncoder {
+    static let sorted: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+}
+
+extension Problem {
+    /// The one place where errors become HTTP.
+    init(_ error: any Error) {
+        switch error {
+        case let problem as Problem: self = problem
+        case let error as ModelgateError: self.init(error)
+        case let error as HTTPError: self.init(httpError: error)
+        case let error as DecodingError: self.init(decodingError: error)
+        default:
+            self.init(status: .internalServerError, code: "internal_error", title: "Internal error",
+                      detail: "Something went wrong on our side; the request id identifies it in our logs.")
+        }
+    }
+
+    init(_ error: ModelgateError) {
+        switch error {
+        case .unauthenticated(let reason):
+            self.init(status: .unauthorized, code: "unauthenticated", title: "Authentication required", detail: reason,
+                      headers: [.wwwAuthenticate: "Bearer"])
+        case .forbidden(let reason):
+            self.init(status: .forbidden, code: "forbidden", title: "Forbidden", detail: reason)
+        case .notFound(let what, let id):
+            self.init(status: .notFound, code: "\(what.replacingOccurrences(of: " ", with: "_"))_not_found", title: "Not found",
+                      detail: "No \(what) '\(id)'.")
+        case .invalidBody(let field, let reason):
+            self.init(status: .badRequest, code: "invalid_body", title: "Malformed request body", detail: "\(field): \(reason)",
+                      extra: ["field": .string(field)])
+        case .invalidField(let field, let reason):
+            self.init(status: .unprocessableContent, code: "invalid_field", title: "Invalid value", detail: "\(field): \(reason)",
+                      extra: ["field": .string(field)])
+        case .bodyTooLarge(let limit):
+            self.init(status: .contentTooLarge, code: "body_too_large", title: "Request body too large",
+                      detail: "The body must be at most \(limit) bytes.")
+        case .modelUnavailable(let model):
+            self.init(status: .unprocessableContent, code: "model_unavailable", title: "Model unavailable",
+                      detail: "The model '\(model)' does not exist or is disabled.", extra: ["modelId": .string(model.rawValue)])
+        case .modelLocked(let model, let price):
+            self.init(status: .forbidden, code: "model_locked", title: "Model locked",
+                      detail: "The model '\(model)' is premium: purchase it to use it.", extra: Self.priced(model, price))
+        case .trialExhausted(let model, let price):
+            self.init(status: .forbidden, code: "trial_exhausted", title: "Trial used up",
+                      detail: "Every trial message of '\(model)' is spent: purchase it to keep using it.", extra: Self.priced(model, price))
+        case .rateLimited(let model, let limit, let resetAt, let seconds):
+            self.init(status: .tooManyRequests, code: "rate_limited", title: "Daily limit reached",
+                      detail: "You have sent \(limit) messages to '\(model)' today; the limit resets at \(ISO8601.string(resetAt)).",
+                      extra: ["modelId": .string(model.rawValue), "limit": .number(Double(limit)), "resetAt": .string(ISO8601.string(resetAt))],
+                      headers: [.retryAfter: String(seconds)])
+        case .unknownPersona(let persona):
+            self.init(status: .unprocessableContent, code: "unknown_persona", title: "Unknown persona",
+                      detail: "There is no persona '\(persona)'.", extra: ["personaId": .string(persona.rawValue)])
+        case .invalidTimeZone(let zone):
+            self.init(status: .unprocessableContent, code: "invalid_timezone", title: "Invalid time zone",
+                      detail: "'\(zone)' is not an IANA time zone name.", extra: ["field": .string("timezone")])
+        case .noModelAvailable:
+            self.init(status: .serviceUnavailable, code: "no_model_available", title: "No model available",
+                      detail: "Every model of the catalog is disabled.")
+        case .conflict(let code, let detail):
+            self.init(status: .conflict, code: code, title: "Conflict", detail: detail)
+        case .databaseUnavailable:
+            self.init(status: .serviceUnavailable, code: "database_unavailable", title: "Database unavailable",
+                      detail: "The database cannot be reached.")
+        }
+    }
+
+    init(httpError: HTTPError) {
+        let code: String = switch httpError.status {
+        case .notFound: "not_found"
+        case .methodNotAllowed: "method_not_allowed"
+        case .contentTooLarge: "body_too_large"
+        case .unsupportedMediaType: "unsupported_media_type"
+        case .badRequest: "bad_request"
+        default: httpError.status.code >= 500 ? "internal_error" : "http_\(httpError.status.code)"
+        }
+        self.init(status: httpError.status, code: code, title: httpError.status.reasonPhrase,
+                  detail: httpError.body ?? httpError.status.reasonPhrase, headers: httpError.headers)
+    }
+
+    init(decodingError: DecodingError) {
+        let (path, reason): ([any CodingKey], String) = switch decodingError {
+        case .keyNotFound(let key, let context): (context.codingPath + [key], "is required")
+        case .typeMismatch(let type, let context): (context.codingPath, "must be \(Self.typeName(type))")
+        case .valueNotFound(let type, let context): (context.codingPath, "must be \(Self.typeName(type)), not null")
+        case .dataCorrupted(let context): (context.codingPath, context.underlyingError == nil ? context.debugDescription : "is not valid JSON")
+        @unknown default: ([], "is invalid")
+        }
+        let field = path.isEmpty ? "body" : path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        self.init(ModelgateError.invalidBody(field: field, reason: reason))
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Double.Type: "a number"
+        case is Bool.Type: "a boolean"
+        default: "a \(type)".replacingOccurrences(of: "Swift.", with: "")
+        }
+    }
+
+    private static func priced(_ model: ModelID, _ price: Int?) -> [String: JSONValue] {
+        var extra: [String: JSONValue] = ["modelId": .string(model.rawValue)]
+        if let price { extra["priceCents"] = .number(Double(price)) }
+        return extra
+    }
+}
+
+enum ISO8601 {
+    static func string(_ date: Date) -> String {
+        date.formatted(.iso8601)
+    }
+}
+
+/// Turns every error into problem+json, adds the request id to every response, and logs failures.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            var response = try await next(request, context)
+            response.headers[.requestID] = context.id
+            return response
+        } catch {
+            let problem = Problem(error)
+            if problem.status.code >= 500 {
+                context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            }
+            var response = problem.response(requestID: context.id)
+            response.headers[.requestID] = context.id
+            return response
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let requestID = Self("X-Request-Id")!
+}

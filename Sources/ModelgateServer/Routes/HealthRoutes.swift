@@ -1,0 +1,38 @@
+import Foundation
+import Hummingbird
+import ModelgateCore
+import ModelgateStore
+
+struct StatusBody: Encodable, Sendable {
+    let status: String
+}
+
+struct HealthRoutes {
+    let database: Database
+
+    func register(on router: Router<AppRequestContext>) {
+        router.get("healthz") { _, _ in JSONBody(StatusBody(status: "ok")) }
+        router.get("readyz") { _, _ in
+            do {
+                _ = try await database.read { try await $0.raw("SELECT 1 AS one").all() }
+            } catch {
+                throw ModelgateError.databaseUnavailable
+            }
+            return JSONBody(StatusBody(status: "ready"))
+        }
+        router.get("openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+        }
+    }
+}
+
+/// The API description shipped inside the binary.
+public enum OpenAPIDocument {
+    public static let yaml: String = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+              let text = try? String(contentsOf: url, encoding: .utf8)
+        else { return "openapi: 3.1.0\n" }
+        return text
+    }()
+}

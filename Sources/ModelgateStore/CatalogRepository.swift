@@ -1,0 +1,81 @@
+import Foundation
+import ModelgateCore
+import SQLKit
+
+/// Models, the system default and the catalog version that tells instances to refresh.
+public struct CatalogRepository: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Everything selection needs, read in two statements.
+    public func snapshot() async throws -> CatalogSnapshot {
+        try await database.read { db in
+            let rows = try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM ai_models").all()
+            let models = try rows.map(Self.decodeModel)
+            guard let settings = try await db.raw("SELECT system_default_model_id, version FROM catalog_settings WHERE id = 1").first() else {
+                throw ModelgateError.noModelAvailable
+            }
+            return CatalogSnapshot(
+                models: models,
+                systemDefaultID: ModelID(try settings.decode(column: "system_default_model_id", as: String.self)),
+                version: Int64(try settings.decode(column: "version", as: Int.self)))
+        }
+    }
+
+    /// The version counter alone: cheap enough to poll.
+    public func version() async throws -> Int64 {
+        try await database.read { db in
+            let row = try await db.raw("SELECT version FROM catalog_settings WHERE id = 1").first()
+            return Int64(try row?.decode(column: "version", as: Int.self) ?? 0)
+        }
+    }
+
+    static let columns = """
+        id, provider, provider_model_id, display_name, description, enabled, tier, price_cents, stripe_product_id, \
+        stripe_price_id, metadata, rate_limit_messages_per_day, trial_messages_allowed, sort_order
+        """
+
+    static func decodeModel(_ row: any SQLRow) throws -> AIModel {
+        let metadataText = try row.decode(column: "metadata", as: String.self)
+        let metadata = (try? JSONDecoder().decode(JSONValue.self, from: Data(metadataText.utf8))) ?? .object([:])
+        return AIModel(
+            id: ModelID(try row.decode(column: "id", as: String.self)),
+            provider: Provider(rawValue: try row.decode(column: "provider", as: String.self)) ?? .openai,
+            providerModelID: try row.decode(column: "provider_model_id", as: String.self),
+            displayName: try row.decode(column: "display_name", as: String.self),
+            description: try row.decode(column: "description", as: String.self),
+            enabled: try row.decode(column: "enabled", as: Bool.self),
+            tier: Tier(rawValue: try row.decode(column: "tier", as: String.self)) ?? .free,
+            priceCents: try row.decode(column: "price_cents", as: Int?.self),
+            stripeProductID: try row.decode(column: "stripe_product_id", as: String?.self),
+            stripePriceID: try row.decode(column: "stripe_price_id", as: String?.self),
+            metadata: metadata,
+            dailyMessageLimit: try row.decode(column: "rate_limit_messages_per_day", as: Int?.self),
+            trialMessagesAllowed: try row.decode(column: "trial_messages_allowed", as: Int.self),
+            sortOrder: try row.decode(column: "sort_order", as: Int.self))
+    }
+
+    /// Inserts a model (and its product when premium). Returns 1 when a row was new.
+    static func insert(_ model: AIModel, at now: Date, onConflictDoNothing: Bool, in db: any SQLDatabase) async throws -> Int {
+        let metadata = String(decoding: try JSONEncoder().encode(model.metadata), as: UTF8.self)
+        let conflict = onConflictDoNothing ? "ON CONFLICT (id) DO NOTHING" : ""
+        let rows = try await db.raw("""
+            INSERT INTO ai_models (\(unsafeRaw: columns), created_at, updated_at)
+            VALUES (\(bind: model.id.rawValue), \(bind: model.provider.rawValue), \(bind: model.providerModelID),
+                    \(bind: model.displayName), \(bind: model.description), \(bind: model.enabled), \(bind: model.tier.rawValue),
+                    \(bind: model.priceCents), \(bind: model.stripeProductID), \(bind: model.stripePriceID), \(bind: metadata),
+                    \(bind: model.dailyMessageLimit), \(bind: model.trialMessagesAllowed), \(bind: model.sortOrder),
+                    \(bind: now), \(bind: now))
+            \(unsafeRaw: conflict) RETURNING id
+            """).all()
+        if let price = model.priceCents, model.tier == .premium {
+            try await db.raw("""
+                INSERT INTO products (id, type, model_id, price_cents, created_at, updated_at)
+                VALUES (\(bind: "model:" + model.id.rawValue), 'model', \(bind: model.id.rawValue), \(bind: price), \(bind: now), \(bind: now))
+                ON CONFLICT (id) DO NOTHING
+                """).run()
+        }
+        return rows.count
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import ModelgateCore
+import SQLKit
+
+/// What to charge for one message.
+public struct QuotaCharge: Sendable, Equatable {
+    public let user: UserID
+    public let model: ModelID
+    public let day: String
+    /// Messages allowed on `day`; `nil` is unlimited.
+    public let dailyLimit: Int?
+    /// Lifetime trial messages allowed when this message is a trial; `nil` when it is not.
+    public let trialLimit: Int?
+
+    public init(user: UserID, model: ModelID, day: String, dailyLimit: Int?, trialLimit: Int?) {
+        self.user = user
+        self.model = model
+        self.day = day
+        self.dailyLimit = dailyLimit
+        self.trialLimit = trialLimit
+    }
+}
+
+/// A charge that went through; hand it back to `release` to undo it.
+public struct Consumption: Sendable, Equatable {
+    public let charge: QuotaCharge
+    /// The day's count after this message.
+    public let usedToday: Int
+    /// Trial messages used after this message, when it was a trial.
+    public let trialUsed: Int?
+}
+
+public enum ConsumeOutcome: Sendable, Equatable {
+    case consumed(Consumption)
+    case dailyLimitReached
+    case trialExhausted
+}
+
+/// Daily and trial counters. Every check-and-increment is one conditional upsert, so any number
+/// of requests on any number of instances can never push a counter past its limit.
+public struct QuotaLedger: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    public func consume(_ charge: QuotaCharge) async throws -> ConsumeOutcome {
+        if charge.dailyLimit == 0 { return .dailyLimitReached }
+        if let trialLimit = charge.trialLimit, trialLimit <= 0 { return .trialExhausted }
+        guard charge.trialLimit != nil else {
+            let used = try await database.write { try await Self.incrementDaily(charge, in: $0) }
+            return used.map { .consumed(Consumption(charge: charge, usedToday: $0, trialUsed: nil)) } ?? .dailyLimitReached
+        }
+        // A trial message takes a trial unit and a daily unit together, or neither.
+        do {
+            return try await database.transaction { db in
+                guard let trialUsed = try await Self.incrementTrial(charge, in: db) else { return .trialExhausted }
+                guard let used = try await Self.incrementDaily(charge, in: db) else { throw RollBack.dailyLimit }
+                return .consumed(Consumption(charge: charge, usedToday: used, trialUsed: trialUsed))
+            }
+        } catch RollBack.dailyLimit {
+            return .dailyLimitReached
+        }
+    }
+
+    /// Gives back a consumption, e.g. when the provider failed before answering.
+    public func release(_ consumption: Consumption) async throws {
+        let charge = consumption.charge
+        try await database.transaction { db in
+            try await db.raw("""
+                UPDATE model_usage_daily SET message_count = message_count - 1
+                WHERE user_id = \(bind: charge.user.description) AND model_id = \(bind: charge.model.rawValue)
+                  AND day = \(bind: charge.day) AND message_count > 0
+                """).run()
+            if consumption.trialUsed != nil {
+                try await db.raw("""
+                    UPDATE model_trials SET trial_messages_used = trial_messages_used - 1
+                    WHERE user_id = \(bind: charge.user.description) AND model_id = \(bind: charge.model.rawValue)
+                      AND trial_messages_used > 0
+                    """).run()
+            }
+        }
+    }
+
+    /// The user's counts on `day`, per model.
+    public func usage(of user: UserID, on day: String) async throws -> [ModelID: Int] {
+        try await database.read { db in
+            try await Self.counts(db.raw("""
+                SELECT model_id, message_count AS n FROM model_usage_daily WHERE user_id = \(bind: user.description) AND day = \(bind: day)
+                """))
+        }
+    }
+
+    /// Trial messages the user has spent, per model.
+    public func trialsUsed(by user: UserID) async throws -> [ModelID: Int] {
+        try await database.read { db in
+            try await Self.counts(db.raw("""
+                SELECT model_id, trial_messages_used AS n FROM model_trials WHERE user_id = \(bind: user.description)
+                """))
+        }
+    }
+
+    private enum RollBack: Error { case dailyLimit }
+
+    private static func counts(_ query: SQLRawBuilder) async throws -> [ModelID: Int] {
+        var result: [ModelID: Int] = [:]
+        for row in try await query.all() {
+            result[ModelID(try row.decode(column: "model_id", as: String.self))] = try row.decode(column: "n", as: Int.self)
+        }
+        return result
+    }
+
+    private static func incrementDaily(_ charge: QuotaCharge, in db: any SQLDatabase) async throws -> Int? {
+        let guardClause: SQLQueryString = charge.dailyLimit.map { "WHERE model_usage_daily.message_count < \(bind: $0)" } ?? ""
+        let row = try await db.raw("""
+            INSERT INTO model_usage_daily (user_id, model_id, day, message_count)
+            VALUES (\(bind: charge.user.description), \(bind: charge.model.rawValue), \(bind: charge.day), 1)
+            ON CONFLICT (user_id, model_id, day) DO UPDATE SET message_count = model_usage_daily.message_count + 1
+            \(guardClause)
+            RETURNING message_count
+            """).first()
+        return try row?.decode(column: "message_count", as: Int.self)
+    }
+
+    private static func incrementTrial(_ charge: QuotaCharge, in db: any SQLDatabase) async throws -> Int? {
+        let row = try await db.raw("""
+            INSERT INTO model_trials (user_id, model_id, trial_messages_used)
+            VALUES (\(bind: charge.user.description), \(bind: charge.model.rawValue), 1)
+            ON CONFLICT (user_id, model_id) DO UPDATE SET trial_messages_used = model_trials.trial_messages_used + 1
+            WHERE model_trials.trial_messages_used < \(bind: charge.trialLimit ?? 0)
+            RETURNING trial_messages_used
+            """).first()
+        return try row?.decode(column: "trial_messages_used", as: Int.self)
+    }
+}

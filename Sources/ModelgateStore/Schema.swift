@@ -1,0 +1,190 @@
+/// The logical schema, the same on SQLite and PostgreSQL. Timestamps are instants; `day` columns
+/// are the user's local calendar date as `YYYY-MM-DD`; user ids are lower-case UUID text.
+enum Schema {
+    static let migrations: [Migration] = [
+        Migration(version: 1, name: "catalog, profiles, quotas, billing, chat, audit, outbox", statements: [
+            """
+            CREATE TABLE ai_models (
+                id TEXT PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 64),
+                provider TEXT NOT NULL CHECK (provider IN ('openai', 'anthropic', 'together', 'google')),
+                provider_model_id TEXT NOT NULL CHECK (length(provider_model_id) > 0),
+                display_name TEXT NOT NULL CHECK (length(display_name) > 0),
+                description TEXT NOT NULL DEFAULT '',
+                enabled BOOLEAN NOT NULL DEFAULT TRUE,
+                tier TEXT NOT NULL CHECK (tier IN ('free', 'premium')),
+                price_cents INTEGER,
+                stripe_product_id TEXT,
+                stripe_price_id TEXT,
+                metadata TEXT NOT NULL DEFAULT '{}' {json:metadata},
+                rate_limit_messages_per_day INTEGER CHECK (rate_limit_messages_per_day >= 0),
+                trial_messages_allowed INTEGER NOT NULL DEFAULT 0 CHECK (trial_messages_allowed >= 0),
+                sort_order INTEGER NOT NULL DEFAULT 0,
+                created_at {ts} NOT NULL,
+                updated_at {ts} NOT NULL,
+                CHECK ((tier = 'free' AND price_cents IS NULL) OR (tier = 'premium' AND price_cents IS NOT NULL AND price_cents > 0))
+            )
+            """,
+            """
+            CREATE TABLE catalog_settings (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                system_default_model_id TEXT NOT NULL REFERENCES ai_models (id),
+                version BIGINT NOT NULL DEFAULT 1,
+                updated_at {ts} NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE profiles (
+                id TEXT PRIMARY KEY CHECK (length(id) = 36),
+                email TEXT,
+                role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
+                default_model_id TEXT REFERENCES ai_models (id),
+                timezone TEXT NOT NULL DEFAULT 'UTC',
+                pending_timezone TEXT,
+                pending_timezone_from {ts},
+                created_at {ts} NOT NULL,
+                updated_at {ts} NOT NULL
+            )
+            """,
+            "CREATE INDEX profiles_email ON profiles (email)",
+            """
+            CREATE TABLE personas (
+                id TEXT PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 64),
+                name TEXT NOT NULL,
+                description TEXT NOT NULL DEFAULT '',
+                system_prompt TEXT NOT NULL,
+                sort_order INTEGER NOT NULL DEFAULT 0,
+                created_at {ts} NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE persona_model_overrides (
+                user_id TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+                persona_id TEXT NOT NULL REFERENCES personas (id) ON DELETE CASCADE,
+                model_id TEXT NOT NULL REFERENCES ai_models (id),
+                updated_at {ts} NOT NULL,
+                PRIMARY KEY (user_id, persona_id)
+            )
+            """,
+            """
+            CREATE TABLE model_usage_daily (
+                user_id TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+                model_id TEXT NOT NULL REFERENCES ai_models (id),
+                day TEXT NOT NULL CHECK (length(day) = 10),
+                message_count INTEGER NOT NULL CHECK (message_count >= 0),
+                PRIMARY KEY (user_id, model_id, day)
+            )
+            """,
+            "CREATE INDEX model_usage_daily_model_day ON model_usage_daily (model_id, day)",
+            """
+            CREATE TABLE model_trials (
+                user_id TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+                model_id TEXT NOT NULL REFERENCES ai_models (id),
+                trial_messages_used INTEGER NOT NULL CHECK (trial_messages_used >= 0),
+                PRIMARY KEY (user_id, model_id)
+            )
+            """,
+            """
+            CREATE TABLE products (
+                id TEXT PRIMARY KEY,
+                type TEXT NOT NULL CHECK (type IN ('model')),
+                model_id TEXT NOT NULL UNIQUE REFERENCES ai_models (id),
+                stripe_product_id TEXT UNIQUE,
+                stripe_price_id TEXT,
+                price_cents INTEGER NOT NULL CHECK (price_cents > 0),
+                currency TEXT NOT NULL DEFAULT 'usd',
+                active BOOLEAN NOT NULL DEFAULT TRUE,
+                created_at {ts} NOT NULL,
+                updated_at {ts} NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE purchases (
+                id {id},
+                user_id TEXT NOT NULL REFERENCES profiles (id),
+                product_id TEXT NOT NULL REFERENCES products (id),
+                stripe_checkout_session_id TEXT UNIQUE,
+                stripe_payment_intent_id TEXT,
+                amount_cents INTEGER NOT NULL CHECK (amount_cents >= 0),
+                currency TEXT NOT NULL DEFAULT 'usd',
+                status TEXT NOT NULL CHECK (status IN ('pending', 'completed', 'failed', 'refunded')),
+                created_at {ts} NOT NULL,
+                updated_at {ts} NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE entitlements (
+                id {id},
+                user_id TEXT NOT NULL REFERENCES profiles (id),
+                product_id TEXT NOT NULL REFERENCES products (id),
+                source TEXT NOT NULL CHECK (source IN ('purchase', 'admin_grant', 'trial')),
+                purchase_id BIGINT REFERENCES purchases (id),
+                note TEXT,
+                granted_by TEXT,
+                granted_at {ts} NOT NULL,
+                revoked_at {ts},
+                revoke_reason TEXT
+            )
+            """,
+            "CREATE UNIQUE INDEX entitlements_one_active ON entitlements (user_id, product_id) WHERE revoked_at IS NULL",
+            """
+            CREATE TABLE stripe_events (
+                id TEXT PRIMARY KEY,
+                type TEXT NOT NULL,
+                processed_at {ts} NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE conversations (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+                persona_id TEXT NOT NULL REFERENCES personas (id),
+                title TEXT NOT NULL DEFAULT '',
+                created_at {ts} NOT NULL,
+                updated_at {ts} NOT NULL
+            )
+            """,
+            "CREATE INDEX conversations_user ON conversations (user_id, updated_at)",
+            """
+            CREATE TABLE messages (
+                id {id},
+                conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+                role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+                content TEXT NOT NULL,
+                model_id TEXT REFERENCES ai_models (id),
+                payment_kind TEXT CHECK (payment_kind IN ('free', 'entitled', 'trial')),
+                selection_reason TEXT,
+                input_tokens INTEGER CHECK (input_tokens >= 0),
+                output_tokens INTEGER CHECK (output_tokens >= 0),
+                created_at {ts} NOT NULL
+            )
+            """,
+            "CREATE INDEX messages_conversation ON messages (conversation_id, id)",
+            """
+            CREATE TABLE audit_log (
+                id {id},
+                actor_id TEXT,
+                action TEXT NOT NULL,
+                target_type TEXT NOT NULL,
+                target_id TEXT NOT NULL,
+                before_value TEXT {json:before_value},
+                after_value TEXT {json:after_value},
+                created_at {ts} NOT NULL
+            )
+            """,
+            "CREATE INDEX audit_log_created ON audit_log (created_at)",
+            """
+            CREATE TABLE analytics_outbox (
+                id TEXT PRIMARY KEY,
+                event TEXT NOT NULL,
+                distinct_id TEXT NOT NULL,
+                properties TEXT NOT NULL {json:properties},
+                created_at {ts} NOT NULL,
+                delivered_at {ts},
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT
+            )
+            """,
+            "CREATE INDEX analytics_outbox_pending ON analytics_outbox (delivered_at, created_at)",
+        ]),
+    ]
+}

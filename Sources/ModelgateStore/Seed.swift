@@ -1,0 +1,73 @@
+import Foundation
+import ModelgateCore
+import SQLKit
+
+/// The catalog and coaches a fresh install starts with. Inserting is idempotent and never
+/// overwrites a row that exists, so an admin's edits survive every re-seed.
+public enum Seed {
+    public static let systemDefault: ModelID = "gpt-4o-mini"
+
+    public static let models: [AIModel] = [
+        model("gpt-4o-mini", .openai, "gpt-4o-mini", "GPT-4o mini", "Fast, affordable OpenAI model for everyday coaching.",
+              .free, nil, nil, 0, 10, speed: "fast", quality: "good", context: 128_000),
+        model("claude-3-5-haiku", .anthropic, "claude-3-5-haiku-latest", "Claude 3.5 Haiku", "Anthropic's quickest model, warm and concise.",
+              .free, nil, nil, 0, 20, speed: "fast", quality: "good", context: 200_000),
+        model("llama-3.1-8b", .together, "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo", "Llama 3.1 8B", "Open-weights Llama served by Together AI.",
+              .free, nil, nil, 0, 30, speed: "fastest", quality: "basic", context: 131_072),
+        model("gpt-4o", .openai, "gpt-4o", "GPT-4o", "OpenAI's flagship: deeper reasoning for complex goals.",
+              .premium, 299, 50, 2, 40, speed: "medium", quality: "excellent", context: 128_000),
+        model("claude-3-5-sonnet", .anthropic, "claude-3-5-sonnet-latest", "Claude 3.5 Sonnet", "Thoughtful, nuanced coaching conversations.",
+              .premium, 299, 50, 2, 50, speed: "medium", quality: "excellent", context: 200_000),
+        model("gemini-pro-1.5", .google, "gemini-1.5-pro", "Gemini 1.5 Pro", "Google's long-context model: remembers long journeys.",
+              .premium, 299, 50, 2, 60, speed: "medium", quality: "excellent", context: 2_000_000),
+        model("claude-3-opus", .anthropic, "claude-3-opus-latest", "Claude 3 Opus", "Anthropic's most capable model for the hardest questions.",
+              .premium, 499, 30, 2, 70, speed: "slow", quality: "best", context: 200_000),
+    ]
+
+    public static let personas: [Persona] = [
+        Persona(id: "career", name: "Career Coach", description: "Job search, growth and hard conversations at work.",
+                systemPrompt: "You are a supportive career coach. Ask clarifying questions and give concrete next steps.", sortOrder: 1),
+        Persona(id: "fitness", name: "Fitness Coach", description: "Training plans, habits and motivation.",
+                systemPrompt: "You are an encouraging fitness coach. Keep advice safe, practical and progressive.", sortOrder: 2),
+        Persona(id: "mindfulness", name: "Mindfulness Coach", description: "Stress, focus and calm.",
+                systemPrompt: "You are a calm mindfulness coach. Offer short exercises and gentle reflection.", sortOrder: 3),
+        Persona(id: "nutrition", name: "Nutrition Coach", description: "Eating well without the guilt.",
+                systemPrompt: "You are a friendly nutrition coach. Give balanced, evidence-based guidance, not medical advice.", sortOrder: 4),
+    ]
+
+    private static func model(
+        _ id: ModelID, _ provider: Provider, _ providerModel: String, _ name: String, _ description: String,
+        _ tier: Tier, _ price: Int?, _ limit: Int?, _ trials: Int, _ order: Int,
+        speed: String, quality: String, context: Int
+    ) -> AIModel {
+        AIModel(
+            id: id, provider: provider, providerModelID: providerModel, displayName: name, description: description,
+            tier: tier, priceCents: price,
+            metadata: .object(["speed": .string(speed), "quality": .string(quality), "contextWindow": .number(Double(context))]),
+            dailyMessageLimit: limit, trialMessagesAllowed: trials, sortOrder: order)
+    }
+
+    /// Inserts what is missing; returns how many rows were new.
+    @discardableResult
+    public static func apply(_ database: Database, at now: Date) async throws -> Int {
+        try await database.transaction { db in
+            var inserted = 0
+            for model in models {
+                inserted += try await CatalogRepository.insert(model, at: now, onConflictDoNothing: true, in: db)
+            }
+            inserted += try await db.raw("""
+                INSERT INTO catalog_settings (id, system_default_model_id, version, updated_at)
+                VALUES (1, \(bind: systemDefault.rawValue), 1, \(bind: now)) ON CONFLICT (id) DO NOTHING RETURNING id
+                """).all().count
+            for persona in personas {
+                inserted += try await db.raw("""
+                    INSERT INTO personas (id, name, description, system_prompt, sort_order, created_at)
+                    VALUES (\(bind: persona.id.rawValue), \(bind: persona.name), \(bind: persona.description),
+                            \(bind: persona.systemPrompt), \(bind: persona.sortOrder), \(bind: now))
+                    ON CONFLICT (id) DO NOTHING RETURNING id
+                    """).all().count
+            }
+            return inserted
+        }
+    }
+}

@@ -1,0 +1,8 @@
+import ModelgateCLI
+
+@main
+struct Entry {
+    static func main() async {
+        await ModelgateCommand.main()
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import ModelgateCore
+import ModelgateServer
+import ModelgateStore
+import ModelgateTestSupport
+import NIOCore
+import SQLKit
+
+let testSecret = try! JWTSecret("test-secret-test-secret-test-secret-0123")
+
+/// A running Modelgate on its own database, with a clock the test moves.
+struct TestApp {
+    let database: Database
+    let databaseURL: DatabaseURL
+    let clock: ManualClock
+    let tokens: TokenAuthority
+    let services: Services
+    let configuration = ServerConfiguration(maxBodyBytes: 16 * 1024)
+
+    var dependencies: Dependencies { Dependencies(database: database, clock: clock, logger: TestDatabase.logger) }
+
+    func application() -> some ApplicationProtocol {
+        buildApplication(configuration: configuration, dependencies: dependencies, services: services, tokens: tokens)
+    }
+
+    /// Changes the catalog behind the service's back, as another instance or an operator would,
+    /// then refreshes the in-memory snapshot.
+    func sql(_ statement: SQLQueryString) async throws {
+        try await database.write { try await $0.raw(statement).run() }
+        try await services.cache.refresh()
+    }
+
+    func token(_ user: UserID, email: String? = nil, admin: Bool = false, ttl: TimeInterval = 3600) async throws -> String {
+        try await tokens.issue(user: user, email: email ?? "\(user)@example.com", admin: admin, ttl: ttl, now: Date())
+    }
+
+    static func run(
+        at start: Date = Date(timeIntervalSince1970: 1_795_000_000), _ body: @escaping @Sendable (TestApp, any TestClientProtocol) async throws -> Void
+    ) async throws {
+        try await TestDatabase.with(at: start) { database, url in
+            let clock = ManualClock(start)
+            let services = try await Services(dependencies: Dependencies(database: database, clock: clock, logger: TestDatabase.logger))
+            let app = TestApp(
+                database: database, databaseURL: url, clock: clock, tokens: await TokenAuthority(secret: testSecret), services: services)
+            try await app.application().test(.router) { client in try await body(app, client) }
+        }
+    }
+}
+
+/// What a test reads back from a response.
+struct Reply {
+    let status: HTTPResponse.Status
+    let headers: HTTPFields
+    let json: JSONValue
+
+    var code: String? { json["code"]?.stringValue }
+}
+
+extension TestClientProtocol {
+    func call(_ method: HTTPRequest.Method, _ path: String, token: String?, json: String? = nil) async throws -> Reply {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) }) { response in
+            let data = Data(buffer: response.body)
+            let value = (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .string(String(decoding: data, as: UTF8.self))
+            return Reply(status: response.status, headers: response.headers, json: value)
+        }
+    }
+}
+
+extension JSONValue {
+    subscript(index: Int) -> JSONValue? {
+        if case .array(let items) = self, items.indices.contains(index) { return items[index] }
+        return nil
+    }
+
+    var array: [JSONValue] {
+        if case .array(let items) = self { return items }
+        return []
+    }
+
+    var int: Int? {
+        if case .number(let value) = self { return Int(value) }
+        return nil
+    }
+
+    var bool: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import HummingbirdTesting
+import ModelgateCore
+import ModelgateServer
+import ModelgateStore
+import ModelgateTestSupport
+import Testing
+
+@Suite struct UserModelsTests {
+    @Test func modelsListsEnabledModelsWithTheUsersStanding() async throws {
+        try await TestApp.run { app, client in
+            try await app.sql("UPDATE ai_models SET enabled = FALSE WHERE id = 'claude-3-opus'")
+            let reply = try await client.call(.get, "/api/models", token: try await app.token(testUser(1)))
+            #expect(reply.status == .ok)
+            let data = try #require(reply.json["data"])
+            #expect(data["free"]?.array.map { $0["id"] } == [.string("gpt-4o-mini"), .string("claude-3-5-haiku"), .string("llama-3.1-8b")])
+            #expect(data["premium"]?.array.map { $0["id"] } == [.string("gpt-4o"), .string("claude-3-5-sonnet"), .string("gemini-pro-1.5")])
+            let gpt4o = try #require(data["premium"]?[0])
+            #expect(gpt4o["purchased"] == .bool(false))
+            #expect(gpt4o["trialMessagesRemaining"]?.int == 2)
+            #expect(gpt4o["usageToday"]?["used"]?.int == 0)
+            #expect(gpt4o["usageToday"]?["limit"]?.int == 50)
+            #expect(gpt4o["usageToday"]?["resetAt"] != nil)
+            #expect(gpt4o["metadata"]?["quality"] == .string("excellent"))
+            #expect(data["free"]?[0]?["isSystemDefault"] == .bool(true))
+            #expect(data["userPreferences"]?["defaultModelId"] == .null)
+        }
+    }
+
+    @Test func aLockedPremiumDefaultIsRefusedAndNothingChanges() async throws {
+        try await TestApp.run { app, client in
+            let token = try await app.token(testUser(2))
+            let saved = try await client.call(.patch, "/api/profile/model-preferences", token: token,
+                                              json: #"{"defaultModelId": "claude-3-5-haiku", "personaOverrides": {"fitness": "llama-3.1-8b"}}"#)
+            #expect(saved.status == .ok)
+            try await app.sql("UPDATE ai_models SET trial_messages_allowed = 0 WHERE id = 'claude-3-opus'")
+            let refused = try await client.call(.patch, "/api/profile/model-preferences", token: token,
+                                                json: #"{"defaultModelId": "claude-3-opus", "personaOverrides": {"career": "gpt-4o-mini"}}"#)
+            #expect(refused.status == .forbidden && refused.code == "model_locked")
+            #expect(refused.json["priceCents"]?.int == 499)
+            let after = try await client.call(.get, "/api/profile/model-preferences", token: token)
+            #expect(after.json["defaultModelId"] == .string("claude-3-5-haiku"))
+            #expect(after.json["personaOverrides"] == .object(["fitness": .string("llama-3.1-8b")]))
+        }
+    }
+
+    @Test func preferencesMergePerPersonaAndNullClears() async throws {
+        try await TestApp.run { app, client in
+            let token = try await app.token(testUser(3))
+            _ = try await client.call(.patch, "/api/profile/model-preferences", token: token,
+                                      json: #"{"personaOverrides": {"fitness": "llama-3.1-8b", "career": "claude-3-5-haiku"}}"#)
+            let merged = try await client.call(.patch, "/api/profile/model-preferences", token: token,
+                                               json: #"{"defaultModelId": "claude-3-5-haiku", "personaOverrides": {"fitness": null}}"#)
+            #expect(merged.json["personaOverrides"] == .object(["career": .string("claude-3-5-haiku")]))
+            #expect(merged.json["defaultModelId"] == .string("claude-3-5-haiku"))
+            let cleared = try await client.call(.patch, "/api/profile/model-preferences", token: token, json: #"{"defaultModelId": null}"#)
+            #expect(cleared.json["defaultModelId"] == .null)
+            #expect(cleared.json["personaOverrides"] == .object(["career": .string("claude-3-5-haiku")]))
+        }
+    }
+
+    @Test func invalidPreferencesAreRefusedWithTheirCode() async throws {
+        try await TestApp.run { app, client in
+            let token = try await app.token(testUser(4))
+            let unknownModel = try await client.call(.patch, "/api/profile/model-preferences", token: token, json: #"{"defaultModelId": "gpt-9"}"#)
+            #expect(unknownModel.status == .unprocessableContent && unknownModel.code == "model_unavailable")
+            let unknownPersona = try await client.call(.patch, "/api/profile/model-preferences", token: token,
+                                                       json: #"{"defaultModelId": "claude-3-5-haiku", "personaOverrides": {"astrology": "gpt-4o-mini"}}"#)
+            #expect(unknownPersona.status == .unprocessableContent && unknownPersona.code == "unknown_persona")
+            let after = try await client.call(.get, "/api/profile/model-preferences", token: token)
+            #expect(after.json["defaultModelId"] == .null)
+        }
+    }
+
+    @Test func personasShowTheModelEachResolvesToAndWhy() async throws {
+        try await TestApp.run { app, client in
+            let token = try await app.token(testUser(5))
+            _ = try await client.call(.patch, "/api/profile/model-preferences", token: token,
+                                      json: #"{"defaultModelId": "claude-3-5-haiku", "personaOverrides": {"fitness": "llama-3.1-8b"}}"#)
+            try await app.sql("UPDATE ai_models SET enabled = FALSE WHERE id = 'llama-3.1-8b'")
+            let personas = try await client.call(.get, "/api/personas", token: token).json.array
+            let fitness = try #require(personas.first { $0["id"] == .string("fitness") })
+            #expect(fitness["modelId"] == .string("claude-3-5-haiku") && fitness["source"] == .string("fallback"))
+            #expect(fitness["skipped"]?[0]?["why"] == .string("disabled"))
+            let career = try #require(personas.first { $0["id"] == .string("career") })
+            #expect(career["modelId"] == .string("claude-3-5-haiku") && career["source"] == .string("default"))
+        }
+    }
+
+    @Test func previewNeverConsumes() async throws {
+        try await TestApp.run { app, client in
+            let token = try await app.token(testUser(6))
+            for _ in 0..<3 {
+                let preview = try await client.call(.post, "/api/selection/preview", token: token, json: #"{"personaId": "career", "modelId": "gpt-4o"}"#)
+                #expect(preview.json["outcome"] == .string("allowed"))
+                #expect(preview.json["isTrialMessage"] == .bool(true))
+                #expect(preview.json["trialMessagesRemaining"]?.int == 2)
+                #expect(preview.json["reason"] == .string("explicit"))
+            }
+            let trial = try await client.call(.get, "/api/models/gpt-4o/trial-status", token: token)
+            #expect(trial.json["trialMessagesUsed"]?.int == 0 && trial.json["trialMessagesRemaining"]?.int == 2)
+            let unknown = try await client.call(.post, "/api/selection/preview", token: token, json: #"{"personaId": "astrology"}"#)
+            #expect(unknown.code == "unknown_persona")
+        }
+    }
+
+    @Test func userAcanNeitherReadNorChangeUserB() async throws {
+        try await TestApp.run { app, client in
+            let alice = try await app.token(testUser(10))
+            let bob = try await app.token(testUser(11))
+            _ = try await client.call(.patch, "/api/profile/model-preferences", token: bob, json: #"{"defaultModelId": "llama-3.1-8b"}"#)
+            let admission = try await app.admit(testUser(11), explicit: "gpt-4o")
+            #expect(admission.payment == .trial)
+            // Alice's view never shows Bob's choices, usage or trials, whatever she asks for.
+            let prefs = try await client.call(.get, "/api/profile/model-preferences?userId=\(testUser(11))", token: alice)
+            #expect(prefs.json["defaultModelId"] == .null)
+            let models = try await client.call(.get, "/api/models", token: alice)
+            #expect(models.json["data"]?["premium"]?[0]?["usageToday"]?["used"]?.int == 0)
+            #expect(models.json["data"]?["premium"]?[0]?["trialMessagesRemaining"]?.int == 2)
+            let trial = try await client.call(.get, "/api/models/gpt-4o/trial-status", token: alice)
+            #expect(trial.json["trialMessagesUsed"]?.int == 0)
+            // A body naming Bob changes only Alice.
+            _ = try await client.call(.patch, "/api/profile/model-preferences", token: alice,
+                                      json: #"{"userId": "\#(testUser(11))", "defaultModelId": "claude-3-5-haiku"}"#)
+            let bobAfter = try await client.call(.get, "/api/profile/model-preferences", token: bob)
+            #expect(bobAfter.json["defaultModelId"] == .string("llama-3.1-8b"))
+            let bobModels = try await client.call(.get, "/api/models", token: bob)
+            #expect(bobModels.json["data"]?["premium"]?[0]?["trialMessagesRemaining"]?.int == 1)
+        }
+    }
+}
+
+extension TestApp {
+    /// Charges one message as the chat path will.
+    func admit(_ user: UserID, persona: PersonaID = "career", explicit: ModelID? = nil) async throws -> Admission {
+        let profile = try await services.profiles.findOrCreate(user, email: nil, at: clock.now())
+        return try await services.access.admit(profile, persona: persona, explicit: explicit)
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import ModelgateCore
+import ModelgateStore
+import ModelgateTestSupport
+import SQLKit
+import Testing
+
+@Suite struct SchemaTests {
+    @Test func migratingTwiceIsANoOp() async throws {
+        try await TestDatabase.with(seeded: false) { database, _ in
+            let second = try await Migrator.migrate(database, at: Date())
+            #expect(second.applied.isEmpty)
+            let versions = try await database.read { try await $0.raw("SELECT version FROM schema_migrations").all() }
+            #expect(versions.count == 1)
+        }
+    }
+
+    @Test func seedingCreatesTheCatalogAndNeverOverwritesAdminEdits() async throws {
+        try await TestDatabase.with { database, _ in
+            let catalog = try await CatalogRepository(database: database).snapshot()
+            #expect(catalog.models.map(\.id.rawValue) == [
+                "gpt-4o-mini", "claude-3-5-haiku", "llama-3.1-8b", "gpt-4o", "claude-3-5-sonnet", "gemini-pro-1.5", "claude-3-opus",
+            ])
+            #expect(catalog.systemDefaultID == "gpt-4o-mini")
+            let opus = try #require(catalog.model("claude-3-opus"))
+            #expect(opus.priceCents == 499 && opus.dailyMessageLimit == 30 && opus.trialMessagesAllowed == 2 && opus.providerModelID == "claude-3-opus-latest")
+            #expect(catalog.models.filter { $0.tier == .premium }.allSatisfy { $0.metadata["contextWindow"] != nil })
+
+            try await database.write { try await $0.raw("UPDATE ai_models SET display_name = 'Renamed', enabled = FALSE WHERE id = 'gpt-4o'").run() }
+            let inserted = try await Seed.apply(database, at: Date())
+            #expect(inserted == 0)
+            let after = try #require(try await CatalogRepository(database: database).snapshot().model("gpt-4o"))
+            #expect(after.displayName == "Renamed" && !after.enabled)
+            let products = try await database.read { try await $0.raw("SELECT id FROM products WHERE type = 'model'").all() }
+            #expect(products.count == 4)
+            #expect(try await PersonaRepository(database: database).all().count == 4)
+        }
+    }
+
+    @Test func theDatabaseRefusesADefaultModelThatDoesNotExist() async throws {
+        try await TestDatabase.with { database, _ in
+            let user = testUser(1)
+            _ = try await ProfileRepository(database: database).findOrCreate(user, email: "a@example.com", at: Date())
+            await #expect(throws: (any Error).self) {
+                try await database.write {
+                    try await $0.raw("UPDATE profiles SET default_model_id = 'no-such-model' WHERE id = \(bind: user.description)").run()
+                }
+            }
+            let profile = try await ProfileRepository(database: database).find(user)
+            #expect(profile?.preferences.defaultModelId == nil)
+        }
+    }
+
+    @Test func checkConstraintsRefuseAPremiumModelWithoutPriceAndNegativeCounts() async throws {
+        try await TestDatabase.with { database, _ in
+            let now = Date()
+            await #expect(throws: (any Error).self) {
+                try await database.write {
+                    try await $0.raw("""
+                        INSERT INTO ai_models (id, provider, provider_model_id, display_name, tier, price_cents, trial_messages_allowed, created_at, updated_at)
+                        VALUES ('x', 'openai', 'x', 'X', 'premium', NULL, 0, \(bind: now), \(bind: now))
+                        """).run()
+                }
+            }
+            await #expect(throws: (any Error).self) {
+                try await database.write {
+                    try await $0.raw("UPDATE ai_models SET trial_messages_allowed = -1 WHERE id = 'gpt-4o'").run()
+                }
+            }
+            await #expect(throws: (any Error).self) {
+                try await database.write { try await $0.raw("UPDATE ai_models SET provider = 'acme' WHERE id = 'gpt-4o'").run() }
+            }
+        }
+    }
+
+    @Test func aFailedTransactionLeavesNothingBehind() async throws {
+        try await TestDatabase.with { database, _ in
+            let user = testUser(2)
+            let profiles = ProfileRepository(database: database)
+            _ = try await profiles.findOrCreate(user, email: nil, at: Date())
+            let change = PreferencesChange(defaultModelId: .some("claude-3-5-haiku"), personaOverrides: ["fitness": "no-such-model"])
+            await #expect(throws: (any Error).self) { try await profiles.apply(change, to: user, at: Date()) }
+            let profile = try #require(try await profiles.find(user))
+            #expect(profile.preferences == ModelPreferences())
+        }
+    }
+}
