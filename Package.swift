@@ -33,10 +33,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ModelgateProviders",
+            dependencies: [
+                "ModelgateCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .target(
             name: "ModelgateServer",
             dependencies: [
                 "ModelgateCore",
                 "ModelgateStore",
+                "ModelgateProviders",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -50,10 +58,19 @@ let package = Package(
             name: "ModelgateCLI",
             dependencies: [
                 "ModelgateServer",
+                "ModelgateProviders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "ModelgateTestSupport", dependencies: ["ModelgateStore"]),
+        .target(
+            name: "ModelgateTestSupport",
+            dependencies: [
+                "ModelgateStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(name: "modelgate", dependencies: ["ModelgateCLI"]),
         .testTarget(name: "ModelgateCoreTests", dependencies: ["ModelgateCore"]),
         .testTarget(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import ModelgateCore
+import ModelgateProviders
 import ModelgateServer
 import ModelgateStore
 
@@ -11,27 +12,31 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
     @Option(help: "Address to listen on (env MODELGATE_HOST, default 127.0.0.1)") var host: String?
     @Option(help: "Port to listen on (env MODELGATE_PORT, default 8080)") var port: Int?
+    @Flag(help: "Answer providers that have no API key from a built-in demo responder (env MODELGATE_DEMO).") var demo = false
 
     func run() async throws {
         var configuration = try options.configuration()
         if let host { configuration.host = host }
         if let port { configuration.port = try ServerConfiguration.parsePort(String(port), variable: "--port") }
+        if demo { configuration.providers.demo = true }
         let logger = makeLogger()
         let clock = SystemClock()
         let secret = try configuration.resolveJWTSecret { logger.warning("\($0)") }
         let database = try await openMigratedDatabase(configuration, logger: logger, clock: clock)
         let tokens = await TokenAuthority(secret: secret)
-        let dependencies = Dependencies(database: database, clock: clock, logger: logger)
+        let httpClient = ProviderRouter.makeHTTPClient(configuration.providers.timeouts)
+        let providers = ProviderRouter(configuration: configuration.providers, httpClient: httpClient)
+        let dependencies = Dependencies(database: database, providers: providers, clock: clock, logger: logger)
         let services = try await Services(dependencies: dependencies)
         let app = buildApplication(configuration: configuration, dependencies: dependencies, services: services, tokens: tokens)
+        let reachable = Provider.allCases.filter(providers.isAvailable).map(\.rawValue)
         logger.info("modelgate on http://\(configuration.host):\(configuration.port) with \(configuration.databaseURL)")
-        do {
-            try await app.runService()
-        } catch {
-            await database.shutdown()
-            throw error
-        }
+        logger.info("providers answering: \(reachable.isEmpty ? "none (set MODELGATE_*_API_KEY or use --demo)" : reachable.joined(separator: ", "))\(configuration.providers.demo ? " (demo responder for those without a key)" : "")")
+        var failure: (any Error)?
+        do { try await app.runService() } catch { failure = error }
+        try? await httpClient.shutdown()
         await database.shutdown()
+        if let failure { throw failure }
     }
 }
 

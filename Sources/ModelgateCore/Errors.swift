@@ -18,4 +18,13 @@ public enum ModelgateError: Error, Sendable, Equatable {
     case noModelAvailable
     case conflict(code: String, detail: String)
     case databaseUnavailable
+    case providerNotConfigured(Provider)
+    case providerFailed(ProviderFailure, provider: Provider)
+}
+
+/// How an upstream provider failed, as far as our callers need to know.
+public enum ProviderFailure: String, Sendable, Equatable {
+    case rateLimited = "provider_rate_limited"
+    case unavailable = "provider_unavailable"
+    case error = "provider_error"
 }

@@ -2,17 +2,25 @@ import Foundation
 import Hummingbird
 import Logging
 import ModelgateCore
+import ModelgateProviders
 import ModelgateStore
 
 /// Everything the service depends on, passed in as values: tests swap the clock and database.
 public struct Dependencies: Sendable {
     public var database: Database
+    public var providers: ProviderRouter
     public var clock: any WallClock
+    public var makeID: @Sendable () -> UUID
     public var logger: Logger
 
-    public init(database: Database, clock: any WallClock = SystemClock(), logger: Logger) {
+    public init(
+        database: Database, providers: ProviderRouter, clock: any WallClock = SystemClock(),
+        makeID: @escaping @Sendable () -> UUID = { UUID() }, logger: Logger
+    ) {
         self.database = database
+        self.providers = providers
         self.clock = clock
+        self.makeID = makeID
         self.logger = logger
     }
 }
@@ -23,6 +31,7 @@ public struct Services: Sendable {
     public let access: ModelAccessService
     public let profiles: ProfileRepository
     let userModels: UserModelsService
+    let chat: ChatService
 
     public init(dependencies: Dependencies) async throws {
         let database = dependencies.database
@@ -31,7 +40,10 @@ public struct Services: Sendable {
         access = ModelAccessService(
             cache: cache, entitlements: EntitlementRepository(database: database), ledger: QuotaLedger(database: database),
             clock: dependencies.clock)
-        userModels = UserModelsService(access: access, profiles: profiles)
+        userModels = UserModelsService(access: access, profiles: profiles, providers: dependencies.providers)
+        chat = ChatService(
+            access: access, conversations: ConversationRepository(database: database), providers: dependencies.providers,
+            clock: dependencies.clock, makeID: dependencies.makeID)
     }
 }
 
@@ -47,6 +59,7 @@ public func buildRouter(
     let api = router.group("api")
         .add(middleware: AuthMiddleware(tokens: tokens, profiles: services.profiles, clock: dependencies.clock))
     UserRoutes(service: services.userModels, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
+    ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
     let admin = api.group("admin").add(middleware: RequireAdminMiddleware())
     AdminRoutes(cache: services.cache).register(on: admin)
     return router

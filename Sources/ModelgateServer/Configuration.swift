@@ -1,5 +1,8 @@
 import Foundation
+import ModelgateCore
+import ModelgateProviders
 import ModelgateStore
+import NIOCore
 
 /// A setting that cannot be used; printed as one line naming the variable.
 public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
@@ -20,14 +23,16 @@ public struct ServerConfiguration: Sendable {
     /// `nil` means: use the development secret stored beside the SQLite file.
     public var jwtSecret: String?
     public var maxBodyBytes: Int
+    public var providers: ProvidersConfiguration
 
     public init(host: String = "127.0.0.1", port: Int = 8080, databaseURL: DatabaseURL = .sqliteFile(path: "modelgate.sqlite"),
-                jwtSecret: String? = nil, maxBodyBytes: Int = 64 * 1024) {
+                jwtSecret: String? = nil, maxBodyBytes: Int = 64 * 1024, providers: ProvidersConfiguration = .init()) {
         self.host = host
         self.port = port
         self.databaseURL = databaseURL
         self.jwtSecret = jwtSecret
         self.maxBodyBytes = maxBodyBytes
+        self.providers = providers
     }
 
     public static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> ServerConfiguration {
@@ -38,7 +43,43 @@ public struct ServerConfiguration: Sendable {
             configuration.databaseURL = try parseDatabaseURL(url)
         }
         if let secret = environment["MODELGATE_JWT_SECRET"], !secret.isEmpty { configuration.jwtSecret = secret }
+        configuration.providers = try parseProviders(environment)
         return configuration
+    }
+
+    static func parseProviders(_ environment: [String: String]) throws(ConfigurationError) -> ProvidersConfiguration {
+        var providers = ProvidersConfiguration()
+        for (provider, prefix) in [(Provider.openai, "OPENAI"), (.together, "TOGETHER"), (.anthropic, "ANTHROPIC"), (.google, "GOOGLE")] {
+            let key = environment["MODELGATE_\(prefix)_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+            var base = providers[provider].baseURL
+            if let url = environment["MODELGATE_\(prefix)_BASE_URL"], !url.isEmpty {
+                guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil else {
+                    throw ConfigurationError(variable: "MODELGATE_\(prefix)_BASE_URL", reason: "'\(url)' is not an http(s) URL")
+                }
+                base = url
+            }
+            providers[provider] = ProviderEndpoint(apiKey: key, baseURL: base)
+        }
+        if let demo = environment["MODELGATE_DEMO"] { providers.demo = try parseFlag(demo, variable: "MODELGATE_DEMO") }
+        for (variable, keyPath) in [
+            ("MODELGATE_PROVIDER_CONNECT_TIMEOUT", \ProviderTimeouts.connect), ("MODELGATE_PROVIDER_FIRST_BYTE_TIMEOUT", \.firstByte),
+            ("MODELGATE_PROVIDER_IDLE_TIMEOUT", \.idle),
+        ] {
+            guard let text = environment[variable] else { continue }
+            guard let seconds = Double(text), seconds > 0 else {
+                throw ConfigurationError(variable: variable, reason: "'\(text)' is not a positive number of seconds")
+            }
+            providers.timeouts[keyPath: keyPath] = .milliseconds(Int64(seconds * 1000))
+        }
+        return providers
+    }
+
+    static func parseFlag(_ text: String, variable: String) throws(ConfigurationError) -> Bool {
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off", "": return false
+        default: throw ConfigurationError(variable: variable, reason: "'\(text)' is not 1/0, true/false, yes/no or on/off")
+        }
     }
 
     public static func parsePort(_ value: String, variable: String) throws(ConfigurationError) -> Int {

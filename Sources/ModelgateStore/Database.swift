@@ -19,6 +19,8 @@ public final class Database: Sendable {
     private let writer: any ConnectionLeaser
     private let reader: any ConnectionLeaser
     private let logger: Logger
+    /// Every statement sent through this database, reads and writes alike.
+    public let statements = StatementCounter()
 
     init(backend: SQLBackend, writer: any ConnectionLeaser, reader: any ConnectionLeaser, logger: Logger) {
         self.backend = backend
@@ -51,18 +53,19 @@ public final class Database: Sendable {
 
     /// Runs statements that only read.
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await reader.withConnection(body)
+        try await reader.withConnection { try await body(CountingSQLDatabase(base: $0, counter: statements)) }
     }
 
     /// Runs one or more statements that write, each atomic on its own.
     public func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await writer.withConnection(body)
+        try await writer.withConnection { try await body(CountingSQLDatabase(base: $0, counter: statements)) }
     }
 
     /// Runs `body` in one transaction: all of it is committed, or none of it when `body` throws.
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let begin = backend == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN"
-        return try await writer.withConnection { connection in
+        return try await writer.withConnection { base in
+            let connection = CountingSQLDatabase(base: base, counter: statements)
             try await connection.raw(SQLQueryString(begin)).run()
             do {
                 let result = try await body(connection)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ModelgateCore
+import ModelgateProviders
 import ModelgateServer
 import ModelgateStore
 import ModelgateTestSupport
@@ -28,7 +29,8 @@ import Testing
 
     @Test func theSpecListsExactlyTheRoutesTheRouterHas() async throws {
         try await TestDatabase.with { database, _ in
-            let dependencies = Dependencies(database: database, clock: SystemClock(), logger: TestDatabase.logger)
+            let dependencies = TestApp.dependencies(
+                database: database, providers: ProviderRouter(configuration: .init(), httpClient: .shared), clock: SystemClock())
             let router = buildRouter(
                 configuration: ServerConfiguration(), dependencies: dependencies,
                 services: try await Services(dependencies: dependencies), tokens: await TokenAuthority(secret: testSecret))

@@ -5,7 +5,9 @@ import ModelgateCore
 import ModelgateServer
 import ModelgateStore
 import ModelgateTestSupport
+import NIOConcurrencyHelpers
 import NIOCore
+import ModelgateProviders
 import SQLKit
 
 let testSecret = try! JWTSecret("test-secret-test-secret-test-secret-0123")
@@ -19,7 +21,16 @@ struct TestApp {
     let services: Services
     let configuration = ServerConfiguration(maxBodyBytes: 16 * 1024)
 
-    var dependencies: Dependencies { Dependencies(database: database, clock: clock, logger: TestDatabase.logger) }
+    let providers: ProviderRouter
+    var dependencies: Dependencies { Self.dependencies(database: database, providers: providers, clock: clock) }
+
+    static func dependencies(database: Database, providers: ProviderRouter, clock: any WallClock) -> Dependencies {
+        let counter = NIOLockedValueBox(0)
+        return Dependencies(
+            database: database, providers: providers, clock: clock,
+            makeID: { UUID(uuidString: String(format: "00000000-0000-4000-8000-%012d", counter.withLockedValue { $0 += 1; return $0 }))! },
+            logger: TestDatabase.logger)
+    }
 
     func application() -> some ApplicationProtocol {
         buildApplication(configuration: configuration, dependencies: dependencies, services: services, tokens: tokens)
@@ -36,16 +47,41 @@ struct TestApp {
         try await tokens.issue(user: user, email: email ?? "\(user)@example.com", admin: admin, ttl: ttl, now: Date())
     }
 
-    static func run(
-        at start: Date = Date(timeIntervalSince1970: 1_795_000_000), _ body: @escaping @Sendable (TestApp, any TestClientProtocol) async throws -> Void
-    ) async throws {
-        try await TestDatabase.with(at: start) { database, url in
-            let clock = ManualClock(start)
-            let services = try await Services(dependencies: Dependencies(database: database, clock: clock, logger: TestDatabase.logger))
-            let app = TestApp(
-                database: database, databaseURL: url, clock: clock, tokens: await TokenAuthority(secret: testSecret), services: services)
-            try await app.application().test(.router) { client in try await body(app, client) }
+    /// Provider settings that send every provider to `fake`, with short retry delays.
+    static func providers(fake: FakeProviderServer?, demo: Bool = false) -> ProvidersConfiguration {
+        var configuration = ProvidersConfiguration()
+        configuration.demo = demo
+        configuration.retry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 2)
+        configuration.timeouts = ProviderTimeouts(connect: .seconds(2), firstByte: .seconds(2), idle: .seconds(2))
+        if let fake {
+            for provider in Provider.allCases {
+                configuration[provider] = ProviderEndpoint(apiKey: "key-\(provider.rawValue)", baseURL: fake.baseURL(for: provider.rawValue))
+            }
         }
+        return configuration
+    }
+
+    static func run(
+        at start: Date = Date(timeIntervalSince1970: 1_795_000_000), providers configuration: ProvidersConfiguration = TestApp.providers(fake: nil),
+        test: TestingSetup = .router,
+        _ body: @escaping @Sendable (TestApp, any TestClientProtocol) async throws -> Void
+    ) async throws {
+        let httpClient = ProviderRouter.makeHTTPClient(configuration.timeouts)
+        let providers = ProviderRouter(configuration: configuration, httpClient: httpClient)
+        do {
+            try await TestDatabase.with(at: start) { database, url in
+                let clock = ManualClock(start)
+                let services = try await Services(dependencies: dependencies(database: database, providers: providers, clock: clock))
+                let app = TestApp(
+                    database: database, databaseURL: url, clock: clock, tokens: await TokenAuthority(secret: testSecret),
+                    services: services, providers: providers)
+                try await app.application().test(test) { client in try await body(app, client) }
+            }
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+        try await httpClient.shutdown()
     }
 }
 

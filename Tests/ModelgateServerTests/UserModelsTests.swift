@@ -27,6 +27,34 @@ import Testing
         }
     }
 
+    @Test func theStatementCountOfModelsDoesNotGrowWithTheCatalog() async throws {
+        try await TestApp.run { app, client in
+            let token = try await app.token(testUser(9))
+            _ = try await app.admit(testUser(9), explicit: "gpt-4o")
+            func statements() async throws -> Int {
+                let before = app.database.statements.count
+                #expect(try await client.call(.get, "/api/models", token: token).status == .ok)
+                return app.database.statements.count - before
+            }
+            _ = try await statements() // the first request also stores the token's email
+            let small = try await statements()
+            let now = app.clock.now()
+            for index in 0..<120 {
+                let premium = index.isMultiple(of: 2)
+                try await app.sql("""
+                    INSERT INTO ai_models (id, provider, provider_model_id, display_name, tier, price_cents,
+                        rate_limit_messages_per_day, trial_messages_allowed, created_at, updated_at)
+                    VALUES (\(bind: "bulk-\(index)"), 'openai', 'gpt-4o', \(bind: "Bulk \(index)"), \(bind: premium ? "premium" : "free"),
+                        \(bind: premium ? 100 : nil), 10, \(bind: premium ? 1 : 0), \(bind: now), \(bind: now))
+                    """)
+            }
+            let large = try await statements()
+            #expect(try await client.call(.get, "/api/models", token: token).json["data"]?["premium"]?.array.count == 64)
+            #expect(small == large)
+            #expect(small <= 5)
+        }
+    }
+
     @Test func aLockedPremiumDefaultIsRefusedAndNothingChanges() async throws {
         try await TestApp.run { app, client in
             let token = try await app.token(testUser(2))

@@ -12,7 +12,8 @@ struct Problem: Error, Sendable {
     var extra: [String: JSONValue] = [:]
     var headers: HTTPFields = [:]
 
-    func response(requestID: String) -> Response {
+    /// The problem document as JSON bytes.
+    func body(requestID: String) -> Data {
         var body: [String: JSONValue] = extra
         body["type"] = .string("about:blank")
         body["title"] = .string(title)
@@ -20,10 +21,13 @@ struct Problem: Error, Sendable {
         body["detail"] = .string(detail)
         body["code"] = .string(code)
         body["requestId"] = .string(requestID)
-        let data = (try? JSONEncoder.sorted.encode(JSONValue.object(body))) ?? Data()
+        return (try? JSONEncoder.sorted.encode(JSONValue.object(body))) ?? Data()
+    }
+
+    func response(requestID: String) -> Response {
         var fields = headers
         fields[.contentType] = "application/problem+json"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body(requestID: requestID))))
     }
 }
 
@@ -94,6 +98,17 @@ extension Problem {
                       detail: "Every model of the catalog is disabled.")
         case .conflict(let code, let detail):
             self.init(status: .conflict, code: code, title: "Conflict", detail: detail)
+        case .providerNotConfigured(let provider):
+            self.init(status: .serviceUnavailable, code: "provider_not_configured", title: "Provider not configured",
+                      detail: "No API key is configured for \(provider.rawValue).", extra: ["provider": .string(provider.rawValue)])
+        case .providerFailed(let failure, let provider):
+            let status: HTTPResponse.Status = switch failure {
+            case .rateLimited: .tooManyRequests
+            case .unavailable: .serviceUnavailable
+            case .error: .badGateway
+            }
+            self.init(status: status, code: failure.rawValue, title: "Provider failed",
+                      detail: "\(provider.rawValue) could not answer; nothing was charged.", extra: ["provider": .string(provider.rawValue)])
         case .databaseUnavailable:
             self.init(status: .serviceUnavailable, code: "database_unavailable", title: "Database unavailable",
                       detail: "The database cannot be reached.")

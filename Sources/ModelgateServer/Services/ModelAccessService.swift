@@ -57,10 +57,14 @@ public struct ModelAccessService: Sendable {
         return MessagePlan(choice: choice, decision: decision, trialsUsed: trialsUsed, day: profile.timeZone.day(at: clock.now()))
     }
 
-    /// Charges one message, or throws why it may not be sent.
-    public func admit(_ profile: Profile, persona: PersonaID?, explicit: ModelID?) async throws -> Admission {
+    /// Charges one message, or throws why it may not be sent. `reachable` says whether a model's
+    /// provider can be called at all; an unreachable one is refused before anything is charged.
+    public func admit(
+        _ profile: Profile, persona: PersonaID?, explicit: ModelID?, reachable: (Provider) -> Bool = { _ in true }
+    ) async throws -> Admission {
         let plan = try await plan(for: profile, persona: persona, explicit: explicit)
         let model = plan.choice.model
+        guard reachable(model.provider) else { throw ModelgateError.providerNotConfigured(model.provider) }
         if let refusal = AccessPolicy.refusal(plan.decision, model: model.id) { throw refusal }
         guard case .allowed(let payment) = plan.decision else { throw ModelgateError.modelLocked(model.id, priceCents: model.priceCents) }
         let charge = QuotaCharge(

@@ -1,11 +1,13 @@
 import Foundation
 import ModelgateCore
+import ModelgateProviders
 import ModelgateStore
 
 /// The read side of the user API, and preference changes, over one user's own data.
 struct UserModelsService: Sendable {
     let access: ModelAccessService
     let profiles: ProfileRepository
+    let providers: ProviderRouter
 
     private var cache: CatalogCache { access.cache }
     private var clock: any WallClock { access.clock }
@@ -13,7 +15,7 @@ struct UserModelsService: Sendable {
     func models(for profile: Profile) async throws -> ModelsView {
         let standing = try await access.standing(of: profile)
         let catalog = cache.catalog
-        let views = catalog.enabledModels.map { ModelView($0, systemDefault: catalog.systemDefaultID, standing: standing) }
+        let views = catalog.enabledModels.map { ModelView($0, systemDefault: catalog.systemDefaultID, standing: standing, available: providers.isAvailable($0.provider)) }
         return ModelsView(data: .init(
             free: views.filter { $0.tier == .free }, premium: views.filter { $0.tier == .premium },
             systemDefaultModelId: catalog.systemDefaultID, userPreferences: PreferencesView(profile.preferences)))

@@ -38,11 +38,13 @@ struct ModelView: Encodable, Sendable {
     let sortOrder: Int
     let metadata: JSONValue
     let isSystemDefault: Bool
+    /// Whether the model's provider can be called (has a key, or demo mode).
+    let available: Bool
     let purchased: Bool?
     let usageToday: UsageView?
     let trialMessagesRemaining: Int?
 
-    init(_ model: AIModel, systemDefault: ModelID, standing: UserStanding) {
+    init(_ model: AIModel, systemDefault: ModelID, standing: UserStanding, available: Bool) {
         id = model.id
         provider = model.provider
         providerModelId = model.providerModelID
@@ -55,6 +57,7 @@ struct ModelView: Encodable, Sendable {
         sortOrder = model.sortOrder
         metadata = model.metadata
         isSystemDefault = model.id == systemDefault
+        self.available = available
         let premium = model.tier == .premium
         purchased = premium ? standing.entitled.contains(model.id) : nil
         usageToday = premium || model.dailyMessageLimit != nil

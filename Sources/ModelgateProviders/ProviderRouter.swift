@@ -1,0 +1,87 @@
+import AsyncHTTPClient
+import Foundation
+import ModelgateCore
+
+/// Where one provider lives and the key to reach it.
+public struct ProviderEndpoint: Sendable, Equatable {
+    public var apiKey: String?
+    public var baseURL: String
+
+    public init(apiKey: String?, baseURL: String) {
+        self.apiKey = apiKey
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+    }
+}
+
+public struct ProvidersConfiguration: Sendable, Equatable {
+    public var openai = ProviderEndpoint(apiKey: nil, baseURL: "https://api.openai.com/v1")
+    public var together = ProviderEndpoint(apiKey: nil, baseURL: "https://api.together.xyz/v1")
+    public var anthropic = ProviderEndpoint(apiKey: nil, baseURL: "https://api.anthropic.com")
+    public var google = ProviderEndpoint(apiKey: nil, baseURL: "https://generativelanguage.googleapis.com")
+    public var timeouts = ProviderTimeouts()
+    public var retry = RetryPolicy()
+    /// Answer providers without a key from the built-in demo responder.
+    public var demo = false
+
+    public init() {}
+
+    public subscript(provider: Provider) -> ProviderEndpoint {
+        get {
+            switch provider {
+            case .openai: openai
+            case .together: together
+            case .anthropic: anthropic
+            case .google: google
+            }
+        }
+        set {
+            switch provider {
+            case .openai: openai = newValue
+            case .together: together = newValue
+            case .anthropic: anthropic = newValue
+            case .google: google = newValue
+            }
+        }
+    }
+}
+
+/// Picks the client for a model's provider.
+public struct ProviderRouter: Sendable {
+    private let providers: [Provider: any ChatProvider]
+
+    public init(configuration: ProvidersConfiguration, httpClient: HTTPClient) {
+        let http = StreamingHTTP(client: httpClient, timeouts: configuration.timeouts)
+        var providers: [Provider: any ChatProvider] = [:]
+        for provider in Provider.allCases {
+            let endpoint = configuration[provider]
+            guard let key = endpoint.apiKey, !key.isEmpty else {
+                if configuration.demo { providers[provider] = DemoProvider(providerName: provider.rawValue) }
+                continue
+            }
+            let client: any ChatProvider = switch provider {
+            case .openai, .together: OpenAIChatProvider(http: http, baseURL: endpoint.baseURL, apiKey: key)
+            case .anthropic: AnthropicProvider(http: http, baseURL: endpoint.baseURL, apiKey: key)
+            case .google: GeminiProvider(http: http, baseURL: endpoint.baseURL, apiKey: key)
+            }
+            providers[provider] = RetryingProvider(base: client, policy: configuration.retry)
+        }
+        self.providers = providers
+    }
+
+    public func isAvailable(_ provider: Provider) -> Bool { providers[provider] != nil }
+
+    public func stream(_ provider: Provider, _ request: ProviderRequest) -> ProviderStream {
+        guard let client = providers[provider] else {
+            return AsyncThrowingStream { $0.finish(throwing: ProviderError.notConfigured(provider)) }
+        }
+        return client.stream(request)
+    }
+
+    /// Makes the HTTP client provider calls share, with the configured connect and idle timeouts.
+    public static func makeHTTPClient(_ timeouts: ProviderTimeouts) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: timeouts.connect, read: timeouts.idle)
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1024
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+}

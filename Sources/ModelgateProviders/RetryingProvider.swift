@@ -1,0 +1,60 @@
+import Foundation
+
+/// When to try a provider again: only before the first token, only for rate limits, overloads,
+/// 5xx and connection failures.
+public struct RetryPolicy: Sendable, Equatable {
+    public var maxAttempts: Int
+    public var baseDelay: TimeInterval
+    /// A `retry-after` longer than this is not waited for: the error goes to the user.
+    public var maxDelay: TimeInterval
+
+    public init(maxAttempts: Int = 3, baseDelay: TimeInterval = 0.25, maxDelay: TimeInterval = 10) {
+        self.maxAttempts = maxAttempts
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+    }
+
+    func delay(after error: ProviderError, attempt: Int) -> TimeInterval? {
+        guard error.isRetryable, attempt < maxAttempts else { return nil }
+        if case .rateLimited(let retryAfter?) = error { return retryAfter <= maxDelay ? retryAfter : nil }
+        return min(maxDelay, baseDelay * pow(2, Double(attempt - 1)))
+    }
+}
+
+struct RetryingProvider: ChatProvider {
+    let base: any ChatProvider
+    let policy: RetryPolicy
+
+    func stream(_ request: ProviderRequest) -> ProviderStream {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                var attempt = 1
+                while true {
+                    var delivered = false
+                    do {
+                        for try await event in base.stream(request) {
+                            delivered = true
+                            continuation.yield(event)
+                        }
+                        continuation.finish()
+                        return
+                    } catch let error as ProviderError where !delivered {
+                        guard let delay = policy.delay(after: error, attempt: attempt) else {
+                            continuation.finish(throwing: error)
+                            return
+                        }
+                        attempt += 1
+                        do { try await Task.sleep(for: .milliseconds(Int(delay * 1000))) } catch {
+                            continuation.finish(throwing: error)
+                            return
+                        }
+                    } catch {
+                        continuation.finish(throwing: error)
+                        return
+                    }
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}

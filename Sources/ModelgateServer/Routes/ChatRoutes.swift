@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import ModelgateCore
+import ModelgateProviders
+import ModelgateStore
+
+struct ChatMeta: Encodable, Sendable {
+    let modelId: ModelID
+    let reason: SelectionReason
+    let isTrialMessage: Bool
+    let paymentKind: PaymentKind
+    let usage: UsageView
+    let trialMessagesRemaining: Int?
+    let conversationId: String
+    let skipped: [SkippedChoice]
+
+    init(_ reply: ChatReply) {
+        let admission = reply.admission
+        modelId = admission.choice.model.id
+        reason = admission.choice.reason
+        isTrialMessage = admission.payment == .trial
+        paymentKind = admission.payment
+        usage = UsageView(admission.usage)
+        trialMessagesRemaining = admission.trialMessagesRemaining
+        conversationId = reply.conversationID
+        skipped = admission.choice.skipped
+    }
+}
+
+struct ChatDelta: Encodable, Sendable { let text: String }
+
+struct ChatDone: Encodable, Sendable {
+    let finishReason: String
+    let usage: TokenUsage
+}
+
+struct ConversationList: Encodable, Sendable { let data: [ConversationSummary] }
+
+struct ConversationDetail: Encodable, Sendable {
+    let conversation: ConversationSummary
+    let messages: [StoredMessage]
+}
+
+/// `POST /api/chat` streams a reply as server-sent events: `meta`, `delta`…, then `done` or one `error`.
+struct ChatRoutes {
+    let chat: ChatService
+    let maxBodyBytes: Int
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.post("chat") { request, context in
+            let identity = try context.requireIdentity()
+            let body = try await request.decodeJSON(ChatRequest.self, limit: maxBodyBytes)
+            let reply = try await chat.start(body, for: identity.profile)
+            return Response(
+                status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                body: ResponseBody { writer in
+                    try await stream(reply, user: identity.user, requestID: context.id, to: &writer)
+                })
+        }
+        group.get("conversations") { _, context in
+            JSONBody(ConversationList(data: try await chat.conversations.list(ownedBy: try context.requireIdentity().user)))
+        }
+        group.get("conversations/:id") { _, context in
+            let user = try context.requireIdentity().user
+            let id = try context.parameters.require("id")
+            guard let conversation = try await chat.conversations.find(id, ownedBy: user) else {
+                throw ModelgateError.notFound(what: "conversation", id: id)
+            }
+            return JSONBody(ConversationDetail(conversation: conversation, messages: try await chat.conversations.messages(of: id, ownedBy: user)))
+        }
+    }
+
+    private func stream(_ reply: ChatReply, user: UserID, requestID: String, to writer: inout any ResponseBodyWriter) async throws {
+        do {
+            try await writer.write(Self.event("meta", ChatMeta(reply)))
+            while true {
+                let event: ProviderEvent?
+                do {
+                    event = try await reply.next()
+                } catch {
+                    // Text was already delivered: the message stays charged and the partial reply is kept.
+                    let problem = Problem(ChatService.domainError(error, provider: reply.admission.choice.model.provider))
+                    try await writer.write(Self.problemEvent(problem, requestID: requestID))
+                    break
+                }
+                guard let event else { break }
+                switch event {
+                case .delta(let text): try await writer.write(Self.event("delta", ChatDelta(text: text)))
+                case .finish(let reason, let usage): try await writer.write(Self.event("done", ChatDone(finishReason: reason, usage: usage)))
+                }
+            }
+        } catch {
+            // The client went away: store what was delivered; dropping the reply cancels the upstream call.
+            try await chat.record(reply, for: user)
+            throw error
+        }
+        try await chat.record(reply, for: user)
+        try await writer.finish(nil)
+    }
+
+    static func event(_ name: String, _ value: some Encodable) throws -> ByteBuffer {
+        let data = String(decoding: try JSONEncoder.sorted.encode(value), as: UTF8.self)
+        return ByteBuffer(string: ServerSentEvent(event: name, data: data).encoded)
+    }
+
+    static func problemEvent(_ problem: Problem, requestID: String) -> ByteBuffer {
+        let text = String(decoding: problem.body(requestID: requestID), as: UTF8.self)
+        return ByteBuffer(string: ServerSentEvent(event: "error", data: text).encoded)
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import ModelgateCore
+import SQLKit
+
+public struct ConversationSummary: Sendable, Equatable, Codable {
+    public let id: String
+    public let personaId: PersonaID
+    public let title: String
+    public let createdAt: Date
+    public let updatedAt: Date
+}
+
+public struct StoredMessage: Sendable, Equatable, Codable {
+    public let id: Int
+    public let role: String
+    public let content: String
+    public let modelId: ModelID?
+    public let paymentKind: String?
+    public let selectionReason: String?
+    public let inputTokens: Int?
+    public let outputTokens: Int?
+    public let createdAt: Date
+}
+
+/// One exchange to store: the user's message and the reply, with how it was chosen and paid.
+public struct ChatExchange: Sendable {
+    public let conversationID: String
+    public let user: UserID
+    public let persona: PersonaID
+    public let isNewConversation: Bool
+    public let message: String
+    public let reply: String
+    public let model: ModelID
+    public let payment: PaymentKind
+    public let reason: SelectionReason
+    public let inputTokens: Int
+    public let outputTokens: Int
+
+    public init(conversationID: String, user: UserID, persona: PersonaID, isNewConversation: Bool, message: String, reply: String,
+                model: ModelID, payment: PaymentKind, reason: SelectionReason, inputTokens: Int, outputTokens: Int) {
+        self.conversationID = conversationID
+        self.user = user
+        self.persona = persona
+        self.isNewConversation = isNewConversation
+        self.message = message
+        self.reply = reply
+        self.model = model
+        self.payment = payment
+        self.reason = reason
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+    }
+}
+
+/// Chat history. Every read is filtered by the owner, so one user can never see another's turns.
+public struct ConversationRepository: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    public func find(_ id: String, ownedBy user: UserID) async throws -> ConversationSummary? {
+        try await database.read { db in
+            try await db.raw("""
+                SELECT id, persona_id, title, created_at, updated_at FROM conversations
+                WHERE id = \(bind: id) AND user_id = \(bind: user.description)
+                """).first().map(Self.decodeSummary)
+        }
+    }
+
+    public func list(ownedBy user: UserID, limit: Int = 100) async throws -> [ConversationSummary] {
+        try await database.read { db in
+            try await db.raw("""
+                SELECT id, persona_id, title, created_at, updated_at FROM conversations
+                WHERE user_id = \(bind: user.description) ORDER BY updated_at DESC, id LIMIT \(bind: limit)
+                """).all().map(Self.decodeSummary)
+        }
+    }
+
+    /// Messages of a conversation the user owns, oldest first; the last `limit` when given.
+    public func messages(of id: String, ownedBy user: UserID, limit: Int? = nil) async throws -> [StoredMessage] {
+        try await database.read { db in
+            let rows = try await db.raw("""
+                SELECT m.id, m.role, m.content, m.model_id, m.payment_kind, m.selection_reason, m.input_tokens, m.output_tokens, m.created_at
+                FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                WHERE m.conversation_id = \(bind: id) AND c.user_id = \(bind: user.description)
+                ORDER BY m.id DESC LIMIT \(bind: limit ?? Int(Int32.max))
+                """).all()
+            return try rows.reversed().map { row in
+                StoredMessage(
+                    id: try row.decode(column: "id", as: Int.self),
+                    role: try row.decode(column: "role", as: String.self),
+                    content: try row.decode(column: "content", as: String.self),
+                    modelId: try row.decode(column: "model_id", as: String?.self).map(ModelID.init(rawValue:)),
+                    paymentKind: try row.decode(column: "payment_kind", as: String?.self),
+                    selectionReason: try row.decode(column: "selection_reason", as: String?.self),
+                    inputTokens: try row.decode(column: "input_tokens", as: Int?.self),
+                    outputTokens: try row.decode(column: "output_tokens", as: Int?.self),
+                    createdAt: try row.decode(column: "created_at", as: Date.self))
+            }
+        }
+    }
+
+    /// Stores both turns of an exchange (and the conversation when new) in one transaction.
+    public func record(_ exchange: ChatExchange, at now: Date) async throws {
+        try await database.transaction { db in
+            if exchange.isNewConversation {
+                try await db.raw("""
+                    INSERT INTO conversations (id, user_id, persona_id, title, created_at, updated_at)
+                    VALUES (\(bind: exchange.conversationID), \(bind: exchange.user.description), \(bind: exchange.persona.rawValue),
+                            \(bind: String(exchange.message.prefix(80))), \(bind: now), \(bind: now))
+                    """).run()
+            } else {
+                try await db.raw("UPDATE conversations SET updated_at = \(bind: now) WHERE id = \(bind: exchange.conversationID)").run()
+            }
+            try await db.raw("""
+                INSERT INTO messages (conversation_id, role, content, model_id, payment_kind, selection_reason, input_tokens, output_tokens, created_at)
+                VALUES (\(bind: exchange.conversationID), 'user', \(bind: exchange.message), \(bind: exchange.model.rawValue),
+                        \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), \(bind: exchange.inputTokens), NULL, \(bind: now)),
+                       (\(bind: exchange.conversationID), 'assistant', \(bind: exchange.reply), \(bind: exchange.model.rawValue),
+                        \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), NULL, \(bind: exchange.outputTokens), \(bind: now))
+                """).run()
+        }
+    }
+
+    private static func decodeSummary(_ row: any SQLRow) throws -> ConversationSummary {
+        ConversationSummary(
+            id: try row.decode(column: "id", as: String.self),
+            personaId: PersonaID(try row.decode(column: "persona_id", as: String.self)),
+            title: try row.decode(column: "title", as: String.self),
+            createdAt: try row.decode(column: "created_at", as: Date.self),
+            updatedAt: try row.decode(column: "updated_at", as: Date.self))
+    }
+}

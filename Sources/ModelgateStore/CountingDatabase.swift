@@ -1,0 +1,35 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import SQLKit
+
+/// Counts statements as they are sent, so tests can prove a route's query count does not grow
+/// with the data, and operators can see database load.
+public final class StatementCounter: Sendable {
+    private let value = NIOLockedValueBox(0)
+    public init() {}
+    public var count: Int { value.withLockedValue { $0 } }
+    func increment() { value.withLockedValue { $0 += 1 } }
+}
+
+/// An `SQLDatabase` that forwards everything to `base` and counts each statement.
+struct CountingSQLDatabase: SQLDatabase {
+    let base: any SQLDatabase
+    let counter: StatementCounter
+
+    var logger: Logger { base.logger }
+    var eventLoop: any EventLoop { base.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { base.version }
+    var dialect: any SQLDialect { base.dialect }
+    var queryLogLevel: Logger.Level? { base.queryLogLevel }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
+        counter.increment()
+        return base.execute(sql: query, onRow)
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+        counter.increment()
+        try await base.execute(sql: query, onRow)
+    }
+}

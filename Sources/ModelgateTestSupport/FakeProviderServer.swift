@@ -1,0 +1,156 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A loopback server that speaks OpenAI (and Together), Anthropic and Gemini streaming formats
+/// faithfully, with scripted failures. Checked against the official Python SDKs.
+public final class FakeProviderServer: Sendable {
+    public enum Scenario: Sendable, Equatable {
+        case reply(String)
+        case status(Int)
+        case rateLimited(retryAfter: Int)
+        case slowFirstByte(seconds: Double, then: String)
+        /// Sends `deltas` pieces of text, then closes the connection without finishing.
+        case cutAfter(deltas: Int)
+        /// Sends one delta, then waits until the client goes away.
+        case hang
+    }
+
+    public struct RecordedRequest: Sendable {
+        public let path: String
+        public let headers: [String: String]
+        public let body: Data
+        public var json: [String: Any] { ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any]) ?? [:] }
+    }
+
+    fileprivate struct State {
+        var scenarios: [Scenario] = []
+        var requests: [RecordedRequest] = []
+        var cancellations = 0
+    }
+
+    private let state: NIOLockedValueBox<State>
+    private let server: LoopbackServer
+    public var port: Int { server.port }
+    public var baseURL: String { server.baseURL }
+
+    public static let usage = (input: 12, output: 2)
+
+    private init(state: NIOLockedValueBox<State>, server: LoopbackServer) {
+        self.state = state
+        self.server = server
+    }
+
+    public static func start() async throws -> FakeProviderServer {
+        let state = NIOLockedValueBox(State())
+        let router = Router()
+        Responder(state: state).register(on: router)
+        return FakeProviderServer(state: state, server: try await LoopbackServer.start(router))
+    }
+
+    /// Scenarios for the next requests, in order; afterwards every request gets the default reply.
+    public func script(_ scenarios: Scenario...) { state.withLockedValue { $0.scenarios = scenarios } }
+    public var requests: [RecordedRequest] { state.withLockedValue { $0.requests } }
+    public var cancellations: Int { state.withLockedValue { $0.cancellations } }
+    public func stop() async { await server.stop() }
+
+    /// Base URLs for every provider, pointing at this server.
+    public func baseURL(for provider: String) -> String {
+        switch provider {
+        case "anthropic", "google": "\(baseURL)/\(provider)"
+        default: "\(baseURL)/\(provider)/v1"
+        }
+    }
+
+    static func json(_ text: String, status: HTTPResponse.Status = .ok, headers: [String: String] = [:]) -> Response {
+        var fields: HTTPFields = [.contentType: "application/json"]
+        for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// The routes of the fake, sharing the scripted state with the server object.
+private struct Responder: Sendable {
+    let state: NIOLockedValueBox<FakeProviderServer.State>
+
+    func next(recording request: FakeProviderServer.RecordedRequest) -> FakeProviderServer.Scenario {
+        state.withLockedValue { state in
+            state.requests.append(request)
+            return state.scenarios.isEmpty ? .reply("Hello there") : state.scenarios.removeFirst()
+        }
+    }
+
+    func register(on router: Router<BasicRequestContext>) {
+        for prefix in ["openai", "together"] {
+            router.post("\(prefix)/v1/chat/completions") { request, _ in try await respond(request, format: .openAI) }
+            router.get("\(prefix)/v1/models") { _, _ in
+                FakeProviderServer.json(#"{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1721172741,"owned_by":"system"}]}"#)
+            }
+        }
+        router.post("anthropic/v1/messages") { request, _ in try await respond(request, format: .anthropic) }
+        for version in ["v1", "v1beta"] {
+            router.post("google/\(version)/models/:call") { request, context in
+                let call = try context.parameters.require("call")
+                return try await respond(request, format: call.hasSuffix(":streamGenerateContent") ? .gemini : .geminiUnary)
+            }
+        }
+    }
+
+    func respond(_ request: Request, format: WireFormat) async throws -> Response {
+        let body = try await request.body.collect(upTo: 1 << 20)
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        let scenario = next(recording: FakeProviderServer.RecordedRequest(path: request.uri.path, headers: headers, body: Data(buffer: body)))
+        let json = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
+        let streaming = format == .gemini || json["stream"] as? Bool == true
+        switch scenario {
+        case .status(let status):
+            return FakeProviderServer.json(format.errorBody(status: status), status: .init(code: status), headers: ["x-should-retry": "false"])
+        case .rateLimited(let retryAfter):
+            return FakeProviderServer.json(format.errorBody(status: 429), status: .tooManyRequests,
+                             headers: ["retry-after": String(retryAfter), "x-should-retry": "false"])
+        case .reply(let text):
+            return streaming ? stream(format, pieces: Self.pieces(text), finish: true) : FakeProviderServer.json(format.unary(text))
+        case .slowFirstByte(let seconds, let text):
+            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            return streaming ? stream(format, pieces: Self.pieces(text), finish: true) : FakeProviderServer.json(format.unary(text))
+        case .cutAfter(let deltas):
+            return stream(format, pieces: Array(repeating: "part ", count: deltas), finish: false)
+        case .hang:
+            return stream(format, pieces: ["Hello"], finish: false, hang: true)
+        }
+    }
+
+    static func pieces(_ text: String) -> [String] {
+        guard let space = text.firstIndex(of: " ") else { return [text] }
+        return [String(text[..<space]), String(text[space...])]
+    }
+
+    func stream(_ format: WireFormat, pieces: [String], finish: Bool, hang: Bool = false) -> Response {
+        let events = format.streamEvents(pieces: pieces, finish: finish)
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream"],
+            body: ResponseBody { writer in
+                do {
+                    for event in events { try await writer.write(ByteBuffer(string: event)) }
+                    if hang {
+                        while true {
+                            try await Task.sleep(for: .milliseconds(20))
+                            try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                        }
+                    }
+                    if finish { try await writer.finish(nil) } else { throw CutStream() }
+                } catch is CutStream {
+                    throw CutStream()
+                } catch {
+                    state.withLockedValue { $0.cancellations += 1 }
+                    throw error
+                }
+            })
+    }
+
+}
+
+private struct CutStream: Error {}

@@ -1,0 +1,85 @@
+import Foundation
+
+/// The bodies each provider sends, as in `shared/reference/wire-formats.md`.
+enum WireFormat: Sendable, Equatable {
+    case openAI, anthropic, gemini, geminiUnary
+
+    private static func quoted(_ text: String) -> String {
+        String(decoding: try! JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes]), as: UTF8.self)
+            .dropFirst().dropLast().description
+    }
+
+    func streamEvents(pieces: [String], finish: Bool) -> [String] {
+        let usage = FakeProviderServer.usage
+        switch self {
+        case .openAI:
+            let head = #"{"id":"chatcmpl-abc123","object":"chat.completion.chunk","created":1732406400,"model":"gpt-4o-mini-2024-07-18","choices":"#
+            var events = ["data: \(head)[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}],\"usage\":null}\n\n"]
+            events += pieces.map { "data: \(head)[{\"index\":0,\"delta\":{\"content\":\(Self.quoted($0))},\"finish_reason\":null}],\"usage\":null}\n\n" }
+            guard finish else { return events }
+            events.append("data: \(head)[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n")
+            events.append("data: \(head)[],\"usage\":{\"prompt_tokens\":\(usage.input),\"completion_tokens\":\(usage.output),\"total_tokens\":\(usage.input + usage.output)}}\n\n")
+            events.append("data: [DONE]\n\n")
+            return events
+        case .anthropic:
+            var events = [
+                "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01XFDUDYJgAACzvnptvVoYEL\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":\(usage.input),\"output_tokens\":1}}}\n\n",
+                "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+                "event: ping\ndata: {\"type\": \"ping\"}\n\n",
+            ]
+            events += pieces.map { "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\(Self.quoted($0))}}\n\n" }
+            guard finish else { return events }
+            events += [
+                "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+                "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":\(usage.output)}}\n\n",
+                "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+            ]
+            return events
+        case .gemini, .geminiUnary:
+            return pieces.enumerated().map { index, piece in
+                let last = finish && index == pieces.count - 1
+                let reason = last ? ",\"finishReason\":\"STOP\"" : ""
+                let counts = last
+                    ? "{\"promptTokenCount\":\(usage.input),\"candidatesTokenCount\":\(usage.output),\"totalTokenCount\":\(usage.input + usage.output)}"
+                    : "{\"promptTokenCount\":\(usage.input),\"totalTokenCount\":\(usage.input)}"
+                return "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\(Self.quoted(piece))}],\"role\":\"model\"}\(reason),\"index\":0}],\"usageMetadata\":\(counts),\"modelVersion\":\"gemini-1.5-pro\",\"responseId\":\"mJxCabc\"}\n\n"
+            }
+        }
+    }
+
+    func unary(_ text: String) -> String {
+        let usage = FakeProviderServer.usage
+        switch self {
+        case .openAI:
+            return "{\"id\":\"chatcmpl-abc123\",\"object\":\"chat.completion\",\"created\":1732406400,\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(Self.quoted(text)),\"refusal\":null,\"annotations\":[]},\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":\(usage.input),\"completion_tokens\":\(usage.output),\"total_tokens\":\(usage.input + usage.output)},\"system_fingerprint\":\"fp_0ba0d124f1\"}"
+        case .anthropic:
+            return "{\"id\":\"msg_01XFDUDYJgAACzvnptvVoYEL\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[{\"type\":\"text\",\"text\":\(Self.quoted(text))}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":\(usage.input),\"output_tokens\":\(usage.output)}}"
+        case .gemini, .geminiUnary:
+            return "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\(Self.quoted(text))}],\"role\":\"model\"},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":\(usage.input),\"candidatesTokenCount\":\(usage.output),\"totalTokenCount\":\(usage.input + usage.output)},\"modelVersion\":\"gemini-1.5-pro\"}"
+        }
+    }
+
+    func errorBody(status: Int) -> String {
+        switch self {
+        case .openAI:
+            let (type, code) = status == 429 ? ("requests", "rate_limit_exceeded") : status >= 500 ? ("server_error", "server_error") : ("invalid_request_error", "invalid")
+            return "{\"error\":{\"message\":\"fake \(status)\",\"type\":\"\(type)\",\"param\":null,\"code\":\"\(code)\"}}"
+        case .anthropic:
+            let type = switch status {
+            case 429: "rate_limit_error"
+            case 529: "overloaded_error"
+            case 500...: "api_error"
+            default: "invalid_request_error"
+            }
+            return "{\"type\":\"error\",\"error\":{\"type\":\"\(type)\",\"message\":\"fake \(status)\"},\"request_id\":\"req_011fake\"}"
+        case .gemini, .geminiUnary:
+            let name = switch status {
+            case 429: "RESOURCE_EXHAUSTED"
+            case 503: "UNAVAILABLE"
+            case 500...: "INTERNAL"
+            default: "INVALID_ARGUMENT"
+            }
+            return "{\"error\":{\"code\":\(status),\"message\":\"fake \(status)\",\"status\":\"\(name)\"}}"
+        }
+    }
+}
