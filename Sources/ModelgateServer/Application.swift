@@ -59,7 +59,7 @@ public func buildRouter(
     let api = router.group("api")
         .add(middleware: AuthMiddleware(tokens: tokens, profiles: services.profiles, clock: dependencies.clock))
     UserRoutes(service: services.userModels, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
-    ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
+    ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxBodyBytes, logger: dependencies.logger).register(on: api)
     let admin = api.group("admin").add(middleware: RequireAdminMiddleware())
     AdminRoutes(cache: services.cache).register(on: admin)
     return router

@@ -15,7 +15,7 @@ public enum TestDatabase {
 
     public static let logger: Logger = {
         var logger = Logger(label: "modelgate-test")
-        logger.logLevel = .warning
+        logger.logLevel = .error
         return logger
     }()
 

@@ -197,3 +197,41 @@ func withFakeProviders(_ body: @escaping @Sendable (FakeProviderServer, TestApp,
         }
     }
 }
+
+@Suite struct ChatCancellationTests {
+    @Test func aClientDisconnectMidStreamCancelsTheUpstreamRequest() async throws {
+        let fake = try await FakeProviderServer.start()
+        fake.script(.hang)
+        try await TestApp.run(providers: TestApp.providers(fake: fake), test: .live) { app, client in
+            let port = try #require(client.port)
+            let token = try await app.token(testUser(50))
+            let (signal, received) = AsyncStream.makeStream(of: String.self)
+            let reader = Task {
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/chat")
+                request.method = .POST
+                request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(string: #"{"message": "Hi", "personaId": "career"}"#))
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                var text = ""
+                for try await chunk in response.body {
+                    text += String(buffer: chunk)
+                    if text.contains("event: delta") { received.yield(text) }
+                }
+            }
+            var iterator = signal.makeAsyncIterator()
+            let firstChunk = await iterator.next() ?? ""
+            reader.cancel()
+            _ = await reader.result
+            #expect(firstChunk.contains("event: delta"))
+            // The client is gone; within a few seconds the provider must see its request dropped.
+            var waited = 0
+            while fake.cancellations == 0 && waited < 100 {
+                try await Task.sleep(for: .milliseconds(50))
+                waited += 1
+            }
+            #expect(fake.cancellations == 1)
+        }
+        await fake.stop()
+    }
+}

@@ -24,8 +24,11 @@ struct TestApp {
     let providers: ProviderRouter
     var dependencies: Dependencies { Self.dependencies(database: database, providers: providers, clock: clock) }
 
+    /// Sequential ids, unique across every app in the test process (two instances may share a database).
+    static let idCounter = NIOLockedValueBox(0)
+
     static func dependencies(database: Database, providers: ProviderRouter, clock: any WallClock) -> Dependencies {
-        let counter = NIOLockedValueBox(0)
+        let counter = idCounter
         return Dependencies(
             database: database, providers: providers, clock: clock,
             makeID: { UUID(uuidString: String(format: "00000000-0000-4000-8000-%012d", counter.withLockedValue { $0 += 1; return $0 }))! },

@@ -173,8 +173,10 @@ struct ProblemMiddleware: RouterMiddleware {
             return response
         } catch {
             let problem = Problem(error)
-            if problem.status.code >= 500 {
+            if problem.code == "internal_error" {
                 context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            } else if problem.status.code >= 500 {
+                context.logger.warning("request refused", metadata: ["code": "\(problem.code)", "path": "\(request.uri.path)"])
             }
             var response = problem.response(requestID: context.id)
             response.headers[.requestID] = context.id

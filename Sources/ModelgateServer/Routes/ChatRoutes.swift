@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import ModelgateCore
 import ModelgateProviders
 import ModelgateStore
@@ -34,6 +35,39 @@ struct ChatDone: Encodable, Sendable {
     let usage: TokenUsage
 }
 
+/// Reads a reply on its own task and interleaves heartbeats, so the writer notices a client that
+/// left even while the provider is silent. Ending the iteration cancels the provider call.
+enum ReplyPump {
+    enum Item: Sendable {
+        case event(ProviderEvent)
+        case heartbeat
+        case failed(any Error)
+    }
+
+    static func items(of reply: ChatReply, heartbeat: Duration) -> AsyncStream<Item> {
+        AsyncStream { continuation in
+            let reader = Task {
+                do {
+                    while let event = try await reply.next() { continuation.yield(.event(event)) }
+                } catch {
+                    continuation.yield(.failed(error))
+                }
+                continuation.finish()
+            }
+            let ticker = Task {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: heartbeat)
+                    continuation.yield(.heartbeat)
+                }
+            }
+            continuation.onTermination = { _ in
+                reader.cancel()
+                ticker.cancel()
+            }
+        }
+    }
+}
+
 struct ConversationList: Encodable, Sendable { let data: [ConversationSummary] }
 
 struct ConversationDetail: Encodable, Sendable {
@@ -45,6 +79,8 @@ struct ConversationDetail: Encodable, Sendable {
 struct ChatRoutes {
     let chat: ChatService
     let maxBodyBytes: Int
+    let logger: Logger
+    var heartbeat: Duration = .seconds(1)
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post("chat") { request, context in
@@ -71,31 +107,43 @@ struct ChatRoutes {
     }
 
     private func stream(_ reply: ChatReply, user: UserID, requestID: String, to writer: inout any ResponseBodyWriter) async throws {
+        let items = ReplyPump.items(of: reply, heartbeat: heartbeat)
         do {
             try await writer.write(Self.event("meta", ChatMeta(reply)))
-            while true {
-                let event: ProviderEvent?
-                do {
-                    event = try await reply.next()
-                } catch {
+            loop: for await item in items {
+                switch item {
+                case .event(.delta(let text)): try await writer.write(Self.event("delta", ChatDelta(text: text)))
+                case .event(.finish(let reason, let usage)): try await writer.write(Self.event("done", ChatDone(finishReason: reason, usage: usage)))
+                // A comment the client ignores; writing it is how a vanished client is noticed.
+                case .heartbeat: try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                case .failed(let error):
                     // Text was already delivered: the message stays charged and the partial reply is kept.
                     let problem = Problem(ChatService.domainError(error, provider: reply.admission.choice.model.provider))
                     try await writer.write(Self.problemEvent(problem, requestID: requestID))
-                    break
-                }
-                guard let event else { break }
-                switch event {
-                case .delta(let text): try await writer.write(Self.event("delta", ChatDelta(text: text)))
-                case .finish(let reason, let usage): try await writer.write(Self.event("done", ChatDone(finishReason: reason, usage: usage)))
+                    break loop
                 }
             }
         } catch {
-            // The client went away: store what was delivered; dropping the reply cancels the upstream call.
-            try await chat.record(reply, for: user)
+            // The client went away: store what was delivered; ending `items` cancels the provider call.
+            _ = await record(reply, user: user)
             throw error
         }
-        try await chat.record(reply, for: user)
+        if let failure = await record(reply, user: user) {
+            try await writer.write(Self.problemEvent(failure, requestID: requestID))
+        }
         try await writer.finish(nil)
+    }
+
+    /// Stores the exchange; a failure is logged and reported, never cuts a delivered reply.
+    private func record(_ reply: ChatReply, user: UserID) async -> Problem? {
+        do {
+            try await chat.record(reply, for: user)
+            return nil
+        } catch {
+            logger.error("chat turn not stored", metadata: ["error": "\(String(reflecting: error))", "conversation": "\(reply.conversationID)"])
+            return Problem(status: .internalServerError, code: "history_not_saved", title: "History not saved",
+                           detail: "The reply was delivered but could not be stored in the conversation history.")
+        }
     }
 
     static func event(_ name: String, _ value: some Encodable) throws -> ByteBuffer {

@@ -2,6 +2,7 @@ import Foundation
 import ModelgateCore
 import ModelgateProviders
 import ModelgateStore
+import NIOConcurrencyHelpers
 
 public struct ChatRequest: Decodable, Sendable {
     public let message: String
@@ -11,17 +12,23 @@ public struct ChatRequest: Decodable, Sendable {
 }
 
 /// A reply whose first provider event has arrived: from here on the user is charged and the HTTP
-/// layer streams. One task reads it at a time.
+/// layer streams. One task reads events at a time; what was delivered so far is locked, because
+/// the turn may be stored while a cancelled reader is still winding down.
 final class ChatReply: @unchecked Sendable {
+    struct Delivered: Sendable {
+        var text = ""
+        var usage = TokenUsage()
+    }
+
     let admission: Admission
     let conversationID: String
     let isNewConversation: Bool
     let request: ChatRequest
     private var iterator: ProviderStream.AsyncIterator
     private var pending: ProviderEvent?
-    private(set) var text = ""
-    private(set) var usage = TokenUsage()
-    private(set) var finishReason: String?
+    private let delivered = NIOLockedValueBox(Delivered())
+    var text: String { delivered.withLockedValue { $0.text } }
+    var usage: TokenUsage { delivered.withLockedValue { $0.usage } }
 
     init(admission: Admission, conversationID: String, isNewConversation: Bool, request: ChatRequest, stream: ProviderStream) {
         self.admission = admission
@@ -47,12 +54,12 @@ final class ChatReply: @unchecked Sendable {
         } else {
             event = try await iterator.next()
         }
-        switch event {
-        case .delta(let delta): text += delta
-        case .finish(let reason, let usage):
-            finishReason = reason
-            self.usage = usage
-        case nil: break
+        delivered.withLockedValue { delivered in
+            switch event {
+            case .delta(let delta): delivered.text += delta
+            case .finish(_, let usage): delivered.usage = usage
+            case nil: break
+            }
         }
         return event
     }
