@@ -72,6 +72,16 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "modelgate", dependencies: ["ModelgateCLI"]),
+        .executableTarget(
+            name: "modelgate-bench",
+            dependencies: [
+                "ModelgateServer",
+                "ModelgateTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/ModelgateBench"
+        ),
         .testTarget(name: "ModelgateCoreTests", dependencies: ["ModelgateCore"]),
         .testTarget(
             name: "ModelgateStoreTests",

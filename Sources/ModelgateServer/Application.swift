@@ -60,6 +60,12 @@ public func buildRouter(
         .add(middleware: AuthMiddleware(tokens: tokens, profiles: services.profiles, clock: dependencies.clock))
     UserRoutes(service: services.userModels, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
     ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxBodyBytes, logger: dependencies.logger).register(on: api)
+    let openAI = router.group("v1")
+        .add(middleware: OpenAIErrorMiddleware())
+        .add(middleware: AuthMiddleware(tokens: tokens, profiles: services.profiles, clock: dependencies.clock))
+    OpenAICompatibleRoutes(
+        chat: services.chat, userModels: services.userModels, clock: dependencies.clock, maxBodyBytes: configuration.maxBodyBytes
+    ).register(on: openAI)
     let admin = api.group("admin").add(middleware: RequireAdminMiddleware())
     AdminRoutes(cache: services.cache).register(on: admin)
     return router

@@ -102,8 +102,10 @@ private struct Responder: Sendable {
         let body = try await request.body.collect(upTo: 1 << 20)
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
-        let scenario = next(recording: FakeProviderServer.RecordedRequest(path: request.uri.path, headers: headers, body: Data(buffer: body)))
+        let scripted = next(recording: FakeProviderServer.RecordedRequest(path: request.uri.path, headers: headers, body: Data(buffer: body)))
         let json = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
+        let model = (json["model"] as? String) ?? request.uri.path.split(separator: "/").last.map { String($0.split(separator: ":")[0]) } ?? ""
+        let scenario = Self.scenario(forModel: model) ?? scripted
         let streaming = format == .gemini || json["stream"] as? Bool == true
         switch scenario {
         case .status(let status):
@@ -120,6 +122,16 @@ private struct Responder: Sendable {
             return stream(format, pieces: Array(repeating: "part ", count: deltas), finish: false)
         case .hang:
             return stream(format, pieces: ["Hello"], finish: false, hang: true)
+        }
+    }
+
+    /// Model names that ask for a failure, so SDK checks can trigger one without scripting.
+    static func scenario(forModel model: String) -> FakeProviderServer.Scenario? {
+        switch model {
+        case "rate-limited": .rateLimited(retryAfter: 1)
+        case "overloaded": .status(529)
+        case "server-error": .status(500)
+        default: nil
         }
     }
 

@@ -37,7 +37,9 @@ struct JSONBody<Value: Encodable & Sendable>: ResponseGenerator {
         self.status = status
     }
 
-    func response(from request: Request, context: some RequestContext) throws -> Response {
+    func response(from request: Request, context: some RequestContext) throws -> Response { try response() }
+
+    func response() throws -> Response {
         let data = try JSONEncoder.sorted.encode(value)
         return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))

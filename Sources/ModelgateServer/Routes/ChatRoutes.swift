@@ -23,7 +23,7 @@ struct ChatMeta: Encodable, Sendable {
         paymentKind = admission.payment
         usage = UsageView(admission.usage)
         trialMessagesRemaining = admission.trialMessagesRemaining
-        conversationId = reply.conversationID
+        conversationId = reply.conversation?.id ?? ""
         skipped = admission.choice.skipped
     }
 }
@@ -140,7 +140,7 @@ struct ChatRoutes {
             try await chat.record(reply, for: user)
             return nil
         } catch {
-            logger.error("chat turn not stored", metadata: ["error": "\(String(reflecting: error))", "conversation": "\(reply.conversationID)"])
+            logger.error("chat turn not stored", metadata: ["error": "\(String(reflecting: error))", "conversation": "\(reply.conversation?.id ?? "")"])
             return Problem(status: .internalServerError, code: "history_not_saved", title: "History not saved",
                            detail: "The reply was delivered but could not be stored in the conversation history.")
         }

@@ -20,21 +20,25 @@ final class ChatReply: @unchecked Sendable {
         var usage = TokenUsage()
     }
 
+    /// Where a `/api/chat` exchange is stored; OpenAI-style callers keep their own history.
+    struct Conversation: Sendable {
+        let id: String
+        let isNew: Bool
+        let persona: PersonaID
+        let message: String
+    }
+
     let admission: Admission
-    let conversationID: String
-    let isNewConversation: Bool
-    let request: ChatRequest
+    let conversation: Conversation?
     private var iterator: ProviderStream.AsyncIterator
     private var pending: ProviderEvent?
     private let delivered = NIOLockedValueBox(Delivered())
     var text: String { delivered.withLockedValue { $0.text } }
     var usage: TokenUsage { delivered.withLockedValue { $0.usage } }
 
-    init(admission: Admission, conversationID: String, isNewConversation: Bool, request: ChatRequest, stream: ProviderStream) {
+    init(admission: Admission, conversation: Conversation?, stream: ProviderStream) {
         self.admission = admission
-        self.conversationID = conversationID
-        self.isNewConversation = isNewConversation
-        self.request = request
+        self.conversation = conversation
         self.iterator = stream.makeAsyncIterator()
     }
 
@@ -76,12 +80,9 @@ public struct ChatService: Sendable {
     let historyTurns = 20
     static let maxMessageCharacters = 16_000
 
+    /// `/api/chat`: one new message in a (new or owned) conversation whose history goes along.
     func start(_ request: ChatRequest, for profile: Profile) async throws -> ChatReply {
-        let message = request.message.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !message.isEmpty else { throw ModelgateError.invalidField(field: "message", reason: "must not be empty") }
-        guard message.count <= Self.maxMessageCharacters else {
-            throw ModelgateError.invalidField(field: "message", reason: "must be at most \(Self.maxMessageCharacters) characters")
-        }
+        let message = try Self.validated(request.message, field: "message")
         var history: [ChatTurn] = []
         if let id = request.conversationId {
             guard let conversation = try await conversations.find(id, ownedBy: profile.id) else {
@@ -94,15 +95,34 @@ public struct ChatService: Sendable {
                 ChatTurn(role: $0.role == "user" ? .user : .assistant, text: $0.content)
             }
         }
-        let admission = try await access.admit(profile, persona: request.personaId, explicit: request.modelId, reachable: providers.isAvailable)
+        let conversation = ChatReply.Conversation(
+            id: request.conversationId ?? makeID().uuidString.lowercased(), isNew: request.conversationId == nil,
+            persona: request.personaId, message: message)
+        return try await begin(
+            profile, persona: request.personaId, explicit: request.modelId, system: nil,
+            turns: history + [ChatTurn(role: .user, text: message)], conversation: conversation)
+    }
+
+    /// `/v1/chat/completions`: the caller sends the whole history, as OpenAI's API does.
+    func complete(turns: [ChatTurn], system: String?, persona: PersonaID?, explicit: ModelID?, for profile: Profile) async throws -> ChatReply {
+        guard let last = turns.last, last.role == .user else {
+            throw ModelgateError.invalidField(field: "messages", reason: "must end with a user message")
+        }
+        _ = try Self.validated(last.text, field: "messages")
+        return try await begin(profile, persona: persona, explicit: explicit, system: system, turns: turns, conversation: nil)
+    }
+
+    /// Selects, charges, and calls the provider; a failure before the first token gives the charge back.
+    private func begin(
+        _ profile: Profile, persona: PersonaID?, explicit: ModelID?, system: String?, turns: [ChatTurn], conversation: ChatReply.Conversation?
+    ) async throws -> ChatReply {
+        let admission = try await access.admit(profile, persona: persona, explicit: explicit, reachable: providers.isAvailable)
         let model = admission.choice.model
+        let prompts = [persona.flatMap { access.cache.persona($0)?.systemPrompt }, system].compactMap { $0 }
         let providerRequest = ProviderRequest(
-            providerModelID: model.providerModelID, system: access.cache.persona(request.personaId)?.systemPrompt,
-            turns: history + [ChatTurn(role: .user, text: message)], endUserID: profile.id.description)
-        let reply = ChatReply(
-            admission: admission, conversationID: request.conversationId ?? makeID().uuidString.lowercased(),
-            isNewConversation: request.conversationId == nil, request: request,
-            stream: providers.stream(model.provider, providerRequest))
+            providerModelID: model.providerModelID, system: prompts.isEmpty ? nil : prompts.joined(separator: "\n\n"),
+            turns: turns, endUserID: profile.id.description)
+        let reply = ChatReply(admission: admission, conversation: conversation, stream: providers.stream(model.provider, providerRequest))
         do {
             try await reply.awaitFirstEvent()
         } catch {
@@ -112,12 +132,22 @@ public struct ChatService: Sendable {
         return reply
     }
 
+    private static func validated(_ message: String, field: String) throws(ModelgateError) -> String {
+        let trimmed = message.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw .invalidField(field: field, reason: "must not be empty") }
+        guard trimmed.count <= maxMessageCharacters else {
+            throw .invalidField(field: field, reason: "must be at most \(maxMessageCharacters) characters")
+        }
+        return trimmed
+    }
+
     /// Stores the exchange once the stream is over, whether it finished or was cut after text.
     func record(_ reply: ChatReply, for user: UserID) async throws {
+        guard let conversation = reply.conversation else { return }
         let admission = reply.admission
         try await conversations.record(ChatExchange(
-            conversationID: reply.conversationID, user: user, persona: reply.request.personaId,
-            isNewConversation: reply.isNewConversation, message: reply.request.message, reply: reply.text,
+            conversationID: conversation.id, user: user, persona: conversation.persona,
+            isNewConversation: conversation.isNew, message: conversation.message, reply: reply.text,
             model: admission.choice.model.id, payment: admission.payment, reason: admission.choice.reason,
             inputTokens: reply.usage.inputTokens, outputTokens: reply.usage.outputTokens), at: clock.now())
     }

@@ -21,6 +21,16 @@ struct UserModelsService: Sendable {
             systemDefaultModelId: catalog.systemDefaultID, userPreferences: PreferencesView(profile.preferences)))
     }
 
+    /// Enabled models whose provider answers and that the user may send to right now.
+    func usableModels(for profile: Profile) async throws -> [AIModel] {
+        let standing = try await access.standing(of: profile)
+        return cache.catalog.enabledModels.filter { model in
+            let decision = AccessPolicy.decide(
+                model: model, entitled: standing.entitled.contains(model.id), trialMessagesUsed: standing.trialsUsed[model.id] ?? 0)
+            return providers.isAvailable(model.provider) && AccessPolicy.refusal(decision, model: model.id) == nil
+        }
+    }
+
     func trialStatus(of model: ModelID, for profile: Profile) async throws -> TrialStatusView {
         guard let found = cache.catalog.model(model), found.enabled else { throw ModelgateError.notFound(what: "model", id: model.rawValue) }
         let standing = try await access.standing(of: profile)

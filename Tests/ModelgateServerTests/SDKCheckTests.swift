@@ -1,0 +1,66 @@
+import Foundation
+import HummingbirdTesting
+import ModelgateCore
+import ModelgateServer
+import ModelgateTestSupport
+import Testing
+
+/// The official Python SDKs, in the venv `scripts/test` makes, against our fakes and against Modelgate.
+enum PythonSDK {
+    static var python: String? { ProcessInfo.processInfo.environment["MODELGATE_TEST_PYTHON"] }
+    static var available: Bool { python != nil }
+
+    static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/sdk_checks.py").path
+    }
+
+    /// Runs the check script without blocking a cooperative thread (the server under test needs
+    /// them); returns its exit code and output.
+    static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("sdk-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python!)
+        process.arguments = [script] + arguments
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch { continuation.resume(throwing: error) }
+        }
+        try handle.close()
+        return (status, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+    }
+}
+
+@Suite(.enabled(if: PythonSDK.available, "needs MODELGATE_TEST_PYTHON (scripts/test sets it)"))
+struct SDKCheckTests {
+    @Test func theOfficialSDKsParseTheFakeProviders() async throws {
+        let fake = try await FakeProviderServer.start()
+        let result = try await PythonSDK.run(["fakes", fake.baseURL])
+        await fake.stop()
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("ok gemini 429"))
+    }
+
+    @Test func theOpenAISDKTalksToModelgate() async throws {
+        let fake = try await FakeProviderServer.start()
+        do {
+            try await TestApp.run(providers: TestApp.providers(fake: fake), test: .live) { app, client in
+                try await app.sql("UPDATE ai_models SET rate_limit_messages_per_day = 2 WHERE id = 'gpt-4o-mini'")
+                let token = try await app.token(testUser(60))
+                let port = try #require(client.port)
+                let result = try await PythonSDK.run(["modelgate", "http://127.0.0.1:\(port)/v1", token])
+                #expect(result.status == 0, "\(result.output)")
+                #expect(result.output.contains("ok modelgate 429 → RateLimitError"))
+            }
+        } catch {
+            await fake.stop()
+            throw error
+        }
+        await fake.stop()
+    }
+}

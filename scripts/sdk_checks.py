@@ -1,0 +1,102 @@
+"""Checks Modelgate's fakes and its OpenAI-compatible API with the official Python SDKs.
+
+    python sdk_checks.py fakes BASE              # BASE = the fake provider server, e.g. http://127.0.0.1:PORT
+    python sdk_checks.py modelgate BASE TOKEN    # BASE = Modelgate's /v1, TOKEN = a user's bearer token
+
+Exits non-zero on the first failed check; prints one line per check that passed.
+"""
+import sys
+
+
+def check(name, condition, detail=""):
+    if not condition:
+        print(f"FAIL {name} {detail}")
+        sys.exit(1)
+    print(f"ok {name}")
+
+
+def raises(call, error_type):
+    try:
+        call()
+    except error_type as error:
+        return error
+    except Exception as error:  # noqa: BLE001 - report what was raised instead
+        print(f"FAIL expected {error_type.__name__}, got {type(error).__name__}: {error}")
+        sys.exit(1)
+    print(f"FAIL expected {error_type.__name__}, nothing raised")
+    sys.exit(1)
+
+
+def check_openai_fake(base):
+    import openai
+    client = openai.OpenAI(base_url=f"{base}/openai/v1", api_key="sk-test", max_retries=0)
+    messages = [{"role": "user", "content": "Hi"}]
+    whole = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    check("openai unary", whole.choices[0].message.content == "Hello there" and whole.usage.total_tokens == 14)
+    chunks = list(client.chat.completions.create(
+        model="gpt-4o-mini", messages=messages, stream=True, stream_options={"include_usage": True}))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    check("openai stream", text == "Hello there" and chunks[-1].choices == [] and chunks[-1].usage.total_tokens == 14)
+    check("openai models", [m.id for m in client.models.list()] == ["gpt-4o-mini"])
+    raises(lambda: client.chat.completions.create(model="rate-limited", messages=messages), openai.RateLimitError)
+    check("openai 429 → RateLimitError", True)
+    raises(lambda: client.chat.completions.create(model="server-error", messages=messages), openai.InternalServerError)
+    check("openai 500 → InternalServerError", True)
+
+
+def check_anthropic_fake(base):
+    import anthropic
+    client = anthropic.Anthropic(base_url=f"{base}/anthropic", api_key="sk-ant-test", max_retries=0)
+    with client.messages.stream(model="claude-3-5-haiku-latest", max_tokens=256,
+                                messages=[{"role": "user", "content": "Hi"}]) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    check("anthropic stream", text == "Hello there")
+    check("anthropic usage", (final.stop_reason, final.usage.input_tokens, final.usage.output_tokens) == ("end_turn", 12, 2))
+    error = raises(lambda: client.messages.create(model="overloaded", max_tokens=10,
+                                                  messages=[{"role": "user", "content": "Hi"}]), anthropic.OverloadedError)
+    check("anthropic 529 → OverloadedError", error.status_code == 529)
+
+
+def check_gemini_fake(base):
+    from google import genai
+    from google.genai import errors, types
+    client = genai.Client(api_key="k", http_options=types.HttpOptions(base_url=f"{base}/google", api_version="v1beta"))
+    chunks = list(client.models.generate_content_stream(
+        model="gemini-1.5-pro", contents="Hi",
+        config=types.GenerateContentConfig(system_instruction="Be brief.", max_output_tokens=256)))
+    check("gemini stream", "".join(c.text for c in chunks) == "Hello there")
+    check("gemini finish", chunks[-1].candidates[0].finish_reason == "STOP")
+    check("gemini usage", chunks[-1].usage_metadata.candidates_token_count == 2)
+    error = raises(lambda: list(client.models.generate_content_stream(model="rate-limited", contents="Hi")), errors.ClientError)
+    check("gemini 429 → ClientError", error.code == 429 and error.status == "RESOURCE_EXHAUSTED")
+
+
+def check_modelgate(base, token):
+    import openai
+    client = openai.OpenAI(base_url=base, api_key=token, max_retries=0)
+    ids = [m.id for m in client.models.list()]
+    check("modelgate models", "auto" in ids and "gpt-4o-mini" in ids, str(ids))
+    messages = [{"role": "user", "content": "Hi"}]
+    chunks = list(client.chat.completions.create(
+        model="auto", messages=messages, stream=True, stream_options={"include_usage": True}))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    check("modelgate stream auto", text == "Hello there" and chunks[-1].usage.total_tokens == 14, text)
+    whole = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    check("modelgate unary", whole.choices[0].message.content == "Hello there" and whole.model == "gpt-4o-mini")
+    error = raises(lambda: client.chat.completions.create(model="auto", messages=messages), openai.RateLimitError)
+    check("modelgate 429 → RateLimitError", error.code == "rate_limited" and error.status_code == 429)
+    error = raises(lambda: client.chat.completions.create(model="claude-3-opus-x", messages=messages), openai.NotFoundError)
+    check("modelgate unknown model → NotFoundError", error.code == "model_not_found")
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    if mode == "fakes":
+        check_openai_fake(sys.argv[2])
+        check_anthropic_fake(sys.argv[2])
+        check_gemini_fake(sys.argv[2])
+    elif mode == "modelgate":
+        check_modelgate(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(f"unknown mode {mode}")
