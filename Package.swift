@@ -40,11 +40,21 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ModelgateBilling",
+            dependencies: [
+                "ModelgateCore",
+                "ModelgateStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "ModelgateServer",
             dependencies: [
                 "ModelgateCore",
                 "ModelgateStore",
                 "ModelgateProviders",
+                "ModelgateBilling",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -59,13 +69,16 @@ let package = Package(
             dependencies: [
                 "ModelgateServer",
                 "ModelgateProviders",
+                "ModelgateBilling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .target(
             name: "ModelgateTestSupport",
             dependencies: [
                 "ModelgateStore",
+                "ModelgateBilling",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -92,6 +105,7 @@ let package = Package(
             dependencies: [
                 "ModelgateServer",
                 "ModelgateCLI",
+                "ModelgateBilling",
                 "ModelgateTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

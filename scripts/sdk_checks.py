@@ -2,6 +2,9 @@
 
     python sdk_checks.py fakes BASE              # BASE = the fake provider server, e.g. http://127.0.0.1:PORT
     python sdk_checks.py modelgate BASE TOKEN    # BASE = Modelgate's /v1, TOKEN = a user's bearer token
+    python sdk_checks.py stripe-fake BASE        # BASE = the fake Stripe server
+    python sdk_checks.py stripe-sign FILE SECRET TIMESTAMP     # prints the SDK's Stripe-Signature for FILE
+    python sdk_checks.py stripe-verify FILE HEADER SECRET      # checks our header with the SDK
 
 Exits non-zero on the first failed check; prints one line per check that passed.
 """
@@ -90,6 +93,41 @@ def check_modelgate(base, token):
     check("modelgate unknown model → NotFoundError", error.code == "model_not_found")
 
 
+def check_stripe_fake(base):
+    import stripe
+    client = stripe.StripeClient("sk_test_123", base_addresses={"api": base})
+    product = client.v1.products.create(params={"name": "X", "metadata": {"model_id": "m"}}, options={"idempotency_key": "k1"})
+    again = client.v1.products.create(params={"name": "X", "metadata": {"model_id": "m"}}, options={"idempotency_key": "k1"})
+    check("stripe product idempotent", product.id == again.id and product.metadata["model_id"] == "m")
+    price = client.v1.prices.create(params={"product": product.id, "unit_amount": 499, "currency": "usd"})
+    check("stripe price", price.unit_amount == 499 and price.type == "one_time" and price.recurring is None)
+    listed = client.v1.prices.list(params={"product": product.id, "active": True})
+    check("stripe list", [p.id for p in listed.data] == [price.id])
+    retired = client.v1.prices.update(price.id, params={"active": False})
+    check("stripe deactivate", retired.active is False)
+    session = client.v1.checkout.sessions.create(params={
+        "mode": "payment", "line_items": [{"price": price.id, "quantity": 1}], "client_reference_id": "user_42",
+        "success_url": "https://app.example/ok?session_id={CHECKOUT_SESSION_ID}", "cancel_url": "https://app.example/no",
+        "metadata": {"model_id": "m", "user_id": "user_42"}})
+    check("stripe session", session.object == "checkout.session" and session.url.startswith("https://checkout.stripe.com/")
+          and session.metadata["user_id"] == "user_42" and session.success_url.endswith("{CHECKOUT_SESSION_ID}"))
+    error = raises(lambda: client.v1.prices.update("price_missing", params={"active": False}), stripe.InvalidRequestError)
+    check("stripe 404 → InvalidRequestError", error.code == "resource_missing")
+
+
+def stripe_sign(payload_file, secret, timestamp):
+    import stripe
+    payload = open(payload_file, encoding="utf-8").read()
+    print(stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp=int(timestamp)))
+
+
+def stripe_verify(payload_file, header, secret):
+    import stripe
+    payload = open(payload_file, encoding="utf-8").read()
+    event = stripe.Webhook.construct_event(payload, header, secret, tolerance=None)
+    check("stripe verifies our signature", event.id is not None)
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "fakes":
@@ -98,5 +136,11 @@ if __name__ == "__main__":
         check_gemini_fake(sys.argv[2])
     elif mode == "modelgate":
         check_modelgate(sys.argv[2], sys.argv[3])
+    elif mode == "stripe-fake":
+        check_stripe_fake(sys.argv[2])
+    elif mode == "stripe-sign":
+        stripe_sign(*sys.argv[2:5])
+    elif mode == "stripe-verify":
+        stripe_verify(*sys.argv[2:5])
     else:
         sys.exit(f"unknown mode {mode}")

@@ -35,7 +35,8 @@ struct MemoryBenchmark {
         for _ in 0..<10 { _ = try await chat.exchange(client: client) }
         try await Task.sleep(for: .seconds(1))
         let idle = try server.memory()
-        let (open, openingTime) = try await holdingStreams(settings.streams, of: chat, fake: fake) {
+        let probe = ProcessInfo.processInfo.environment["DEBUG_DIRECT"] != nil ? StreamRequest.openAIDirect(baseURL: fake.baseURL(for: "openai")) : chat
+        let (open, openingTime) = try await holdingStreams(settings.streams, of: probe, fake: fake) {
             try await Task.sleep(for: .seconds(2))
             guard fake.cancellations == 0 else { throw BenchError("\(fake.cancellations) provider streams closed while measuring") }
             return try server.memory()
@@ -93,7 +94,7 @@ struct MemoryBenchmark {
         }
         var iterator = opened.makeAsyncIterator()
         let t0 = ContinuousClock.now
-        defer { let d = ContinuousClock.now - t0; if d > .milliseconds(100) { FileHandle.standardError.write("DEBUG slow open \(d) cancellations=\(fake.cancellations) requests=\(fake.requests.count)\n".data(using: .utf8)!) } }
+        defer { let d = ContinuousClock.now - t0; if d > .milliseconds(100) { FileHandle.standardError.write("DEBUG \(Date()) slow open \(d) cancellations=\(fake.cancellations) requests=\(fake.requests.count)\n".data(using: .utf8)!) } }
         guard await iterator.next() != nil else {
             try await group.next()  // the stream's own error, if it failed
             throw BenchError("a stream closed before its first delta")

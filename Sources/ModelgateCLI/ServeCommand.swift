@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import ModelgateBilling
 import ModelgateCore
 import ModelgateProviders
 import ModelgateServer
@@ -26,8 +27,9 @@ struct ServeCommand: AsyncParsableCommand {
         let tokens = await TokenAuthority(secret: secret)
         let httpClient = ProviderRouter.makeHTTPClient(configuration.providers.timeouts)
         let providers = ProviderRouter(configuration: configuration.providers, httpClient: httpClient)
-        let dependencies = Dependencies(database: database, providers: providers, clock: clock, logger: logger)
-        let services = try await Services(dependencies: dependencies)
+        let stripe = configuration.billing.secretKey.map { StripeClient(http: httpClient, baseURL: configuration.billing.apiBase, key: $0) }
+        let dependencies = Dependencies(database: database, providers: providers, stripe: stripe, clock: clock, logger: logger)
+        let services = try await Services(dependencies: dependencies, billing: configuration.billing)
         let app = buildApplication(configuration: configuration, dependencies: dependencies, services: services, tokens: tokens)
         let reachable = Provider.allCases.filter(providers.isAvailable).map(\.rawValue)
         logger.info("modelgate on http://\(configuration.host):\(configuration.port) with \(configuration.databaseURL)")

@@ -18,6 +18,10 @@ public enum ModelgateError: Error, Sendable, Equatable {
     case noModelAvailable
     case conflict(code: String, detail: String)
     case databaseUnavailable
+    case modelNotPurchasable(ModelID)
+    case paymentsNotConfigured
+    case paymentProviderFailed(reason: String)
+    case invalidSignature(reason: String)
     case providerNotConfigured(Provider)
     case providerFailed(ProviderFailure, provider: Provider)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ModelgateBilling
 import ModelgateCore
 import ModelgateProviders
 import ModelgateStore
@@ -9,16 +10,19 @@ import ModelgateStore
 public struct Dependencies: Sendable {
     public var database: Database
     public var providers: ProviderRouter
+    /// `nil` closes purchases (no Stripe key).
+    public var stripe: StripeClient?
     public var clock: any WallClock
     public var makeID: @Sendable () -> UUID
     public var logger: Logger
 
     public init(
-        database: Database, providers: ProviderRouter, clock: any WallClock = SystemClock(),
+        database: Database, providers: ProviderRouter, stripe: StripeClient? = nil, clock: any WallClock = SystemClock(),
         makeID: @escaping @Sendable () -> UUID = { UUID() }, logger: Logger
     ) {
         self.database = database
         self.providers = providers
+        self.stripe = stripe
         self.clock = clock
         self.makeID = makeID
         self.logger = logger
@@ -32,8 +36,9 @@ public struct Services: Sendable {
     public let profiles: ProfileRepository
     let userModels: UserModelsService
     let chat: ChatService
+    public let purchases: PurchaseService
 
-    public init(dependencies: Dependencies) async throws {
+    public init(dependencies: Dependencies, billing: BillingConfiguration = .init()) async throws {
         let database = dependencies.database
         cache = try await CatalogCache(database: database)
         profiles = ProfileRepository(database: database)
@@ -44,6 +49,9 @@ public struct Services: Sendable {
         chat = ChatService(
             access: access, conversations: ConversationRepository(database: database), providers: dependencies.providers,
             clock: dependencies.clock, makeID: dependencies.makeID)
+        purchases = PurchaseService(
+            stripe: dependencies.stripe, configuration: billing, database: database, clock: dependencies.clock,
+            makeID: dependencies.makeID, logger: dependencies.logger)
     }
 }
 
@@ -66,6 +74,7 @@ public func buildRouter(
     OpenAICompatibleRoutes(
         chat: services.chat, userModels: services.userModels, clock: dependencies.clock, maxBodyBytes: configuration.maxBodyBytes
     ).register(on: openAI)
+    BillingRoutes(purchases: services.purchases, access: services.access).register(api: api, router: router)
     let admin = api.group("admin").add(middleware: RequireAdminMiddleware())
     AdminRoutes(cache: services.cache).register(on: admin)
     return router

@@ -1,4 +1,5 @@
 import Foundation
+import ModelgateBilling
 import ModelgateCore
 import ModelgateProviders
 import ModelgateStore
@@ -24,15 +25,18 @@ public struct ServerConfiguration: Sendable {
     public var jwtSecret: String?
     public var maxBodyBytes: Int
     public var providers: ProvidersConfiguration
+    public var billing: BillingConfiguration
 
     public init(host: String = "127.0.0.1", port: Int = 8080, databaseURL: DatabaseURL = .sqliteFile(path: "modelgate.sqlite"),
-                jwtSecret: String? = nil, maxBodyBytes: Int = 64 * 1024, providers: ProvidersConfiguration = .init()) {
+                jwtSecret: String? = nil, maxBodyBytes: Int = 64 * 1024, providers: ProvidersConfiguration = .init(),
+                billing: BillingConfiguration = .init()) {
         self.host = host
         self.port = port
         self.databaseURL = databaseURL
         self.jwtSecret = jwtSecret
         self.maxBodyBytes = maxBodyBytes
         self.providers = providers
+        self.billing = billing
     }
 
     public static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> ServerConfiguration {
@@ -44,6 +48,7 @@ public struct ServerConfiguration: Sendable {
         }
         if let secret = environment["MODELGATE_JWT_SECRET"], !secret.isEmpty { configuration.jwtSecret = secret }
         configuration.providers = try parseProviders(environment)
+        configuration.billing = try parseBilling(environment)
         return configuration
     }
 
@@ -72,6 +77,30 @@ public struct ServerConfiguration: Sendable {
             providers.timeouts[keyPath: keyPath] = .milliseconds(Int64(seconds * 1000))
         }
         return providers
+    }
+
+    static func parseBilling(_ environment: [String: String]) throws(ConfigurationError) -> BillingConfiguration {
+        var billing = BillingConfiguration()
+        if let key = environment["MODELGATE_STRIPE_SECRET_KEY"], !key.isEmpty {
+            guard key.hasPrefix("sk_") || key.hasPrefix("rk_") else {
+                throw ConfigurationError(variable: "MODELGATE_STRIPE_SECRET_KEY", reason: "must start with sk_ or rk_")
+            }
+            billing.secretKey = StripeSecretKey(key)
+        }
+        if let secret = environment["MODELGATE_STRIPE_WEBHOOK_SECRET"], !secret.isEmpty {
+            guard secret.hasPrefix("whsec_") else {
+                throw ConfigurationError(variable: "MODELGATE_STRIPE_WEBHOOK_SECRET", reason: "must start with whsec_")
+            }
+            billing.webhookSecret = WebhookSecret(secret)
+        }
+        for (variable, keyPath) in [("MODELGATE_STRIPE_API_BASE", \BillingConfiguration.apiBase), ("MODELGATE_PUBLIC_URL", \.publicURL)] {
+            guard let url = environment[variable], !url.isEmpty else { continue }
+            guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil else {
+                throw ConfigurationError(variable: variable, reason: "'\(url)' is not an http(s) URL")
+            }
+            billing[keyPath: keyPath] = url.hasSuffix("/") ? String(url.dropLast()) : url
+        }
+        return billing
     }
 
     static func parseFlag(_ text: String, variable: String) throws(ConfigurationError) -> Bool {

@@ -30,7 +30,7 @@ public struct EntitlementRepository: Sendable {
 
     /// Grants access to a model's product; a no-op returning `false` when one is already active.
     @discardableResult
-    public func grant(
+    public static func grant(
         model: ModelID, to user: UserID, source: EntitlementSource, grantedBy: String?, note: String? = nil,
         purchaseID: Int? = nil, at now: Date, in db: any SQLDatabase
     ) async throws -> Bool {
@@ -47,7 +47,7 @@ public struct EntitlementRepository: Sendable {
 
     /// Revokes the active entitlement, keeping the row. Returns whether one was active.
     @discardableResult
-    public func revoke(model: ModelID, from user: UserID, reason: String, at now: Date, in db: any SQLDatabase) async throws -> Bool {
+    public static func revoke(model: ModelID, from user: UserID, reason: String, at now: Date, in db: any SQLDatabase) async throws -> Bool {
         let rows = try await db.raw("""
             UPDATE entitlements SET revoked_at = \(bind: now), revoke_reason = \(bind: reason)
             WHERE user_id = \(bind: user.description) AND product_id = \(bind: "model:" + model.rawValue) AND revoked_at IS NULL

@@ -186,5 +186,14 @@ enum Schema {
             """,
             "CREATE INDEX analytics_outbox_pending ON analytics_outbox (delivered_at, created_at)",
         ]),
+        Migration(version: 2, name: "refunds seen before their purchase completed", statements: [
+            """
+            CREATE TABLE stripe_refunds (
+                payment_intent_id TEXT PRIMARY KEY,
+                amount_refunded INTEGER NOT NULL CHECK (amount_refunded >= 0),
+                refunded_at {ts} NOT NULL
+            )
+            """,
+        ]),
     ]
 }

@@ -71,7 +71,7 @@ import Testing
             let token = try await app.token(user)
             _ = try await client.call(.get, "/api/me", token: token)
             try await app.database.transaction {
-                try await EntitlementRepository(database: app.database).grant(
+                try await EntitlementRepository.grant(
                     model: "claude-3-opus", to: user, source: .adminGrant, grantedBy: nil, at: app.clock.now(), in: $0)
             }
             for _ in 0..<3 {

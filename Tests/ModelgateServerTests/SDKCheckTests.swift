@@ -1,5 +1,6 @@
 import Foundation
 import HummingbirdTesting
+import ModelgateBilling
 import ModelgateCore
 import ModelgateServer
 import ModelgateTestSupport
@@ -62,5 +63,33 @@ struct SDKCheckTests {
             throw error
         }
         await fake.stop()
+    }
+}
+
+@Suite(.enabled(if: PythonSDK.available, "needs MODELGATE_TEST_PYTHON (scripts/test sets it)"))
+struct StripeSDKCheckTests {
+    @Test func theStripeSDKTalksToTheFake() async throws {
+        let stripe = try await FakeStripeServer.start()
+        let result = try await PythonSDK.run(["stripe-fake", stripe.baseURL])
+        await stripe.stop()
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("ok stripe 404 → InvalidRequestError"))
+    }
+
+    @Test func signaturesFromTheSDKVerifyHereAndOursVerifyThere() async throws {
+        let payload = StripeEvents.refund(id: "evt_sdk")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("event-\(UUID().uuidString).json")
+        try payload.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let now = Date()
+        let signed = try await PythonSDK.run(["stripe-sign", file.path, "whsec_test_secret", String(Int(now.timeIntervalSince1970))])
+        #expect(signed.status == 0, "\(signed.output)")
+        let header = signed.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(throws: Never.self) {
+            try WebhookSignature.verify(payload: Data(payload.utf8), header: header, secret: WebhookSecret("whsec_test_secret"), now: now)
+        }
+        let ours = WebhookSignature.header(payload: Data(payload.utf8), secret: WebhookSecret("whsec_test_secret"), timestamp: Int(now.timeIntervalSince1970))
+        let verified = try await PythonSDK.run(["stripe-verify", file.path, ours, "whsec_test_secret"])
+        #expect(verified.status == 0, "\(verified.output)")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import ModelgateBilling
 import ModelgateCore
 import ModelgateServer
 import ModelgateStore
@@ -22,7 +23,12 @@ struct TestApp {
     let configuration = ServerConfiguration(maxBodyBytes: 16 * 1024)
 
     let providers: ProviderRouter
-    var dependencies: Dependencies { Self.dependencies(database: database, providers: providers, clock: clock) }
+    let stripe: StripeClient?
+    var dependencies: Dependencies {
+        var dependencies = Self.dependencies(database: database, providers: providers, clock: clock)
+        dependencies.stripe = stripe
+        return dependencies
+    }
 
     /// Sequential ids, unique across every app in the test process (two instances may share a database).
     static let idCounter = NIOLockedValueBox(0)
@@ -64,20 +70,32 @@ struct TestApp {
         return configuration
     }
 
+    static let webhookSecret = WebhookSecret("whsec_test_secret")
+
+    /// Billing against a fake Stripe, with the webhook secret tests sign with.
+    static func billing(stripe: FakeStripeServer?) -> BillingConfiguration {
+        BillingConfiguration(
+            secretKey: stripe.map { _ in StripeSecretKey("sk_test_123") }, webhookSecret: webhookSecret,
+            apiBase: stripe?.baseURL ?? "http://127.0.0.1:9", publicURL: "http://127.0.0.1:8080")
+    }
+
     static func run(
         at start: Date = Date(timeIntervalSince1970: 1_795_000_000), providers configuration: ProvidersConfiguration = TestApp.providers(fake: nil),
-        test: TestingSetup = .router,
+        billing: BillingConfiguration = TestApp.billing(stripe: nil), test: TestingSetup = .router,
         _ body: @escaping @Sendable (TestApp, any TestClientProtocol) async throws -> Void
     ) async throws {
         let httpClient = ProviderRouter.makeHTTPClient(configuration.timeouts)
         let providers = ProviderRouter(configuration: configuration, httpClient: httpClient)
+        let stripe = billing.secretKey.map { StripeClient(http: httpClient, baseURL: billing.apiBase, key: $0) }
         do {
             try await TestDatabase.with(at: start) { database, url in
                 let clock = ManualClock(start)
-                let services = try await Services(dependencies: dependencies(database: database, providers: providers, clock: clock))
+                var dependencies = dependencies(database: database, providers: providers, clock: clock)
+                dependencies.stripe = stripe
+                let services = try await Services(dependencies: dependencies, billing: billing)
                 let app = TestApp(
                     database: database, databaseURL: url, clock: clock, tokens: await TokenAuthority(secret: testSecret),
-                    services: services, providers: providers)
+                    services: services, providers: providers, stripe: stripe)
                 try await app.application().test(test) { client in try await body(app, client) }
             }
         } catch {

@@ -11,7 +11,7 @@ import Testing
             let second = try await Migrator.migrate(database, at: Date())
             #expect(second.applied.isEmpty)
             let versions = try await database.read { try await $0.raw("SELECT version FROM schema_migrations").all() }
-            #expect(versions.count == 1)
+            #expect(versions.count == 2)
         }
     }
 
@@ -69,6 +69,15 @@ import Testing
             }
             await #expect(throws: (any Error).self) {
                 try await database.write { try await $0.raw("UPDATE ai_models SET provider = 'acme' WHERE id = 'gpt-4o'").run() }
+            }
+            await #expect(throws: (any Error).self) {
+                try await database.write { try await $0.raw("UPDATE ai_models SET metadata = 'not json' WHERE id = 'gpt-4o'").run() }
+            }
+            try await database.write {
+                try await $0.raw("""
+                    INSERT INTO audit_log (actor_id, action, target_type, target_id, before_value, after_value, created_at)
+                    VALUES ('a', 'model.created', 'model', 'gpt-4o', NULL, '{"ok": true}', \(bind: now))
+                    """).run()
             }
         }
     }

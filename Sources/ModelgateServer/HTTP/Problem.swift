@@ -98,6 +98,17 @@ extension Problem {
                       detail: "Every model of the catalog is disabled.")
         case .conflict(let code, let detail):
             self.init(status: .conflict, code: code, title: "Conflict", detail: detail)
+        case .modelNotPurchasable(let model):
+            self.init(status: .unprocessableContent, code: "model_not_purchasable", title: "Model not for sale",
+                      detail: "'\(model)' is free, disabled or unknown: there is nothing to buy.", extra: ["modelId": .string(model.rawValue)])
+        case .paymentsNotConfigured:
+            self.init(status: .serviceUnavailable, code: "payments_not_configured", title: "Payments not configured",
+                      detail: "Purchases are not available: Stripe is not configured, or the model has no Stripe price yet.")
+        case .paymentProviderFailed:
+            self.init(status: .badGateway, code: "payment_provider_error", title: "Payment provider failed",
+                      detail: "Stripe could not start the checkout; nothing was charged.")
+        case .invalidSignature(let reason):
+            self.init(status: .badRequest, code: "invalid_signature", title: "Invalid webhook signature", detail: reason)
         case .providerNotConfigured(let provider):
             self.init(status: .serviceUnavailable, code: "provider_not_configured", title: "Provider not configured",
                       detail: "No API key is configured for \(provider.rawValue).", extra: ["provider": .string(provider.rawValue)])

@@ -1,0 +1,34 @@
+import Foundation
+import ModelgateCore
+import SQLKit
+
+/// Who changed what, written in the same transaction as the change it records.
+public enum AuditLog {
+    public static func record(
+        actor: String?, action: String, targetType: String, targetID: String, before: JSONValue?, after: JSONValue?,
+        at now: Date, in db: any SQLDatabase
+    ) async throws {
+        try await db.raw("""
+            INSERT INTO audit_log (actor_id, action, target_type, target_id, before_value, after_value, created_at)
+            VALUES (\(bind: actor), \(bind: action), \(bind: targetType), \(bind: targetID),
+                    \(bind: try before.map(encode)), \(bind: try after.map(encode)), \(bind: now))
+            """).run()
+    }
+
+    static func encode(_ value: JSONValue) throws -> String {
+        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+    }
+}
+
+/// Product analytics events waiting for delivery, written with the change they describe.
+public enum AnalyticsOutbox {
+    public static func enqueue(
+        id: UUID, event: String, distinctID: String, properties: [String: JSONValue], at now: Date, in db: any SQLDatabase
+    ) async throws {
+        try await db.raw("""
+            INSERT INTO analytics_outbox (id, event, distinct_id, properties, created_at)
+            VALUES (\(bind: id.uuidString.lowercased()), \(bind: event), \(bind: distinctID),
+                    \(bind: try AuditLog.encode(.object(properties))), \(bind: now))
+            """).run()
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import ModelgateCore
+import SQLKit
+
+/// A purchase as Stripe's events move it: pending → completed → (refunded), or failed.
+public struct PurchaseRecord: Sendable, Equatable {
+    public let id: Int
+    public let user: UserID
+    public let model: ModelID
+    public let status: String
+    public let amountCents: Int
+    public let paymentIntent: String?
+}
+
+/// Purchases, Stripe ids of products, and the processed-event ledger that makes webhooks idempotent.
+public struct PurchaseRepository: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    public func createPending(user: UserID, model: ModelID, sessionID: String, amountCents: Int, at now: Date) async throws {
+        try await database.write { db in
+            try await db.raw("""
+                INSERT INTO purchases (user_id, product_id, stripe_checkout_session_id, amount_cents, currency, status, created_at, updated_at)
+                VALUES (\(bind: user.description), \(bind: "model:" + model.rawValue), \(bind: sessionID), \(bind: amountCents), 'usd',
+                        'pending', \(bind: now), \(bind: now))
+                """).run()
+        }
+    }
+
+    /// Records an event id; `false` when it was processed before (a replay).
+    public static func markProcessed(eventID: String, type: String, at now: Date, in db: any SQLDatabase) async throws -> Bool {
+        try await !db.raw("""
+            INSERT INTO stripe_events (id, type, processed_at) VALUES (\(bind: eventID), \(bind: type), \(bind: now))
+            ON CONFLICT (id) DO NOTHING RETURNING id
+            """).all().isEmpty
+    }
+
+    /// The purchase of a checkout session, created from the event when our own row is missing.
+    public static func upsert(
+        sessionID: String, user: UserID, model: ModelID, amountCents: Int, paymentIntent: String?, at now: Date, in db: any SQLDatabase
+    ) async throws -> PurchaseRecord {
+        try await db.raw("""
+            INSERT INTO purchases (user_id, product_id, stripe_checkout_session_id, stripe_payment_intent_id, amount_cents, currency,
+                                   status, created_at, updated_at)
+            VALUES (\(bind: user.description), \(bind: "model:" + model.rawValue), \(bind: sessionID), \(bind: paymentIntent),
+                    \(bind: amountCents), 'usd', 'pending', \(bind: now), \(bind: now))
+            ON CONFLICT (stripe_checkout_session_id) DO UPDATE
+                SET stripe_payment_intent_id = COALESCE(excluded.stripe_payment_intent_id, purchases.stripe_payment_intent_id)
+            """).run()
+        guard let purchase = try await find(sessionID: sessionID, in: db) else {
+            throw ModelgateError.notFound(what: "purchase", id: sessionID)
+        }
+        return purchase
+    }
+
+    public static func find(sessionID: String, in db: any SQLDatabase) async throws -> PurchaseRecord? {
+        try await select("p.stripe_checkout_session_id = \(bind: sessionID)", in: db)
+    }
+
+    public static func find(paymentIntent: String, in db: any SQLDatabase) async throws -> PurchaseRecord? {
+        try await select("p.stripe_payment_intent_id = \(bind: paymentIntent)", in: db)
+    }
+
+    /// Remembers a full refund, so a completion that arrives after it grants nothing.
+    public static func rememberRefund(paymentIntent: String, amount: Int, at now: Date, in db: any SQLDatabase) async throws {
+        try await db.raw("""
+            INSERT INTO stripe_refunds (payment_intent_id, amount_refunded, refunded_at) VALUES (\(bind: paymentIntent), \(bind: amount), \(bind: now))
+            ON CONFLICT (payment_intent_id) DO NOTHING
+            """).run()
+    }
+
+    public static func wasRefunded(paymentIntent: String, in db: any SQLDatabase) async throws -> Bool {
+        try await db.raw("SELECT payment_intent_id FROM stripe_refunds WHERE payment_intent_id = \(bind: paymentIntent)").first() != nil
+    }
+
+    public static func setStatus(_ status: String, of id: Int, at now: Date, in db: any SQLDatabase) async throws {
+        try await db.raw("UPDATE purchases SET status = \(bind: status), updated_at = \(bind: now) WHERE id = \(bind: id)").run()
+    }
+
+    private static func select(_ condition: SQLQueryString, in db: any SQLDatabase) async throws -> PurchaseRecord? {
+        guard let row = try await db.raw("""
+            SELECT p.id, p.user_id, r.model_id, p.status, p.amount_cents, p.stripe_payment_intent_id
+            FROM purchases p JOIN products r ON r.id = p.product_id WHERE \(condition)
+            """).first() else { return nil }
+        return PurchaseRecord(
+            id: try row.decode(column: "id", as: Int.self),
+            user: UserID(try row.decode(column: "user_id", as: String.self)) ?? UserID(UUID()),
+            model: ModelID(try row.decode(column: "model_id", as: String.self)),
+            status: try row.decode(column: "status", as: String.self),
+            amountCents: try row.decode(column: "amount_cents", as: Int.self),
+            paymentIntent: try row.decode(column: "stripe_payment_intent_id", as: String?.self))
+    }
+
+    /// Stores the Stripe product and price of a model, on the model and on its product row.
+    public func setStripeIDs(model: ModelID, productID: String, priceID: String, priceCents: Int, at now: Date) async throws {
+        try await database.transaction { db in
+            try await db.raw("""
+                UPDATE ai_models SET stripe_product_id = \(bind: productID), stripe_price_id = \(bind: priceID), updated_at = \(bind: now)
+                WHERE id = \(bind: model.rawValue)
+                """).run()
+            try await db.raw("""
+                UPDATE products SET stripe_product_id = \(bind: productID), stripe_price_id = \(bind: priceID), price_cents = \(bind: priceCents),
+                    updated_at = \(bind: now)
+                WHERE model_id = \(bind: model.rawValue)
+                """).run()
+            try await db.raw("UPDATE catalog_settings SET version = version + 1, updated_at = \(bind: now) WHERE id = 1").run()
+        }
+    }
+}

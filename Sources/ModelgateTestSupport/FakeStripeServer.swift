@@ -1,0 +1,138 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ModelgateBilling
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A loopback Stripe for the endpoints Modelgate uses: products, prices, checkout sessions, with
+/// Stripe's list shape, error envelope and idempotency keys. Checked with the official `stripe` SDK.
+public final class FakeStripeServer: Sendable {
+    /// JSON objects as Stripe returns them; only ever touched under the lock.
+    struct State: @unchecked Sendable {
+        var products: [[String: Any]] = []
+        var prices: [[String: Any]] = []
+        var sessions: [[String: Any]] = []
+        var idempotent: [String: Data] = [:]
+        var requests: [(method: String, path: String, form: [String: String])] = []
+        var counter = 0
+
+        mutating func nextID(_ prefix: String) -> String {
+            counter += 1
+            return "\(prefix)_fake\(counter)"
+        }
+    }
+
+    private let state: NIOLockedValueBox<State>
+    private let server: LoopbackServer
+    public var baseURL: String { server.baseURL }
+
+    private init(state: NIOLockedValueBox<State>, server: LoopbackServer) {
+        self.state = state
+        self.server = server
+    }
+
+    public static func start() async throws -> FakeStripeServer {
+        let state = NIOLockedValueBox(State())
+        let router = Router()
+        StripeRoutes(state: state).register(on: router)
+        return FakeStripeServer(state: state, server: try await LoopbackServer.start(router))
+    }
+
+    public func stop() async { await server.stop() }
+
+    /// `METHOD path` of every request that created or changed something.
+    public var writes: [String] { state.withLockedValue { $0.requests.filter { $0.method == "POST" }.map { "POST \($0.path)" } } }
+    public var activePriceCount: Int { state.withLockedValue { $0.prices.filter { $0["active"] as? Bool == true }.count } }
+    public var productCount: Int { state.withLockedValue { $0.products.count } }
+    public func lastForm(path: String) -> [String: String]? { state.withLockedValue { $0.requests.last { $0.path == path }?.form } }
+}
+
+private struct StripeRoutes: Sendable {
+    let state: NIOLockedValueBox<FakeStripeServer.State>
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("v1/products") { request, _ in list(request, \.products, filter: ["active"]) }
+        router.get("v1/prices") { request, _ in list(request, \.prices, filter: ["active", "product"]) }
+        router.post("v1/products") { request, _ in try await create(request, "prod") { id, form in
+            ["id": id, "object": "product", "active": true, "name": form["name"] ?? "", "metadata": metadata(form)]
+        } }
+        router.post("v1/prices") { request, _ in try await create(request, "price") { id, form in
+            ["id": id, "object": "price", "active": true, "currency": form["currency"] ?? "usd", "product": form["product"] ?? "",
+             "type": "one_time", "recurring": NSNull(), "unit_amount": Int(form["unit_amount"] ?? "") ?? 0, "metadata": metadata(form)]
+        } }
+        router.post("v1/checkout/sessions") { request, _ in try await create(request, "cs_test") { id, form in
+            ["id": id, "object": "checkout.session", "mode": form["mode"] ?? "payment", "url": "https://checkout.stripe.com/c/pay/\(id)",
+             "status": "open", "payment_status": "unpaid", "client_reference_id": form["client_reference_id"] ?? NSNull(),
+             "metadata": metadata(form), "amount_total": 0, "currency": "usd", "payment_intent": NSNull(),
+             "success_url": form["success_url"] ?? "", "cancel_url": form["cancel_url"] ?? ""]
+        } }
+        router.post("v1/prices/:id") { request, context in try await update(request, try context.parameters.require("id"), \.prices) }
+        router.post("v1/products/:id") { request, context in try await update(request, try context.parameters.require("id"), \.products) }
+    }
+
+    private func metadata(_ form: [String: String]) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: form.compactMap { key, value in
+            key.hasPrefix("metadata[") ? (String(key.dropFirst("metadata[".count).dropLast()), value) : nil
+        })
+    }
+
+    private func list(_ request: Request, _ collection: KeyPath<FakeStripeServer.State, [[String: Any]]>, filter: [String]) -> Response {
+        let query = request.uri.queryParameters
+        let limit = query["limit"].flatMap { Int(String($0)) } ?? 10
+        let page: ([[String: Any]], Bool) = state.withLockedValue { state in
+            state.requests.append(("GET", request.uri.path, [:]))
+            var items = state[keyPath: collection].filter { item in
+                filter.allSatisfy { key in query[Substring(key)].map { String($0) == "\(item[key].map { "\($0)" } ?? "")" } ?? true }
+            }
+            if let after = query["starting_after"], let index = items.firstIndex(where: { $0["id"] as? String == String(after) }) {
+                items = Array(items[(index + 1)...])
+            }
+            return (Array(items.prefix(limit)), items.count > limit)
+        }
+        return json(["object": "list", "data": page.0, "has_more": page.1, "url": request.uri.path])
+    }
+
+    private func create(_ request: Request, _ prefix: String, _ make: @Sendable (String, [String: String]) -> [String: Any]) async throws -> Response {
+        guard request.headers[.authorization]?.hasPrefix("Bearer sk_") == true else {
+            return json(["error": ["type": "invalid_request_error", "message": "Invalid API Key provided"]], status: .unauthorized)
+        }
+        let form = FormEncoding.decode(String(buffer: try await request.body.collect(upTo: 1 << 20)))
+        let key = request.headers[HTTPField.Name("Idempotency-Key")!]
+        let data: Data = state.withLockedValue { state in
+            state.requests.append(("POST", request.uri.path, form))
+            if let key, let earlier = state.idempotent[key] { return earlier }
+            let object = make(state.nextID(prefix), form)
+            switch prefix {
+            case "prod": state.products.append(object)
+            case "price": state.prices.append(object)
+            default: state.sessions.append(object)
+            }
+            let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
+            if let key { state.idempotent[key] = data }
+            return data
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    private func update(_ request: Request, _ id: String, _ collection: WritableKeyPath<FakeStripeServer.State, [[String: Any]]>) async throws -> Response {
+        let form = FormEncoding.decode(String(buffer: try await request.body.collect(upTo: 1 << 20)))
+        let updated: [String: Any]? = state.withLockedValue { state in
+            state.requests.append(("POST", request.uri.path, form))
+            guard let index = state[keyPath: collection].firstIndex(where: { $0["id"] as? String == id }) else { return nil }
+            if let active = form["active"] { state[keyPath: collection][index]["active"] = active == "true" }
+            return state[keyPath: collection][index]
+        }
+        guard let updated else {
+            return json(["error": ["type": "invalid_request_error", "code": "resource_missing", "message": "No such object: '\(id)'", "param": "id"]],
+                        status: .notFound)
+        }
+        return json(updated)
+    }
+
+    private func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
