@@ -206,6 +206,24 @@ func withFakeStripe(_ body: @escaping @Sendable (FakeStripeServer, TestApp, any 
         }
     }
 
+    @Test func aDatabaseFailureAnswers500AndWritesNothingSoStripeRetries() async throws {
+        try await withFakeStripe { _, app, client in
+            let buyer = testUser(86)
+            let token = try await app.token(buyer)
+            let session = try #require(try await client.call(.post, "/api/models/gpt-4o/checkout", token: token).json["sessionId"]?.stringValue)
+            try await app.sql("ALTER TABLE audit_log RENAME TO audit_log_away")
+            let event = StripeEvents.session("checkout.session.completed", id: "evt_30", session: session, user: buyer, model: "gpt-4o")
+            let failed = try await client.deliver(event, signature: app.sign(event))
+            #expect(failed.status == .internalServerError)
+            #expect(try await app.count("stripe_events") == 0)
+            #expect(try await app.count("entitlements") == 0)
+            #expect(try await app.purchased("gpt-4o", token: token, client: client) == false)
+            try await app.sql("ALTER TABLE audit_log_away RENAME TO audit_log")
+            let retried = try await client.deliver(event, signature: app.sign(event))
+            #expect(retried.json["outcome"] == .string("granted"))
+        }
+    }
+
     @Test func checkoutRefusesWhatCannotBeBought() async throws {
         try await TestApp.run { app, client in
             let token = try await app.token(testUser(85))
