@@ -1,75 +1,83 @@
 import AsyncHTTPClient
+import Dispatch
 import Foundation
-import ModelgateTestSupport
 import NIOCore
 import NIOPosix
 
 /// Resident memory of a real `modelgate serve` process (a child, release build, SQLite) while it
-/// holds many open chat streams. The fake provider answers each with one delta, then keeps the
-/// stream open (a keep-alive comment every 20 ms) until Modelgate lets go.
+/// holds many open chat streams, each waiting on a provider that sent one delta and went quiet.
 struct MemoryBenchmark {
     let settings: BenchSettings
     let client: HTTPClient
     let binary: URL
+    static let warmupStreams = 10
 
     func run() async throws -> Findings {
-        let fake = try await FakeProviderServer.start()
+        let provider = try await HangingProvider.start()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("modelgate-bench-\(UUID().uuidString)")
         return try await withCleanup {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            let server = try await ChildModelgate.start(binary: binary, database: folder.appendingPathComponent("memory.sqlite").path, fake: fake)
+            let server = try await ChildModelgate.start(
+                binary: binary, database: folder.appendingPathComponent("memory.sqlite").path, openAIBaseURL: provider.baseURL)
             return try await withCleanup {
-                try await measure(server, fake: fake)
+                try await measure(server, provider: provider)
             } cleanup: {
                 await server.stop()
             }
         } cleanup: {
-            await fake.stop()
+            await provider.stop()
             try? FileManager.default.removeItem(at: folder)
         }
     }
 
-    private func measure(_ server: ChildModelgate, fake: FakeProviderServer) async throws -> Findings {
+    private func measure(_ server: ChildModelgate, provider: HangingProvider) async throws -> Findings {
         let token = try await Bench.tokenAuthority().issue(users: 1)[0]
         let chat = StreamRequest.modelgateChat(baseURL: server.baseURL, token: token)
-        for _ in 0..<10 { _ = try await chat.exchange(client: client) }
+        _ = try await holdingStreams(Self.warmupStreams, of: chat) {}
         try await Task.sleep(for: .seconds(1))
         let idle = try server.memory()
-        let probe = ProcessInfo.processInfo.environment["DEBUG_DIRECT"] != nil ? StreamRequest.openAIDirect(baseURL: fake.baseURL(for: "openai")) : chat
-        let (open, openingTime) = try await holdingStreams(settings.streams, of: probe, fake: fake) {
+        let (open, openingTime) = try await holdingStreams(settings.streams, of: chat) {
             try await Task.sleep(for: .seconds(2))
-            guard fake.cancellations == 0 else { throw BenchError("\(fake.cancellations) provider streams closed while measuring") }
+            let held = provider.openStreams
+            guard held >= settings.streams else { throw BenchError("only \(held) of \(settings.streams) provider streams open") }
             return try server.memory()
         }
+        return findings(idle: idle, open: open, openingTime: openingTime)
+    }
+
+    private func findings(idle: ProcessMemory, open: ProcessMemory, openingTime: Duration) -> Findings {
+        let streams = Format.count(settings.streams)
         let perStream = (open.residentKB - idle.residentKB) * 1024 / settings.streams
         return Findings(
             memory: [
-                MemoryRow(label: "`modelgate serve`, idle after 10 exchanges", kilobytes: idle.residentKB),
-                MemoryRow(label: "`modelgate serve`, \(Format.count(settings.streams)) open streams", kilobytes: open.residentKB),
+                MemoryRow(label: "`modelgate serve`, idle (after \(Self.warmupStreams) streams opened and closed)", kilobytes: idle.residentKB),
+                MemoryRow(label: "`modelgate serve`, \(streams) open streams", kilobytes: open.residentKB),
                 MemoryRow(label: "`modelgate serve`, peak (VmHWM)", kilobytes: open.peakKB),
             ],
             checks: [
-                TargetCheck(target: "RSS < 100 MB with \(Format.count(settings.streams)) open streams",
-                            measured: Format.megabytes(open.residentKB), met: open.residentKB < 100 * 1024),
+                TargetCheck(target: "RSS < 100 MB with \(streams) open streams", measured: Format.megabytes(open.residentKB),
+                            met: open.residentKB < 100 * 1024),
             ],
             notes: [
                 "`modelgate serve` runs as a child process (\(binary.path), SQLite, log level error); only its memory is counted. "
-                    + "The fake provider and the \(Format.count(settings.streams)) clients live in the bench process.",
-                "Streams opened one after another (each waits for its first delta) in \(Format.seconds(openingTime)); RSS read from "
-                    + "/proc/<pid>/status 2 s after the last one opened, every provider stream still open: "
+                    + "The provider and the \(streams) clients live in the bench process.",
+                "Each stream is a `POST /api/chat` whose provider (OpenAI format) sends one delta, then a keep-alive comment every "
+                    + "5 s; Modelgate sends its heartbeat every second. Opened one after another, each waiting for its first delta, "
+                    + "in \(Format.seconds(openingTime)).",
+                "RSS from /proc/<pid>/status 2 s after the last stream opened, all \(streams) provider streams still open: "
                     + "≈\(Format.count(perStream)) bytes per open stream above idle.",
             ])
     }
 
-    /// Opens `count` streams that the fake keeps open, runs `body` while they all are, then closes them.
+    /// Opens `count` streams, runs `body` while they are all open, then closes them; also returns
+    /// how long opening took.
     private func holdingStreams<T: Sendable>(
-        _ count: Int, of chat: StreamRequest, fake: FakeProviderServer, while body: () async throws -> T
+        _ count: Int, of chat: StreamRequest, while body: () async throws -> T
     ) async throws -> (T, Duration) {
         try await withThrowingTaskGroup(of: Void.self) { group in
             let start = ContinuousClock.now
-            for i in 0..<count {
-                if i % 50 == 0 { FileHandle.standardError.write("DEBUG \(i) \(ContinuousClock.now - start)\n".data(using: .utf8)!) }
-                try await openHangingStream(of: chat, fake: fake, in: &group)
+            for _ in 0..<count {
+                try await openStream(chat, in: &group)
             }
             let openingTime = ContinuousClock.now - start
             let result = try await body()
@@ -78,11 +86,8 @@ struct MemoryBenchmark {
         }
     }
 
-    /// Scripts the fake's next answer to hang, starts a stream in `group` and waits for its first delta.
-    private func openHangingStream(
-        of chat: StreamRequest, fake: FakeProviderServer, in group: inout ThrowingTaskGroup<Void, any Error>
-    ) async throws {
-        fake.script(.hang)
+    /// Starts a stream in `group` that reads until cancelled, and waits for its first delta.
+    private func openStream(_ chat: StreamRequest, in group: inout ThrowingTaskGroup<Void, any Error>) async throws {
         let (opened, signal) = AsyncStream.makeStream(of: Void.self)
         group.addTask { [client] in
             defer { signal.finish() }
@@ -92,32 +97,38 @@ struct MemoryBenchmark {
                 return
             }
         }
-        var iterator = opened.makeAsyncIterator()
-        let t0 = ContinuousClock.now
-        defer { let d = ContinuousClock.now - t0; if d > .milliseconds(100) { FileHandle.standardError.write("DEBUG \(Date()) slow open \(d) cancellations=\(fake.cancellations) requests=\(fake.requests.count)\n".data(using: .utf8)!) } }
-        guard await iterator.next() != nil else {
-            try await group.next()  // the stream's own error, if it failed
+        var firstDelta = opened.makeAsyncIterator()
+        guard await firstDelta.next() != nil else {
+            try await group.next()  // rethrows the stream's own error
             throw BenchError("a stream closed before its first delta")
         }
     }
 }
 
-/// `modelgate serve` started from the release build as a child process, on a free loopback port.
+struct ProcessMemory: Sendable {
+    let residentKB: Int
+    let peakKB: Int
+}
+
+/// `modelgate serve` from the release build as a child process on a free loopback port. Foundation
+/// starts it in its own process group, so an interrupt of the bench is passed on to it.
 final class ChildModelgate {
     let baseURL: String
     private let process: Process
+    private let interrupts: [any DispatchSourceSignal]
 
     private init(baseURL: String, process: Process) {
         self.baseURL = baseURL
         self.process = process
+        self.interrupts = Self.forwardInterrupts(to: process.processIdentifier)
     }
 
-    static func start(binary: URL, database: String, fake: FakeProviderServer) async throws -> ChildModelgate {
+    static func start(binary: URL, database: String, openAIBaseURL: String) async throws -> ChildModelgate {
         let port = try await freeLoopbackPort()
         let process = Process()
         process.executableURL = binary
         process.arguments = ["serve"]
-        process.environment = environment(port: port, database: database, fake: fake)
+        process.environment = environment(port: port, database: database, openAIBaseURL: openAIBaseURL)
         try process.run()
         let child = ChildModelgate(baseURL: "http://127.0.0.1:\(port)", process: process)
         do {
@@ -129,14 +140,14 @@ final class ChildModelgate {
         return child
     }
 
-    private static func environment(port: Int, database: String, fake: FakeProviderServer) -> [String: String] {
+    private static func environment(port: Int, database: String, openAIBaseURL: String) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MODELGATE_") }
         environment["MODELGATE_PORT"] = String(port)
         environment["MODELGATE_DATABASE_URL"] = "sqlite:\(database)"
         environment["MODELGATE_JWT_SECRET"] = Bench.jwtSecret
         environment["MODELGATE_LOG_LEVEL"] = "error"
         environment["MODELGATE_OPENAI_API_KEY"] = "key-openai"
-        environment["MODELGATE_OPENAI_BASE_URL"] = fake.baseURL(for: "openai")
+        environment["MODELGATE_OPENAI_BASE_URL"] = openAIBaseURL
         return environment
     }
 
@@ -146,6 +157,20 @@ final class ChildModelgate {
         try await channel.close()
         guard let port else { throw BenchError("no free loopback port") }
         return port
+    }
+
+    /// On SIGINT or SIGTERM: stop the child, then exit as the signal would have.
+    private static func forwardInterrupts(to pid: Int32) -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { signalNumber in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber)
+            source.setEventHandler {
+                kill(pid, SIGTERM)
+                exit(128 + signalNumber)
+            }
+            source.resume()
+            return source
+        }
     }
 
     private func waitUntilHealthy() async throws {
@@ -158,14 +183,14 @@ final class ChildModelgate {
         throw BenchError("modelgate serve did not answer /healthz within 30 s")
     }
 
-    /// Resident and peak resident memory from `/proc/<pid>/status`, in kB.
-    func memory() throws -> (residentKB: Int, peakKB: Int) {
+    /// Resident and peak resident memory from `/proc/<pid>/status`.
+    func memory() throws -> ProcessMemory {
         let status = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
         func kilobytes(_ field: String) -> Int {
             let line = status.split(separator: "\n").first { $0.hasPrefix(field + ":") }
             return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
         }
-        return (kilobytes("VmRSS"), kilobytes("VmHWM"))
+        return ProcessMemory(residentKB: kilobytes("VmRSS"), peakKB: kilobytes("VmHWM"))
     }
 
     /// SIGTERM (graceful shutdown), then SIGKILL if it is still running after 10 s.
@@ -175,5 +200,7 @@ final class ChildModelgate {
             try? await Task.sleep(for: .milliseconds(50))
         }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for source in interrupts { source.cancel() }
+        for signalNumber in [SIGINT, SIGTERM] { signal(signalNumber, SIG_DFL) }
     }
 }

@@ -153,7 +153,10 @@ private struct Responder: Sendable {
                             try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
                         }
                     }
-                    if finish { try await writer.finish(nil) } else { throw CutStream() }
+                    if finish { return try await writer.finish(nil) }
+                    // Let the pieces reach the client before the connection drops mid-stream.
+                    try await Task.sleep(for: .milliseconds(100))
+                    throw CutStream()
                 } catch is CutStream {
                     throw CutStream()
                 } catch {

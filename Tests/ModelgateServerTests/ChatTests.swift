@@ -207,12 +207,7 @@ func withFakeProviders(_ body: @escaping @Sendable (FakeProviderServer, TestApp,
             let token = try await app.token(testUser(50))
             let (signal, received) = AsyncStream.makeStream(of: String.self)
             let reader = Task {
-                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/chat")
-                request.method = .POST
-                request.headers.add(name: "Authorization", value: "Bearer \(token)")
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(string: #"{"message": "Hi", "personaId": "career"}"#))
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                let response = try await HTTPClient.shared.execute(QuotaHTTPTests.chatRequest(port: port, token: token), timeout: .seconds(10))
                 var text = ""
                 for try await chunk in response.body {
                     text += String(buffer: chunk)

@@ -125,14 +125,19 @@ import Testing
         }
     }
 
-    /// A real HTTP request over loopback; returns the status once the whole body has arrived.
-    static func postChat(port: Int, token: String) async throws -> UInt {
+    /// `POST /api/chat` on a live server, as a real client sends it.
+    static func chatRequest(port: Int, token: String) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/chat")
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(string: #"{"message": "Hi", "personaId": "career"}"#))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        return request
+    }
+
+    /// A real HTTP request over loopback; returns the status once the whole body has arrived.
+    static func postChat(port: Int, token: String) async throws -> UInt {
+        let response = try await HTTPClient.shared.execute(chatRequest(port: port, token: token), timeout: .seconds(30))
         _ = try await response.body.collect(upTo: 1 << 20)
         return response.status.code
     }
