@@ -3,7 +3,6 @@ import Foundation
 import ModelgateCore
 import ModelgateProviders
 import ModelgateServer
-import ModelgateStore
 
 /// Selection plus quota consumption for one message, called on the service with no HTTP:
 /// `ModelAccessService.admit` for the coach "career", which resolves to the unlimited free

@@ -21,9 +21,10 @@ struct ModelgateBench: AsyncParsableCommand {
         commandName: "modelgate-bench",
         abstract: "Measures Modelgate's latency, throughput and memory, and prints a Markdown summary.",
         discussion: "SQLite always; PostgreSQL too when --postgres-url or MODELGATE_BENCH_POSTGRES_URL names a server "
-            + "whose user may create databases. Run it through scripts/bench (release build).")
+            + "whose user may create databases. Run it through scripts/bench, which builds in release mode; "
+            + "scripts/bench --postgres also starts a private PostgreSQL.")
 
-    @Argument(help: "Benchmarks to run: admit, models, chat, memory (default: all).")
+    @Argument(help: "Benchmarks to run.")
     var benchmarks: [BenchmarkName] = BenchmarkName.allCases
 
     @Option(help: "Seconds each HTTP load phase is measured (GET routes, chat exchanges).")
@@ -48,6 +49,7 @@ struct ModelgateBench: AsyncParsableCommand {
     var modelgateBinary: String?
 
     func run() async throws {
+        let loadAverage = Machine.loadAverage
         let settings = BenchSettings(
             warmup: .seconds(warmup), duration: .seconds(duration), admitDuration: .seconds(admitDuration),
             ttftDuration: .seconds(ttftDuration), streams: streams)
@@ -59,7 +61,7 @@ struct ModelgateBench: AsyncParsableCommand {
         } cleanup: {
             try? await client.shutdown()
         }
-        try await printSummary(findings, targets: targets)
+        try await printSummary(findings, targets: targets, loadAverage: loadAverage)
     }
 
     private func runSelected(settings: BenchSettings, targets: [DatabaseTarget], client: HTTPClient) async throws -> Findings {
@@ -81,7 +83,8 @@ struct ModelgateBench: AsyncParsableCommand {
         case .models:
             ("GET /api/models vs GET /healthz", try await ModelsBenchmark(settings: settings, client: client).run(on: targets))
         case .chat:
-            ("chat: time to first token and exchanges per second", try await ChatBenchmark(settings: settings, client: client).run(on: targets))
+            ("chat: time to first token and exchanges per second",
+             try await ChatBenchmark(settings: settings, client: client).run(on: targets))
         case .memory:
             ("memory with \(Format.count(settings.streams)) open streams", try await memory(settings: settings, client: client))
         }
@@ -96,14 +99,15 @@ struct ModelgateBench: AsyncParsableCommand {
         return try await MemoryBenchmark(settings: settings, client: client, binary: binary).run()
     }
 
-    private func printSummary(_ findings: Findings, targets: [DatabaseTarget]) async throws {
+    private func printSummary(_ findings: Findings, targets: [DatabaseTarget], loadAverage: String) async throws {
         let command = ProcessInfo.processInfo.environment["MODELGATE_BENCH_COMMAND"]
             ?? CommandLine.arguments.joined(separator: " ")
         print("\n# Summary (Markdown)\n")
         print("Command: `\(command)` (release build)  ")
-        print("Machine: \(Machine.description)  ")
+        print("Machine: \(Machine.description), load average \(loadAverage) before the run  ")
         for target in targets { print("\(try await target.describe())  ") }
-        print("Load generator and fake provider run in the bench process, next to Modelgate (except the memory figures).")
+        print("HTTP figures: the load generator and the provider run in the bench process, next to Modelgate; "
+            + "memory figures are of a separate `modelgate serve` process.")
         if !findings.rows.isEmpty { findings.printRows() }
         if !findings.memory.isEmpty { findings.printMemory() }
         if !findings.checks.isEmpty { findings.printChecks() }

@@ -79,12 +79,14 @@ enum DatabaseTarget: Sendable {
         case .postgres(let serverURL):
             let settings = try await Self.withAdminConnection(serverURL) { admin in
                 try await admin.read { db -> String in
-                    let row = try await db.raw("SELECT current_setting('server_version') AS version, current_setting('fsync') AS fsync").first()
+                    let row = try await db.raw("SELECT current_setting('server_version') AS version, current_setting('fsync') AS fsync")
+                        .first()
                     guard let row else { return "?" }
-                    return "\(try row.decode(column: "version", as: String.self)), fsync=\(try row.decode(column: "fsync", as: String.self))"
+                    let version = try row.decode(column: "version", as: String.self)
+                    return "\(version), fsync=\(try row.decode(column: "fsync", as: String.self))"
                 }
             }
-            return "PostgreSQL \(settings) on loopback, pool of 4 connections per event loop (Modelgate's default)"
+            return "PostgreSQL \(settings) on loopback, Modelgate's default pool (4 connections per event loop)"
         }
     }
 
@@ -167,7 +169,8 @@ struct RunningModelgate: Sendable {
         var configuration = ProvidersConfiguration()
         if let fake {
             for provider in Provider.allCases {
-                configuration[provider] = ProviderEndpoint(apiKey: "key-\(provider.rawValue)", baseURL: fake.baseURL(for: provider.rawValue))
+                configuration[provider] = ProviderEndpoint(
+                    apiKey: "key-\(provider.rawValue)", baseURL: fake.baseURL(for: provider.rawValue))
             }
         }
         return configuration

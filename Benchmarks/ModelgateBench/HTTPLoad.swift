@@ -99,7 +99,7 @@ private struct EventReader {
         return pending.removeFirst()
     }
 
-    /// Reads the rest of the body until the server closes it.
+    /// Reads whatever is left of the body.
     mutating func drain() async throws {
         while try await chunks.next() != nil {}
     }

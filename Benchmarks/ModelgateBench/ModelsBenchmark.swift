@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import Foundation
 
 /// `GET /api/models` (token check, profile read, the user's standing, the catalog view) against
 /// `GET /healthz` (no auth, no database) over loopback HTTP/1.1 keep-alive connections.
@@ -37,8 +36,10 @@ struct ModelsBenchmark {
     private func findings(target: DatabaseTarget, models: Measurement, health: Measurement) -> Findings {
         Findings(
             rows: [
-                ResultRow(benchmark: "GET /api/models", backend: target.name, concurrency: Self.connections, unit: "req/s", measurement: models),
-                ResultRow(benchmark: "GET /healthz", backend: target.name, concurrency: Self.connections, unit: "req/s", measurement: health),
+                ResultRow(benchmark: "GET /api/models", backend: target.name, concurrency: Self.connections, unit: "req/s",
+                          measurement: models),
+                ResultRow(benchmark: "GET /healthz", backend: target.name, concurrency: Self.connections, unit: "req/s",
+                          measurement: health),
             ],
             checks: [
                 TargetCheck(
@@ -46,7 +47,7 @@ struct ModelsBenchmark {
                     measured: Format.latency(models.latency.p99), met: models.errors == 0 && models.latency.p99 < .milliseconds(10)),
                 TargetCheck(
                     target: "GET /api/models ≥ 3,000 req/s, \(Self.connections) connections (\(target.name))",
-                    measured: "\(Format.count(Int(models.throughput))) req/s", met: models.errors == 0 && models.throughput >= 3000),
+                    measured: Format.rate(models.throughput, unit: "req/s"), met: models.errors == 0 && models.throughput >= 3000),
             ])
     }
 }

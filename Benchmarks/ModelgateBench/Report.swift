@@ -15,7 +15,7 @@ struct ResultRow: Sendable {
         return [
             benchmark, backend, String(concurrency), Format.count(latency.count), Format.count(measurement.errors),
             Format.latency(latency.p50), Format.latency(latency.p90), Format.latency(latency.p99), Format.latency(latency.max),
-            "\(Format.count(Int(measurement.throughput.rounded()))) \(unit)",
+            Format.rate(measurement.throughput, unit: unit),
         ]
     }
 }
@@ -84,6 +84,12 @@ enum Machine {
             + "\(ProcessInfo.processInfo.operatingSystemVersionString)"
     }
 
+    /// The 1-minute load average, to show whether something else was using the cores.
+    static var loadAverage: String {
+        let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)
+        return text?.split(separator: " ").first.map(String.init) ?? "?"
+    }
+
     private static var cpuModel: String? {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return nil }
         let line = text.split(separator: "\n").first { $0.hasPrefix("model name") }
@@ -113,9 +119,12 @@ enum Format {
         return value < 0 ? "-" + grouped : grouped
     }
 
+    static func rate(_ perSecond: Double, unit: String) -> String { "\(count(Int(perSecond.rounded()))) \(unit)" }
+
     static func seconds(_ duration: Duration) -> String { String(format: "%.3g s", duration.seconds) }
 
-    static func megabytes(_ kilobytes: Int) -> String { String(format: "%.1f MB", Double(kilobytes) / 1024) }
+    /// Decimal megabytes from the kB (KiB) that /proc reports.
+    static func megabytes(_ kilobytes: Int) -> String { String(format: "%.1f MB", Double(kilobytes * 1024) / 1e6) }
 
     /// Prints a Markdown table; columns in `rightAligned` are right-aligned.
     static func table(headers: [String], rightAligned: some RangeExpression<Int>, rows: [[String]]) {

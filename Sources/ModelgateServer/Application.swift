@@ -84,8 +84,10 @@ public func buildApplication(
     configuration: ServerConfiguration, dependencies: Dependencies, services: Services, tokens: TokenAuthority
 ) -> some ApplicationProtocol {
     let router = buildRouter(configuration: configuration, dependencies: dependencies, services: services, tokens: tokens)
+    let refresher = CatalogRefresher(cache: services.cache, interval: .seconds(1), logger: dependencies.logger)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "modelgate"),
+        services: dependencies.database.backend == .postgres ? [refresher] : [],
         logger: dependencies.logger)
 }
