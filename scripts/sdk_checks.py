@@ -109,7 +109,7 @@ def check_stripe_fake(base):
         "mode": "payment", "line_items": [{"price": price.id, "quantity": 1}], "client_reference_id": "user_42",
         "success_url": "https://app.example/ok?session_id={CHECKOUT_SESSION_ID}", "cancel_url": "https://app.example/no",
         "metadata": {"model_id": "m", "user_id": "user_42"}})
-    check("stripe session", session.object == "checkout.session" and session.url.startswith("https://checkout.stripe.com/")
+    check("stripe session", session.object == "checkout.session" and "/pay/cs_test_" in session.url
           and session.metadata["user_id"] == "user_42" and session.success_url.endswith("{CHECKOUT_SESSION_ID}"))
     error = raises(lambda: client.v1.prices.update("price_missing", params={"active": False}), stripe.InvalidRequestError)
     check("stripe 404 → InvalidRequestError", error.code == "resource_missing")

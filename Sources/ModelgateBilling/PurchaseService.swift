@@ -39,6 +39,9 @@ public struct PurchaseService: Sendable {
     let makeID: @Sendable () -> UUID
     let logger: Logger
 
+    /// Whether checkout can start at all (a Stripe key is configured).
+    public var isOpen: Bool { stripe != nil }
+
     public init(stripe: StripeClient?, configuration: BillingConfiguration, database: Database, clock: any WallClock,
                 makeID: @escaping @Sendable () -> UUID, logger: Logger) {
         self.stripe = stripe

@@ -37,6 +37,7 @@ public struct Services: Sendable {
     let userModels: UserModelsService
     let chat: ChatService
     public let purchases: PurchaseService
+    let pages: PageRenderer
 
     public init(dependencies: Dependencies, billing: BillingConfiguration = .init()) async throws {
         let database = dependencies.database
@@ -52,6 +53,7 @@ public struct Services: Sendable {
         purchases = PurchaseService(
             stripe: dependencies.stripe, configuration: billing, database: database, clock: dependencies.clock,
             makeID: dependencies.makeID, logger: dependencies.logger)
+        pages = try await PageRenderer()
     }
 }
 
@@ -64,17 +66,22 @@ public func buildRouter(
     router.add(middleware: LogRequestsMiddleware(.debug))
     HealthRoutes(database: dependencies.database).register(on: router)
 
-    let api = router.group("api")
-        .add(middleware: AuthMiddleware(tokens: tokens, profiles: services.profiles, clock: dependencies.clock))
+    router.add(middleware: FileMiddleware(PageRenderer.staticDirectory, urlBasePath: "/static"))
+    let auth = AuthMiddleware(tokens: tokens, profiles: services.profiles, clock: dependencies.clock)
+    let api = router.group("api").add(middleware: auth)
     UserRoutes(service: services.userModels, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
     ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxBodyBytes, logger: dependencies.logger).register(on: api)
     let openAI = router.group("v1")
         .add(middleware: OpenAIErrorMiddleware())
-        .add(middleware: AuthMiddleware(tokens: tokens, profiles: services.profiles, clock: dependencies.clock))
+        .add(middleware: auth)
     OpenAICompatibleRoutes(
         chat: services.chat, userModels: services.userModels, clock: dependencies.clock, maxBodyBytes: configuration.maxBodyBytes
     ).register(on: openAI)
-    BillingRoutes(purchases: services.purchases, access: services.access).register(api: api, router: router)
+    BillingRoutes(purchases: services.purchases, userModels: services.userModels).register(api: api, router: router)
+    PageRoutes(
+        renderer: services.pages, tokens: tokens, userModels: services.userModels, purchases: services.purchases,
+        clock: dependencies.clock, maxBodyBytes: configuration.maxBodyBytes
+    ).register(on: router, auth: auth)
     let admin = api.group("admin").add(middleware: RequireAdminMiddleware())
     AdminRoutes(cache: services.cache).register(on: admin)
     return router

@@ -1,4 +1,5 @@
 import Foundation
+import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
 import ModelgateBilling
@@ -16,6 +17,8 @@ public final class FakeStripeServer: Sendable {
         var idempotent: [String: Data] = [:]
         var requests: [(method: String, path: String, form: [String: String])] = []
         var counter = 0
+        /// Where the hosted checkout page delivers `checkout.session.completed`, signed with `secret`.
+        var webhook: (url: String, secret: WebhookSecret)?
 
         mutating func nextID(_ prefix: String) -> String {
             counter += 1
@@ -41,6 +44,12 @@ public final class FakeStripeServer: Sendable {
 
     public func stop() async { await server.stop() }
 
+    /// Makes the hosted checkout page (the session's `url`) behave like Stripe's: paying there
+    /// delivers a signed `checkout.session.completed` to `url`, then returns to the success url.
+    public func deliverWebhooks(to url: String, secret: WebhookSecret) {
+        state.withLockedValue { $0.webhook = (url, secret) }
+    }
+
     /// `METHOD path` of every request that created or changed something.
     public var writes: [String] { state.withLockedValue { $0.requests.filter { $0.method == "POST" }.map { "POST \($0.path)" } } }
     public var activePriceCount: Int { state.withLockedValue { $0.prices.filter { $0["active"] as? Bool == true }.count } }
@@ -61,14 +70,56 @@ private struct StripeRoutes: Sendable {
             ["id": id, "object": "price", "active": true, "currency": form["currency"] ?? "usd", "product": form["product"] ?? "",
              "type": "one_time", "recurring": NSNull(), "unit_amount": Int(form["unit_amount"] ?? "") ?? 0, "metadata": metadata(form)]
         } }
-        router.post("v1/checkout/sessions") { request, _ in try await create(request, "cs_test") { id, form in
-            ["id": id, "object": "checkout.session", "mode": form["mode"] ?? "payment", "url": "https://checkout.stripe.com/c/pay/\(id)",
+        router.post("v1/checkout/sessions") { request, _ in
+            let host = request.head.authority ?? "127.0.0.1"
+            return try await create(request, "cs_test") { id, form in
+            ["id": id, "object": "checkout.session", "mode": form["mode"] ?? "payment", "url": "http://\(host)/pay/\(id)",
              "status": "open", "payment_status": "unpaid", "client_reference_id": form["client_reference_id"] ?? NSNull(),
              "metadata": metadata(form), "amount_total": 0, "currency": "usd", "payment_intent": NSNull(),
              "success_url": form["success_url"] ?? "", "cancel_url": form["cancel_url"] ?? ""]
         } }
+        router.get("pay/:id") { _, context in try hostedCheckout(try context.parameters.require("id")) }
+        router.post("pay/:id") { _, context in try await pay(try context.parameters.require("id")) }
         router.post("v1/prices/:id") { request, context in try await update(request, try context.parameters.require("id"), \.prices) }
         router.post("v1/products/:id") { request, context in try await update(request, try context.parameters.require("id"), \.products) }
+    }
+
+    private func session(_ id: String) throws -> [String: Any] {
+        guard let session = state.withLockedValue({ $0.sessions.first { $0["id"] as? String == id } }) else {
+            throw HTTPError(.notFound, message: "No such checkout session")
+        }
+        return session
+    }
+
+    private func hostedCheckout(_ id: String) throws -> Response {
+        let session = try session(id)
+        let html = """
+            <!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fake Stripe Checkout</title></head><body>
+            <h1>Fake Stripe Checkout</h1><p>Session \(id) for \((session["metadata"] as? [String: String])?["model_id"] ?? "")</p>
+            <form method="post" action="/pay/\(id)"><button type="submit" id="pay">Pay</button></form>
+            <p><a id="cancel" href="\(session["cancel_url"] as? String ?? "/")">Cancel</a></p></body></html>
+            """
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    private func pay(_ id: String) async throws -> Response {
+        let session = try session(id)
+        let metadata = session["metadata"] as? [String: String] ?? [:]
+        let event = StripeEvents.session(
+            "checkout.session.completed", id: "evt_\(id)", session: id, user: metadata["user_id"] ?? "", model: metadata["model_id"] ?? "",
+            intent: "pi_\(id)")
+        if let webhook = state.withLockedValue({ $0.webhook }) {
+            var request = HTTPClientRequest(url: webhook.url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Stripe-Signature", value: WebhookSignature.header(
+                payload: Data(event.utf8), secret: webhook.secret, timestamp: Int(Date().timeIntervalSince1970)))
+            request.body = .bytes(ByteBuffer(string: event))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            guard response.status == .ok else { throw HTTPError(.badGateway, message: "webhook answered \(response.status.code)") }
+        }
+        let success = (session["success_url"] as? String ?? "/").replacingOccurrences(of: "{CHECKOUT_SESSION_ID}", with: id)
+        return Response.redirect(to: success, type: .normal)
     }
 
     private func metadata(_ form: [String: String]) -> [String: String] {

@@ -11,20 +11,18 @@ enum PythonSDK {
     static var python: String? { ProcessInfo.processInfo.environment["MODELGATE_TEST_PYTHON"] }
     static var available: Bool { python != nil }
 
-    static var script: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/sdk_checks.py").path
-    }
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
-    /// Runs the check script without blocking a cooperative thread (the server under test needs
-    /// them); returns its exit code and output.
-    static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+    /// Runs a script of the repository (the SDK checks by default) without blocking a cooperative
+    /// thread (the server under test needs them); returns its exit code and output.
+    static func run(_ arguments: [String], script: String = "scripts/sdk_checks.py") async throws -> (status: Int32, output: String) {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("sdk-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python!)
-        process.arguments = [script] + arguments
+        process.arguments = [repository.appendingPathComponent(script).path] + arguments
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle

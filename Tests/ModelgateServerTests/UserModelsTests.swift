@@ -31,10 +31,16 @@ import Testing
         try await TestApp.run { app, client in
             let token = try await app.token(testUser(9))
             _ = try await app.admit(testUser(9), explicit: "gpt-4o")
+            // The fewest of a few runs: on PostgreSQL the catalog refresher polls in the background
+            // and its statements land in the same counter.
             func statements() async throws -> Int {
-                let before = app.database.statements.count
-                #expect(try await client.call(.get, "/api/models", token: token).status == .ok)
-                return app.database.statements.count - before
+                var fewest = Int.max
+                for _ in 0..<3 {
+                    let before = app.database.statements.count
+                    #expect(try await client.call(.get, "/api/models", token: token).status == .ok)
+                    fewest = min(fewest, app.database.statements.count - before)
+                }
+                return fewest
             }
             _ = try await statements() // the first request also stores the token's email
             let small = try await statements()

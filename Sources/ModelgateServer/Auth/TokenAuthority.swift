@@ -24,16 +24,35 @@ public struct TokenIdentity: Sendable {
     public let user: UserID
     public let email: String?
     public let claimsAdmin: Bool
+    public let expiresAt: Date
 }
 
 /// Signs and verifies the bearer tokens of users and admins.
 public struct TokenAuthority: Sendable {
     private let keys: JWTKeyCollection
+    /// Derived from the secret, so CSRF tokens need no storage and die with the session token.
+    private let csrfKey: SymmetricKey
 
     public init(secret: JWTSecret) async {
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret.value), digestAlgorithm: .sha256)
         self.keys = keys
+        csrfKey = SymmetricKey(data: HMAC<SHA256>.authenticationCode(
+            for: Data("modelgate-csrf".utf8), using: SymmetricKey(data: Data(secret.value.utf8))))
+    }
+
+    /// The CSRF token of a session: an HMAC of its session token, sent back by pages in a form
+    /// field or the `X-CSRF-Token` header.
+    public func csrfToken(forSession token: String) -> String {
+        Data(HMAC<SHA256>.authenticationCode(for: Data(token.utf8), using: csrfKey)).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    public func isValidCSRFToken(_ candidate: String?, forSession token: String) -> Bool {
+        guard let candidate else { return false }
+        let expected = csrfToken(forSession: token)
+        // Constant time: compare digests of equal length.
+        return SHA256.hash(data: Data(candidate.utf8)) == SHA256.hash(data: Data(expected.utf8))
     }
 
     public func verify(_ token: String) async throws(ModelgateError) -> TokenIdentity {
@@ -51,7 +70,7 @@ public struct TokenAuthority: Sendable {
         guard let user = UserID(claims.sub.value) else {
             throw .unauthenticated(reason: "the token's sub claim is not a UUID")
         }
-        return TokenIdentity(user: user, email: claims.email, claimsAdmin: claims.claimsAdmin)
+        return TokenIdentity(user: user, email: claims.email, claimsAdmin: claims.claimsAdmin, expiresAt: claims.exp.value)
     }
 
     public func issue(user: UserID, email: String?, admin: Bool, ttl: TimeInterval, now: Date) async throws -> String {

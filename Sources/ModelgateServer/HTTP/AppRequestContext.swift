@@ -11,10 +11,13 @@ public struct Identity: Sendable {
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Identity?
+    /// The session token when the caller signed in with the page cookie (pages need it for CSRF).
+    var sessionToken: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.identity = nil
+        self.sessionToken = nil
     }
 
     /// The authenticated caller; routes behind `AuthMiddleware` always have one.

@@ -1,28 +1,64 @@
+import Foundation
+import HTTPTypes
 import Hummingbird
 import ModelgateCore
 import ModelgateStore
 
-/// Verifies the bearer token and loads (or creates) the caller's profile.
+/// Verifies the caller's token — a bearer header from apps, or the session cookie the settings
+/// page signs in with — and loads (or creates) the caller's profile.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let tokens: TokenAuthority
     let profiles: ProfileRepository
     let clock: any WallClock
+    /// API routes check a cookie session's CSRF token in `X-CSRF-Token`; page forms check their
+    /// `_csrf` field themselves, since the middleware cannot read a form body.
+    var checksCSRFHeader = true
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization] else {
-            throw ModelgateError.unauthenticated(reason: "send 'Authorization: Bearer <token>'")
+        let credential = try SessionCredential(request)
+        if credential.fromCookie, checksCSRFHeader, !request.method.isSafe,
+           !tokens.isValidCSRFToken(request.headers[.csrfToken], forSession: credential.token) {
+            throw ModelgateError.forbidden(reason: "a cookie session must send its CSRF token in X-CSRF-Token")
         }
-        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
-            throw ModelgateError.unauthenticated(reason: "the Authorization header is not a bearer token")
-        }
-        let token = try await tokens.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        let token = try await tokens.verify(credential.token)
         let profile = try await profiles.findOrCreate(token.user, email: token.email, at: clock.now())
         var context = context
         context.identity = Identity(profile: profile, isAdmin: token.claimsAdmin || profile.role == .admin)
+        context.sessionToken = credential.fromCookie ? credential.token : nil
         context.logger[metadataKey: "user"] = "\(token.user)"
         return try await next(request, context)
     }
+}
+
+/// Where a request's token came from.
+struct SessionCredential {
+    static let cookieName = "modelgate_session"
+    let token: String
+    let fromCookie: Bool
+
+    init(_ request: Request) throws(ModelgateError) {
+        if let header = request.headers[.authorization] {
+            guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+                throw .unauthenticated(reason: "the Authorization header is not a bearer token")
+            }
+            token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+            fromCookie = false
+        } else if let cookie = request.cookies[Self.cookieName]?.value, !cookie.isEmpty {
+            token = cookie
+            fromCookie = true
+        } else {
+            throw .unauthenticated(reason: "send 'Authorization: Bearer <token>', or sign in at /login?token=<token>")
+        }
+    }
+}
+
+extension HTTPRequest.Method {
+    var isSafe: Bool { self == .get || self == .head || self == .options }
+}
+
+extension HTTPField.Name {
+    static let csrfToken = Self("X-CSRF-Token")!
 }
 
 /// Lets only admins through.

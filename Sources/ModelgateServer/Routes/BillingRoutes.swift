@@ -12,16 +12,12 @@ struct WebhookReceipt: Encodable, Sendable {
 /// Checkout for the signed-in user, and Stripe's webhook (authenticated by its signature, not a token).
 struct BillingRoutes {
     let purchases: PurchaseService
-    let access: ModelAccessService
+    let userModels: UserModelsService
     static let webhookBodyLimit = 1 << 20
 
     func register(api: RouterGroup<AppRequestContext>, router: Router<AppRequestContext>) {
         api.post("models/:id/checkout") { _, context in
-            let profile = try context.requireIdentity().profile
-            let id = try context.parameters.model()
-            let entitled = try await access.entitlements.entitledModels(of: profile.id).contains(id)
-            let started = try await purchases.checkout(model: access.cache.catalog.model(id), id: id, user: profile.id, alreadyEntitled: entitled)
-            return JSONBody(started)
+            JSONBody(try await userModels.checkout(try context.parameters.model(), for: try context.requireIdentity().profile, purchases: purchases))
         }
         router.post("api/purchases/webhook") { request, _ in
             let body = try await request.body.collect(upTo: Self.webhookBodyLimit)

@@ -1,4 +1,5 @@
 import Foundation
+import ModelgateBilling
 import ModelgateCore
 import ModelgateProviders
 import ModelgateStore
@@ -91,6 +92,11 @@ struct UserModelsService: Sendable {
         try await profiles.apply(change, to: profile.id, at: clock.now())
         guard let updated = try await profiles.find(profile.id) else { throw ModelgateError.notFound(what: "profile", id: profile.id.description) }
         return updated.preferences
+    }
+
+    func checkout(_ id: ModelID, for profile: Profile, purchases: PurchaseService) async throws -> CheckoutStarted {
+        let entitled = try await access.entitlements.entitledModels(of: profile.id).contains(id)
+        return try await purchases.checkout(model: cache.catalog.model(id), id: id, user: profile.id, alreadyEntitled: entitled)
     }
 
     func changeTimeZone(to identifier: String, for profile: Profile) async throws -> UserTimeZone {

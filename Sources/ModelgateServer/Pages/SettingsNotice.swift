@@ -1,0 +1,43 @@
+import HTTPTypes
+import Hummingbird
+import ModelgateCore
+
+/// The message at the top of the settings page: after a redirect it comes from a fixed set of
+/// query flags (never text from the URL); after a refusal it explains the error in the user's terms.
+struct SettingsNotice {
+    let kind: String
+    let text: String
+    var status: HTTPResponse.Status = .ok
+
+    init(kind: String, text: String, status: HTTPResponse.Status = .ok) {
+        self.kind = kind
+        self.text = text
+        self.status = status
+    }
+
+    init?(query: Parameters, catalog: CatalogSnapshot) {
+        let model = query["model"].flatMap { catalog.model(ModelID(String($0)))?.displayName } ?? "your model"
+        switch (query["saved"], query["checkout"]) {
+        case ("default", _): self.init(kind: "success", text: "Default model saved.")
+        case ("override", _): self.init(kind: "success", text: "Coach model saved.")
+        case ("cleared", _): self.init(kind: "success", text: "Override cleared: this coach follows your default model again.")
+        case (_, "success"):
+            self.init(kind: "success", text: "Payment received. \(model) shows as Purchased as soon as Stripe confirms the payment.")
+        case (_, "cancelled"): self.init(kind: "info", text: "Checkout cancelled: you were not charged.")
+        default: return nil
+        }
+    }
+
+    static func refused(_ error: any Error, catalog: CatalogSnapshot) -> SettingsNotice {
+        let problem = Problem(error)
+        let model = problem.extra["modelId"]?.stringValue.flatMap { catalog.model(ModelID($0)) }
+        let name = model?.displayName ?? "This model"
+        let price = model?.priceCents.map(Money.dollars).map { " for \($0)" } ?? ""
+        let text = switch problem.code {
+        case "model_locked": "\(name) is locked: buy it\(price) to choose it."
+        case "trial_exhausted": "Your free messages with \(name) are used up: buy it\(price) to keep using it."
+        default: problem.detail
+        }
+        return SettingsNotice(kind: "error", text: text, status: problem.status)
+    }
+}

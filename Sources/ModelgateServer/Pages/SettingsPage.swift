@@ -1,0 +1,241 @@
+import Foundation
+import ModelgateCore
+
+/// What the settings template shows, computed from the user API's own views so the page and the
+/// JSON API cannot disagree. Mustache reads these fields by name.
+struct SettingsPage: Sendable {
+    struct ModelOption: Sendable {
+        let id: String
+        let label: String
+        let selected: Bool
+    }
+
+    struct ProviderGroup: Sendable {
+        let name: String
+        let options: [ModelOption]
+    }
+
+    struct ModelCard: Sendable {
+        let id: String
+        let name: String
+        let provider: String
+        let description: String
+        let isPremium: Bool
+        let isSystemDefault: Bool
+        let isDefault: Bool
+        let speed: String?
+        let quality: String?
+        let price: String?
+        let dailyLimit: String
+        let trialText: String?
+        let purchased: Bool
+        let trialExhausted: Bool
+        let locked: Bool
+        let rateLimited: Bool
+        let resetsAt: String
+        let canBuy: Bool
+        let showBuy: Bool
+    }
+
+    /// The options of one model `<select>`, grouped by provider.
+    struct Picker: Sendable {
+        let groups: [ProviderGroup]
+    }
+
+    struct PersonaRow: Sendable {
+        let id: String
+        let name: String
+        let description: String
+        let modelName: String
+        let source: String
+        let hasOverride: Bool
+        let groups: [ProviderGroup]
+    }
+
+    struct UsageRow: Sendable {
+        let modelName: String
+        let used: Int
+        let limit: String
+        let atLimit: Bool
+        let resetsAt: String
+    }
+
+    struct CompareRow: Sendable {
+        let name: String
+        let provider: String
+        let tier: String
+        let price: String
+        let dailyLimit: String
+        let trial: String
+        let speed: String
+        let quality: String
+        let contextWindow: String
+    }
+
+    struct Notice: Sendable {
+        let kind: String
+        let text: String
+    }
+
+    let title = "Model settings"
+    let email: String
+    let isAdmin: Bool
+    let csrf: String
+    let notice: Notice?
+    let purchasesOpen: Bool
+    let emptyCatalog: Bool
+    let systemDefaultName: String
+    let defaultSource: String
+    let defaultPicker: Picker
+    let freeCards: [ModelCard]
+    let premiumCards: [ModelCard]
+    let personas: [PersonaRow]
+    let usage: [UsageRow]
+    let hasUsage: Bool
+    let compare: [CompareRow]
+    let timeZone: String
+}
+
+extension SettingsPage {
+    init(identity: Identity, models: ModelsView, personas: [PersonaView], catalog: CatalogSnapshot, csrf: String,
+         notice: Notice?, purchasesOpen: Bool) {
+        let all = models.data.free + models.data.premium
+        let names = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.displayName) })
+        let preferences = identity.profile.preferences
+        let zone = identity.profile.timeZone.current
+        let format = LocalTimeFormat(zone: zone)
+        func groups(selected: ModelID?) -> [ProviderGroup] {
+            Provider.allCases.compactMap { provider in
+                let options = all.filter { $0.provider == provider }.map { model in
+                    ModelOption(id: model.id.rawValue, label: Self.optionLabel(model), selected: model.id == selected)
+                }
+                return options.isEmpty ? nil : ProviderGroup(name: provider.displayName, options: options)
+            }
+        }
+        let cards = all.map { ModelCard($0, defaultID: preferences.defaultModelId, format: format,
+                                        canBuy: purchasesOpen && catalog.model($0.id)?.stripePriceID != nil) }
+
+        email = identity.profile.email ?? identity.user.description
+        isAdmin = identity.isAdmin
+        self.csrf = csrf
+        self.notice = notice
+        self.purchasesOpen = purchasesOpen
+        emptyCatalog = all.isEmpty
+        systemDefaultName = names[models.data.systemDefaultModelId] ?? models.data.systemDefaultModelId.rawValue
+        defaultSource = preferences.defaultModelId.map {
+            names[$0] == nil ? "The model you chose is unavailable now, so the system default answers" : "You chose it yourself"
+        } ?? "You have not chosen one, so the system default answers"
+        defaultPicker = Picker(groups: groups(selected: preferences.defaultModelId ?? models.data.systemDefaultModelId))
+        freeCards = cards.filter { !$0.isPremium }
+        premiumCards = cards.filter(\.isPremium)
+        self.personas = personas.map { persona in
+            PersonaRow(
+                id: persona.id.rawValue, name: persona.name, description: persona.description,
+                modelName: names[persona.modelId] ?? persona.modelId.rawValue, source: Self.sourceLabel(persona.source),
+                hasOverride: persona.source == "override", groups: groups(selected: preferences.personaOverrides[persona.id]))
+        }
+        usage = all.compactMap { model in
+            guard let usage = model.usageToday, usage.used > 0 else { return nil }
+            return UsageRow(modelName: model.displayName, used: usage.used, limit: usage.limit.value.map(String.init) ?? "unlimited",
+                            atLimit: usage.remaining.value == 0, resetsAt: format.reset(usage.resetAt))
+        }
+        hasUsage = !usage.isEmpty
+        compare = all.map(CompareRow.init)
+        timeZone = zone
+    }
+
+    static func optionLabel(_ model: ModelView) -> String {
+        var parts = [model.displayName, model.tier == .premium ? "Premium" : "Free"]
+        if let speed = model.metadata["speed"]?.stringValue { parts.append(speed) }
+        if let quality = model.metadata["quality"]?.stringValue { parts.append(quality) }
+        if model.isSystemDefault { parts.append("system default") }
+        if model.purchased == false, model.trialMessagesRemaining == 0 { parts.append("locked") }
+        return parts.joined(separator: " · ")
+    }
+
+    static func sourceLabel(_ source: String) -> String {
+        switch source {
+        case "override": "Override for this coach"
+        case "default": "Your default"
+        case "system_default": "System default"
+        default: "Fallback (your choice is unavailable)"
+        }
+    }
+}
+
+extension SettingsPage.ModelCard {
+    init(_ model: ModelView, defaultID: ModelID?, format: LocalTimeFormat, canBuy: Bool) {
+        let premium = model.tier == .premium
+        let purchased = model.purchased == true
+        let trialsLeft = model.trialMessagesRemaining ?? 0
+        id = model.id.rawValue
+        name = model.displayName
+        provider = model.provider.displayName
+        description = model.description
+        isPremium = premium
+        isSystemDefault = model.isSystemDefault
+        isDefault = model.id == defaultID
+        speed = model.metadata["speed"]?.stringValue
+        quality = model.metadata["quality"]?.stringValue
+        price = model.priceCents.value.map(Money.dollars)
+        dailyLimit = model.dailyMessageLimit.value.map { "\($0) messages a day" } ?? "No daily limit"
+        trialText = premium && !purchased && model.trialMessagesAllowed > 0
+            ? "\(trialsLeft) of \(model.trialMessagesAllowed) free messages left" : nil
+        self.purchased = purchased
+        trialExhausted = premium && !purchased && model.trialMessagesAllowed > 0 && trialsLeft == 0
+        locked = premium && !purchased && trialsLeft == 0
+        rateLimited = model.usageToday?.remaining.value == 0
+        resetsAt = model.usageToday.map { format.reset($0.resetAt) } ?? ""
+        self.canBuy = canBuy
+        showBuy = premium && !purchased
+    }
+}
+
+extension SettingsPage.CompareRow {
+    init(_ model: ModelView) {
+        name = model.displayName
+        provider = model.provider.displayName
+        tier = model.tier == .premium ? "Premium" : "Free"
+        price = model.priceCents.value.map(Money.dollars) ?? "Free"
+        dailyLimit = model.dailyMessageLimit.value.map { "\($0)/day" } ?? "Unlimited"
+        trial = model.tier == .premium ? "\(model.trialMessagesAllowed) messages" : "—"
+        speed = model.metadata["speed"]?.stringValue ?? "—"
+        quality = model.metadata["quality"]?.stringValue ?? "—"
+        contextWindow = model.metadata["contextWindow"]?.numberValue.map { "\(Int($0 / 1000))K tokens" } ?? "—"
+    }
+}
+
+enum Money {
+    static func dollars(_ cents: Int) -> String { String(format: "$%d.%02d", cents / 100, cents % 100) }
+}
+
+/// Formats instants in the user's own time zone, as the page shows them.
+struct LocalTimeFormat {
+    let zone: String
+    private let formatter: DateFormatter
+
+    init(zone: String) {
+        self.zone = zone
+        formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: zone) ?? .gmt
+        formatter.dateFormat = "HH:mm 'on' EEE d MMM"
+    }
+
+    /// `resetAt` as the API gives it (ISO 8601).
+    func reset(_ resetAt: String) -> String {
+        guard let date = try? Date(resetAt, strategy: .iso8601) else { return resetAt }
+        return "\(formatter.string(from: date)) (\(zone))"
+    }
+}
+
+extension Provider {
+    var displayName: String {
+        switch self {
+        case .openai: "OpenAI"
+        case .anthropic: "Anthropic"
+        case .together: "Together AI"
+        case .google: "Google"
+        }
+    }
+}

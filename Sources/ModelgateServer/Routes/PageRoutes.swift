@@ -1,0 +1,139 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ModelgateBilling
+import ModelgateCore
+import ModelgateStore
+
+/// The server-rendered settings page, its sign-in link and the forms it posts without JavaScript.
+/// Forms post, then redirect back with a notice; a refused form re-renders with the reason.
+struct PageRoutes {
+    let renderer: PageRenderer
+    let tokens: TokenAuthority
+    let userModels: UserModelsService
+    let purchases: PurchaseService
+    let clock: any WallClock
+    let maxBodyBytes: Int
+
+    func register(on router: Router<AppRequestContext>, auth: AuthMiddleware) {
+        var pageAuth = auth
+        pageAuth.checksCSRFHeader = false
+        let open = router.group().add(middleware: PageErrorMiddleware(renderer: renderer))
+        open.get("login") { request, _ in try await signIn(request) }
+        let pages = open.add(middleware: pageAuth)
+        pages.get("settings") { request, context in
+            try await settings(context, notice: SettingsNotice(query: request.uri.queryParameters, catalog: userModels.access.cache.catalog))
+        }
+        pages.post("settings/default-model") { request, context in
+            try await submit(request, context) { form, profile in
+                try await userModels.updatePreferences(PreferencesChange(defaultModelId: .some(form.model("modelId"))), for: profile)
+                return "saved=default"
+            }
+        }
+        pages.post("settings/overrides") { request, context in
+            try await submit(request, context) { form, profile in
+                guard let persona = form["personaId"], !persona.isEmpty else {
+                    throw ModelgateError.invalidField(field: "personaId", reason: "is required")
+                }
+                let model = form.model("modelId")
+                try await userModels.updatePreferences(PreferencesChange(personaOverrides: [PersonaID(persona): model]), for: profile)
+                return model == nil ? "saved=cleared" : "saved=override"
+            }
+        }
+        pages.post("settings/checkout") { request, context in
+            let form = try await verifiedForm(request, context)
+            guard let id = form.model("modelId") else { throw ModelgateError.invalidField(field: "modelId", reason: "is required") }
+            do {
+                let started = try await userModels.checkout(id, for: try context.requireIdentity().profile, purchases: purchases)
+                return Response.redirect(to: started.url, type: .normal)
+            } catch {
+                return try await settings(context, notice: .refused(error, catalog: userModels.access.cache.catalog))
+            }
+        }
+        pages.post("logout") { request, context in
+            _ = try await verifiedForm(request, context)
+            var response = Response.redirect(to: "/login", type: .normal)
+            response.setCookie(Self.sessionCookie(value: "", maxAge: 0))
+            return response
+        }
+    }
+
+    /// `GET /login?token=<JWT>`: swaps a token from the app for an HttpOnly session cookie.
+    private func signIn(_ request: Request) async throws -> Response {
+        guard let token = request.uri.queryParameters["token"].map(String.init), !token.isEmpty else {
+            return renderer.render("signed-out", ["title": "Sign in"], status: .unauthorized)
+        }
+        let identity = try await tokens.verify(token)
+        let lifetime = Int(identity.expiresAt.timeIntervalSince(clock.now()))
+        var response = Response.redirect(to: "/settings", type: .normal)
+        response.setCookie(Self.sessionCookie(value: token, maxAge: max(0, lifetime)))
+        return response
+    }
+
+    static func sessionCookie(value: String, maxAge: Int) -> Cookie {
+        Cookie(name: SessionCredential.cookieName, value: value, maxAge: maxAge, path: "/", httpOnly: true, sameSite: .lax)
+    }
+
+    private func settings(_ context: AppRequestContext, notice: SettingsNotice?, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let catalog = userModels.access.cache.catalog
+        // With every model disabled there is nothing to select for a coach: the page says so.
+        let personas = catalog.enabledModels.isEmpty ? [] : try userModels.personas(for: identity.profile)
+        let page = SettingsPage(
+            identity: identity, models: try await userModels.models(for: identity.profile),
+            personas: personas, catalog: catalog,
+            csrf: context.sessionToken.map(tokens.csrfToken(forSession:)) ?? "",
+            notice: notice.map { SettingsPage.Notice(kind: $0.kind, text: $0.text) }, purchasesOpen: purchases.isOpen)
+        return renderer.render("settings", page, status: notice?.status ?? status)
+    }
+
+    /// Runs a settings form: on success redirects with `query`, on a refusal shows the page with why.
+    private func submit(
+        _ request: Request, _ context: AppRequestContext, _ change: (PageForm, Profile) async throws -> String
+    ) async throws -> Response {
+        let form = try await verifiedForm(request, context)
+        do {
+            let query = try await change(form, try context.requireIdentity().profile)
+            return Response.redirect(to: "/settings?\(query)", type: .normal)
+        } catch {
+            return try await settings(context, notice: .refused(error, catalog: userModels.access.cache.catalog))
+        }
+    }
+
+    private func verifiedForm(_ request: Request, _ context: AppRequestContext) async throws -> PageForm {
+        let form = try await PageForm(request, limit: maxBodyBytes)
+        if let session = context.sessionToken, !tokens.isValidCSRFToken(form["_csrf"], forSession: session) {
+            throw ModelgateError.forbidden(reason: "the form's CSRF token is missing or stale; reload the page and try again")
+        }
+        return form
+    }
+}
+
+private extension PageForm {
+    /// A model id field; blank means "none".
+    func model(_ key: String) -> ModelID? {
+        guard let value = self[key], !value.isEmpty else { return nil }
+        return ModelID(value)
+    }
+}
+
+/// Renders failures of page routes as an HTML page with the same status and code as the API.
+struct PageErrorMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let renderer: PageRenderer
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let problem = Problem(error)
+            if problem.code == "internal_error" {
+                context.logger.error("page failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            }
+            return renderer.render("error", [
+                "title": problem.title, "detail": problem.detail, "code": problem.code, "status": "\(problem.status.code)",
+                "signIn": problem.status == .unauthorized, "requestId": context.id,
+            ], status: problem.status)
+        }
+    }
+}
