@@ -24,6 +24,10 @@ public enum ModelgateError: Error, Sendable, Equatable {
     case invalidSignature(reason: String)
     case providerNotConfigured(Provider)
     case providerFailed(ProviderFailure, provider: Provider)
+    /// Several fields of an admin form or body are invalid; nothing was written.
+    case validationFailed([FieldError])
+    /// The system default must stay enabled until another model becomes the default.
+    case systemDefaultRequired(ModelID)
 }
 
 /// How an upstream provider failed, as far as our callers need to know.

@@ -38,6 +38,7 @@ public struct Services: Sendable {
     let chat: ChatService
     public let purchases: PurchaseService
     let pages: PageRenderer
+    let admin: AdminService
 
     public init(dependencies: Dependencies, billing: BillingConfiguration = .init()) async throws {
         let database = dependencies.database
@@ -54,6 +55,7 @@ public struct Services: Sendable {
             stripe: dependencies.stripe, configuration: billing, database: database, clock: dependencies.clock,
             makeID: dependencies.makeID, logger: dependencies.logger)
         pages = try await PageRenderer()
+        admin = AdminService(database: database, cache: cache, clock: dependencies.clock)
     }
 }
 
@@ -83,7 +85,7 @@ public func buildRouter(
         clock: dependencies.clock, maxBodyBytes: configuration.maxBodyBytes
     ).register(on: router, auth: auth)
     let admin = api.group("admin").add(middleware: RequireAdminMiddleware())
-    AdminRoutes(cache: services.cache).register(on: admin)
+    AdminRoutes(admin: services.admin, maxBodyBytes: configuration.maxBodyBytes).register(on: admin)
     return router
 }
 

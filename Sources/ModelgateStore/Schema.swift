@@ -195,5 +195,14 @@ enum Schema {
             )
             """,
         ]),
+        Migration(version: 3, name: "indexes for admin statistics, grants and the audit log", statements: [
+            "DROP INDEX model_usage_daily_model_day",
+            // Covers the statistics queries: per model and day range, by user, summing counts.
+            "CREATE INDEX model_usage_daily_stats ON model_usage_daily (model_id, day, user_id, message_count)",
+            "CREATE INDEX entitlements_product_active ON entitlements (product_id) WHERE revoked_at IS NULL",
+            "CREATE INDEX purchases_product_status ON purchases (product_id, status)",
+            "CREATE INDEX audit_log_actor ON audit_log (actor_id, created_at)",
+            "CREATE INDEX audit_log_target ON audit_log (target_type, target_id, created_at)",
+        ]),
     ]
 }

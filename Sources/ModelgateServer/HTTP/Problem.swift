@@ -120,6 +120,14 @@ extension Problem {
             }
             self.init(status: status, code: failure.rawValue, title: "Provider failed",
                       detail: "\(provider.rawValue) could not answer; nothing was charged.", extra: ["provider": .string(provider.rawValue)])
+        case .validationFailed(let errors):
+            self.init(status: .unprocessableContent, code: "validation_failed", title: "Invalid fields",
+                      detail: errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "),
+                      extra: ["errors": .array(errors.map { .object(["field": .string($0.field), "message": .string($0.message)]) })])
+        case .systemDefaultRequired(let model):
+            self.init(status: .conflict, code: "system_default_required", title: "The system default must stay enabled",
+                      detail: "'\(model)' is the system default: make another model the default (PUT /api/admin/settings/default-model) before disabling it.",
+                      extra: ["modelId": .string(model.rawValue)])
         case .databaseUnavailable:
             self.init(status: .serviceUnavailable, code: "database_unavailable", title: "Database unavailable",
                       detail: "The database cannot be reached.")

@@ -1,5 +1,8 @@
+import Foundation
 import Hummingbird
 import ModelgateCore
+import ModelgateStore
+import NIOCore
 
 struct AdminModelView: Encodable, Sendable {
     let id: ModelID
@@ -17,8 +20,9 @@ struct AdminModelView: Encodable, Sendable {
     let sortOrder: Int
     let metadata: JSONValue
     let isSystemDefault: Bool
+    let messagesToday: Int?
 
-    init(_ model: AIModel, systemDefault: ModelID) {
+    init(_ model: AIModel, systemDefault: ModelID, messagesToday: Int? = nil) {
         id = model.id
         provider = model.provider
         providerModelId = model.providerModelID
@@ -34,21 +38,153 @@ struct AdminModelView: Encodable, Sendable {
         sortOrder = model.sortOrder
         metadata = model.metadata
         isSystemDefault = model.id == systemDefault
+        self.messagesToday = messagesToday
     }
 }
 
-struct AdminModelsList: Encodable, Sendable {
-    let data: [AdminModelView]
+struct Paged<Item: Encodable & Sendable>: Encodable, Sendable {
+    let data: [Item]
+    let page: Int
+    let perPage: Int
+    let total: Int
 }
 
-/// Routes for operators; the group they hang on requires the admin role.
+struct DataList<Item: Encodable & Sendable>: Encodable, Sendable {
+    let data: [Item]
+}
+
+struct BulkEnableRequest: Decodable {
+    let ids: [ModelID]
+    let enabled: Bool
+}
+
+struct DefaultModelRequest: Decodable {
+    let modelId: ModelID
+}
+
+struct GrantRequest: Decodable {
+    let user: String
+    let source: EntitlementSource
+    let note: String?
+}
+
+struct ChangedModels: Encodable, Sendable {
+    let changed: [ModelID]
+}
+
+struct GrantOutcome: Encodable, Sendable {
+    let modelId: ModelID
+    let userId: String
+    let changed: Bool
+}
+
+/// The admin JSON API; the group it hangs on requires the admin role.
 struct AdminRoutes {
-    let cache: CatalogCache
+    let admin: AdminService
+    let maxBodyBytes: Int
 
     func register(on group: RouterGroup<AppRequestContext>) {
-        group.get("models") { _, _ in
-            let catalog = cache.catalog
-            return JSONBody(AdminModelsList(data: catalog.models.map { AdminModelView($0, systemDefault: catalog.systemDefaultID) }))
+        group.get("models") { request, _ in
+            let query = try Query(request).modelList
+            let page = try await admin.models(query)
+            let systemDefault = admin.cache.catalog.systemDefaultID
+            return JSONBody(Paged(data: page.models.map { AdminModelView($0.model, systemDefault: systemDefault, messagesToday: $0.messagesToday) },
+                                  page: query.page, perPage: query.perPage, total: page.total))
+        }
+        group.post("models") { request, context in
+            let draft = try await request.decodeJSON(ModelDraft.self, limit: maxBodyBytes)
+            let model = try await admin.create(draft, by: try context.actor())
+            return JSONBody(view(model), status: .created)
+        }
+        group.get("models/:id") { _, context in JSONBody(view(try await admin.model(try context.parameters.model()))) }
+        group.patch("models/:id") { request, context in
+            let draft = try await request.decodeJSON(ModelDraft.self, limit: maxBodyBytes)
+            return JSONBody(view(try await admin.update(try context.parameters.model(), with: draft, by: try context.actor())))
+        }
+        group.post("models/:id/enable") { _, context in try await setEnabled([try context.parameters.model()], true, context) }
+        group.post("models/:id/disable") { _, context in try await setEnabled([try context.parameters.model()], false, context) }
+        group.post("models/bulk") { request, context in
+            let body = try await request.decodeJSON(BulkEnableRequest.self, limit: maxBodyBytes)
+            return try await setEnabled(body.ids, body.enabled, context)
+        }
+        group.put("settings/default-model") { request, context in
+            let body = try await request.decodeJSON(DefaultModelRequest.self, limit: maxBodyBytes)
+            try await admin.setSystemDefault(body.modelId, by: try context.actor())
+            return JSONBody(view(try await admin.model(body.modelId)))
+        }
+        group.get("models/:id/grants") { _, context in JSONBody(DataList(data: try await admin.holders(of: try context.parameters.model()))) }
+        group.post("models/:id/grants") { request, context in
+            let body = try await request.decodeJSON(GrantRequest.self, limit: maxBodyBytes)
+            let model = try context.parameters.model()
+            let granted = try await admin.grant(model, to: body.user, source: body.source, note: body.note, by: try context.actor())
+            let user = try await admin.grants.findUser(body.user)
+            return JSONBody(GrantOutcome(modelId: model, userId: user?.id ?? body.user, changed: granted), status: granted ? .created : .ok)
+        }
+        group.delete("models/:id/grants/:user") { _, context in
+            let model = try context.parameters.model()
+            let reference = try context.parameters.require("user")
+            let revoked = try await admin.revoke(model, from: reference, by: try context.actor())
+            return JSONBody(GrantOutcome(modelId: model, userId: reference, changed: revoked))
+        }
+        group.get("users") { request, _ in
+            JSONBody(DataList(data: try await admin.grants.searchUsers(emailPrefix: Query(request).string("email") ?? "")))
+        }
+        group.get("stats/models") { _, _ in JSONBody(DataList(data: try await admin.statisticsTable())) }
+        group.get("models/:id/stats") { _, context in JSONBody(try await admin.statistics(of: try context.parameters.model())) }
+        group.get("audit") { request, _ in
+            let query = try Query(request).audit
+            let result = try await admin.audit.list(query)
+            return JSONBody(Paged(data: result.entries, page: query.page, perPage: query.perPage, total: result.total))
+        }
+        group.get("exports/:kind") { request, context in
+            let name = try context.parameters.require("kind")
+            guard let kind = ExportKind(rawValue: name.hasSuffix(".csv") ? String(name.dropLast(4)) : name) else {
+                throw ModelgateError.notFound(what: "export", id: name)
+            }
+            return try csv(kind, Query(request))
         }
     }
+
+    private func view(_ model: AIModel) -> AdminModelView {
+        AdminModelView(model, systemDefault: admin.cache.catalog.systemDefaultID)
+    }
+
+    private func setEnabled(_ ids: [ModelID], _ enabled: Bool, _ context: AppRequestContext) async throws -> JSONBody<ChangedModels> {
+        JSONBody(ChangedModels(changed: try await admin.setEnabled(ids, enabled, by: try context.actor())))
+    }
+
+    /// Streams the export page by page: memory stays at one page however long the range.
+    func csv(_ kind: ExportKind, _ query: Query) throws -> Response {
+        let window = StatisticsWindow(now: admin.clock.now())
+        let range = ExportRange(from: try query.day("from", default: window.monthStart), to: try query.day("to", default: window.today))
+        let exports = admin.exports
+        let body = ResponseBody { writer in
+            try await writer.write(ByteBuffer(string: CSV.line(kind.header)))
+            var cursor: [String]?
+            repeat {
+                let page = try await exports.page(kind, range: range, after: cursor)
+                try await writer.write(ByteBuffer(string: page.rows.map(CSV.line).joined()))
+                cursor = page.next
+            } while cursor != nil
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [
+            .contentType: "text/csv; charset=utf-8",
+            .contentDisposition: "attachment; filename=\"modelgate-\(kind.rawValue)-\(range.from)-\(range.to).csv\"",
+        ], body: body)
+    }
+}
+
+/// RFC 4180 CSV: fields with a comma, quote or line break are quoted, quotes doubled; CRLF lines.
+enum CSV {
+    static func line(_ fields: [String]) -> String {
+        fields.map { field in
+            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+        }.joined(separator: ",") + "\r\n"
+    }
+}
+
+extension AppRequestContext {
+    func actor() throws -> Actor { Actor(try requireIdentity().user.description) }
 }

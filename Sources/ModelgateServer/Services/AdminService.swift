@@ -1,0 +1,108 @@
+import Foundation
+import ModelgateCore
+import ModelgateStore
+
+/// What admins do to the catalog and to access, with the in-memory catalog refreshed after each
+/// change so this instance answers with it at once (others follow the version counter).
+struct AdminService: Sendable {
+    let cache: CatalogCache
+    let catalog: CatalogRepository
+    let administration: CatalogAdministration
+    let grants: AccessGrants
+    let statistics: StatisticsRepository
+    let audit: AuditTrail
+    let exports: ExportReader
+    let clock: any WallClock
+
+    init(database: Database, cache: CatalogCache, clock: any WallClock) {
+        self.cache = cache
+        catalog = CatalogRepository(database: database)
+        administration = CatalogAdministration(database: database)
+        grants = AccessGrants(database: database)
+        statistics = StatisticsRepository(database: database)
+        audit = AuditTrail(database: database)
+        exports = ExportReader(database: database)
+        self.clock = clock
+    }
+
+    var today: String { StatisticsWindow(now: clock.now()).today }
+
+    func models(_ query: ModelListQuery) async throws -> ModelListPage {
+        try await catalog.list(query, today: today)
+    }
+
+    /// The newest stored model (not the cache, which another instance may have just outdated).
+    func model(_ id: ModelID) async throws -> AIModel {
+        guard let model = try await catalog.snapshot().model(id) else { throw ModelgateError.notFound(what: "model", id: id.rawValue) }
+        return model
+    }
+
+    func create(_ draft: ModelDraft, earlier: [FieldError] = [], by actor: Actor) async throws -> AIModel {
+        let model = try draft.validated(editing: nil, earlier: earlier)
+        try await administration.create(model, by: actor, at: clock.now())
+        try await cache.refresh()
+        return model
+    }
+
+    func update(_ id: ModelID, with draft: ModelDraft, earlier: [FieldError] = [], by actor: Actor) async throws -> AIModel {
+        let current = try await catalog.snapshot()
+        guard let before = current.model(id) else { throw ModelgateError.notFound(what: "model", id: id.rawValue) }
+        let model = try draft.validated(editing: before, earlier: earlier)
+        if !model.enabled, before.enabled, current.systemDefaultID == id { throw ModelgateError.systemDefaultRequired(id) }
+        guard model != before else { return model }
+        try await administration.update(model, before: before, by: actor, at: clock.now())
+        try await cache.refresh()
+        return model
+    }
+
+    func setEnabled(_ ids: [ModelID], _ enabled: Bool, by actor: Actor) async throws -> [ModelID] {
+        let changed = try await administration.setEnabled(ids, enabled: enabled, by: actor, at: clock.now())
+        try await cache.refresh()
+        return changed
+    }
+
+    func setSystemDefault(_ id: ModelID, by actor: Actor) async throws {
+        try await administration.setSystemDefault(id, by: actor, at: clock.now())
+        try await cache.refresh()
+    }
+
+    /// Grants a premium model to a user found by id or email. Returns whether access is new.
+    func grant(_ model: ModelID, to reference: String, source: EntitlementSource, note: String?, by actor: Actor) async throws -> Bool {
+        guard source != .purchase else {
+            throw ModelgateError.validationFailed([FieldError("source", "must be admin_grant or trial (purchases come from Stripe)")])
+        }
+        let (user, _) = try await target(model, reference)
+        return try await grants.grant(model: model, to: user, source: source, note: note, by: actor, at: clock.now())
+    }
+
+    func revoke(_ model: ModelID, from reference: String, by actor: Actor) async throws -> Bool {
+        let (user, _) = try await target(model, reference)
+        return try await grants.revoke(model: model, from: user, by: actor, at: clock.now())
+    }
+
+    func holders(of model: ModelID) async throws -> [AccessHolder] {
+        _ = try await self.model(model)
+        return try await grants.holders(of: model)
+    }
+
+    func statistics(of model: ModelID) async throws -> ModelStatistics {
+        _ = try await self.model(model)
+        return try await statistics.one(model, window: StatisticsWindow(now: clock.now()))
+    }
+
+    func statisticsTable() async throws -> [ModelStatistics] {
+        let models = try await catalog.snapshot().models.sorted { ($0.sortOrder, $0.id.rawValue) < ($1.sortOrder, $1.id.rawValue) }
+        return try await statistics.all(models: models.map(\.id), window: StatisticsWindow(now: clock.now()))
+    }
+
+    private func target(_ model: ModelID, _ reference: String) async throws -> (UserSummary, AIModel) {
+        let found = try await self.model(model)
+        guard found.tier == .premium else {
+            throw ModelgateError.validationFailed([FieldError("modelId", "is a free model: everyone has access")])
+        }
+        guard let user = try await grants.findUser(reference.trimmingCharacters(in: .whitespaces)) else {
+            throw ModelgateError.notFound(what: "user", id: reference)
+        }
+        return (user, found)
+    }
+}

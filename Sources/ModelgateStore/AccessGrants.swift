@@ -1,0 +1,98 @@
+import Foundation
+import ModelgateCore
+import SQLKit
+
+/// A user as the admin console finds them.
+public struct UserSummary: Sendable, Equatable, Codable {
+    public let id: String
+    public let email: String?
+}
+
+/// Someone who holds access to a model.
+public struct AccessHolder: Sendable, Equatable, Codable {
+    public let userId: String
+    public let email: String?
+    public let source: String
+    public let note: String?
+    public let grantedBy: String?
+    public let grantedAt: Date
+}
+
+/// Access granted or revoked by admins (purchases grant through the webhook), audited in the
+/// same transaction.
+public struct AccessGrants: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// A user by id or by exact email (case-insensitive).
+    public func findUser(_ reference: String) async throws -> UserSummary? {
+        try await database.read { db in
+            let row = if UserID(reference) != nil {
+                try await db.raw("SELECT id, email FROM profiles WHERE id = \(bind: reference.lowercased())").first()
+            } else {
+                try await db.raw("SELECT id, email FROM profiles WHERE LOWER(email) = \(bind: reference.lowercased()) ORDER BY created_at LIMIT 1").first()
+            }
+            return try row.map(Self.user)
+        }
+    }
+
+    /// Users whose email starts with `prefix`, for the grant dialog's autocomplete.
+    public func searchUsers(emailPrefix prefix: String, limit: Int = 10) async throws -> [UserSummary] {
+        let cleaned = prefix.lowercased().replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "")
+        guard !cleaned.isEmpty else { return [] }
+        return try await database.read { db in
+            try await db.raw("""
+                SELECT id, email FROM profiles WHERE LOWER(email) LIKE \(bind: cleaned + "%") ORDER BY email LIMIT \(bind: limit)
+                """).all().map(Self.user)
+        }
+    }
+
+    /// Grants access now. Returns false when the user already had it (nothing written).
+    public func grant(model: ModelID, to user: UserSummary, source: EntitlementSource, note: String?, by actor: Actor, at now: Date,
+                      alsoWrite extra: @escaping @Sendable (any SQLDatabase) async throws -> Void = { _ in }) async throws -> Bool {
+        try await database.transaction { db in
+            guard let userID = UserID(user.id) else { throw ModelgateError.notFound(what: "user", id: user.id) }
+            let granted = try await EntitlementRepository.grant(
+                model: model, to: userID, source: source, grantedBy: actor.id, note: note, at: now, in: db)
+            guard granted else { return false }
+            try await AuditLog.record(
+                actor: actor.id, action: "access.granted", targetType: "model", targetID: model.rawValue, before: nil,
+                after: .object(["userId": .string(user.id), "source": .string(source.rawValue), "note": note.map(JSONValue.string) ?? .null]),
+                at: now, in: db)
+            try await extra(db)
+            return true
+        }
+    }
+
+    /// Revokes access, keeping the row as history. Returns false when the user had none.
+    public func revoke(model: ModelID, from user: UserSummary, by actor: Actor, at now: Date) async throws -> Bool {
+        try await database.transaction { db in
+            guard let userID = UserID(user.id) else { throw ModelgateError.notFound(what: "user", id: user.id) }
+            guard try await EntitlementRepository.revoke(model: model, from: userID, reason: "admin", at: now, in: db) else { return false }
+            try await AuditLog.record(actor: actor.id, action: "access.revoked", targetType: "model", targetID: model.rawValue,
+                                      before: .object(["userId": .string(user.id)]), after: nil, at: now, in: db)
+            return true
+        }
+    }
+
+    public func holders(of model: ModelID) async throws -> [AccessHolder] {
+        try await database.read { db in
+            try await db.raw("""
+                SELECT e.user_id, p.email, e.source, e.note, e.granted_by, e.granted_at
+                FROM entitlements e JOIN profiles p ON p.id = e.user_id
+                WHERE e.product_id = \(bind: "model:" + model.rawValue) AND e.revoked_at IS NULL ORDER BY e.granted_at DESC, e.user_id
+                """).all().map { row in
+                AccessHolder(
+                    userId: try row.decode(column: "user_id", as: String.self), email: try row.decode(column: "email", as: String?.self),
+                    source: try row.decode(column: "source", as: String.self), note: try row.decode(column: "note", as: String?.self),
+                    grantedBy: try row.decode(column: "granted_by", as: String?.self),
+                    grantedAt: try row.decode(column: "granted_at", as: Date.self))
+            }
+        }
+    }
+
+    static func user(_ row: any SQLRow) throws -> UserSummary {
+        UserSummary(id: try row.decode(column: "id", as: String.self), email: try row.decode(column: "email", as: String?.self))
+    }
+}

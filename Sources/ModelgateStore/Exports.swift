@@ -1,0 +1,94 @@
+import Foundation
+import ModelgateCore
+import SQLKit
+
+/// The CSV exports, read in keyset pages so a large export never sits in memory at once.
+public enum ExportKind: String, Sendable, CaseIterable {
+    case usage, purchases, audit
+
+    public var header: [String] {
+        switch self {
+        case .usage: ["day", "model_id", "messages", "active_users"]
+        case .purchases: ["id", "created_at", "user_id", "email", "model_id", "amount_cents", "currency", "status", "stripe_checkout_session_id"]
+        case .audit: ["id", "created_at", "actor_id", "action", "target_type", "target_id", "before", "after"]
+        }
+    }
+}
+
+/// Inclusive day range (`YYYY-MM-DD`, UTC for instants).
+public struct ExportRange: Sendable {
+    public let from: String
+    public let to: String
+
+    public init(from: String, to: String) {
+        self.from = from
+        self.to = to
+    }
+
+    var start: Date { Self.parse(from) ?? .distantPast }
+    var end: Date { (Self.parse(to) ?? .distantFuture).addingTimeInterval(86_400) }
+
+    static func parse(_ day: String) -> Date? {
+        try? Date(day + "T00:00:00Z", strategy: .iso8601)
+    }
+
+    public static func isValidDay(_ day: String) -> Bool { day.count == 10 && parse(day) != nil }
+
+    /// Midnight UTC at the start of a valid `YYYY-MM-DD`.
+    public static func start(of day: String) -> Date { parse(day) ?? .distantPast }
+}
+
+public struct ExportReader: Sendable {
+    let database: Database
+    public static let pageSize = 1_000
+
+    public init(database: Database) { self.database = database }
+
+    /// One page of rows after `cursor` (nil: from the start); the next cursor is nil at the end.
+    public func page(_ kind: ExportKind, range: ExportRange, after cursor: [String]?) async throws -> (rows: [[String]], next: [String]?) {
+        let rows: [[String]] = try await database.read { db in
+            switch kind {
+            case .usage:
+                let after: SQLQueryString = cursor.map { "AND (day > \(bind: $0[0]) OR (day = \(bind: $0[0]) AND model_id > \(bind: $0[1])))" } ?? ""
+                return try await db.raw("""
+                    SELECT day, model_id, SUM(message_count) AS messages, COUNT(DISTINCT user_id) AS users FROM model_usage_daily
+                    WHERE day >= \(bind: range.from) AND day <= \(bind: range.to) \(after)
+                    GROUP BY day, model_id ORDER BY day, model_id LIMIT \(bind: Self.pageSize)
+                    """).all().map { row in
+                    [try row.decode(column: "day", as: String.self), try row.decode(column: "model_id", as: String.self),
+                     String(try row.decode(column: "messages", as: Int.self)), String(try row.decode(column: "users", as: Int.self))]
+                }
+            case .purchases:
+                return try await db.raw("""
+                    SELECT pu.id, pu.created_at, pu.user_id, p.email, pr.model_id, pu.amount_cents, pu.currency, pu.status,
+                        pu.stripe_checkout_session_id
+                    FROM purchases pu JOIN products pr ON pr.id = pu.product_id LEFT JOIN profiles p ON p.id = pu.user_id
+                    WHERE pu.created_at >= \(bind: range.start) AND pu.created_at < \(bind: range.end) AND pu.id > \(bind: Int(cursor?[0] ?? "0") ?? 0)
+                    ORDER BY pu.id LIMIT \(bind: Self.pageSize)
+                    """).all().map { row in
+                    [String(try row.decode(column: "id", as: Int.self)), ISO8601Format.string(try row.decode(column: "created_at", as: Date.self)),
+                     try row.decode(column: "user_id", as: String.self), try row.decode(column: "email", as: String?.self) ?? "",
+                     try row.decode(column: "model_id", as: String.self), String(try row.decode(column: "amount_cents", as: Int.self)),
+                     try row.decode(column: "currency", as: String.self), try row.decode(column: "status", as: String.self),
+                     try row.decode(column: "stripe_checkout_session_id", as: String?.self) ?? ""]
+                }
+            case .audit:
+                return try await db.raw("""
+                    SELECT id, actor_id, action, target_type, target_id, before_value, after_value, created_at FROM audit_log
+                    WHERE created_at >= \(bind: range.start) AND created_at < \(bind: range.end) AND id > \(bind: Int(cursor?[0] ?? "0") ?? 0)
+                    ORDER BY id LIMIT \(bind: Self.pageSize)
+                    """).all().map { row in
+                    let entry = try AuditTrail.entry(row)
+                    return [String(entry.id), ISO8601Format.string(entry.createdAt), entry.actorId ?? "", entry.action, entry.targetType,
+                            entry.targetId, try entry.before.map(AuditLog.encode) ?? "", try entry.after.map(AuditLog.encode) ?? ""]
+                }
+            }
+        }
+        guard rows.count == Self.pageSize, let last = rows.last else { return (rows, nil) }
+        return (rows, kind == .usage ? [last[0], last[1]] : [last[0]])
+    }
+}
+
+enum ISO8601Format {
+    static func string(_ date: Date) -> String { date.formatted(.iso8601) }
+}

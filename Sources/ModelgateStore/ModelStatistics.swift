@@ -1,0 +1,147 @@
+import Foundation
+import ModelgateCore
+import SQLKit
+
+/// Usage, access and revenue figures of a model. Days are the users' own calendar days, as the
+/// quota ledger counts them; "today" is the UTC date the figures are asked for.
+public struct ModelStatistics: Sendable, Equatable, Codable {
+    public struct TopUser: Sendable, Equatable, Codable {
+        public let userId: String
+        public let email: String?
+        public let messages: Int
+    }
+
+    public let modelId: ModelID
+    public var usersWithAccess = 0
+    public var messagesToday = 0
+    public var messagesLast7Days = 0
+    public var messagesLast30Days = 0
+    /// Users who sent at least one message in the last 30 days.
+    public var activeUsersLast30Days = 0
+    /// Messages of the last 30 days per active user, to two decimals.
+    public var averageMessagesPerUser = 0.0
+    public var purchases = 0
+    public var grossRevenueCents = 0
+    public var refundedCents = 0
+    public var revenueCents = 0
+    public var trialUsers = 0
+    public var trialUsersWhoPurchased = 0
+    /// trialUsersWhoPurchased / trialUsers, to four decimals (0 without trial users).
+    public var trialConversionRate = 0.0
+    public var topUsers: [TopUser]? = nil
+
+    init(modelId: ModelID) { self.modelId = modelId }
+}
+
+/// The day window of a statistics request.
+public struct StatisticsWindow: Sendable {
+    public let today: String
+    public let weekStart: String
+    public let monthStart: String
+
+    public init(now: Date) {
+        func key(_ daysAgo: Int) -> String { QuotaCalendar.day(at: now.addingTimeInterval(Double(-daysAgo) * 86_400), zoneIdentifier: "UTC").key }
+        today = key(0)
+        weekStart = key(6)
+        monthStart = key(29)
+    }
+}
+
+/// Computes statistics with SQL aggregates: a handful of grouped queries for the whole table,
+/// never one row per message in memory.
+public struct StatisticsRepository: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Every model's figures (without top users), keyed by model.
+    public func all(models: [ModelID], window: StatisticsWindow) async throws -> [ModelStatistics] {
+        try await database.read { db in
+            try await Self.figures(models: models, window: window, in: db)
+        }
+    }
+
+    /// One model's figures, with its top 10 users of the last 30 days.
+    public func one(_ model: ModelID, window: StatisticsWindow) async throws -> ModelStatistics {
+        try await database.read { db in
+            var stats = try await Self.figures(models: [model], window: window, in: db)[0]
+            stats.topUsers = try await db.raw("""
+                SELECT u.user_id, p.email, SUM(u.message_count) AS messages
+                FROM model_usage_daily u LEFT JOIN profiles p ON p.id = u.user_id
+                WHERE u.model_id = \(bind: model.rawValue) AND u.day >= \(bind: window.monthStart)
+                GROUP BY u.user_id, p.email ORDER BY messages DESC, u.user_id LIMIT 10
+                """).all().map { row in
+                ModelStatistics.TopUser(
+                    userId: try row.decode(column: "user_id", as: String.self), email: try row.decode(column: "email", as: String?.self),
+                    messages: try row.decode(column: "messages", as: Int.self))
+            }
+            return stats
+        }
+    }
+
+    static func figures(models: [ModelID], window: StatisticsWindow, in db: any SQLDatabase) async throws -> [ModelStatistics] {
+        var byModel = Dictionary(uniqueKeysWithValues: models.map { ($0, ModelStatistics(modelId: $0)) })
+        let only: SQLQueryString = models.count == 1 ? "AND model_id = \(bind: models[0].rawValue)" : ""
+        for row in try await db.raw("""
+            SELECT model_id,
+                SUM(CASE WHEN day = \(bind: window.today) THEN message_count ELSE 0 END) AS today,
+                SUM(CASE WHEN day >= \(bind: window.weekStart) THEN message_count ELSE 0 END) AS week,
+                SUM(message_count) AS month, COUNT(DISTINCT user_id) AS users
+            FROM model_usage_daily WHERE day >= \(bind: window.monthStart) \(only) GROUP BY model_id
+            """).all() {
+            try update(&byModel, row) { stats, row in
+                stats.messagesToday = try row.decode(column: "today", as: Int.self)
+                stats.messagesLast7Days = try row.decode(column: "week", as: Int.self)
+                stats.messagesLast30Days = try row.decode(column: "month", as: Int.self)
+                stats.activeUsersLast30Days = try row.decode(column: "users", as: Int.self)
+            }
+        }
+        let onlyProduct: SQLQueryString = models.count == 1 ? "AND p.model_id = \(bind: models[0].rawValue)" : ""
+        for row in try await db.raw("""
+            SELECT p.model_id, COUNT(*) AS holders FROM entitlements e JOIN products p ON p.id = e.product_id
+            WHERE e.revoked_at IS NULL \(onlyProduct) GROUP BY p.model_id
+            """).all() {
+            try update(&byModel, row) { stats, row in stats.usersWithAccess = try row.decode(column: "holders", as: Int.self) }
+        }
+        for row in try await db.raw("""
+            SELECT p.model_id, COUNT(*) AS purchases, SUM(pu.amount_cents) AS gross,
+                SUM(CASE WHEN pu.status = 'refunded' THEN pu.amount_cents ELSE 0 END) AS refunded
+            FROM purchases pu JOIN products p ON p.id = pu.product_id
+            WHERE pu.status IN ('completed', 'refunded') \(onlyProduct) GROUP BY p.model_id
+            """).all() {
+            try update(&byModel, row) { stats, row in
+                stats.purchases = try row.decode(column: "purchases", as: Int.self)
+                stats.grossRevenueCents = try row.decode(column: "gross", as: Int.self)
+                stats.refundedCents = try row.decode(column: "refunded", as: Int.self)
+            }
+        }
+        for row in try await db.raw("""
+            SELECT t.model_id, COUNT(*) AS trial_users,
+                SUM(CASE WHEN EXISTS (SELECT 1 FROM purchases pu WHERE pu.user_id = t.user_id AND pu.product_id = 'model:' || t.model_id
+                    AND pu.status IN ('completed', 'refunded')) THEN 1 ELSE 0 END) AS converted
+            FROM model_trials t WHERE t.trial_messages_used > 0 \(only) GROUP BY t.model_id
+            """).all() {
+            try update(&byModel, row) { stats, row in
+                stats.trialUsers = try row.decode(column: "trial_users", as: Int.self)
+                stats.trialUsersWhoPurchased = try row.decode(column: "converted", as: Int.self)
+            }
+        }
+        return models.compactMap { byModel[$0] }.map { stats in
+            var stats = stats
+            stats.revenueCents = stats.grossRevenueCents - stats.refundedCents
+            stats.averageMessagesPerUser = stats.activeUsersLast30Days == 0 ? 0
+                : (Double(stats.messagesLast30Days) / Double(stats.activeUsersLast30Days) * 100).rounded() / 100
+            stats.trialConversionRate = stats.trialUsers == 0 ? 0
+                : (Double(stats.trialUsersWhoPurchased) / Double(stats.trialUsers) * 10_000).rounded() / 10_000
+            return stats
+        }
+    }
+
+    private static func update(_ byModel: inout [ModelID: ModelStatistics], _ row: any SQLRow,
+                               _ apply: (inout ModelStatistics, any SQLRow) throws -> Void) throws {
+        let id = ModelID(try row.decode(column: "model_id", as: String.self))
+        guard var stats = byModel[id] else { return }
+        try apply(&stats, row)
+        byModel[id] = stats
+    }
+}
