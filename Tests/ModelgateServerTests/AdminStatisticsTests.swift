@@ -1,0 +1,140 @@
+import Foundation
+import HummingbirdTesting
+import ModelgateCore
+import ModelgateServer
+import ModelgateStore
+import ModelgateTestSupport
+import NIOCore
+import SQLKit
+import Testing
+
+/// A known history: four users, messages over several days, purchases (one refunded), trials.
+struct StatisticsScenario {
+    let users = (1...4).map { testUser(700 + $0) }
+
+    func seed(_ app: TestApp) async throws {
+        let now = app.clock.now()
+        @Sendable func day(_ ago: Int) -> String { StatisticsWindow(now: now.addingTimeInterval(Double(-ago) * 86_400)).today }
+        let users = users
+        for (index, user) in users.enumerated() {
+            _ = try await app.services.profiles.findOrCreate(user, email: "user\(index + 1)@example.com, \"quoted\"", at: app.clock.now())
+        }
+        let usage: [(Int, String, Int, Int)] = [
+            (0, "gpt-4o", 0, 3), (0, "gpt-4o", 3, 5), (0, "gpt-4o", 10, 7), (0, "gpt-4o", 40, 100),
+            (1, "gpt-4o", 0, 1), (1, "gpt-4o", 6, 2), (1, "gpt-4o", 29, 4),
+            (2, "gpt-4o", 7, 9),
+            (0, "claude-3-opus", 1, 2),
+        ]
+        try await app.database.transaction { db in
+            for (user, model, ago, count) in usage {
+                try await db.raw("""
+                    INSERT INTO model_usage_daily (user_id, model_id, day, message_count)
+                    VALUES (\(bind: users[user].description), \(bind: model), \(bind: day(ago)), \(bind: count))
+                    """).run()
+            }
+            for (user, used) in [(0, 2), (1, 1), (2, 0)] {
+                try await db.raw("""
+                    INSERT INTO model_trials (user_id, model_id, trial_messages_used) VALUES (\(bind: users[user].description), 'gpt-4o', \(bind: used))
+                    """).run()
+            }
+            for (user, status) in [(0, "completed"), (2, "refunded"), (3, "pending"), (1, "failed")] {
+                try await db.raw("""
+                    INSERT INTO purchases (user_id, product_id, stripe_checkout_session_id, amount_cents, currency, status, created_at, updated_at)
+                    VALUES (\(bind: users[user].description), 'model:gpt-4o', \(bind: "cs_\(user)"), 299, 'usd', \(bind: status), \(bind: now), \(bind: now))
+                    """).run()
+            }
+            try await EntitlementRepository.grant(model: "gpt-4o", to: users[0], source: .purchase, grantedBy: nil, at: now, in: db)
+            try await EntitlementRepository.grant(model: "gpt-4o", to: users[2], source: .purchase, grantedBy: nil, at: now, in: db)
+            try await EntitlementRepository.revoke(model: "gpt-4o", from: users[2], reason: "refund", at: now, in: db)
+            try await EntitlementRepository.grant(model: "gpt-4o", to: users[3], source: .adminGrant, grantedBy: "ops", at: now, in: db)
+        }
+    }
+}
+
+@Suite struct AdminStatisticsTests {
+    @Test func theStatisticsOfAKnownScenarioMatchHandComputedFigures() async throws {
+        try await TestApp.run { app, client in
+            let scenario = StatisticsScenario()
+            try await scenario.seed(app)
+            let admin = try await app.adminToken()
+            let detail = try await client.call(.get, "/api/admin/models/gpt-4o/stats", token: admin).json
+            // Today 3 + 1; last 7 days 3 + 5 + 1 + 2; last 30 days adds 7, 4 and 9 (100 is 40 days old).
+            #expect(detail["messagesToday"]?.int == 4)
+            #expect(detail["messagesLast7Days"]?.int == 11)
+            #expect(detail["messagesLast30Days"]?.int == 31)
+            #expect(detail["activeUsersLast30Days"]?.int == 3)
+            #expect(detail["averageMessagesPerUser"] == .number(10.33))
+            #expect(detail["usersWithAccess"]?.int == 2)
+            #expect(detail["purchases"]?.int == 2 && detail["grossRevenueCents"]?.int == 598)
+            #expect(detail["refundedCents"]?.int == 299 && detail["revenueCents"]?.int == 299)
+            #expect(detail["trialUsers"]?.int == 2 && detail["trialUsersWhoPurchased"]?.int == 1 && detail["trialConversionRate"] == .number(0.5))
+            #expect(detail["topUsers"]?.array.compactMap { $0["messages"]?.int } == [15, 9, 7])
+            #expect(detail["topUsers"]?[0]?["userId"] == .string(scenario.users[0].description))
+
+            let table = try await client.call(.get, "/api/admin/stats/models", token: admin).json["data"]?.array ?? []
+            #expect(table.count == 7)
+            let opus = try #require(table.first { $0["modelId"] == .string("claude-3-opus") })
+            #expect(opus["messagesLast7Days"]?.int == 2 && opus["messagesToday"]?.int == 0 && opus["revenueCents"]?.int == 0)
+            #expect(table.first { $0["modelId"] == .string("gpt-4o") }?["messagesLast30Days"]?.int == 31)
+        }
+    }
+
+    @Test(.enabled(if: PythonSDK.available, "needs MODELGATE_TEST_PYTHON (scripts/test sets it)"))
+    func theCSVExportsParseWithPythonIntoTheSameFigures() async throws {
+        try await TestApp.run { app, client in
+            try await StatisticsScenario().seed(app)
+            let admin = try await app.adminToken()
+            _ = try await client.call(.post, "/api/admin/models/gemini-pro-1.5/disable", token: admin)
+            let window = StatisticsWindow(now: app.clock.now())
+            func export(_ kind: String) async throws -> String {
+                let csv = try await client.execute(uri: "/api/admin/exports/\(kind).csv?from=\(window.monthStart)&to=\(window.today)", method: .get,
+                                                   headers: [.authorization: "Bearer \(admin)"]) { response in
+                    #expect(response.headers[.contentType] == "text/csv; charset=utf-8")
+                    return String(buffer: response.body)
+                }
+                let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(kind)-\(UUID().uuidString).csv")
+                try csv.write(to: file, atomically: true, encoding: .utf8)
+                let result = try await PythonSDK.run([kind, file.path], script: "scripts/csv_totals.py")
+                try? FileManager.default.removeItem(at: file)
+                #expect(result.status == 0, "\(result.output)")
+                return result.output
+            }
+            let usage = try JSONDecoder().decode(JSONValue.self, from: Data(try await export("usage").utf8))
+            #expect(usage["gpt-4o"]?["messages"]?.int == 31 && usage["claude-3-opus"]?["messages"]?.int == 2)
+            let purchases = try JSONDecoder().decode(JSONValue.self, from: Data(try await export("purchases").utf8))
+            #expect(purchases["gpt-4o"] == .object(["completed": .number(299), "refunded": .number(299), "pending": .number(299), "failed": .number(299)]))
+            let audit = try JSONDecoder().decode(JSONValue.self, from: Data(try await export("audit").utf8))
+            #expect(audit[0]?["action"] == .string("model.disabled") && audit[0]?["after"] == .object(["enabled": .bool(false)]))
+            let invalid = try await client.call(.get, "/api/admin/exports/usage?from=yesterday", token: admin)
+            #expect(invalid.status == .unprocessableContent && invalid.json["field"] == .string("from"))
+            #expect(try await client.call(.get, "/api/admin/exports/secrets", token: admin).status == .notFound)
+        }
+    }
+
+    @Test func theUsageExportStreamsEveryPageInOrder() async throws {
+        try await TestApp.run { app, client in
+            let rows = ExportReader.pageSize * 2 + 17
+            let window = StatisticsWindow(now: app.clock.now())
+            try await app.database.transaction { db in
+                for index in 0..<rows {
+                    let user = testUser(10_000 + index)
+                    try await db.raw("""
+                        INSERT INTO profiles (id, email, role, timezone, created_at, updated_at)
+                        VALUES (\(bind: user.description), NULL, 'user', 'UTC', \(bind: app.clock.now()), \(bind: app.clock.now()))
+                        """).run()
+                    let model = ["gpt-4o-mini", "claude-3-5-haiku", "llama-3.1-8b"][index % 3]
+                    let day = StatisticsWindow(now: app.clock.now().addingTimeInterval(Double(-(index % 25)) * 86_400)).today
+                    try await db.raw("""
+                        INSERT INTO model_usage_daily (user_id, model_id, day, message_count) VALUES (\(bind: user.description), \(bind: model), \(bind: day), 1)
+                        """).run()
+                }
+            }
+            let csv = try await client.execute(uri: "/api/admin/exports/usage?from=\(window.monthStart)", method: .get,
+                                               headers: [.authorization: "Bearer \(try await app.adminToken())"]) { String(buffer: $0.body) }
+            let lines = csv.split(separator: "\r\n")
+            #expect(lines.first == "day,model_id,messages,active_users")
+            #expect(lines.dropFirst().map { Int($0.split(separator: ",")[2]) ?? 0 }.reduce(0, +) == rows)
+            #expect(lines.count - 1 == 75 && lines.dropFirst().map { String($0.prefix(10)) } == lines.dropFirst().map { String($0.prefix(10)) }.sorted())
+        }
+    }
+}
