@@ -81,7 +81,7 @@ public func buildRouter(
     ).register(on: openAI)
     BillingRoutes(purchases: services.purchases, userModels: services.userModels).register(api: api, router: router)
     PageRoutes(
-        renderer: services.pages, tokens: tokens, userModels: services.userModels, purchases: services.purchases,
+        renderer: services.pages, tokens: tokens, userModels: services.userModels, purchases: services.purchases, admin: services.admin,
         clock: dependencies.clock, maxBodyBytes: configuration.maxBodyBytes
     ).register(on: router, auth: auth)
     let admin = api.group("admin").add(middleware: RequireAdminMiddleware())

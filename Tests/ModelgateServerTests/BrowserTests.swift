@@ -103,3 +103,25 @@ struct SettingsPageBrowserTests {
         }
     }
 }
+
+@Suite(.enabled(if: Browser.available, "needs MODELGATE_TEST_PYTHON and chromedriver (scripts/test sets them up)"))
+struct AdminConsoleBrowserTests {
+    @Test func anAdminRunsTheCatalogAndAUserSeesItInARealBrowser() async throws {
+        try await Browser.withLiveApp { app, base in
+            let user = testUser(310)
+            let admin = try await app.adminToken()
+            let userToken = try await app.token(user, email: "uma@example.com")
+            _ = try await app.services.profiles.findOrCreate(user, email: "uma@example.com", at: app.clock.now())
+            try await app.sql("UPDATE ai_models SET trial_messages_allowed = 0 WHERE id = 'claude-3-opus'")
+            let result = try await Browser.run("admin_e2e.py", scenario: [
+                "base": base, "out": Browser.outputDirectory + "/admin",
+                "admin": ["login": "\(base)/login?token=\(admin)"],
+                "user": ["login": "\(base)/login?token=\(userToken)", "token": userToken, "email": "uma@example.com"],
+            ])
+            #expect(result.status == 0, "\(result.output)")
+            let model = try #require(try await CatalogRepository(database: app.database).snapshot().model("mistral-small"))
+            #expect(model.enabled == false && model.provider == .together && model.metadata["contextWindow"]?.numberValue == 32_000)
+            #expect(try await EntitlementRepository(database: app.database).entitledModels(of: user) == ["claude-3-opus"])
+        }
+    }
+}

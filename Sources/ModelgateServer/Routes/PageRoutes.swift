@@ -12,8 +12,11 @@ struct PageRoutes {
     let tokens: TokenAuthority
     let userModels: UserModelsService
     let purchases: PurchaseService
+    let admin: AdminService
     let clock: any WallClock
     let maxBodyBytes: Int
+
+    private var session: PageSession { PageSession(tokens: tokens, maxBodyBytes: maxBodyBytes) }
 
     func register(on router: Router<AppRequestContext>, auth: AuthMiddleware) {
         var pageAuth = auth
@@ -41,7 +44,7 @@ struct PageRoutes {
             }
         }
         pages.post("settings/checkout") { request, context in
-            let form = try await verifiedForm(request, context)
+            let form = try await session.verifiedForm(request, context)
             guard let id = form.model("modelId") else { throw ModelgateError.invalidField(field: "modelId", reason: "is required") }
             do {
                 let started = try await userModels.checkout(id, for: try context.requireIdentity().profile, purchases: purchases)
@@ -50,8 +53,10 @@ struct PageRoutes {
                 return try await settings(context, notice: .refused(error, catalog: userModels.access.cache.catalog))
             }
         }
+        AdminPageRoutes(renderer: renderer, session: session, admin: admin)
+            .register(on: pages.group("admin").add(middleware: RequireAdminMiddleware()))
         pages.post("logout") { request, context in
-            _ = try await verifiedForm(request, context)
+            _ = try await session.verifiedForm(request, context)
             var response = Response.redirect(to: "/login", type: .normal)
             response.setCookie(Self.sessionCookie(value: "", maxAge: 0))
             return response
@@ -82,7 +87,7 @@ struct PageRoutes {
         let page = SettingsPage(
             identity: identity, models: try await userModels.models(for: identity.profile),
             personas: personas, catalog: catalog,
-            csrf: context.sessionToken.map(tokens.csrfToken(forSession:)) ?? "",
+            csrf: session.csrf(context),
             notice: notice.map { SettingsPage.Notice(kind: $0.kind, text: $0.text) }, purchasesOpen: purchases.isOpen)
         return renderer.render("settings", page, status: notice?.status ?? status)
     }
@@ -91,21 +96,13 @@ struct PageRoutes {
     private func submit(
         _ request: Request, _ context: AppRequestContext, _ change: (PageForm, Profile) async throws -> String
     ) async throws -> Response {
-        let form = try await verifiedForm(request, context)
+        let form = try await session.verifiedForm(request, context)
         do {
             let query = try await change(form, try context.requireIdentity().profile)
             return Response.redirect(to: "/settings?\(query)", type: .normal)
         } catch {
             return try await settings(context, notice: .refused(error, catalog: userModels.access.cache.catalog))
         }
-    }
-
-    private func verifiedForm(_ request: Request, _ context: AppRequestContext) async throws -> PageForm {
-        let form = try await PageForm(request, limit: maxBodyBytes)
-        if let session = context.sessionToken, !tokens.isValidCSRFToken(form["_csrf"], forSession: session) {
-            throw ModelgateError.forbidden(reason: "the form's CSRF token is missing or stale; reload the page and try again")
-        }
-        return form
     }
 }
 

@@ -1,0 +1,261 @@
+import Foundation
+import ModelgateCore
+import ModelgateStore
+
+/// The view models of the admin pages. Mustache reads these fields by name.
+enum AdminPage {
+    struct Chrome: Sendable {
+        let title: String
+        let email: String
+        let isAdmin = true
+        let csrf: String
+        let notice: SettingsPage.Notice?
+        let admin = true
+    }
+
+    struct Link: Sendable {
+        let label: String
+        let href: String
+        let current: Bool
+    }
+
+    struct Option: Sendable {
+        let value: String
+        let label: String
+        let selected: Bool
+    }
+
+    struct ModelRow: Sendable {
+        let id: String
+        let name: String
+        let provider: String
+        let tier: String
+        let isPremium: Bool
+        let price: String
+        let dailyLimit: String
+        let trials: Int
+        let sortOrder: Int
+        let enabled: Bool
+        let isSystemDefault: Bool
+        let messagesToday: Int
+        let messagesLast30Days: Int
+        let revenue: String
+    }
+
+    struct Table: Sendable {
+        let chrome: Chrome
+        let rows: [ModelRow]
+        let empty: Bool
+        let total: Int
+        let search: String
+        let tiers: [Option]
+        let providers: [Option]
+        let states: [Option]
+        let sortLinks: [Link]
+        let pagination: Pagination?
+        let exportFrom: String
+        let exportTo: String
+        let defaultOptions: [Option]
+    }
+
+    struct Field: Sendable {
+        let name: String
+        let label: String
+        let value: String
+        let error: String?
+        let hint: String?
+        let readOnly: Bool
+    }
+
+    struct Form: Sendable {
+        let chrome: Chrome
+        let isNew: Bool
+        let action: String
+        let id: Field
+        let displayName: Field
+        let providerModelId: Field
+        let description: Field
+        let priceCents: Field
+        let rateLimitMessagesPerDay: Field
+        let trialMessagesAllowed: Field
+        let sortOrder: Field
+        let metadata: Field
+        let providers: [Option]
+        let tiers: [Option]
+        let providerError: String?
+        let tierError: String?
+        let enabled: Bool
+        let isFree: Bool
+        let errors: [FieldError]
+        let hasErrors: Bool
+    }
+
+    struct Figure: Sendable {
+        let label: String
+        let value: String
+    }
+
+    struct Stats: Sendable {
+        let chrome: Chrome
+        let id: String
+        let name: String
+        let isPremium: Bool
+        let figures: [Figure]
+        let ranking: Ranking?
+        let holders: [Holder]
+        let hasHolders: Bool
+    }
+
+    struct Holder: Sendable {
+        let userId: String
+        let email: String
+        let source: String
+        let note: String
+        let grantedAt: String
+    }
+
+    struct AuditRow: Sendable {
+        let time: String
+        let actor: String
+        let action: String
+        let target: String
+        let before: String
+        let after: String
+    }
+
+    struct Audit: Sendable {
+        let chrome: Chrome
+        let rows: [AuditRow]
+        let empty: Bool
+        let total: Int
+        let actor: String
+        let action: String
+        let target: String
+        let from: String
+        let to: String
+        let pagination: Pagination?
+    }
+
+    /// Page links, present only when there is more than one page.
+    struct Pagination: Sendable {
+        let links: [Link]
+    }
+
+    struct Ranking: Sendable {
+        let users: [ModelStatistics.TopUser]
+    }
+}
+
+extension AdminPage {
+    static func options<T: RawRepresentable & Equatable>(_ values: [T], selected: T?, all: String?) -> [Option] where T.RawValue == String {
+        (all.map { [Option(value: "", label: $0, selected: selected == nil)] } ?? [])
+            + values.map { Option(value: $0.rawValue, label: $0.rawValue, selected: $0 == selected) }
+    }
+
+    /// Numbered page links keeping the other query parameters.
+    static func pages(total: Int, perPage: Int, current: Int, path: String, query: [(String, String)]) -> Pagination? {
+        let count = max(1, (total + perPage - 1) / perPage)
+        guard count > 1 else { return nil }
+        return Pagination(links: (1...count).map { page in
+            Link(label: "\(page)", href: path + "?" + encode(query + [("page", "\(page)")]), current: page == current)
+        })
+    }
+
+    static func encode(_ query: [(String, String)]) -> String {
+        query.filter { !$0.1.isEmpty }.map { key, value in
+            key + "=" + (value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value)
+        }.joined(separator: "&")
+    }
+}
+
+extension AdminPage.ModelRow {
+    init(_ model: AIModel, messagesToday: Int, stats: ModelStatistics?, systemDefault: ModelID) {
+        id = model.id.rawValue
+        name = model.displayName
+        provider = model.provider.displayName
+        tier = model.tier == .premium ? "Premium" : "Free"
+        isPremium = model.tier == .premium
+        price = model.priceCents.map(Money.dollars) ?? "—"
+        dailyLimit = model.dailyMessageLimit.map(String.init) ?? "unlimited"
+        trials = model.trialMessagesAllowed
+        sortOrder = model.sortOrder
+        enabled = model.enabled
+        isSystemDefault = model.id == systemDefault
+        self.messagesToday = messagesToday
+        messagesLast30Days = stats?.messagesLast30Days ?? 0
+        revenue = Money.dollars(stats?.revenueCents ?? 0)
+    }
+}
+
+extension AdminPage.Form {
+    /// The form for `model` (nil: a new one), showing `values` the admin sent back when refused.
+    init(chrome: AdminPage.Chrome, model: AIModel?, values: [String: String]?, errors: [FieldError]) {
+        func field(_ name: String, _ label: String, _ current: String, hint: String? = nil, readOnly: Bool = false) -> AdminPage.Field {
+            AdminPage.Field(name: name, label: label, value: values?[name] ?? current,
+                            error: errors.first { $0.field == name }?.message, hint: hint, readOnly: readOnly)
+        }
+        let metadataText = model.map { String(decoding: (try? JSONEncoder.sorted.encode($0.metadata)) ?? Data("{}".utf8), as: UTF8.self) } ?? "{}"
+        let tier = values?["tier"] ?? model?.tier.rawValue ?? "free"
+        let provider = values?["provider"] ?? model?.provider.rawValue ?? "openai"
+        self.chrome = chrome
+        isNew = model == nil
+        action = model.map { "/admin/models/\($0.id.rawValue)" } ?? "/admin/models"
+        id = field("id", "Id", model?.id.rawValue ?? "", hint: "Lowercase letters, digits, '.' and '-'; cannot change later.", readOnly: model != nil)
+        displayName = field("displayName", "Display name", model?.displayName ?? "")
+        providerModelId = field("providerModelId", "Provider model id", model?.providerModelID ?? "", hint: "The name the provider's API knows, e.g. gpt-4o.")
+        description = field("description", "Description", model?.description ?? "")
+        priceCents = field("priceCents", "Price (US cents)", model?.priceCents.map(String.init) ?? "", hint: "Premium only, e.g. 299 for $2.99.")
+        rateLimitMessagesPerDay = field("rateLimitMessagesPerDay", "Daily message limit", model?.dailyMessageLimit.map(String.init) ?? "",
+                                        hint: "Empty means unlimited.")
+        trialMessagesAllowed = field("trialMessagesAllowed", "Trial messages", String(model?.trialMessagesAllowed ?? 0))
+        sortOrder = field("sortOrder", "Sort order", String(model?.sortOrder ?? 0))
+        metadata = field("metadata", "Metadata (JSON object)", metadataText, hint: #"Badges and facts, e.g. {"speed": "fast", "quality": "good", "contextWindow": 128000}"#)
+        providers = Provider.allCases.map { AdminPage.Option(value: $0.rawValue, label: $0.displayName, selected: $0.rawValue == provider) }
+        tiers = Tier.allCases.map { AdminPage.Option(value: $0.rawValue, label: $0.rawValue.capitalized, selected: $0.rawValue == tier) }
+        providerError = errors.first { $0.field == "provider" }?.message
+        tierError = errors.first { $0.field == "tier" }?.message
+        enabled = values.map { $0["enabled"] == "true" } ?? model?.enabled ?? true
+        isFree = tier == "free"
+        self.errors = errors
+        hasErrors = !errors.isEmpty
+    }
+}
+
+extension ModelDraft {
+    /// A draft from the admin form's fields, with the fields that could not be read.
+    static func fromForm(_ fields: [String: String]) -> (ModelDraft, [FieldError]) {
+        var draft = ModelDraft()
+        var errors: [FieldError] = []
+        func text(_ key: String) -> DraftValue<String> { fields[key].map { .value($0) } ?? .absent }
+        func number(_ key: String, blank: DraftValue<Int>) -> DraftValue<Int> {
+            guard let raw = fields[key]?.trimmingCharacters(in: .whitespaces) else { return .absent }
+            if raw.isEmpty { return blank }
+            guard let value = Int(raw) else {
+                errors.append(FieldError(key, "must be a whole number"))
+                return .absent
+            }
+            return .value(value)
+        }
+        draft.id = text("id")
+        draft.provider = text("provider")
+        draft.providerModelId = text("providerModelId")
+        draft.displayName = text("displayName")
+        draft.description = text("description")
+        draft.tier = text("tier")
+        draft.enabled = .value(fields["enabled"] == "true")
+        draft.priceCents = number("priceCents", blank: .null)
+        draft.rateLimitMessagesPerDay = number("rateLimitMessagesPerDay", blank: .null)
+        draft.trialMessagesAllowed = number("trialMessagesAllowed", blank: .value(0))
+        draft.sortOrder = number("sortOrder", blank: .value(0))
+        if let raw = fields["metadata"]?.trimmingCharacters(in: .whitespacesAndNewlines) {
+            if raw.isEmpty {
+                draft.metadata = .value(.object([:]))
+            } else if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(raw.utf8)) {
+                draft.metadata = .value(value)
+            } else {
+                errors.append(FieldError("metadata", "is not valid JSON"))
+            }
+        }
+        return (draft, errors)
+    }
+}

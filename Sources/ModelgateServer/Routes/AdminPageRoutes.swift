@@ -1,0 +1,208 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ModelgateCore
+import ModelgateStore
+
+/// The admin console pages: the same sign-in and CSRF rules as the settings page, the admin role
+/// required, every form usable without JavaScript (post, then redirect with a notice).
+struct AdminPageRoutes {
+    let renderer: PageRenderer
+    let session: PageSession
+    let admin: AdminService
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.get("models") { request, context in try await table(request, context) }
+        group.get("models/new") { _, context in
+            renderer.render("admin-model-form", AdminPage.Form(chrome: try chrome(context, "New model"), model: nil, values: nil, errors: []))
+        }
+        group.post("models") { request, context in
+            let form = try await session.verifiedForm(request, context)
+            let (draft, unreadable) = ModelDraft.fromForm(form.fields)
+            do {
+                let model = try await admin.create(draft, earlier: unreadable, by: try context.actor())
+                return Response.redirect(to: "/admin/models?notice=created&model=\(model.id)", type: .normal)
+            } catch ModelgateError.validationFailed(let errors) {
+                return try refusedForm(context, model: nil, form: form, errors: errors)
+            }
+        }
+        group.get("models/:id") { _, context in
+            let model = try await admin.model(try context.parameters.model())
+            return renderer.render("admin-model-form", AdminPage.Form(
+                chrome: try chrome(context, "Edit \(model.displayName)"), model: model, values: nil, errors: []))
+        }
+        group.post("models/:id") { request, context in
+            let form = try await session.verifiedForm(request, context)
+            let model = try await admin.model(try context.parameters.model())
+            let (draft, unreadable) = ModelDraft.fromForm(form.fields.filter { $0.key != "id" })
+            do {
+                _ = try await admin.update(model.id, with: draft, earlier: unreadable, by: try context.actor())
+                return Response.redirect(to: "/admin/models?notice=updated&model=\(model.id)", type: .normal)
+            } catch ModelgateError.validationFailed(let errors) {
+                return try refusedForm(context, model: model, form: form, errors: errors)
+            }
+        }
+        group.post("models/:id/enabled") { request, context in
+            let form = try await session.verifiedForm(request, context)
+            let enabled = form["enabled"] == "true"
+            return try await act(request, context) {
+                _ = try await admin.setEnabled([try context.parameters.model()], enabled, by: try context.actor())
+                return "notice=\(enabled ? "enabled" : "disabled")&model=\(try context.parameters.model())"
+            }
+        }
+        group.post("models/bulk") { request, context in
+            let form = try await session.verifiedForm(request, context)
+            let ids = form.all("ids").map { ModelID($0) }
+            return try await act(request, context) {
+                let changed = try await admin.setEnabled(ids, form["enabled"] == "true", by: try context.actor())
+                return "notice=bulk&count=\(changed.count)"
+            }
+        }
+        group.post("settings/default-model") { request, context in
+            let form = try await session.verifiedForm(request, context)
+            return try await act(request, context) {
+                let id = ModelID(form["modelId"] ?? "")
+                try await admin.setSystemDefault(id, by: try context.actor())
+                return "notice=default&model=\(id)"
+            }
+        }
+        group.get("models/:id/stats") { request, context in try await stats(request, context) }
+        group.post("models/:id/grants") { request, context in
+            let form = try await session.verifiedForm(request, context)
+            let id = try context.parameters.model()
+            do {
+                let source = EntitlementSource(rawValue: form["source"] ?? "") ?? .adminGrant
+                let note = form["note"].flatMap { $0.isEmpty ? nil : $0 }
+                let granted = try await admin.grant(id, to: form["user"] ?? "", source: source, note: note, by: try context.actor())
+                return Response.redirect(to: "/admin/models/\(id)/stats?notice=\(granted ? "granted" : "unchanged")", type: .normal)
+            } catch {
+                return try await stats(request, context, notice: .refused(error, catalog: admin.cache.catalog))
+            }
+        }
+        group.post("models/:id/grants/revoke") { request, context in
+            let form = try await session.verifiedForm(request, context)
+            let id = try context.parameters.model()
+            _ = try await admin.revoke(id, from: form["user"] ?? "", by: try context.actor())
+            return Response.redirect(to: "/admin/models/\(id)/stats?notice=revoked", type: .normal)
+        }
+        group.get("audit") { request, context in try await audit(request, context) }
+    }
+
+    private func chrome(_ context: AppRequestContext, _ title: String, notice: SettingsNotice? = nil) throws -> AdminPage.Chrome {
+        AdminPage.Chrome(title: title, email: try context.requireIdentity().profile.email ?? "admin", csrf: session.csrf(context),
+                         notice: notice.map { SettingsPage.Notice(kind: $0.kind, text: $0.text) })
+    }
+
+    /// Runs a table action: redirect with its notice, or show the table with why it was refused.
+    private func act(_ request: Request, _ context: AppRequestContext, _ action: () async throws -> String) async throws -> Response {
+        do {
+            return Response.redirect(to: "/admin/models?\(try await action())", type: .normal)
+        } catch {
+            return try await table(request, context, notice: .refused(error, catalog: admin.cache.catalog))
+        }
+    }
+
+    private func refusedForm(_ context: AppRequestContext, model: AIModel?, form: PageForm, errors: [FieldError]) throws -> Response {
+        let notice = SettingsNotice(kind: "error", text: "Nothing was saved: please correct the fields marked below.")
+        let page = AdminPage.Form(chrome: try chrome(context, model.map { "Edit \($0.displayName)" } ?? "New model", notice: notice),
+                                  model: model, values: form.fields, errors: errors)
+        return renderer.render("admin-model-form", page, status: .unprocessableContent)
+    }
+
+    private func table(_ request: Request, _ context: AppRequestContext, notice: SettingsNotice? = nil) async throws -> Response {
+        let query = Query(request)
+        let list = try query.modelList
+        let page = try await admin.models(list)
+        let stats = Dictionary(uniqueKeysWithValues: try await admin.statisticsTable().map { ($0.modelId, $0) })
+        let catalog = admin.cache.catalog
+        let kept: [(String, String)] = ["tier", "provider", "enabled", "q", "sort", "order"].compactMap { key in query.string(key).map { (key, $0) } }
+        let window = StatisticsWindow(now: admin.clock.now())
+        let sorts: [(ModelListQuery.Sort, String)] = [(.name, "Name"), (.provider, "Provider"), (.tier, "Tier"), (.sortOrder, "Order"), (.messagesToday, "Messages today")]
+        let view = AdminPage.Table(
+            chrome: try chrome(context, "Models", notice: notice ?? AdminNotice.from(query, catalog: catalog)),
+            rows: page.models.map { AdminPage.ModelRow($0.model, messagesToday: $0.messagesToday, stats: stats[$0.model.id], systemDefault: catalog.systemDefaultID) },
+            empty: page.models.isEmpty, total: page.total, search: list.search ?? "",
+            tiers: AdminPage.options(Tier.allCases, selected: list.tier, all: "All tiers"),
+            providers: AdminPage.options(Provider.allCases, selected: list.provider, all: "All providers"),
+            states: [AdminPage.Option(value: "", label: "Enabled and disabled", selected: list.enabled == nil),
+                     AdminPage.Option(value: "true", label: "Enabled", selected: list.enabled == true),
+                     AdminPage.Option(value: "false", label: "Disabled", selected: list.enabled == false)],
+            sortLinks: sorts.map { sort, label in
+                let descending = list.sort == sort && !list.descending
+                return AdminPage.Link(label: label + (list.sort == sort ? (list.descending ? " ↓" : " ↑") : ""),
+                                      href: "/admin/models?" + AdminPage.encode(kept.filter { $0.0 != "sort" && $0.0 != "order" }
+                                          + [("sort", sort.rawValue), ("order", descending ? "desc" : "asc")]),
+                                      current: list.sort == sort)
+            },
+            pagination: AdminPage.pages(total: page.total, perPage: list.perPage, current: list.page, path: "/admin/models", query: kept),
+            exportFrom: window.monthStart, exportTo: window.today,
+            defaultOptions: catalog.enabledModels.map { AdminPage.Option(value: $0.id.rawValue, label: $0.displayName, selected: $0.id == catalog.systemDefaultID) })
+        return renderer.render("admin-models", view, status: notice?.status ?? .ok)
+    }
+
+    private func stats(_ request: Request, _ context: AppRequestContext, notice: SettingsNotice? = nil) async throws -> Response {
+        let id = try context.parameters.model()
+        let model = try await admin.model(id)
+        let figures = try await admin.statistics(of: id)
+        let holders = try await admin.holders(of: id)
+        let view = AdminPage.Stats(
+            chrome: try chrome(context, "\(model.displayName) statistics", notice: notice ?? AdminNotice.from(Query(request), catalog: admin.cache.catalog)),
+            id: id.rawValue, name: model.displayName, isPremium: model.tier == .premium,
+            figures: [
+                .init(label: "Users with access", value: "\(figures.usersWithAccess)"),
+                .init(label: "Messages today", value: "\(figures.messagesToday)"),
+                .init(label: "Messages, last 7 days", value: "\(figures.messagesLast7Days)"),
+                .init(label: "Messages, last 30 days", value: "\(figures.messagesLast30Days)"),
+                .init(label: "Active users, last 30 days", value: "\(figures.activeUsersLast30Days)"),
+                .init(label: "Average messages per active user", value: String(format: "%.2f", figures.averageMessagesPerUser)),
+                .init(label: "Purchases", value: "\(figures.purchases)"),
+                .init(label: "Revenue (after refunds)", value: Money.dollars(figures.revenueCents)),
+                .init(label: "Refunded", value: Money.dollars(figures.refundedCents)),
+                .init(label: "Trial users", value: "\(figures.trialUsers)"),
+                .init(label: "Trial → purchase", value: String(format: "%.1f%%", figures.trialConversionRate * 100)),
+            ],
+            ranking: (figures.topUsers ?? []).isEmpty ? nil : AdminPage.Ranking(users: figures.topUsers ?? []),
+            holders: holders.map { AdminPage.Holder(userId: $0.userId, email: $0.email ?? "—", source: $0.source, note: $0.note ?? "",
+                                                    grantedAt: ISO8601.string($0.grantedAt)) },
+            hasHolders: !holders.isEmpty)
+        return renderer.render("admin-model-stats", view, status: notice?.status ?? .ok)
+    }
+
+    private func audit(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let query = Query(request)
+        let filter = try query.audit
+        let result = try await admin.audit.list(filter)
+        func json(_ value: JSONValue?) -> String {
+            value.map { String(decoding: (try? JSONEncoder.sorted.encode($0)) ?? Data(), as: UTF8.self) } ?? ""
+        }
+        let kept: [(String, String)] = ["actor", "action", "target", "from", "to"].compactMap { key in query.string(key).map { (key, $0) } }
+        let view = AdminPage.Audit(
+            chrome: try chrome(context, "Audit log"),
+            rows: result.entries.map { AdminPage.AuditRow(time: ISO8601.string($0.createdAt), actor: $0.actorId ?? "system", action: $0.action,
+                                                          target: "\($0.targetType) \($0.targetId)", before: json($0.before), after: json($0.after)) },
+            empty: result.entries.isEmpty, total: result.total, actor: filter.actor ?? "", action: filter.action ?? "",
+            target: filter.target ?? "", from: query.string("from") ?? "", to: query.string("to") ?? "",
+            pagination: AdminPage.pages(total: result.total, perPage: filter.perPage, current: filter.page, path: "/admin/audit", query: kept))
+        return renderer.render("admin-audit", view)
+    }
+}
+
+/// The notice after an admin form redirected back: a fixed set of flags, never text from the URL.
+enum AdminNotice {
+    static func from(_ query: Query, catalog: CatalogSnapshot) -> SettingsNotice? {
+        let model = query.string("model").map { catalog.model(ModelID($0))?.displayName ?? $0 } ?? "The model"
+        let text: String? = switch query.string("notice") {
+        case "created": "\(model) was created."
+        case "updated": "\(model) was saved."
+        case "enabled": "\(model) is enabled: users see it at once."
+        case "disabled": "\(model) is disabled: users no longer see it, and their choices of it fall back until it is enabled again."
+        case "bulk": "\(query.string("count") ?? "0") model(s) changed."
+        case "default": "\(model) is now the system default."
+        case "granted": "Access granted: the user can use the model now."
+        case "unchanged": "That user already had access."
+        case "revoked": "Access revoked."
+        default: nil
+        }
+        return text.map { SettingsNotice(kind: "success", text: $0) }
+    }
+}
