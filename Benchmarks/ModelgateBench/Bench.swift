@@ -3,7 +3,7 @@ import AsyncHTTPClient
 import Foundation
 
 enum BenchmarkName: String, CaseIterable, ExpressibleByArgument {
-    case admit, models, chat, memory
+    case admit, models, chat, memory, stats
 }
 
 /// How long and how hard the benchmarks run.
@@ -85,6 +85,9 @@ struct ModelgateBench: AsyncParsableCommand {
         case .chat:
             ("chat: time to first token and exchanges per second",
              try await ChatBenchmark(settings: settings, client: client).run(on: targets))
+        case .stats:
+            ("admin statistics over \(Format.count(StatsBenchmark.users)) users and \(Format.count(StatsBenchmark.messages)) messages",
+             try await StatsBenchmark(settings: settings, client: client).run(on: targets))
         case .memory:
             ("memory with \(Format.count(settings.streams)) open streams", try await memory(settings: settings, client: client))
         }

@@ -138,6 +138,7 @@ enum DatabaseTarget: Sendable {
 struct RunningModelgate: Sendable {
     let baseURL: String
     let tokens: TokenAuthority
+    let database: Database
 
     static func with<T>(
         _ target: DatabaseTarget, fake: FakeProviderServer? = nil, _ body: (RunningModelgate) async throws -> T
@@ -154,7 +155,7 @@ struct RunningModelgate: Sendable {
                 let server = try await LoopbackServer.start(
                     buildRouter(configuration: configuration, dependencies: dependencies, services: services, tokens: tokens))
                 return try await withCleanup {
-                    try await body(RunningModelgate(baseURL: server.baseURL, tokens: tokens))
+                    try await body(RunningModelgate(baseURL: server.baseURL, tokens: tokens, database: database))
                 } cleanup: {
                     await server.stop()
                 }

@@ -16,10 +16,10 @@ public struct ModelStatistics: Sendable, Equatable, Codable {
     public var messagesToday = 0
     public var messagesLast7Days = 0
     public var messagesLast30Days = 0
-    /// Users who sent at least one message in the last 30 days.
-    public var activeUsersLast30Days = 0
-    /// Messages of the last 30 days per active user, to two decimals.
-    public var averageMessagesPerUser = 0.0
+    /// Users who sent at least one message in the last 30 days (detail only).
+    public var activeUsersLast30Days: Int?
+    /// Messages of the last 30 days per active user, to two decimals (detail only).
+    public var averageMessagesPerUser: Double?
     public var purchases = 0
     public var grossRevenueCents = 0
     public var refundedCents = 0
@@ -38,17 +38,22 @@ public struct StatisticsWindow: Sendable {
     public let today: String
     public let weekStart: String
     public let monthStart: String
+    /// The newest day no user can still send on: a local day ends at most 36 hours after its UTC
+    /// start (UTC−12), so two days back is closed everywhere.
+    let closedUntil: String
 
     public init(now: Date) {
         func key(_ daysAgo: Int) -> String { QuotaCalendar.day(at: now.addingTimeInterval(Double(-daysAgo) * 86_400), zoneIdentifier: "UTC").key }
         today = key(0)
         weekStart = key(6)
         monthStart = key(29)
+        closedUntil = key(2)
     }
 }
 
-/// Computes statistics with SQL aggregates: a handful of grouped queries for the whole table,
-/// never one row per message in memory.
+/// Computes statistics with SQL aggregates, never one row per message in memory. Closed days are
+/// summed once into `model_usage_rollup`; open days are read raw; per-user figures come from
+/// `model_user_activity`, which the quota ledger keeps exact.
 public struct StatisticsRepository: Sendable {
     let database: Database
 
@@ -56,20 +61,25 @@ public struct StatisticsRepository: Sendable {
 
     /// Every model's figures (without top users), keyed by model.
     public func all(models: [ModelID], window: StatisticsWindow) async throws -> [ModelStatistics] {
-        try await database.read { db in
+        try await rollUp(window)
+        return try await database.read { db in
             try await Self.figures(models: models, window: window, in: db)
         }
     }
 
-    /// One model's figures, with its top 10 users of the last 30 days.
+    /// One model's figures, with its 30-day active users and its top 10 users of all time.
     public func one(_ model: ModelID, window: StatisticsWindow) async throws -> ModelStatistics {
-        try await database.read { db in
+        try await rollUp(window)
+        return try await database.read { db in
             var stats = try await Self.figures(models: [model], window: window, in: db)[0]
+            let active = try await db.raw("""
+                SELECT COUNT(*) AS n FROM model_user_activity WHERE model_id = \(bind: model.rawValue) AND last_day >= \(bind: window.monthStart)
+                """).first()?.decode(column: "n", as: Int.self) ?? 0
+            stats.activeUsersLast30Days = active
+            stats.averageMessagesPerUser = active == 0 ? 0 : (Double(stats.messagesLast30Days) / Double(active) * 100).rounded() / 100
             stats.topUsers = try await db.raw("""
-                SELECT u.user_id, p.email, SUM(u.message_count) AS messages
-                FROM model_usage_daily u LEFT JOIN profiles p ON p.id = u.user_id
-                WHERE u.model_id = \(bind: model.rawValue) AND u.day >= \(bind: window.monthStart)
-                GROUP BY u.user_id, p.email ORDER BY messages DESC, u.user_id LIMIT 10
+                SELECT a.user_id, p.email, a.messages FROM model_user_activity a LEFT JOIN profiles p ON p.id = a.user_id
+                WHERE a.model_id = \(bind: model.rawValue) AND a.messages > 0 ORDER BY a.messages DESC, a.user_id LIMIT 10
                 """).all().map { row in
                 ModelStatistics.TopUser(
                     userId: try row.decode(column: "user_id", as: String.self), email: try row.decode(column: "email", as: String?.self),
@@ -82,18 +92,20 @@ public struct StatisticsRepository: Sendable {
     static func figures(models: [ModelID], window: StatisticsWindow, in db: any SQLDatabase) async throws -> [ModelStatistics] {
         var byModel = Dictionary(uniqueKeysWithValues: models.map { ($0, ModelStatistics(modelId: $0)) })
         let only: SQLQueryString = models.count == 1 ? "AND model_id = \(bind: models[0].rawValue)" : ""
-        for row in try await db.raw("""
-            SELECT model_id,
-                SUM(CASE WHEN day = \(bind: window.today) THEN message_count ELSE 0 END) AS today,
-                SUM(CASE WHEN day >= \(bind: window.weekStart) THEN message_count ELSE 0 END) AS week,
-                SUM(message_count) AS month, COUNT(DISTINCT user_id) AS users
-            FROM model_usage_daily WHERE day >= \(bind: window.monthStart) \(only) GROUP BY model_id
-            """).all() {
+        let closed = try await db.raw("""
+            SELECT model_id, 0 AS today, SUM(CASE WHEN day >= \(bind: window.weekStart) THEN messages ELSE 0 END) AS week, SUM(messages) AS month
+            FROM model_usage_rollup WHERE day >= \(bind: window.monthStart) AND day <= \(bind: window.closedUntil) \(only) GROUP BY model_id
+            """).all()
+        let open = try await db.raw("""
+            SELECT model_id, SUM(CASE WHEN day = \(bind: window.today) THEN message_count ELSE 0 END) AS today,
+                SUM(message_count) AS week, SUM(message_count) AS month
+            FROM model_usage_daily WHERE model_id IN (\(binds: models.map(\.rawValue))) AND day > \(bind: window.closedUntil) GROUP BY model_id
+            """).all()
+        for row in closed + open {
             try update(&byModel, row) { stats, row in
-                stats.messagesToday = try row.decode(column: "today", as: Int.self)
-                stats.messagesLast7Days = try row.decode(column: "week", as: Int.self)
-                stats.messagesLast30Days = try row.decode(column: "month", as: Int.self)
-                stats.activeUsersLast30Days = try row.decode(column: "users", as: Int.self)
+                stats.messagesToday += try row.decode(column: "today", as: Int.self)
+                stats.messagesLast7Days += try row.decode(column: "week", as: Int.self)
+                stats.messagesLast30Days += try row.decode(column: "month", as: Int.self)
             }
         }
         let onlyProduct: SQLQueryString = models.count == 1 ? "AND p.model_id = \(bind: models[0].rawValue)" : ""
@@ -129,11 +141,37 @@ public struct StatisticsRepository: Sendable {
         return models.compactMap { byModel[$0] }.map { stats in
             var stats = stats
             stats.revenueCents = stats.grossRevenueCents - stats.refundedCents
-            stats.averageMessagesPerUser = stats.activeUsersLast30Days == 0 ? 0
-                : (Double(stats.messagesLast30Days) / Double(stats.activeUsersLast30Days) * 100).rounded() / 100
             stats.trialConversionRate = stats.trialUsers == 0 ? 0
                 : (Double(stats.trialUsersWhoPurchased) / Double(stats.trialUsers) * 10_000).rounded() / 10_000
             return stats
+        }
+    }
+
+    /// Sums every closed day of the window not yet rolled up (once, by whichever instance asks first).
+    func rollUp(_ window: StatisticsWindow) async throws {
+        let missing = try await database.read { db in
+            Set(try await db.raw("""
+                SELECT day FROM model_usage_rollup_days WHERE day >= \(bind: window.monthStart) AND day <= \(bind: window.closedUntil)
+                """).all().map { try $0.decode(column: "day", as: String.self) })
+        }
+        let days = Self.days(from: window.monthStart, through: window.closedUntil).filter { !missing.contains($0) }
+        guard !days.isEmpty else { return }
+        try await database.transaction { db in
+            try await db.raw("""
+                INSERT INTO model_usage_rollup (model_id, day, messages)
+                SELECT model_id, day, SUM(message_count) FROM model_usage_daily WHERE day IN (\(binds: days)) GROUP BY model_id, day
+                ON CONFLICT (model_id, day) DO NOTHING
+                """).run()
+            for day in days {
+                try await db.raw("INSERT INTO model_usage_rollup_days (day) VALUES (\(bind: day)) ON CONFLICT (day) DO NOTHING").run()
+            }
+        }
+    }
+
+    static func days(from start: String, through end: String) -> [String] {
+        guard let first = ExportRange.parse(start), let last = ExportRange.parse(end), first <= last else { return [] }
+        return stride(from: first.timeIntervalSince1970, through: last.timeIntervalSince1970, by: 86_400).map {
+            QuotaCalendar.day(at: Date(timeIntervalSince1970: $0), zoneIdentifier: "UTC").key
         }
     }
 

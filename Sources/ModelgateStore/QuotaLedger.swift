@@ -47,7 +47,11 @@ public struct QuotaLedger: Sendable {
         if charge.dailyLimit == 0 { return .dailyLimitReached }
         if let trialLimit = charge.trialLimit, trialLimit <= 0 { return .trialExhausted }
         guard charge.trialLimit != nil else {
-            let used = try await database.write { try await Self.incrementDaily(charge, in: $0) }
+            let used = try await database.transaction { db in
+                guard let used = try await Self.incrementDaily(charge, in: db) else { return Int?.none }
+                try await Self.recordActivity(charge, in: db)
+                return used
+            }
             return used.map { .consumed(Consumption(charge: charge, usedToday: $0, trialUsed: nil)) } ?? .dailyLimitReached
         }
         // A trial message takes a trial unit and a daily unit together, or neither.
@@ -55,6 +59,7 @@ public struct QuotaLedger: Sendable {
             return try await database.transaction { db in
                 guard let trialUsed = try await Self.incrementTrial(charge, in: db) else { return .trialExhausted }
                 guard let used = try await Self.incrementDaily(charge, in: db) else { throw RollBack.dailyLimit }
+                try await Self.recordActivity(charge, in: db)
                 return .consumed(Consumption(charge: charge, usedToday: used, trialUsed: trialUsed))
             }
         } catch RollBack.dailyLimit {
@@ -70,6 +75,13 @@ public struct QuotaLedger: Sendable {
                 UPDATE model_usage_daily SET message_count = message_count - 1
                 WHERE user_id = \(bind: charge.user.description) AND model_id = \(bind: charge.model.rawValue)
                   AND day = \(bind: charge.day) AND message_count > 0
+                """).run()
+            // The last active day may have been this message's only one.
+            try await db.raw("""
+                UPDATE model_user_activity SET messages = messages - 1,
+                    last_day = COALESCE((SELECT MAX(day) FROM model_usage_daily WHERE user_id = \(bind: charge.user.description)
+                        AND model_id = \(bind: charge.model.rawValue) AND message_count > 0), '0000-00-00')
+                WHERE user_id = \(bind: charge.user.description) AND model_id = \(bind: charge.model.rawValue) AND messages > 0
                 """).run()
             if consumption.trialUsed != nil {
                 try await db.raw("""
@@ -119,6 +131,15 @@ public struct QuotaLedger: Sendable {
             RETURNING message_count
             """).first()
         return try row?.decode(column: "message_count", as: Int.self)
+    }
+
+    private static func recordActivity(_ charge: QuotaCharge, in db: any SQLDatabase) async throws {
+        try await db.raw("""
+            INSERT INTO model_user_activity (model_id, user_id, messages, last_day)
+            VALUES (\(bind: charge.model.rawValue), \(bind: charge.user.description), 1, \(bind: charge.day))
+            ON CONFLICT (model_id, user_id) DO UPDATE SET messages = model_user_activity.messages + 1,
+                last_day = CASE WHEN excluded.last_day > model_user_activity.last_day THEN excluded.last_day ELSE model_user_activity.last_day END
+            """).run()
     }
 
     private static func incrementTrial(_ charge: QuotaCharge, in db: any SQLDatabase) async throws -> Int? {

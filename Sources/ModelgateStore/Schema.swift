@@ -201,8 +201,36 @@ enum Schema {
             "CREATE INDEX model_usage_daily_stats ON model_usage_daily (model_id, day, user_id, message_count)",
             "CREATE INDEX entitlements_product_active ON entitlements (product_id) WHERE revoked_at IS NULL",
             "CREATE INDEX purchases_product_status ON purchases (product_id, status)",
+            "CREATE INDEX purchases_user_product ON purchases (user_id, product_id)",
             "CREATE INDEX audit_log_actor ON audit_log (actor_id, created_at)",
             "CREATE INDEX audit_log_target ON audit_log (target_type, target_id, created_at)",
+            // Per model and user: messages ever sent and the last day with one, kept by the quota
+            // ledger in the same transaction as the daily counter (exact, and cheap to rank and count).
+            """
+            CREATE TABLE model_user_activity (
+                model_id TEXT NOT NULL REFERENCES ai_models (id),
+                user_id TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+                messages INTEGER NOT NULL CHECK (messages >= 0),
+                last_day TEXT NOT NULL CHECK (length(last_day) = 10),
+                PRIMARY KEY (model_id, user_id)
+            )
+            """,
+            "CREATE INDEX model_user_activity_last_day ON model_user_activity (model_id, last_day)",
+            "CREATE INDEX model_user_activity_messages ON model_user_activity (model_id, messages)",
+            """
+            INSERT INTO model_user_activity (model_id, user_id, messages, last_day)
+            SELECT model_id, user_id, SUM(message_count), MAX(day) FROM model_usage_daily WHERE message_count > 0 GROUP BY model_id, user_id
+            """,
+            // Message totals of days no user can still write to, filled on first use.
+            """
+            CREATE TABLE model_usage_rollup (
+                model_id TEXT NOT NULL,
+                day TEXT NOT NULL CHECK (length(day) = 10),
+                messages INTEGER NOT NULL,
+                PRIMARY KEY (model_id, day)
+            )
+            """,
+            "CREATE TABLE model_usage_rollup_days (day TEXT PRIMARY KEY CHECK (length(day) = 10))",
         ]),
     ]
 }

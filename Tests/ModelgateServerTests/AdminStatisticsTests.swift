@@ -32,6 +32,11 @@ struct StatisticsScenario {
                     VALUES (\(bind: users[user].description), \(bind: model), \(bind: day(ago)), \(bind: count))
                     """).run()
             }
+            // What the quota ledger keeps per model and user when messages go through it.
+            try await db.raw("""
+                INSERT INTO model_user_activity (model_id, user_id, messages, last_day)
+                SELECT model_id, user_id, SUM(message_count), MAX(day) FROM model_usage_daily GROUP BY model_id, user_id
+                """).run()
             for (user, used) in [(0, 2), (1, 1), (2, 0)] {
                 try await db.raw("""
                     INSERT INTO model_trials (user_id, model_id, trial_messages_used) VALUES (\(bind: users[user].description), 'gpt-4o', \(bind: used))
@@ -68,14 +73,19 @@ struct StatisticsScenario {
             #expect(detail["purchases"]?.int == 2 && detail["grossRevenueCents"]?.int == 598)
             #expect(detail["refundedCents"]?.int == 299 && detail["revenueCents"]?.int == 299)
             #expect(detail["trialUsers"]?.int == 2 && detail["trialUsersWhoPurchased"]?.int == 1 && detail["trialConversionRate"] == .number(0.5))
-            #expect(detail["topUsers"]?.array.compactMap { $0["messages"]?.int } == [15, 9, 7])
+            // Top users are ranked over all time (115 includes the message 40 days ago).
+            #expect(detail["topUsers"]?.array.compactMap { $0["messages"]?.int } == [115, 9, 7])
             #expect(detail["topUsers"]?[0]?["userId"] == .string(scenario.users[0].description))
 
+            // Asking again reads the closed days from the rollup: the figures stay the same.
+            #expect(try await client.call(.get, "/api/admin/models/gpt-4o/stats", token: admin).json == detail)
+            #expect(try await app.count("model_usage_rollup_days") == 28)
             let table = try await client.call(.get, "/api/admin/stats/models", token: admin).json["data"]?.array ?? []
             #expect(table.count == 7)
             let opus = try #require(table.first { $0["modelId"] == .string("claude-3-opus") })
             #expect(opus["messagesLast7Days"]?.int == 2 && opus["messagesToday"]?.int == 0 && opus["revenueCents"]?.int == 0)
-            #expect(table.first { $0["modelId"] == .string("gpt-4o") }?["messagesLast30Days"]?.int == 31)
+            let gpt4o = table.first { $0["modelId"] == .string("gpt-4o") }
+            #expect(gpt4o?["messagesLast30Days"]?.int == 31 && gpt4o?["messagesToday"]?.int == 4 && gpt4o?["topUsers"] == nil)
         }
     }
 
@@ -135,6 +145,36 @@ struct StatisticsScenario {
             #expect(lines.first == "day,model_id,messages,active_users")
             #expect(lines.dropFirst().map { Int($0.split(separator: ",")[2]) ?? 0 }.reduce(0, +) == rows)
             #expect(lines.count - 1 == 75 && lines.dropFirst().map { String($0.prefix(10)) } == lines.dropFirst().map { String($0.prefix(10)) }.sorted())
+        }
+    }
+}
+
+@Suite struct ActivityRollupTests {
+    @Test func theLedgerKeepsPerUserActivityEqualToTheRawCountsThroughReleases() async throws {
+        try await TestApp.run { app, _ in
+            let ledger = QuotaLedger(database: app.database)
+            var consumptions: [Consumption] = []
+            for (offset, user) in [(0, 1), (0, 1), (1, 1), (3, 2), (3, 1)] {
+                let day = StatisticsWindow(now: app.clock.now().addingTimeInterval(Double(offset) * 86_400)).today
+                _ = try await app.services.profiles.findOrCreate(testUser(800 + user), email: nil, at: app.clock.now())
+                if case .consumed(let consumption) = try await ledger.consume(QuotaCharge(
+                    user: testUser(800 + user), model: "gpt-4o-mini", day: day, dailyLimit: nil, trialLimit: nil)) {
+                    consumptions.append(consumption)
+                }
+            }
+            try await ledger.release(consumptions[4])
+            try await ledger.release(consumptions[3])
+            let (kept, raw) = try await app.database.read { db in
+                let kept = try await db.raw("SELECT user_id, messages, last_day FROM model_user_activity ORDER BY user_id").all()
+                    .map { "\(try $0.decode(column: "user_id", as: String.self)) \(try $0.decode(column: "messages", as: Int.self)) \(try $0.decode(column: "last_day", as: String.self))" }
+                let raw = try await db.raw("""
+                    SELECT user_id, SUM(message_count) AS messages, MAX(CASE WHEN message_count > 0 THEN day END) AS last_day FROM model_usage_daily
+                    GROUP BY user_id ORDER BY user_id
+                    """).all()
+                    .map { "\(try $0.decode(column: "user_id", as: String.self)) \(try $0.decode(column: "messages", as: Int.self)) \(try $0.decode(column: "last_day", as: String?.self) ?? "0000-00-00")" }
+                return (kept, raw)
+            }
+            #expect(kept == raw && kept.count == 2)
         }
     }
 }
