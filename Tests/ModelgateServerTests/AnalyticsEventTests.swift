@@ -108,4 +108,40 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral,
             #expect(try await app.count("analytics_outbox") == 0)
         }
     }
+
+    @Test func aChargeGivenBackAfterAProviderFailureWithdrawsItsEvents() async throws {
+        try await withFakeProviders { fake, app, client in
+            let token = try await app.token(testUser(98))
+            fake.script(.status(500), .status(500), .status(500))
+            let failed = try await client.chat(#"{"message": "Hi", "personaId": "fitness", "modelId": "gpt-4o"}"#, token: token)
+            #expect(failed.status == .serviceUnavailable && failed.problem?["code"] == .string("provider_unavailable"))
+            #expect(try await app.count("analytics_outbox") == 0)
+            #expect(try await app.database.read { try await $0.raw("SELECT COUNT(*) AS n FROM model_trials WHERE trial_messages_used > 0").first()?.decode(column: "n", as: Int.self) } == 0)
+            let metrics = series(app.metrics.exposition())
+            #expect(metrics[#"modelgate_provider_errors_total{provider="openai",code="unavailable"}"#] == 1)
+            #expect(metrics[#"modelgate_quota_outcomes_total{model="gpt-4o",outcome="trial"}"#] == 1)
+            #expect(metrics[#"modelgate_trial_tracking_failures_total{model="gpt-4o"}"#] == 0)
+            // The retry after the outage is the user's first trial message that counted.
+            let retried = try await client.chat(#"{"message": "Hi", "personaId": "fitness", "modelId": "gpt-4o"}"#, token: token)
+            #expect(retried.status == .ok && retried.meta?["trialMessagesRemaining"] == 1)
+            #expect(try await OutboxRepository(database: app.database).recent(limit: 10).map(\.event)
+                == ["model_selected", "model_message_sent", "model_trial_started", "model_trial_message_used"])
+        }
+    }
+
+    @Test func analyticsAndMetricsSettingsAreCheckedAtStart() throws {
+        let configuration = try ServerConfiguration.fromEnvironment([
+            "MODELGATE_POSTHOG_API_KEY": "phc_abc", "MODELGATE_POSTHOG_HOST": "https://eu.i.posthog.com/", "MODELGATE_METRICS_TOKEN": "t",
+        ])
+        #expect(configuration.analytics.apiKey?.rawValue == "phc_abc" && configuration.analytics.host == "https://eu.i.posthog.com")
+        #expect(configuration.metricsToken == "t")
+        let defaults = try ServerConfiguration.fromEnvironment([:])
+        #expect(defaults.analytics.apiKey == nil && defaults.analytics.host == "https://us.i.posthog.com" && defaults.metricsToken == nil)
+        #expect(throws: ConfigurationError(variable: "MODELGATE_POSTHOG_API_KEY", reason: "must be a project API key (phc_…)")) {
+            try ServerConfiguration.fromEnvironment(["MODELGATE_POSTHOG_API_KEY": "sk_oops"])
+        }
+        #expect(throws: ConfigurationError(variable: "MODELGATE_POSTHOG_HOST", reason: "'ftp://x' is not an http(s) URL")) {
+            try ServerConfiguration.fromEnvironment(["MODELGATE_POSTHOG_HOST": "ftp://x"])
+        }
+    }
 }
