@@ -139,6 +139,7 @@ public final class PostHogSender: Service, Sendable {
                 return try await outbox.database.write { try await self.settle(rows, after: result, in: $0) }
             }
         } catch {
+            if Task.isCancelled { return .idle }
             metrics.analyticsDeliveryFailed()
             logger.warning("analytics outbox unavailable", metadata: ["error": "\(error)"])
             return .failed("\(error)")
@@ -161,7 +162,7 @@ public final class PostHogSender: Service, Sendable {
         }
     }
 
-    /// `nil` when there was nothing to send.
+    /// `nil` when there was nothing to send (or the sender is stopping).
     private func send(_ rows: [OutboxRow], key: PostHogAPIKey) async -> Result<Void, PostHogFailure>? {
         guard !rows.isEmpty else { return nil }
         var request = HTTPClientRequest(url: configuration.host + "/batch/")
@@ -177,6 +178,8 @@ public final class PostHogSender: Service, Sendable {
             }
             return .success(())
         } catch {
+            // Shutting down mid-request: the rows stay pending for the next run, no failure counted.
+            if Task.isCancelled { return nil }
             return .failure(.transport("\(error)"))
         }
     }

@@ -10,6 +10,10 @@ public final class ModelgateMetrics: Sendable {
     public enum WebhookOutcome: String, Sendable, CaseIterable { case granted, duplicate, badSignature = "bad_signature", failed, ignored, refunded }
     /// Where a premium model was asked for without access.
     public enum RequestPath: String, Sendable, CaseIterable { case chat = "api_chat", openAI = "v1", preview, preferences }
+    /// Why a provider request failed: before the first token (`rate_limited` … `cancelled`) or after it (`stream_cut`).
+    public enum ProviderErrorCode: String, Sendable, CaseIterable {
+        case rateLimited = "rate_limited", unavailable, failed, notConfigured = "not_configured", cancelled, streamCut = "stream_cut"
+    }
 
     public let registry: PrometheusCollectorRegistry
 
@@ -22,6 +26,12 @@ public final class ModelgateMetrics: Sendable {
         registry = PrometheusCollectorRegistry()
         for provider in providers {
             _ = registry.makeCounter(descriptor: Self.providerRequests, labels: [("provider", provider.rawValue)])
+            for code in ProviderErrorCode.allCases {
+                _ = registry.makeCounter(descriptor: Self.providerErrors, labels: [("provider", provider.rawValue), ("code", code.rawValue)])
+            }
+        }
+        for reason in [SkippedChoice.Why.disabled, .missing] {
+            _ = registry.makeCounter(descriptor: Self.fallbacks, labels: [("reason", reason.rawValue), ("to", SelectionReason.systemDefault.rawValue)])
         }
         for outcome in WebhookOutcome.allCases { _ = registry.makeCounter(descriptor: Self.webhooks, labels: [("outcome", outcome.rawValue)]) }
         _ = registry.makeCounter(descriptor: Self.deliveryFailures)
@@ -31,10 +41,14 @@ public final class ModelgateMetrics: Sendable {
     }
 
     /// Starts the per-model counters at 0 (the catalog's models, known once it is loaded).
-    public func register(models: [ModelID]) {
+    public func register(models: [AIModel]) {
         for model in models {
-            for outcome in QuotaOutcome.allCases { _ = quotaCounter(model, outcome) }
-            _ = registry.makeCounter(descriptor: Self.trialFailures, labels: [("model", model.rawValue)])
+            for outcome in QuotaOutcome.allCases { _ = quotaCounter(model.id, outcome) }
+            guard model.tier == .premium else { continue }
+            _ = registry.makeCounter(descriptor: Self.trialFailures, labels: [("model", model.id.rawValue)])
+            for path in RequestPath.allCases {
+                _ = registry.makeCounter(descriptor: Self.bypass, labels: [("model", model.id.rawValue), ("path", path.rawValue)])
+            }
         }
     }
 
@@ -85,9 +99,8 @@ public final class ModelgateMetrics: Sendable {
             .record(seconds)
     }
 
-    /// `code`: `rate_limited`, `unavailable`, `failed`, `not_configured` or `stream_cut`.
-    public func providerError(_ provider: Provider, code: String) {
-        registry.makeCounter(descriptor: Self.providerErrors, labels: [("provider", provider.rawValue), ("code", code)]).increment()
+    public func providerError(_ provider: Provider, code: ProviderErrorCode) {
+        registry.makeCounter(descriptor: Self.providerErrors, labels: [("provider", provider.rawValue), ("code", code.rawValue)]).increment()
     }
 
     // MARK: Payments, analytics, database

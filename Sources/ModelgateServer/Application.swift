@@ -51,7 +51,7 @@ public struct Services: Sendable {
         access = ModelAccessService(
             cache: cache, entitlements: EntitlementRepository(database: database), ledger: QuotaLedger(database: database),
             outbox: AnalyticsOutbox(makeID: dependencies.makeID), metrics: dependencies.metrics, clock: dependencies.clock)
-        dependencies.metrics.register(models: cache.catalog.models.map(\.id))
+        dependencies.metrics.register(models: cache.catalog.models)
         userModels = UserModelsService(access: access, profiles: profiles, providers: dependencies.providers)
         chat = ChatService(
             access: access, conversations: ConversationRepository(database: database), providers: dependencies.providers,

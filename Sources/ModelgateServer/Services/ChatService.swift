@@ -66,7 +66,7 @@ final class ChatReply: @unchecked Sendable {
             do {
                 event = try await iterator.next()
             } catch {
-                metrics.providerError(provider, code: "stream_cut")
+                metrics.providerError(provider, code: .streamCut)
                 throw error
             }
         }
@@ -176,13 +176,13 @@ public struct ChatService: Sendable {
     }
 
     /// The `code` label of a provider error.
-    static func errorCode(_ error: any Error) -> String {
+    static func errorCode(_ error: any Error) -> ModelgateMetrics.ProviderErrorCode {
         switch error as? ProviderError {
-        case .notConfigured: "not_configured"
-        case .rateLimited: "rate_limited"
-        case .unavailable: "unavailable"
-        case .failed: "failed"
-        case nil: error is CancellationError ? "cancelled" : "unavailable"
+        case .notConfigured: .notConfigured
+        case .rateLimited: .rateLimited
+        case .unavailable: .unavailable
+        case .failed: .failed
+        case nil: error is CancellationError ? .cancelled : .unavailable
         }
     }
 
