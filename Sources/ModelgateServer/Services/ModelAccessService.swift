@@ -85,20 +85,7 @@ public struct ModelAccessService: Sendable {
             metrics.selectionFallback(reason: skipped.why, to: landing(of: plan.choice, preferences: profile.preferences, persona: persona))
         }
         guard case .allowed(let payment) = plan.decision else { throw ModelgateError.modelLocked(model.id, priceCents: model.priceCents) }
-        let charge = QuotaCharge(
-            user: profile.id, model: model.id, day: plan.day.key, dailyLimit: model.dailyMessageLimit,
-            trialLimit: payment == .trial ? model.trialMessagesAllowed : nil)
-        let events = ChargeEvents(outbox: outbox, at: clock.now()) { [choice = plan.choice] consumption in
-            Self.admissionEvents(choice, persona: persona, payment: payment, consumption: consumption)
-        }
-        let outcome: ConsumeOutcome
-        do {
-            outcome = try await ledger.consume(charge, events: events)
-        } catch {
-            if payment == .trial { metrics.trialTrackingFailure(model: model.id) }
-            throw error
-        }
-        switch outcome {
+        switch try await charge(plan, payment: payment, profile: profile, persona: persona) {
         case .consumed(let consumption):
             metrics.quota(payment == .trial ? .trial : .allowed, model: model.id)
             return Admission(
@@ -113,6 +100,23 @@ public struct ModelAccessService: Sendable {
             metrics.quota(.trialExhausted, model: model.id)
             await recordRefusal(.modelTrialExpiredPrompt(model: model.id, priceCents: model.priceCents), of: profile)
             throw ModelgateError.trialExhausted(model.id, priceCents: model.priceCents)
+        }
+    }
+
+    /// Takes the message's quota (and trial) units, writing its analytics events in the same transaction.
+    private func charge(_ plan: MessagePlan, payment: PaymentKind, profile: Profile, persona: PersonaID?) async throws -> ConsumeOutcome {
+        let model = plan.choice.model
+        let charge = QuotaCharge(
+            user: profile.id, model: model.id, day: plan.day.key, dailyLimit: model.dailyMessageLimit,
+            trialLimit: payment == .trial ? model.trialMessagesAllowed : nil)
+        let events = ChargeEvents(outbox: outbox, at: clock.now()) { [choice = plan.choice] consumption in
+            Self.admissionEvents(choice, persona: persona, payment: payment, consumption: consumption)
+        }
+        do {
+            return try await ledger.consume(charge, events: events)
+        } catch {
+            if payment == .trial { metrics.trialTrackingFailure(model: model.id) }
+            throw error
         }
     }
 
