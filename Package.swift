@@ -36,6 +36,22 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ModelgateMetrics",
+            dependencies: ["ModelgateCore", .product(name: "Prometheus", package: "swift-prometheus")]
+        ),
+        .target(
+            name: "ModelgateAnalytics",
+            dependencies: [
+                "ModelgateCore",
+                "ModelgateStore",
+                "ModelgateMetrics",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "ModelgateProviders",
             dependencies: [
                 "ModelgateCore",
@@ -58,6 +74,8 @@ let package = Package(
                 "ModelgateStore",
                 "ModelgateProviders",
                 "ModelgateBilling",
+                "ModelgateAnalytics",
+                "ModelgateMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -111,6 +129,8 @@ let package = Package(
                 "ModelgateServer",
                 "ModelgateCLI",
                 "ModelgateBilling",
+                "ModelgateAnalytics",
+                "ModelgateMetrics",
                 "ModelgateTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -5,6 +5,8 @@
     python sdk_checks.py stripe-fake BASE        # BASE = the fake Stripe server
     python sdk_checks.py stripe-sign FILE SECRET TIMESTAMP     # prints the SDK's Stripe-Signature for FILE
     python sdk_checks.py stripe-verify FILE HEADER SECRET      # checks our header with the SDK
+    python sdk_checks.py posthog-fake BASE       # BASE = the fake PostHog (up): two events, printed uuids
+    python sdk_checks.py posthog-fake-down BASE  # the fake PostHog switched down: the SDK sees a 503
 
 Exits non-zero on the first failed check; prints one line per check that passed.
 """
@@ -128,6 +130,32 @@ def stripe_verify(payload_file, header, secret):
     check("stripe verifies our signature", event.id is not None)
 
 
+def check_posthog_fake(base):
+    from posthog import Posthog
+    errors = []
+    client = Posthog("phc_testkey", host=base, flush_at=1, max_retries=0, sync_mode=True,
+                     on_error=lambda error, batch: errors.append(error))
+    first = client.capture("model_selected", distinct_id="user_42",
+                           properties={"modelId": "claude-3-opus", "personaId": "fitness", "isDefault": False, "isOverride": True})
+    second = client.capture("model_message_sent", distinct_id="user_42",
+                            properties={"modelId": "claude-3-opus", "personaId": "fitness", "isTrialMessage": True})
+    client.flush()
+    client.shutdown()
+    check("posthog batches accepted", not errors and first and second, str(errors))
+    print(f"uuids {first} {second}")
+
+
+def check_posthog_fake_down(base):
+    from posthog import Posthog
+    errors = []
+    client = Posthog("phc_testkey", host=base, flush_at=1, max_retries=0,
+                     on_error=lambda error, batch: errors.append(error))
+    client.capture("model_selected", distinct_id="user_42", properties={"modelId": "gpt-4o"})
+    client.flush()
+    client.shutdown()
+    check("posthog 503 → APIError", len(errors) == 1 and getattr(errors[0], "status", None) == 503, str(errors))
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "fakes":
@@ -140,6 +168,10 @@ if __name__ == "__main__":
         check_stripe_fake(sys.argv[2])
     elif mode == "stripe-sign":
         stripe_sign(*sys.argv[2:5])
+    elif mode == "posthog-fake":
+        check_posthog_fake(sys.argv[2])
+    elif mode == "posthog-fake-down":
+        check_posthog_fake_down(sys.argv[2])
     elif mode == "stripe-verify":
         stripe_verify(*sys.argv[2:5])
     else:

@@ -70,7 +70,7 @@ public struct PurchaseService: Sendable {
             throw ModelgateError.paymentProviderFailed(reason: "\(error)")
         }
         try await PurchaseRepository(database: database).createPending(
-            user: user, model: id, sessionID: session.id, amountCents: price, at: clock.now())
+            user: user, model: id, sessionID: session.id, amountCents: price, at: clock.now(), outbox: AnalyticsOutbox(makeID: makeID))
         return CheckoutStarted(url: session.url ?? "", sessionId: session.id)
     }
 
@@ -89,7 +89,7 @@ public struct PurchaseService: Sendable {
         let now = clock.now()
         return try await database.transaction { db in
             guard try await PurchaseRepository.markProcessed(eventID: event.id, type: event.type, at: now, in: db) else { return .duplicate }
-            return try await WebhookHandler(event: event, now: now, makeID: makeID, db: db).apply()
+            return try await WebhookHandler(event: event, now: now, outbox: AnalyticsOutbox(makeID: makeID), db: db).apply()
         }
     }
 

@@ -7,7 +7,7 @@ import SQLKit
 struct WebhookHandler {
     let event: StripeEvent
     let now: Date
-    let makeID: @Sendable () -> UUID
+    let outbox: AnalyticsOutbox
     let db: any SQLDatabase
 
     func apply() async throws -> WebhookOutcome {
@@ -52,10 +52,8 @@ struct WebhookHandler {
             actor: "stripe", action: "access.granted", targetType: "model", targetID: purchase.model.rawValue, before: nil,
             after: .object(["userId": .string(purchase.user.description), "source": .string("purchase"), "purchaseId": .number(Double(purchase.id))]),
             at: now, in: db)
-        try await AnalyticsOutbox.enqueue(
-            id: makeID(), event: "model_purchase_completed", distinctID: purchase.user.description,
-            properties: ["modelId": .string(purchase.model.rawValue), "priceCents": .number(Double(purchase.amountCents)), "source": .string("stripe")],
-            at: now, in: db)
+        try await outbox.enqueue(
+            [.modelPurchaseCompleted(model: purchase.model, priceCents: purchase.amountCents, source: .stripe)], for: purchase.user, at: now, in: db)
         return .granted
     }
 

@@ -20,3 +20,10 @@ public final class ManualClock: WallClock, @unchecked Sendable {
     public func set(_ date: Date) { lock.withLock { current = date } }
     public func advance(by seconds: TimeInterval) { lock.withLock { current += seconds } }
 }
+
+/// Timestamps on the wire: ISO 8601 in UTC, e.g. `2026-11-25T00:00:00Z`.
+public enum ISO8601 {
+    public static func string(_ date: Date) -> String {
+        date.formatted(.iso8601)
+    }
+}

@@ -1,10 +1,13 @@
 import Foundation
 import Hummingbird
 import Logging
+import ModelgateAnalytics
 import ModelgateBilling
 import ModelgateCore
+import ModelgateMetrics
 import ModelgateProviders
 import ModelgateStore
+import ServiceLifecycle
 
 /// Everything the service depends on, passed in as values: tests swap the clock and database.
 public struct Dependencies: Sendable {
@@ -15,11 +18,13 @@ public struct Dependencies: Sendable {
     public var clock: any WallClock
     public var makeID: @Sendable () -> UUID
     public var logger: Logger
+    public var metrics: ModelgateMetrics
 
     public init(
         database: Database, providers: ProviderRouter, stripe: StripeClient? = nil, clock: any WallClock = SystemClock(),
-        makeID: @escaping @Sendable () -> UUID = { UUID() }, logger: Logger
+        makeID: @escaping @Sendable () -> UUID = { UUID() }, logger: Logger, metrics: ModelgateMetrics = ModelgateMetrics()
     ) {
+        self.metrics = metrics
         self.database = database
         self.providers = providers
         self.stripe = stripe
@@ -46,7 +51,8 @@ public struct Services: Sendable {
         profiles = ProfileRepository(database: database)
         access = ModelAccessService(
             cache: cache, entitlements: EntitlementRepository(database: database), ledger: QuotaLedger(database: database),
-            clock: dependencies.clock)
+            outbox: AnalyticsOutbox(makeID: dependencies.makeID), metrics: dependencies.metrics, clock: dependencies.clock)
+        dependencies.metrics.register(models: cache.catalog.models)
         userModels = UserModelsService(access: access, profiles: profiles, providers: dependencies.providers)
         chat = ChatService(
             access: access, conversations: ConversationRepository(database: database), providers: dependencies.providers,
@@ -55,7 +61,7 @@ public struct Services: Sendable {
             stripe: dependencies.stripe, configuration: billing, database: database, clock: dependencies.clock,
             makeID: dependencies.makeID, logger: dependencies.logger)
         pages = try await PageRenderer()
-        admin = AdminService(database: database, cache: cache, clock: dependencies.clock)
+        admin = AdminService(database: database, cache: cache, outbox: AnalyticsOutbox(makeID: dependencies.makeID), clock: dependencies.clock)
     }
 }
 
@@ -64,9 +70,11 @@ public func buildRouter(
     configuration: ServerConfiguration, dependencies: Dependencies, services: Services, tokens: TokenAuthority
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: MetricsMiddleware(metrics: dependencies.metrics))
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
     HealthRoutes(database: dependencies.database).register(on: router)
+    MetricsRoutes(metrics: dependencies.metrics, database: dependencies.database, token: configuration.metricsToken).register(on: router)
 
     router.add(middleware: FileMiddleware(PageRenderer.staticDirectory, urlBasePath: "/static"))
     let auth = AuthMiddleware(tokens: tokens, profiles: services.profiles, clock: dependencies.clock)
@@ -79,7 +87,7 @@ public func buildRouter(
     OpenAICompatibleRoutes(
         chat: services.chat, userModels: services.userModels, clock: dependencies.clock, maxBodyBytes: configuration.maxBodyBytes
     ).register(on: openAI)
-    BillingRoutes(purchases: services.purchases, userModels: services.userModels).register(api: api, router: router)
+    BillingRoutes(purchases: services.purchases, userModels: services.userModels, metrics: dependencies.metrics).register(api: api, router: router)
     PageRoutes(
         renderer: services.pages, tokens: tokens, userModels: services.userModels, purchases: services.purchases, admin: services.admin,
         clock: dependencies.clock, maxBodyBytes: configuration.maxBodyBytes
@@ -94,9 +102,13 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     let router = buildRouter(configuration: configuration, dependencies: dependencies, services: services, tokens: tokens)
     let refresher = CatalogRefresher(cache: services.cache, interval: .seconds(1), logger: dependencies.logger)
+    let sender = PostHogSender(
+        configuration: configuration.analytics, database: dependencies.database, http: .shared, clock: dependencies.clock,
+        metrics: dependencies.metrics, logger: dependencies.logger)
+    let services: [any Service] = dependencies.database.backend == .postgres ? [refresher, sender] : [sender]
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "modelgate"),
-        services: dependencies.database.backend == .postgres ? [refresher] : [],
+        services: services,
         logger: dependencies.logger)
 }

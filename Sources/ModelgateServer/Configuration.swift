@@ -1,4 +1,5 @@
 import Foundation
+import ModelgateAnalytics
 import ModelgateBilling
 import ModelgateCore
 import ModelgateProviders
@@ -26,10 +27,13 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes: Int
     public var providers: ProvidersConfiguration
     public var billing: BillingConfiguration
+    public var analytics: AnalyticsConfiguration
+    /// When set, `GET /metrics` needs `Authorization: Bearer <token>`.
+    public var metricsToken: String?
 
     public init(host: String = "127.0.0.1", port: Int = 8080, databaseURL: DatabaseURL = .sqliteFile(path: "modelgate.sqlite"),
                 jwtSecret: String? = nil, maxBodyBytes: Int = 64 * 1024, providers: ProvidersConfiguration = .init(),
-                billing: BillingConfiguration = .init()) {
+                billing: BillingConfiguration = .init(), analytics: AnalyticsConfiguration = .init(), metricsToken: String? = nil) {
         self.host = host
         self.port = port
         self.databaseURL = databaseURL
@@ -37,6 +41,8 @@ public struct ServerConfiguration: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.providers = providers
         self.billing = billing
+        self.analytics = analytics
+        self.metricsToken = metricsToken
     }
 
     public static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> ServerConfiguration {
@@ -49,7 +55,26 @@ public struct ServerConfiguration: Sendable {
         if let secret = environment["MODELGATE_JWT_SECRET"], !secret.isEmpty { configuration.jwtSecret = secret }
         configuration.providers = try parseProviders(environment)
         configuration.billing = try parseBilling(environment)
+        configuration.analytics = try parseAnalytics(environment)
+        if let token = environment["MODELGATE_METRICS_TOKEN"], !token.isEmpty { configuration.metricsToken = token }
         return configuration
+    }
+
+    static func parseAnalytics(_ environment: [String: String]) throws(ConfigurationError) -> AnalyticsConfiguration {
+        var analytics = AnalyticsConfiguration()
+        if let key = environment["MODELGATE_POSTHOG_API_KEY"], !key.isEmpty {
+            guard key.hasPrefix("phc_") else {
+                throw ConfigurationError(variable: "MODELGATE_POSTHOG_API_KEY", reason: "must be a project API key (phc_…)")
+            }
+            analytics.apiKey = PostHogAPIKey(key)
+        }
+        if let url = environment["MODELGATE_POSTHOG_HOST"], !url.isEmpty {
+            guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil else {
+                throw ConfigurationError(variable: "MODELGATE_POSTHOG_HOST", reason: "'\(url)' is not an http(s) URL")
+            }
+            analytics.host = url.hasSuffix("/") ? String(url.dropLast()) : url
+        }
+        return analytics
     }
 
     static func parseProviders(_ environment: [String: String]) throws(ConfigurationError) -> ProvidersConfiguration {

@@ -19,16 +19,3 @@ public enum AuditLog {
         String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
     }
 }
-
-/// Product analytics events waiting for delivery, written with the change they describe.
-public enum AnalyticsOutbox {
-    public static func enqueue(
-        id: UUID, event: String, distinctID: String, properties: [String: JSONValue], at now: Date, in db: any SQLDatabase
-    ) async throws {
-        try await db.raw("""
-            INSERT INTO analytics_outbox (id, event, distinct_id, properties, created_at)
-            VALUES (\(bind: id.uuidString.lowercased()), \(bind: event), \(bind: distinctID),
-                    \(bind: try AuditLog.encode(.object(properties))), \(bind: now))
-            """).run()
-    }
-}

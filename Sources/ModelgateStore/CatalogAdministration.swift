@@ -4,9 +4,10 @@ import SQLKit
 
 /// Who performed an admin change, as the audit log records it.
 public struct Actor: Sendable {
-    public let id: String
+    public let user: UserID
+    var id: String { user.description }
 
-    public init(_ id: String) { self.id = id }
+    public init(_ user: UserID) { self.user = user }
 }
 
 /// Catalog changes made by admins. Each runs in one transaction with its audit rows and the
@@ -30,7 +31,8 @@ public struct CatalogAdministration: Sendable {
     }
 
     /// Replaces an existing model's fields (`before` is what the admin edited, for the audit).
-    public func update(_ model: AIModel, before: AIModel, by actor: Actor, at now: Date) async throws {
+    public func update(_ model: AIModel, before: AIModel, by actor: Actor, at now: Date,
+                       alsoWrite extra: @escaping @Sendable (any SQLDatabase) async throws -> Void = { _ in }) async throws {
         try await database.transaction { db in
             let metadata = try AuditLog.encode(model.metadata)
             try await db.raw("""
@@ -44,6 +46,7 @@ public struct CatalogAdministration: Sendable {
             try await Self.syncProduct(of: model, at: now, in: db)
             try await AuditLog.record(actor: actor.id, action: "model.updated", targetType: "model", targetID: model.id.rawValue,
                                       before: try JSONValue(encoding: before), after: try JSONValue(encoding: model), at: now, in: db)
+            try await extra(db)
             try await Self.bumpVersion(at: now, in: db)
         }
     }

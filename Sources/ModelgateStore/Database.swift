@@ -1,6 +1,7 @@
 @preconcurrency import AsyncKit
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import PostgresKit
@@ -78,6 +79,12 @@ public final class Database: Sendable {
         }
     }
 
+    /// Connections leased right now and the most the pools may open (writer and readers together).
+    public var pool: (inUse: Int, max: Int) {
+        let leasers: [any ConnectionLeaser] = reader === writer ? [writer] : [writer, reader]
+        return (leasers.map(\.inUse).reduce(0, +), leasers.map(\.capacity).reduce(0, +))
+    }
+
     public func shutdown() async {
         await writer.shutdown()
         if reader !== writer { await reader.shutdown() }
@@ -87,6 +94,8 @@ public final class Database: Sendable {
 protocol ConnectionLeaser: AnyObject, Sendable {
     func withConnection<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     func shutdown() async
+    var inUse: Int { get }
+    var capacity: Int { get }
 }
 
 /// An AsyncKit pool leased from async code: one connection per `withConnection`, returned after.
@@ -94,6 +103,8 @@ protocol ConnectionLeaser: AnyObject, Sendable {
 final class GroupPool<Source: ConnectionPoolSource>: ConnectionLeaser, @unchecked Sendable {
     private let pool: EventLoopGroupConnectionPool<Source>
     private let toSQL: @Sendable (Source.Connection) -> any SQLDatabase
+    private let leased = NIOLockedValueBox(0)
+    let capacity: Int
 
     init(
         source: Source, perLoop: Int, group: any EventLoopGroup, logger: Logger,
@@ -102,11 +113,18 @@ final class GroupPool<Source: ConnectionPoolSource>: ConnectionLeaser, @unchecke
         self.pool = EventLoopGroupConnectionPool(
             source: source, maxConnectionsPerEventLoop: perLoop, requestTimeout: .seconds(30), logger: logger, on: group)
         self.toSQL = toSQL
+        self.capacity = perLoop * Array(group.makeIterator()).count
     }
+
+    var inUse: Int { leased.withLockedValue { $0 } }
 
     func withConnection<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let connection = try await pool.requestConnection().get()
-        defer { pool.releaseConnection(connection) }
+        leased.withLockedValue { $0 += 1 }
+        defer {
+            leased.withLockedValue { $0 -= 1 }
+            pool.releaseConnection(connection)
+        }
         return try await body(toSQL(connection))
     }
 

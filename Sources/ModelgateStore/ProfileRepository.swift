@@ -73,7 +73,8 @@ public struct ProfileRepository: Sendable {
     }
 
     /// Applies a change that the caller has already validated, all of it in one transaction.
-    public func apply(_ change: PreferencesChange, to id: UserID, at now: Date) async throws {
+    /// Writes the change in one transaction, with `model_preference_saved` (the state after it) when `outbox` is given.
+    public func apply(_ change: PreferencesChange, to id: UserID, at now: Date, outbox: AnalyticsOutbox? = nil) async throws {
         try await database.transaction { db in
             let user = id.description
             if let newDefault = change.defaultModelId {
@@ -94,6 +95,15 @@ public struct ProfileRepository: Sendable {
                         """).run()
                 }
             }
+            guard let outbox else { return }
+            let saved = try await db.raw("""
+                SELECT default_model_id, (SELECT COUNT(*) FROM persona_model_overrides WHERE user_id = \(bind: user)) AS overrides
+                FROM profiles WHERE id = \(bind: user)
+                """).first()
+            let event = AnalyticsEvent.modelPreferenceSaved(
+                defaultModel: try saved?.decode(column: "default_model_id", as: String?.self).map(ModelID.init(rawValue:)),
+                hasOverrides: try (saved?.decode(column: "overrides", as: Int.self) ?? 0) > 0)
+            try await outbox.enqueue([event], for: id, at: now, in: db)
         }
     }
 

@@ -18,13 +18,17 @@ public struct PurchaseRepository: Sendable {
 
     public init(database: Database) { self.database = database }
 
-    public func createPending(user: UserID, model: ModelID, sessionID: String, amountCents: Int, at now: Date) async throws {
-        try await database.write { db in
+    /// The pending purchase of a new checkout session, with `model_purchase_initiated` in the same transaction.
+    public func createPending(
+        user: UserID, model: ModelID, sessionID: String, amountCents: Int, at now: Date, outbox: AnalyticsOutbox
+    ) async throws {
+        try await database.transaction { db in
             try await db.raw("""
                 INSERT INTO purchases (user_id, product_id, stripe_checkout_session_id, amount_cents, currency, status, created_at, updated_at)
                 VALUES (\(bind: user.description), \(bind: "model:" + model.rawValue), \(bind: sessionID), \(bind: amountCents), 'usd',
                         'pending', \(bind: now), \(bind: now))
                 """).run()
+            try await outbox.enqueue([.modelPurchaseInitiated(model: model, priceCents: amountCents)], for: user, at: now, in: db)
         }
     }
 

@@ -28,6 +28,27 @@ public struct Consumption: Sendable, Equatable {
     public let usedToday: Int
     /// Trial messages used after this message, when it was a trial.
     public let trialUsed: Int?
+    /// Analytics events written with the charge; withdrawn when the charge is given back.
+    public var eventIDs: [String] = []
+}
+
+/// Analytics events to write with a successful charge, in its transaction.
+public struct ChargeEvents: Sendable {
+    let outbox: AnalyticsOutbox
+    let at: Date
+    let make: @Sendable (Consumption) -> [AnalyticsEvent]
+
+    public init(outbox: AnalyticsOutbox, at now: Date, make: @escaping @Sendable (Consumption) -> [AnalyticsEvent]) {
+        self.outbox = outbox
+        self.at = now
+        self.make = make
+    }
+
+    func write(_ consumption: Consumption, in db: any SQLDatabase) async throws -> Consumption {
+        var consumption = consumption
+        consumption.eventIDs = try await outbox.enqueue(make(consumption), for: consumption.charge.user, at: at, in: db)
+        return consumption
+    }
 }
 
 public enum ConsumeOutcome: Sendable, Equatable {
@@ -39,20 +60,21 @@ public enum ConsumeOutcome: Sendable, Equatable {
 /// Daily and trial counters. Every check-and-increment is one conditional upsert, so any number
 /// of requests on any number of instances can never push a counter past its limit.
 public struct QuotaLedger: Sendable {
-    let database: Database
+    public let database: Database
 
     public init(database: Database) { self.database = database }
 
-    public func consume(_ charge: QuotaCharge) async throws -> ConsumeOutcome {
+    /// Charges one message; `events` are written in the same transaction when it goes through.
+    public func consume(_ charge: QuotaCharge, events: ChargeEvents? = nil) async throws -> ConsumeOutcome {
         if charge.dailyLimit == 0 { return .dailyLimitReached }
         if let trialLimit = charge.trialLimit, trialLimit <= 0 { return .trialExhausted }
         guard charge.trialLimit != nil else {
-            let used = try await database.transaction { db in
-                guard let used = try await Self.incrementDaily(charge, in: db) else { return Int?.none }
+            return try await database.transaction { db in
+                guard let used = try await Self.incrementDaily(charge, in: db) else { return .dailyLimitReached }
                 try await Self.recordActivity(charge, in: db)
-                return used
+                let consumption = Consumption(charge: charge, usedToday: used, trialUsed: nil)
+                return .consumed(try await events?.write(consumption, in: db) ?? consumption)
             }
-            return used.map { .consumed(Consumption(charge: charge, usedToday: $0, trialUsed: nil)) } ?? .dailyLimitReached
         }
         // A trial message takes a trial unit and a daily unit together, or neither.
         do {
@@ -60,17 +82,20 @@ public struct QuotaLedger: Sendable {
                 guard let trialUsed = try await Self.incrementTrial(charge, in: db) else { return .trialExhausted }
                 guard let used = try await Self.incrementDaily(charge, in: db) else { throw RollBack.dailyLimit }
                 try await Self.recordActivity(charge, in: db)
-                return .consumed(Consumption(charge: charge, usedToday: used, trialUsed: trialUsed))
+                let consumption = Consumption(charge: charge, usedToday: used, trialUsed: trialUsed)
+                return .consumed(try await events?.write(consumption, in: db) ?? consumption)
             }
         } catch RollBack.dailyLimit {
             return .dailyLimitReached
         }
     }
 
-    /// Gives back a consumption, e.g. when the provider failed before answering.
+    /// Gives back a consumption, e.g. when the provider failed before answering, with its
+    /// analytics events when they were not delivered yet.
     public func release(_ consumption: Consumption) async throws {
         let charge = consumption.charge
         try await database.transaction { db in
+            try await AnalyticsOutbox.withdraw(consumption.eventIDs, in: db)
             try await db.raw("""
                 UPDATE model_usage_daily SET message_count = message_count - 1
                 WHERE user_id = \(bind: charge.user.description) AND model_id = \(bind: charge.model.rawValue)

@@ -13,6 +13,15 @@ let adminUser = testUser(900)
 extension TestApp {
     func adminToken() async throws -> String { try await token(adminUser, email: "ops@example.com", admin: true) }
 
+    /// `event properties-json` of each outbox row whose `modelId` is `model`, oldest first.
+    func adminEvents(_ model: String) async throws -> [String] {
+        try await database.read { db in
+            try await db.raw("SELECT event, properties, distinct_id FROM analytics_outbox WHERE event LIKE 'admin_%' ORDER BY created_at, event").all()
+                .map { "\(try $0.decode(column: "event", as: String.self)) \(try $0.decode(column: "properties", as: String.self)) \(try $0.decode(column: "distinct_id", as: String.self))" }
+                .filter { $0.contains("\"\(model)\"") }
+        }
+    }
+
     func auditActions(target: String) async throws -> [String] {
         try await database.read { db in
             try await db.raw("SELECT action FROM audit_log WHERE target_id = \(bind: target) ORDER BY id").all()
@@ -96,6 +105,9 @@ let newModelJSON = """
             let restored = try await client.call(.post, "/api/selection/preview", token: user, json: #"{"personaId": "career"}"#)
             #expect(restored.json["modelId"] == .string("mistral-small"))
             #expect(try await app.auditActions(target: "mistral-small") == ["model.created", "model.disabled", "model.enabled"])
+            let events = try await app.adminEvents("mistral-small")
+            #expect(events.map { $0.split(separator: " ")[0] } == ["admin_model_created", "admin_model_disabled", "admin_model_enabled"], "\(events)")
+            #expect(events.allSatisfy { $0.hasSuffix(adminUser.description) } && events[0].contains(#""tier":"free""#))
         }
     }
 
@@ -191,6 +203,8 @@ let newModelJSON = """
             #expect(try await client.call(.delete, "/api/admin/models/claude-3-opus/grants/rita@example.com", token: admin).json["changed"] == .bool(true))
             #expect(try await client.call(.post, "/api/selection/preview", token: user, json: chat).json["outcome"] == .string("model_locked"))
             #expect(try await app.auditActions(target: "claude-3-opus") == ["access.granted", "access.revoked"])
+            let grantEvents = try await app.adminEvents("claude-3-opus")
+            #expect(grantEvents.count == 1 && grantEvents[0].contains(#""source":"admin_grant""#) && grantEvents[0].contains(testUser(5).description))
         }
     }
 

@@ -17,21 +17,7 @@ enum PythonSDK {
     /// Runs a script of the repository (the SDK checks by default) without blocking a cooperative
     /// thread (the server under test needs them); returns its exit code and output.
     static func run(_ arguments: [String], script: String = "scripts/sdk_checks.py") async throws -> (status: Int32, output: String) {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("sdk-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: log) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python!)
-        process.arguments = [repository.appendingPathComponent(script).path] + arguments
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
-        }
-        try handle.close()
-        return (status, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+        try await runProgram(python!, [repository.appendingPathComponent(script).path] + arguments)
     }
 }
 
@@ -89,5 +75,27 @@ struct StripeSDKCheckTests {
         let ours = WebhookSignature.header(payload: Data(payload.utf8), secret: WebhookSecret("whsec_test_secret"), timestamp: Int(now.timeIntervalSince1970))
         let verified = try await PythonSDK.run(["stripe-verify", file.path, ours, "whsec_test_secret"])
         #expect(verified.status == 0, "\(verified.output)")
+    }
+}
+
+@Suite(.enabled(if: PythonSDK.available, "needs MODELGATE_TEST_PYTHON (scripts/test sets it)"))
+struct PostHogSDKCheckTests {
+    @Test func theFakeAcceptsAndParsesThePostHogSDKsExactPayload() async throws {
+        try await withFakePostHog { posthog in
+            let result = try await PythonSDK.run(["posthog-fake", posthog.baseURL])
+            #expect(result.status == 0, "\(result.output)")
+            let uuids = result.output.split(separator: "\n").first { $0.hasPrefix("uuids ") }?.split(separator: " ").dropFirst().map(String.init)
+            #expect(posthog.rejected.isEmpty)
+            #expect(posthog.events.map(\.event) == ["model_selected", "model_message_sent"])
+            #expect(posthog.events.map(\.uuid) == uuids)
+            let selected = try #require(posthog.events.first)
+            #expect(selected.distinctID == "user_42" && posthog.apiKeys == ["phc_testkey"])
+            #expect(ours(selected.properties) == ["modelId": "claude-3-opus", "personaId": "fitness", "isDefault": false, "isOverride": true])
+            #expect(selected.properties["$lib"] == .string("posthog-python"))
+            posthog.setDown(true)
+            let down = try await PythonSDK.run(["posthog-fake-down", posthog.baseURL])
+            #expect(down.status == 0, "\(down.output)")
+            #expect(posthog.refusedWhileDown == 1 && posthog.events.count == 2)
+        }
     }
 }

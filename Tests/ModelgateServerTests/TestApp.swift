@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import ModelgateBilling
 import ModelgateCore
+import ModelgateMetrics
 import ModelgateServer
 import ModelgateStore
 import ModelgateTestSupport
@@ -24,9 +25,12 @@ struct TestApp {
 
     let providers: ProviderRouter
     let stripe: StripeClient?
+    /// One registry per app: the services and the routes count into it.
+    let metrics: ModelgateMetrics
     var dependencies: Dependencies {
         var dependencies = Self.dependencies(database: database, providers: providers, clock: clock)
         dependencies.stripe = stripe
+        dependencies.metrics = metrics
         return dependencies
     }
 
@@ -95,7 +99,7 @@ struct TestApp {
                 let services = try await Services(dependencies: dependencies, billing: billing)
                 let app = TestApp(
                     database: database, databaseURL: url, clock: clock, tokens: await TokenAuthority(secret: testSecret),
-                    services: services, providers: providers, stripe: stripe)
+                    services: services, providers: providers, stripe: stripe, metrics: dependencies.metrics)
                 try await app.application().test(test) { client in try await body(app, client) }
             }
         } catch {

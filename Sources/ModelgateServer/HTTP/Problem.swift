@@ -175,12 +175,6 @@ extension Problem {
     }
 }
 
-enum ISO8601 {
-    static func string(_ date: Date) -> String {
-        date.formatted(.iso8601)
-    }
-}
-
 /// Turns every error into problem+json, adds the request id to every response, and logs failures.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext

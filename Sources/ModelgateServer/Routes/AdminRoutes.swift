@@ -186,5 +186,5 @@ enum CSV {
 }
 
 extension AppRequestContext {
-    func actor() throws -> Actor { Actor(try requireIdentity().user.description) }
+    func actor() throws -> Actor { Actor(try requireIdentity().user) }
 }

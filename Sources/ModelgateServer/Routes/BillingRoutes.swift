@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import ModelgateBilling
 import ModelgateCore
+import ModelgateMetrics
 
 struct WebhookReceipt: Encodable, Sendable {
     let received = true
@@ -13,6 +14,7 @@ struct WebhookReceipt: Encodable, Sendable {
 struct BillingRoutes {
     let purchases: PurchaseService
     let userModels: UserModelsService
+    let metrics: ModelgateMetrics
     static let webhookBodyLimit = 1 << 20
 
     func register(api: RouterGroup<AppRequestContext>, router: Router<AppRequestContext>) {
@@ -21,9 +23,27 @@ struct BillingRoutes {
         }
         router.post("api/purchases/webhook") { request, _ in
             let body = try await request.body.collect(upTo: Self.webhookBodyLimit)
-            let outcome = try await purchases.handleWebhook(
-                payload: Data(buffer: body), signature: request.headers[HTTPField.Name("Stripe-Signature")!])
+            let outcome: WebhookOutcome
+            do {
+                outcome = try await purchases.handleWebhook(
+                    payload: Data(buffer: body), signature: request.headers[HTTPField.Name("Stripe-Signature")!])
+            } catch {
+                if case .invalidSignature = error as? ModelgateError { metrics.webhook(.badSignature) } else { metrics.webhook(.failed) }
+                throw error
+            }
+            metrics.webhook(Self.metric(outcome))
             return JSONBody(WebhookReceipt(outcome: outcome.rawValue))
+        }
+    }
+
+    /// A payment still pending counts as `ignored`: nothing changed yet.
+    static func metric(_ outcome: WebhookOutcome) -> ModelgateMetrics.WebhookOutcome {
+        switch outcome {
+        case .granted: .granted
+        case .duplicate: .duplicate
+        case .failed: .failed
+        case .refunded: .refunded
+        case .ignored, .pending: .ignored
         }
     }
 }

@@ -12,9 +12,10 @@ struct AdminService: Sendable {
     let statistics: StatisticsRepository
     let audit: AuditTrail
     let exports: ExportReader
+    let outbox: AnalyticsOutbox
     let clock: any WallClock
 
-    init(database: Database, cache: CatalogCache, clock: any WallClock) {
+    init(database: Database, cache: CatalogCache, outbox: AnalyticsOutbox, clock: any WallClock) {
         self.cache = cache
         catalog = CatalogRepository(database: database)
         administration = CatalogAdministration(database: database)
@@ -22,6 +23,7 @@ struct AdminService: Sendable {
         statistics = StatisticsRepository(database: database)
         audit = AuditTrail(database: database)
         exports = ExportReader(database: database)
+        self.outbox = outbox
         self.clock = clock
     }
 
@@ -39,7 +41,10 @@ struct AdminService: Sendable {
 
     func create(_ draft: ModelDraft, earlier: [FieldError] = [], by actor: Actor) async throws -> AIModel {
         let model = try draft.validated(editing: nil, earlier: earlier)
-        try await administration.create(model, by: actor, at: clock.now())
+        let now = clock.now()
+        try await administration.create(model, by: actor, at: now) { [outbox] db in
+            try await outbox.enqueue([.adminModelCreated(model: model.id, tier: model.tier, priceCents: model.priceCents)], for: actor.user, at: now, in: db)
+        }
         try await cache.refresh()
         return model
     }
@@ -50,13 +55,20 @@ struct AdminService: Sendable {
         let model = try draft.validated(editing: before, earlier: earlier)
         if !model.enabled, before.enabled, current.systemDefaultID == id { throw ModelgateError.systemDefaultRequired(id) }
         guard model != before else { return model }
-        try await administration.update(model, before: before, by: actor, at: clock.now())
+        let now = clock.now()
+        try await administration.update(model, before: before, by: actor, at: now) { [outbox] db in
+            guard model.enabled != before.enabled else { return }
+            try await outbox.enqueue([Self.toggled(model.id, model.enabled)], for: actor.user, at: now, in: db)
+        }
         try await cache.refresh()
         return model
     }
 
     func setEnabled(_ ids: [ModelID], _ enabled: Bool, by actor: Actor) async throws -> [ModelID] {
-        let changed = try await administration.setEnabled(ids, enabled: enabled, by: actor, at: clock.now())
+        let now = clock.now()
+        let changed = try await administration.setEnabled(ids, enabled: enabled, by: actor, at: now) { [outbox] changed, db in
+            try await outbox.enqueue(changed.map { Self.toggled($0, enabled) }, for: actor.user, at: now, in: db)
+        }
         try await cache.refresh()
         return changed
     }
@@ -72,7 +84,12 @@ struct AdminService: Sendable {
             throw ModelgateError.validationFailed([FieldError("source", "must be admin_grant or trial (purchases come from Stripe)")])
         }
         let (user, _) = try await target(model, reference)
-        return try await grants.grant(model: model, to: user, source: source, note: note, by: actor, at: clock.now())
+        let now = clock.now()
+        let event = AnalyticsEvent.adminModelAccessGranted(
+            model: model, user: UserID(user.id) ?? actor.user, source: source == .trial ? .trial : .adminGrant)
+        return try await grants.grant(model: model, to: user, source: source, note: note, by: actor, at: now) { [outbox] db in
+            try await outbox.enqueue([event], for: actor.user, at: now, in: db)
+        }
     }
 
     func revoke(_ model: ModelID, from reference: String, by actor: Actor) async throws -> Bool {
@@ -93,6 +110,10 @@ struct AdminService: Sendable {
     func statisticsTable() async throws -> [ModelStatistics] {
         let models = try await catalog.snapshot().models.sorted { ($0.sortOrder, $0.id.rawValue) < ($1.sortOrder, $1.id.rawValue) }
         return try await statistics.all(models: models.map(\.id), window: StatisticsWindow(now: clock.now()))
+    }
+
+    static func toggled(_ model: ModelID, _ enabled: Bool) -> AnalyticsEvent {
+        enabled ? .adminModelEnabled(model: model) : .adminModelDisabled(model: model)
     }
 
     private func target(_ model: ModelID, _ reference: String) async throws -> (UserSummary, AIModel) {

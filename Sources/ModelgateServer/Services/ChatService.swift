@@ -1,5 +1,6 @@
 import Foundation
 import ModelgateCore
+import ModelgateMetrics
 import ModelgateProviders
 import ModelgateStore
 import NIOConcurrencyHelpers
@@ -30,23 +31,29 @@ final class ChatReply: @unchecked Sendable {
 
     let admission: Admission
     let conversation: Conversation?
+    private let metrics: ModelgateMetrics
+    private let started = ContinuousClock.now
     private var iterator: ProviderStream.AsyncIterator
     private var pending: ProviderEvent?
     private let delivered = NIOLockedValueBox(Delivered())
     var text: String { delivered.withLockedValue { $0.text } }
     var usage: TokenUsage { delivered.withLockedValue { $0.usage } }
 
-    init(admission: Admission, conversation: Conversation?, stream: ProviderStream) {
+    init(admission: Admission, conversation: Conversation?, stream: ProviderStream, metrics: ModelgateMetrics) {
         self.admission = admission
         self.conversation = conversation
+        self.metrics = metrics
         self.iterator = stream.makeAsyncIterator()
     }
+
+    private var provider: Provider { admission.choice.model.provider }
 
     /// Waits for the provider's first event, so a failure before any text can still be refused
     /// with a proper status and the charge given back.
     func awaitFirstEvent() async throws {
         pending = try await iterator.next()
         if pending == nil { throw ProviderError.unavailable(reason: "empty stream") }
+        metrics.providerFirstToken(provider, seconds: (ContinuousClock.now - started).seconds)
     }
 
     /// The next event, recording text and usage for the stored turn; `nil` at the end.
@@ -56,8 +63,14 @@ final class ChatReply: @unchecked Sendable {
             event = pending
             self.pending = nil
         } else {
-            event = try await iterator.next()
+            do {
+                event = try await iterator.next()
+            } catch {
+                metrics.providerError(provider, code: .streamCut)
+                throw error
+            }
         }
+        if event == nil { metrics.providerFinished(provider, seconds: (ContinuousClock.now - started).seconds) }
         delivered.withLockedValue { delivered in
             switch event {
             case .delta(let delta): delivered.text += delta
@@ -100,7 +113,7 @@ public struct ChatService: Sendable {
             persona: request.personaId, message: message)
         return try await begin(
             profile, persona: request.personaId, explicit: request.modelId, system: nil,
-            turns: history + [ChatTurn(role: .user, text: message)], conversation: conversation)
+            turns: history + [ChatTurn(role: .user, text: message)], conversation: conversation, path: .chat)
     }
 
     /// `/v1/chat/completions`: the caller sends the whole history, as OpenAI's API does.
@@ -109,24 +122,34 @@ public struct ChatService: Sendable {
             throw ModelgateError.invalidField(field: "messages", reason: "must end with a user message")
         }
         _ = try Self.validated(last.text, field: "messages")
-        return try await begin(profile, persona: persona, explicit: explicit, system: system, turns: turns, conversation: nil)
+        return try await begin(profile, persona: persona, explicit: explicit, system: system, turns: turns, conversation: nil, path: .openAI)
     }
 
     /// Selects, charges, and calls the provider; a failure before the first token gives the charge back.
     private func begin(
-        _ profile: Profile, persona: PersonaID?, explicit: ModelID?, system: String?, turns: [ChatTurn], conversation: ChatReply.Conversation?
+        _ profile: Profile, persona: PersonaID?, explicit: ModelID?, system: String?, turns: [ChatTurn], conversation: ChatReply.Conversation?,
+        path: ModelgateMetrics.RequestPath
     ) async throws -> ChatReply {
-        let admission = try await access.admit(profile, persona: persona, explicit: explicit, reachable: providers.isAvailable)
+        let admission = try await access.admit(profile, persona: persona, explicit: explicit, path: path, reachable: providers.isAvailable)
         let model = admission.choice.model
         let prompts = [persona.flatMap { access.cache.persona($0)?.systemPrompt }, system].compactMap { $0 }
         let providerRequest = ProviderRequest(
             providerModelID: model.providerModelID, system: prompts.isEmpty ? nil : prompts.joined(separator: "\n\n"),
             turns: turns, endUserID: profile.id.description)
-        let reply = ChatReply(admission: admission, conversation: conversation, stream: providers.stream(model.provider, providerRequest))
+        let metrics = access.metrics
+        metrics.providerRequest(model.provider)
+        let reply = ChatReply(
+            admission: admission, conversation: conversation, stream: providers.stream(model.provider, providerRequest), metrics: metrics)
         do {
             try await reply.awaitFirstEvent()
         } catch {
-            try await access.ledger.release(admission.consumption)
+            metrics.providerError(model.provider, code: Self.errorCode(error))
+            do {
+                try await access.ledger.release(admission.consumption)
+            } catch let releaseError {
+                if admission.payment == .trial { metrics.trialTrackingFailure(model: model.id) }
+                throw releaseError
+            }
             throw Self.domainError(error, provider: model.provider)
         }
         return reply
@@ -150,6 +173,17 @@ public struct ChatService: Sendable {
             isNewConversation: conversation.isNew, message: conversation.message, reply: reply.text,
             model: admission.choice.model.id, payment: admission.payment, reason: admission.choice.reason,
             inputTokens: reply.usage.inputTokens, outputTokens: reply.usage.outputTokens), at: clock.now())
+    }
+
+    /// The `code` label of a provider error.
+    static func errorCode(_ error: any Error) -> ModelgateMetrics.ProviderErrorCode {
+        switch error as? ProviderError {
+        case .notConfigured: .notConfigured
+        case .rateLimited: .rateLimited
+        case .unavailable: .unavailable
+        case .failed: .failed
+        case nil: error is CancellationError ? .cancelled : .unavailable
+        }
     }
 
     static func domainError(_ error: any Error, provider: Provider) -> any Error {

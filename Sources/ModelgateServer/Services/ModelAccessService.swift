@@ -1,5 +1,6 @@
 import Foundation
 import ModelgateCore
+import ModelgateMetrics
 import ModelgateStore
 
 /// The user's account as selection sees it at one instant.
@@ -32,6 +33,8 @@ public struct ModelAccessService: Sendable {
     let cache: CatalogCache
     let entitlements: EntitlementRepository
     let ledger: QuotaLedger
+    let outbox: AnalyticsOutbox
+    let metrics: ModelgateMetrics
     let clock: any WallClock
 
     func standing(of profile: Profile) async throws -> UserStanding {
@@ -43,6 +46,8 @@ public struct ModelAccessService: Sendable {
     }
 
     func plan(for profile: Profile, persona: PersonaID?, explicit: ModelID?) async throws -> MessagePlan {
+        let started = ContinuousClock.now
+        defer { metrics.selection(seconds: (ContinuousClock.now - started).seconds) }
         if let persona, cache.persona(persona) == nil { throw ModelgateError.unknownPersona(persona) }
         let choice = try ModelSelection.select(
             catalog: cache.catalog, preferences: profile.preferences, persona: persona, explicit: explicit)
@@ -60,31 +65,100 @@ public struct ModelAccessService: Sendable {
     /// Charges one message, or throws why it may not be sent. `reachable` says whether a model's
     /// provider can be called at all; an unreachable one is refused before anything is charged.
     public func admit(
-        _ profile: Profile, persona: PersonaID?, explicit: ModelID?, reachable: (Provider) -> Bool = { _ in true }
+        _ profile: Profile, persona: PersonaID?, explicit: ModelID?, path: ModelgateMetrics.RequestPath = .chat,
+        reachable: (Provider) -> Bool = { _ in true }
     ) async throws -> Admission {
         let plan = try await plan(for: profile, persona: persona, explicit: explicit)
         let model = plan.choice.model
         guard reachable(model.provider) else { throw ModelgateError.providerNotConfigured(model.provider) }
-        if let refusal = AccessPolicy.refusal(plan.decision, model: model.id) { throw refusal }
+        if let refusal = AccessPolicy.refusal(plan.decision, model: model.id) {
+            metrics.entitlementBypass(model: model.id, path: path)
+            if case .trialExhausted = plan.decision {
+                metrics.quota(.trialExhausted, model: model.id)
+                await recordRefusal(.modelTrialExpiredPrompt(model: model.id, priceCents: model.priceCents), of: profile)
+            } else {
+                metrics.quota(.locked, model: model.id)
+            }
+            throw refusal
+        }
+        if let skipped = plan.choice.skipped.first {
+            metrics.selectionFallback(reason: skipped.why, to: landing(of: plan.choice, preferences: profile.preferences, persona: persona))
+        }
         guard case .allowed(let payment) = plan.decision else { throw ModelgateError.modelLocked(model.id, priceCents: model.priceCents) }
-        let charge = QuotaCharge(
-            user: profile.id, model: model.id, day: plan.day.key, dailyLimit: model.dailyMessageLimit,
-            trialLimit: payment == .trial ? model.trialMessagesAllowed : nil)
-        switch try await ledger.consume(charge) {
+        switch try await charge(plan, payment: payment, profile: profile, persona: persona) {
         case .consumed(let consumption):
+            metrics.quota(payment == .trial ? .trial : .allowed, model: model.id)
             return Admission(
                 choice: plan.choice, payment: payment, consumption: consumption,
                 usage: DailyUsage(used: consumption.usedToday, limit: model.dailyMessageLimit, resetAt: ISO8601.string(plan.day.resetAt)),
                 trialMessagesRemaining: consumption.trialUsed.map { max(0, model.trialMessagesAllowed - $0) })
         case .dailyLimitReached:
+            metrics.quota(.rateLimited, model: model.id)
+            await recordRefusal(.modelRateLimitHit(model: model.id, dailyLimit: model.dailyMessageLimit ?? 0, resetAt: plan.day.resetAt), of: profile)
             throw rateLimited(model, day: plan.day)
         case .trialExhausted:
+            metrics.quota(.trialExhausted, model: model.id)
+            await recordRefusal(.modelTrialExpiredPrompt(model: model.id, priceCents: model.priceCents), of: profile)
             throw ModelgateError.trialExhausted(model.id, priceCents: model.priceCents)
         }
+    }
+
+    /// Takes the message's quota (and trial) units, writing its analytics events in the same transaction.
+    private func charge(_ plan: MessagePlan, payment: PaymentKind, profile: Profile, persona: PersonaID?) async throws -> ConsumeOutcome {
+        let model = plan.choice.model
+        let charge = QuotaCharge(
+            user: profile.id, model: model.id, day: plan.day.key, dailyLimit: model.dailyMessageLimit,
+            trialLimit: payment == .trial ? model.trialMessagesAllowed : nil)
+        let events = ChargeEvents(outbox: outbox, at: clock.now()) { [choice = plan.choice] consumption in
+            Self.admissionEvents(choice, persona: persona, payment: payment, consumption: consumption)
+        }
+        do {
+            return try await ledger.consume(charge, events: events)
+        } catch {
+            if payment == .trial { metrics.trialTrackingFailure(model: model.id) }
+            throw error
+        }
+    }
+
+    /// Which step of the chain answered after a skip (`ModelChoice` only says `fallback`).
+    private func landing(of choice: ModelChoice, preferences: ModelPreferences, persona: PersonaID?) -> SelectionReason {
+        let id = choice.model.id
+        if let persona, preferences.personaOverrides[persona] == id { return .personaOverride }
+        if preferences.defaultModelId == id { return .userDefault }
+        return id == cache.catalog.systemDefaultID ? .systemDefault : .fallback
+    }
+
+    /// `model_selected`, `model_message_sent`, and for a trial message `model_trial_started` (the
+    /// first one) and `model_trial_message_used`: written with the charge.
+    static func admissionEvents(_ choice: ModelChoice, persona: PersonaID?, payment: PaymentKind, consumption: Consumption) -> [AnalyticsEvent] {
+        let model = choice.model
+        var events: [AnalyticsEvent] = [
+            .modelSelected(
+                model: model.id, persona: persona, isDefault: choice.reason == .userDefault || choice.reason == .systemDefault,
+                isOverride: choice.reason == .personaOverride),
+            .modelMessageSent(model: model.id, persona: persona, isTrialMessage: payment == .trial),
+        ]
+        if let used = consumption.trialUsed {
+            let remaining = max(0, model.trialMessagesAllowed - used)
+            if used == 1 { events.append(.modelTrialStarted(model: model.id, trialMessagesRemaining: remaining)) }
+            events.append(.modelTrialMessageUsed(model: model.id, trialMessagesRemaining: remaining))
+        }
+        return events
+    }
+
+    /// A refused message changes no data, so its event is written on its own. A failure to write
+    /// it must not turn the refusal into a server error: the event is lost, the refusal stands.
+    private func recordRefusal(_ event: AnalyticsEvent, of profile: Profile) async {
+        try? await outbox.record([event], for: profile.id, at: clock.now(), in: ledger.database)
     }
 
     func rateLimited(_ model: AIModel, day: QuotaDay) -> ModelgateError {
         let seconds = max(1, Int(day.resetAt.timeIntervalSince(clock.now()).rounded(.up)))
         return .rateLimited(model.id, limit: model.dailyMessageLimit ?? 0, resetAt: day.resetAt, retryAfterSeconds: seconds)
     }
+}
+
+extension Duration {
+    /// Seconds as a `Double`, for metrics.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -61,6 +61,9 @@ struct UserModelsService: Sendable {
         case .trialExhausted: outcome = "trial_exhausted"
         case .allowed: outcome = model.dailyMessageLimit.map { used >= $0 } == true ? "rate_limited" : "allowed"
         }
+        if explicit != nil, outcome == "model_locked" || outcome == "trial_exhausted" {
+            access.metrics.entitlementBypass(model: model.id, path: .preview)
+        }
         let isTrial = plan.decision == .allowed(.trial)
         return PreviewView(
             outcome: outcome, modelId: model.id, reason: plan.choice.reason, isTrialMessage: isTrial,
@@ -87,9 +90,12 @@ struct UserModelsService: Sendable {
             if standing == nil { standing = try await access.standing(of: profile) }
             let decision = AccessPolicy.decide(
                 model: model, entitled: standing?.entitled.contains(id) == true, trialMessagesUsed: standing?.trialsUsed[id] ?? 0)
-            if let refusal = AccessPolicy.refusal(decision, model: id) { throw refusal }
+            if let refusal = AccessPolicy.refusal(decision, model: id) {
+                access.metrics.entitlementBypass(model: id, path: .preferences)
+                throw refusal
+            }
         }
-        try await profiles.apply(change, to: profile.id, at: clock.now())
+        try await profiles.apply(change, to: profile.id, at: clock.now(), outbox: access.outbox)
         guard let updated = try await profiles.find(profile.id) else { throw ModelgateError.notFound(what: "profile", id: profile.id.description) }
         return updated.preferences
     }

@@ -1,0 +1,104 @@
+import Foundation
+
+/// The product analytics catalog: every event Modelgate sends to PostHog, with its properties.
+/// Names and property keys are spelled only here (see docs/analytics.md); call sites build a case.
+public enum AnalyticsEvent: Sendable, Equatable {
+    case modelSelected(model: ModelID, persona: PersonaID?, isDefault: Bool, isOverride: Bool)
+    case modelPreferenceSaved(defaultModel: ModelID?, hasOverrides: Bool)
+    case modelPurchaseInitiated(model: ModelID, priceCents: Int)
+    case modelPurchaseCompleted(model: ModelID, priceCents: Int, source: PurchaseChannel)
+    case modelTrialStarted(model: ModelID, trialMessagesRemaining: Int)
+    case modelTrialMessageUsed(model: ModelID, trialMessagesRemaining: Int)
+    case modelTrialExpiredPrompt(model: ModelID, priceCents: Int?)
+    case modelRateLimitHit(model: ModelID, dailyLimit: Int, resetAt: Date)
+    case modelMessageSent(model: ModelID, persona: PersonaID?, isTrialMessage: Bool)
+    case adminModelCreated(model: ModelID, tier: Tier, priceCents: Int?)
+    case adminModelEnabled(model: ModelID)
+    case adminModelDisabled(model: ModelID)
+    case adminModelAccessGranted(model: ModelID, user: UserID, source: AccessGrantSource)
+
+    /// Where a completed purchase was paid.
+    public enum PurchaseChannel: String, Sendable { case stripe }
+
+    /// How an admin gave a user access.
+    public enum AccessGrantSource: String, Sendable {
+        case adminGrant = "admin_grant"
+        case trial
+    }
+
+    /// The event names PostHog sees.
+    public enum Name: String, Sendable, CaseIterable {
+        case modelSelected = "model_selected"
+        case modelPreferenceSaved = "model_preference_saved"
+        case modelPurchaseInitiated = "model_purchase_initiated"
+        case modelPurchaseCompleted = "model_purchase_completed"
+        case modelTrialStarted = "model_trial_started"
+        case modelTrialMessageUsed = "model_trial_message_used"
+        case modelTrialExpiredPrompt = "model_trial_expired_prompt"
+        case modelRateLimitHit = "model_rate_limit_hit"
+        case modelMessageSent = "model_message_sent"
+        case adminModelCreated = "admin_model_created"
+        case adminModelEnabled = "admin_model_enabled"
+        case adminModelDisabled = "admin_model_disabled"
+        case adminModelAccessGranted = "admin_model_access_granted"
+    }
+
+    /// Property keys (camelCase, as in the PostHog insights).
+    public enum Key: String, Sendable, CaseIterable {
+        case modelId, personaId, isDefault, isOverride, defaultModelId, hasOverrides, priceCents, source
+        case trialMessagesRemaining, dailyLimit, resetAt, isTrialMessage, tier, userId
+    }
+
+    public var name: Name {
+        switch self {
+        case .modelSelected: .modelSelected
+        case .modelPreferenceSaved: .modelPreferenceSaved
+        case .modelPurchaseInitiated: .modelPurchaseInitiated
+        case .modelPurchaseCompleted: .modelPurchaseCompleted
+        case .modelTrialStarted: .modelTrialStarted
+        case .modelTrialMessageUsed: .modelTrialMessageUsed
+        case .modelTrialExpiredPrompt: .modelTrialExpiredPrompt
+        case .modelRateLimitHit: .modelRateLimitHit
+        case .modelMessageSent: .modelMessageSent
+        case .adminModelCreated: .adminModelCreated
+        case .adminModelEnabled: .adminModelEnabled
+        case .adminModelDisabled: .adminModelDisabled
+        case .adminModelAccessGranted: .adminModelAccessGranted
+        }
+    }
+
+    /// The properties as JSON; absent optional values are `null`.
+    public var properties: [String: JSONValue] {
+        var properties: [Key: JSONValue] = [:]
+        switch self {
+        case .modelSelected(let model, let persona, let isDefault, let isOverride):
+            properties = [.modelId: .id(model), .personaId: .id(persona), .isDefault: .bool(isDefault), .isOverride: .bool(isOverride)]
+        case .modelPreferenceSaved(let model, let hasOverrides):
+            properties = [.defaultModelId: .id(model), .hasOverrides: .bool(hasOverrides)]
+        case .modelPurchaseInitiated(let model, let price):
+            properties = [.modelId: .id(model), .priceCents: .int(price)]
+        case .modelPurchaseCompleted(let model, let price, let source):
+            properties = [.modelId: .id(model), .priceCents: .int(price), .source: .string(source.rawValue)]
+        case .modelTrialStarted(let model, let remaining), .modelTrialMessageUsed(let model, let remaining):
+            properties = [.modelId: .id(model), .trialMessagesRemaining: .int(remaining)]
+        case .modelTrialExpiredPrompt(let model, let price):
+            properties = [.modelId: .id(model), .priceCents: .int(price)]
+        case .modelRateLimitHit(let model, let limit, let resetAt):
+            properties = [.modelId: .id(model), .dailyLimit: .int(limit), .resetAt: .string(ISO8601.string(resetAt))]
+        case .modelMessageSent(let model, let persona, let isTrial):
+            properties = [.modelId: .id(model), .personaId: .id(persona), .isTrialMessage: .bool(isTrial)]
+        case .adminModelCreated(let model, let tier, let price):
+            properties = [.modelId: .id(model), .tier: .string(tier.rawValue), .priceCents: .int(price)]
+        case .adminModelEnabled(let model), .adminModelDisabled(let model):
+            properties = [.modelId: .id(model)]
+        case .adminModelAccessGranted(let model, let user, let source):
+            properties = [.modelId: .id(model), .userId: .string(user.description), .source: .string(source.rawValue)]
+        }
+        return Dictionary(uniqueKeysWithValues: properties.map { ($0.key.rawValue, $0.value) })
+    }
+}
+
+extension JSONValue {
+    fileprivate static func id<ID: StringIdentifier>(_ id: ID?) -> JSONValue { id.map { .string($0.rawValue) } ?? .null }
+    fileprivate static func int(_ value: Int?) -> JSONValue { value.map { .number(Double($0)) } ?? .null }
+}
