@@ -28,7 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
         let httpClient = ProviderRouter.makeHTTPClient(configuration.providers.timeouts)
         let providers = ProviderRouter(configuration: configuration.providers, httpClient: httpClient)
         let stripe = configuration.billing.secretKey.map { StripeClient(http: httpClient, baseURL: configuration.billing.apiBase, key: $0) }
-        let dependencies = Dependencies(database: database, providers: providers, stripe: stripe, clock: clock, logger: logger)
+        var dependencies = Dependencies(database: database, providers: providers, stripe: stripe, clock: clock, logger: logger)
+        dependencies.features = configuration.features
         let services = try await Services(dependencies: dependencies, billing: configuration.billing)
         let app = buildApplication(configuration: configuration, dependencies: dependencies, services: services, tokens: tokens)
         let reachable = Provider.allCases.filter(providers.isAvailable).map(\.rawValue)

@@ -7,7 +7,7 @@ import ModelgateServer
 import ModelgateStore
 
 struct StripeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stripe", abstract: "Stripe operations.", subcommands: [StripeSyncCommand.self])
+    static let configuration = CommandConfiguration(commandName: "stripe", abstract: "Stripe operations.", subcommands: [StripeSyncCommand.self, StripeDeactivateCommand.self])
 }
 
 struct StripeSyncCommand: AsyncParsableCommand {

@@ -28,6 +28,8 @@ public enum ModelgateError: Error, Sendable, Equatable {
     case validationFailed([FieldError])
     /// The system default must stay enabled until another model becomes the default.
     case systemDefaultRequired(ModelID)
+    /// Model choice is switched off by the operators (feature flag).
+    case modelSelectionDisabled
 }
 
 /// How an upstream provider failed, as far as our callers need to know.

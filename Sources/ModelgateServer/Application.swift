@@ -12,6 +12,7 @@ import ServiceLifecycle
 /// Everything the service depends on, passed in as values: tests swap the clock and database.
 public struct Dependencies: Sendable {
     public var database: Database
+    public var features = FeatureFlags()
     public var providers: ProviderRouter
     /// `nil` closes purchases (no Stripe key).
     public var stripe: StripeClient?
@@ -51,7 +52,8 @@ public struct Services: Sendable {
         profiles = ProfileRepository(database: database)
         access = ModelAccessService(
             cache: cache, entitlements: EntitlementRepository(database: database), ledger: QuotaLedger(database: database),
-            outbox: AnalyticsOutbox(makeID: dependencies.makeID), metrics: dependencies.metrics, clock: dependencies.clock)
+            outbox: AnalyticsOutbox(makeID: dependencies.makeID), metrics: dependencies.metrics, clock: dependencies.clock,
+            modelSelection: dependencies.features.modelSelection)
         dependencies.metrics.register(models: cache.catalog.models)
         userModels = UserModelsService(access: access, profiles: profiles, providers: dependencies.providers)
         chat = ChatService(

@@ -30,6 +30,7 @@ public struct ServerConfiguration: Sendable {
     public var analytics: AnalyticsConfiguration
     /// When set, `GET /metrics` needs `Authorization: Bearer <token>`.
     public var metricsToken: String?
+    public var features = FeatureFlags()
 
     public init(host: String = "127.0.0.1", port: Int = 8080, databaseURL: DatabaseURL = .sqliteFile(path: "modelgate.sqlite"),
                 jwtSecret: String? = nil, maxBodyBytes: Int = 64 * 1024, providers: ProvidersConfiguration = .init(),
@@ -57,7 +58,18 @@ public struct ServerConfiguration: Sendable {
         configuration.billing = try parseBilling(environment)
         configuration.analytics = try parseAnalytics(environment)
         if let token = environment["MODELGATE_METRICS_TOKEN"], !token.isEmpty { configuration.metricsToken = token }
+        if let flag = environment["MODELGATE_FEATURE_MODEL_SELECTION"], !flag.isEmpty {
+            configuration.features.modelSelection = try parseSwitch(flag, variable: "MODELGATE_FEATURE_MODEL_SELECTION")
+        }
         return configuration
+    }
+
+    static func parseSwitch(_ value: String, variable: String) throws(ConfigurationError) -> Bool {
+        switch value.lowercased() {
+        case "on", "true", "1", "yes": return true
+        case "off", "false", "0", "no": return false
+        default: throw ConfigurationError(variable: variable, reason: "'\(value)' is not on or off")
+        }
     }
 
     static func parseAnalytics(_ environment: [String: String]) throws(ConfigurationError) -> AnalyticsConfiguration {
@@ -182,4 +194,13 @@ public struct ServerConfiguration: Sendable {
         var generator = SystemRandomNumberGenerator()
         return (0..<48).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
+}
+
+/// Switches for a launch that may need undoing without a deploy.
+public struct FeatureFlags: Sendable {
+    /// Off: every user gets the system default, checkout is closed, and the settings page says
+    /// model choice is unavailable (`MODELGATE_FEATURE_MODEL_SELECTION`, on by default).
+    public var modelSelection = true
+
+    public init() {}
 }

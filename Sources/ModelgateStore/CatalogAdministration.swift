@@ -4,10 +4,20 @@ import SQLKit
 
 /// Who performed an admin change, as the audit log records it.
 public struct Actor: Sendable {
-    public let user: UserID
-    var id: String { user.description }
+    public let id: String
+    /// The admin's user id; nil for an operator at the command line.
+    public let user: UserID?
 
-    public init(_ user: UserID) { self.user = user }
+    public init(_ user: UserID) {
+        id = user.description
+        self.user = user
+    }
+
+    /// An operator's command, e.g. `cli:rollback`.
+    public init(command: String) {
+        id = command
+        user = nil
+    }
 }
 
 /// Catalog changes made by admins. Each runs in one transaction with its audit rows and the

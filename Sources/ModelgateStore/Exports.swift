@@ -92,3 +92,14 @@ public struct ExportReader: Sendable {
 enum ISO8601Format {
     static func string(_ date: Date) -> String { date.formatted(.iso8601) }
 }
+
+/// RFC 4180 CSV: fields with a comma, quote or line break are quoted, quotes doubled; CRLF lines.
+public enum CSV {
+    public static func line(_ fields: [String]) -> String {
+        fields.map { field in
+            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+        }.joined(separator: ",") + "\r\n"
+    }
+}
+

@@ -232,5 +232,18 @@ enum Schema {
             """,
             "CREATE TABLE model_usage_rollup_days (day TEXT PRIMARY KEY CHECK (length(day) = 10))",
         ]),
+        Migration(version: 4, name: "preference backups for the rollback commands", statements: [
+            // One row per profile (its default, NULL included) and one per coach override.
+            """
+            CREATE TABLE preference_backups (
+                backup_id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                persona_id TEXT,
+                model_id TEXT,
+                created_at {ts} NOT NULL
+            )
+            """,
+            "CREATE INDEX preference_backups_id ON preference_backups (backup_id, user_id)",
+        ]),
     ]
 }

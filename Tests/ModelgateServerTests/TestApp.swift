@@ -85,7 +85,7 @@ struct TestApp {
 
     static func run(
         at start: Date = Date(timeIntervalSince1970: 1_795_000_000), providers configuration: ProvidersConfiguration = TestApp.providers(fake: nil),
-        billing: BillingConfiguration = TestApp.billing(stripe: nil), test: TestingSetup = .router,
+        billing: BillingConfiguration = TestApp.billing(stripe: nil), features: FeatureFlags = .init(), test: TestingSetup = .router,
         _ body: @escaping @Sendable (TestApp, any TestClientProtocol) async throws -> Void
     ) async throws {
         let httpClient = ProviderRouter.makeHTTPClient(configuration.timeouts)
@@ -96,6 +96,7 @@ struct TestApp {
                 let clock = ManualClock(start)
                 var dependencies = dependencies(database: database, providers: providers, clock: clock)
                 dependencies.stripe = stripe
+                dependencies.features = features
                 let services = try await Services(dependencies: dependencies, billing: billing)
                 let app = TestApp(
                     database: database, databaseURL: url, clock: clock, tokens: await TokenAuthority(secret: testSecret),

@@ -128,6 +128,9 @@ extension Problem {
             self.init(status: .conflict, code: "system_default_required", title: "The system default must stay enabled",
                       detail: "'\(model)' is the system default: make another model the default (PUT /api/admin/settings/default-model) before disabling it.",
                       extra: ["modelId": .string(model.rawValue)])
+        case .modelSelectionDisabled:
+            self.init(status: .serviceUnavailable, code: "model_selection_disabled", title: "Model choice unavailable",
+                      detail: "Choosing models and buying them is switched off for now; every coach uses the system default.")
         case .databaseUnavailable:
             self.init(status: .serviceUnavailable, code: "database_unavailable", title: "Database unavailable",
                       detail: "The database cannot be reached.")

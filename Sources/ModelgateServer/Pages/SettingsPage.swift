@@ -83,6 +83,7 @@ struct SettingsPage: Sendable {
     let csrf: String
     let notice: Notice?
     let purchasesOpen: Bool
+    let modelSelectionEnabled: Bool
     let emptyCatalog: Bool
     let systemDefaultName: String
     let defaultSource: String
@@ -98,7 +99,7 @@ struct SettingsPage: Sendable {
 
 extension SettingsPage {
     init(identity: Identity, models: ModelsView, personas: [PersonaView], catalog: CatalogSnapshot, csrf: String,
-         notice: Notice?, purchasesOpen: Bool) {
+         notice: Notice?, purchasesOpen: Bool, modelSelectionEnabled: Bool) {
         let all = models.data.free + models.data.premium
         let names = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.displayName) })
         let preferences = identity.profile.preferences
@@ -113,13 +114,14 @@ extension SettingsPage {
             }
         }
         let cards = all.map { ModelCard($0, defaultID: preferences.defaultModelId, format: format,
-                                        canBuy: purchasesOpen && catalog.model($0.id)?.stripePriceID != nil) }
+                                        canBuy: purchasesOpen && modelSelectionEnabled && catalog.model($0.id)?.stripePriceID != nil) }
 
         email = identity.profile.email ?? identity.user.description
         isAdmin = identity.isAdmin
         self.csrf = csrf
         self.notice = notice
-        self.purchasesOpen = purchasesOpen
+        self.purchasesOpen = purchasesOpen && modelSelectionEnabled
+        self.modelSelectionEnabled = modelSelectionEnabled
         emptyCatalog = all.isEmpty
         systemDefaultName = names[models.data.systemDefaultModelId] ?? models.data.systemDefaultModelId.rawValue
         defaultSource = preferences.defaultModelId.map {

@@ -175,16 +175,6 @@ struct AdminRoutes {
     }
 }
 
-/// RFC 4180 CSV: fields with a comma, quote or line break are quoted, quotes doubled; CRLF lines.
-enum CSV {
-    static func line(_ fields: [String]) -> String {
-        fields.map { field in
-            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
-        }.joined(separator: ",") + "\r\n"
-    }
-}
-
 extension AppRequestContext {
     func actor() throws -> Actor { Actor(try requireIdentity().user) }
 }

@@ -88,7 +88,8 @@ struct PageRoutes {
             identity: identity, models: try await userModels.models(for: identity.profile),
             personas: personas, catalog: catalog,
             csrf: session.csrf(context),
-            notice: notice.map { SettingsPage.Notice(kind: $0.kind, text: $0.text) }, purchasesOpen: purchases.isOpen)
+            notice: notice.map { SettingsPage.Notice(kind: $0.kind, text: $0.text) }, purchasesOpen: purchases.isOpen,
+            modelSelectionEnabled: userModels.access.modelSelection)
         return renderer.render("settings", page, status: notice?.status ?? status)
     }
 

@@ -43,7 +43,8 @@ struct AdminService: Sendable {
         let model = try draft.validated(editing: nil, earlier: earlier)
         let now = clock.now()
         try await administration.create(model, by: actor, at: now) { [outbox] db in
-            try await outbox.enqueue([.adminModelCreated(model: model.id, tier: model.tier, priceCents: model.priceCents)], for: actor.user, at: now, in: db)
+            guard let user = actor.user else { return }
+            try await outbox.enqueue([.adminModelCreated(model: model.id, tier: model.tier, priceCents: model.priceCents)], for: user, at: now, in: db)
         }
         try await cache.refresh()
         return model
@@ -57,8 +58,8 @@ struct AdminService: Sendable {
         guard model != before else { return model }
         let now = clock.now()
         try await administration.update(model, before: before, by: actor, at: now) { [outbox] db in
-            guard model.enabled != before.enabled else { return }
-            try await outbox.enqueue([Self.toggled(model.id, model.enabled)], for: actor.user, at: now, in: db)
+            guard model.enabled != before.enabled, let user = actor.user else { return }
+            try await outbox.enqueue([Self.toggled(model.id, model.enabled)], for: user, at: now, in: db)
         }
         try await cache.refresh()
         return model
@@ -67,7 +68,8 @@ struct AdminService: Sendable {
     func setEnabled(_ ids: [ModelID], _ enabled: Bool, by actor: Actor) async throws -> [ModelID] {
         let now = clock.now()
         let changed = try await administration.setEnabled(ids, enabled: enabled, by: actor, at: now) { [outbox] changed, db in
-            try await outbox.enqueue(changed.map { Self.toggled($0, enabled) }, for: actor.user, at: now, in: db)
+            guard let user = actor.user else { return }
+            try await outbox.enqueue(changed.map { Self.toggled($0, enabled) }, for: user, at: now, in: db)
         }
         try await cache.refresh()
         return changed
@@ -86,9 +88,10 @@ struct AdminService: Sendable {
         let (user, _) = try await target(model, reference)
         let now = clock.now()
         let event = AnalyticsEvent.adminModelAccessGranted(
-            model: model, user: UserID(user.id) ?? actor.user, source: source == .trial ? .trial : .adminGrant)
+            model: model, user: UserID(user.id) ?? UserID(UUID()), source: source == .trial ? .trial : .adminGrant)
         return try await grants.grant(model: model, to: user, source: source, note: note, by: actor, at: now) { [outbox] db in
-            try await outbox.enqueue([event], for: actor.user, at: now, in: db)
+            guard let admin = actor.user else { return }
+            try await outbox.enqueue([event], for: admin, at: now, in: db)
         }
     }
 

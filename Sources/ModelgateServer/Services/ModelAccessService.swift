@@ -36,6 +36,16 @@ public struct ModelAccessService: Sendable {
     let outbox: AnalyticsOutbox
     let metrics: ModelgateMetrics
     let clock: any WallClock
+    let modelSelection: Bool
+
+    /// The user's choices as selection may use them: none while model selection is switched off.
+    func preferences(of profile: Profile) -> ModelPreferences {
+        modelSelection ? profile.preferences : ModelPreferences()
+    }
+
+    func requireModelSelection() throws(ModelgateError) {
+        guard modelSelection else { throw .modelSelectionDisabled }
+    }
 
     func standing(of profile: Profile) async throws -> UserStanding {
         let day = profile.timeZone.day(at: clock.now())
@@ -50,7 +60,7 @@ public struct ModelAccessService: Sendable {
         defer { metrics.selection(seconds: (ContinuousClock.now - started).seconds) }
         if let persona, cache.persona(persona) == nil { throw ModelgateError.unknownPersona(persona) }
         let choice = try ModelSelection.select(
-            catalog: cache.catalog, preferences: profile.preferences, persona: persona, explicit: explicit)
+            catalog: cache.catalog, preferences: preferences(of: profile), persona: persona, explicit: modelSelection ? explicit : nil)
         let model = choice.model
         var entitled = false
         var trialsUsed = 0

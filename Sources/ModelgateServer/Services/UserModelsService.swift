@@ -44,7 +44,7 @@ struct UserModelsService: Sendable {
     func personas(for profile: Profile) throws -> [PersonaView] {
         let catalog = cache.catalog
         return try cache.personas.map { persona in
-            let choice = try ModelSelection.select(catalog: catalog, preferences: profile.preferences, persona: persona.id, explicit: nil)
+            let choice = try ModelSelection.select(catalog: catalog, preferences: access.preferences(of: profile), persona: persona.id, explicit: nil)
             let source = choice.reason == .personaOverride ? "override" : choice.reason.rawValue
             return PersonaView(id: persona.id, name: persona.name, description: persona.description,
                                modelId: choice.model.id, source: source, skipped: choice.skipped)
@@ -78,6 +78,7 @@ struct UserModelsService: Sendable {
     /// a purchase or trial messages left), then writes it in one transaction. Nothing is written when
     /// any part is refused.
     func updatePreferences(_ change: PreferencesChange, for profile: Profile) async throws -> ModelPreferences {
+        try access.requireModelSelection()
         let catalog = cache.catalog
         let requested = [change.defaultModelId ?? nil].compactMap { $0 } + change.personaOverrides.values.compactMap { $0 }
         for persona in change.personaOverrides.keys.sorted() where cache.persona(persona) == nil {
@@ -101,6 +102,7 @@ struct UserModelsService: Sendable {
     }
 
     func checkout(_ id: ModelID, for profile: Profile, purchases: PurchaseService) async throws -> CheckoutStarted {
+        try access.requireModelSelection()
         let entitled = try await access.entitlements.entitledModels(of: profile.id).contains(id)
         return try await purchases.checkout(model: cache.catalog.model(id), id: id, user: profile.id, alreadyEntitled: entitled)
     }
