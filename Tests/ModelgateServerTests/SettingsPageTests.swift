@@ -122,4 +122,26 @@ extension TestClientProtocol {
             #expect(try await client.page(.get, "/static/settings.js").html.contains("X-CSRF-Token"))
         }
     }
+
+    @Test func theGuidesAreServedAndTheirLinksResolve() async throws {
+        try await TestApp.run { _, client in
+            var pages: [String: String] = [:]
+            for name in ["user-guide", "admin-guide", "operations", "analytics"] {
+                let page = try await client.page(.get, "/docs/\(name)")
+                #expect(page.status == .ok && page.html.contains("<h1 id="), "\(name)")
+                pages[name] = page.html
+            }
+            for (name, html) in pages {
+                for link in html.components(separatedBy: "href=\"/docs/").dropFirst() {
+                    let target = link.prefix { $0 != "\"" }.split(separator: "#", maxSplits: 1).map(String.init)
+                    let page = target[0].isEmpty ? html : pages[target[0]]
+                    #expect(page != nil, "\(name) links to /docs/\(target[0])")
+                    if target.count == 2 { #expect(page?.contains("id=\"\(target[1])\"") == true, "\(name) links to #\(target[1])") }
+                }
+            }
+            let escape = try await client.page(.get, "/docs/..%2FPackage")
+            #expect(escape.status == .notFound, "\(escape.status)")
+            #expect(try await client.page(.get, "/docs/nothing-here").status == .notFound)
+        }
+    }
 }

@@ -23,6 +23,8 @@ struct PageRoutes {
         pageAuth.checksCSRFHeader = false
         let open = router.group().add(middleware: PageErrorMiddleware(renderer: renderer))
         open.get("login") { request, _ in try await signIn(request) }
+        open.get("docs") { _, _ in Response.redirect(to: "/docs/user-guide", type: .normal) }
+        open.get("docs/:name") { _, context in try guide(try context.parameters.require("name")) }
         let pages = open.add(middleware: pageAuth)
         pages.get("settings") { request, context in
             try await settings(context, notice: SettingsNotice(query: request.uri.queryParameters, catalog: userModels.access.cache.catalog))
@@ -73,6 +75,16 @@ struct PageRoutes {
         var response = Response.redirect(to: "/settings", type: .normal)
         response.setCookie(Self.sessionCookie(value: token, maxAge: max(0, lifetime)))
         return response
+    }
+
+    /// A bundled guide, rendered from its Markdown.
+    private func guide(_ name: String) throws -> Response {
+        guard name.allSatisfy({ $0.isLetter || $0 == "-" }),
+              let url = Bundle.module.resourceURL?.appendingPathComponent("docs/\(name).md"),
+              let source = try? String(contentsOf: url, encoding: .utf8)
+        else { throw ModelgateError.notFound(what: "guide", id: name) }
+        let title = source.split(separator: "\n").first.map { $0.drop { $0 == "#" || $0 == " " } }.map(String.init) ?? name
+        return renderer.render("doc", ["title": title, "body": Markdown.html(source)])
     }
 
     static func sessionCookie(value: String, maxAge: Int) -> Cookie {
