@@ -14,8 +14,10 @@ import Testing
 /// Headless Chromium (driven by Selenium from the venv `scripts/test` makes) against Modelgate on
 /// a real loopback port, with the fake Stripe's hosted checkout delivering signed webhooks.
 enum Browser {
+    /// On the SQLite run only: the pages are the same on both backends, and the PostgreSQL run
+    /// covers the data paths.
     static var available: Bool {
-        PythonSDK.available && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
+        PythonSDK.available && TestDatabase.backend == .sqlite && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
     }
 
     static var outputDirectory: String {

@@ -4,7 +4,7 @@ model at once; every action is in the audit log. Screenshots at 375, 768 and 128
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from browser import browser, chat, check, find, finish, scenario, screenshots, text_of, wait
+from browser import browser, chat, check, find, finish, scenario, screenshots, text_of, wait, wait_text
 
 S = scenario()
 BASE, OUT = S["base"], S["out"]
@@ -42,7 +42,7 @@ try:
     metadata = admin.find_element(By.ID, "f-metadata")
     metadata.clear()
     metadata.send_keys('{"speed": "fast",')
-    check("the JSON editor flags bad JSON as it is typed", "not valid JSON" in text_of(admin, "[data-json-error]"))
+    check("the JSON editor flags bad JSON as it is typed", wait_text(admin, "[data-json-error]", "not valid JSON"))
     admin.find_element(By.CSS_SELECTOR, "form.model-form button[type=submit]").click()
     find(admin, ".error-summary")
     summary = text_of(admin, ".error-summary")
@@ -60,13 +60,13 @@ try:
     screenshots(admin, OUT, "form")
     admin.find_element(By.CSS_SELECTOR, "form.model-form button[type=submit]").click()
     wait(admin).until(lambda d: "notice=created" in d.current_url)
-    check("creating shows a notice", "was created" in text_of(admin, "#notice"), text_of(admin, "#notice"))
+    check("creating shows a notice", wait_text(admin, "#notice", "was created"), text_of(admin, "#notice"))
     check("a user sees the created model", "mistral-small" in user_model_ids(user))
 
     # Disable with the inline toggle: it disappears for the user.
     admin.find_element(By.CSS_SELECTOR, 'tr[data-model="mistral-small"] [data-toggle]').click()
     wait(admin).until(lambda d: "notice=disabled" in d.current_url)
-    check("the row shows Disabled", "Disabled" in text_of(admin, 'tr[data-model="mistral-small"]'))
+    check("the row shows Disabled", wait_text(admin, 'tr[data-model="mistral-small"]', "Disabled"))
     check("the disabled model disappears for the user", "mistral-small" not in user_model_ids(user))
 
     # Grant a premium model: the user has it at once.
@@ -82,10 +82,10 @@ try:
     admin.find_element(By.ID, "grant-note").send_keys("pilot group")
     admin.find_element(By.CSS_SELECTOR, "form[data-grant] button[type=submit]").click()
     wait(admin).until(lambda d: "notice=granted" in d.current_url)
-    check("the stats view lists the new holder", S["user"]["email"] in text_of(admin, "main"))
+    check("the stats view lists the new holder", wait_text(admin, "main", S["user"]["email"]))
     screenshots(admin, OUT, "stats")
     user.get(BASE + "/settings")
-    check("the granted model shows Purchased for the user", "Purchased" in text_of(user, '.model-card[data-model="claude-3-opus"]'))
+    check("the granted model shows Purchased for the user", wait_text(user, '.model-card[data-model="claude-3-opus"]', "Purchased"))
     check("the user can chat with it at once, no purchase", chat(BASE, S["user"]["token"], "claude-3-opus") == 200)
 
     # The audit log has every action with before and after.
