@@ -104,5 +104,10 @@ struct StatsBenchmark {
                 SELECT model_id, user_id, SUM(message_count), MAX(day) FROM model_usage_daily GROUP BY model_id, user_id
                 """).run()
         }
+        // What autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) does for a database that grew
+        // over months: planner statistics and, on PostgreSQL, the visibility map index-only scans need.
+        try await database.write { db in
+            try await db.raw(database.backend == .postgres ? "VACUUM ANALYZE" : "ANALYZE").run()
+        }
     }
 }

@@ -83,10 +83,7 @@ struct StripeDeactivateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.configuration()
-        guard let key = configuration.billing.secretKey else {
-            throw ConfigurationError(variable: "MODELGATE_STRIPE_SECRET_KEY", reason: "is required for stripe deactivate")
-        }
-        guard !key.isLive || live else { throw ValidationError("refusing a live Stripe key without --live") }
+        let key = try stripeKey(configuration, live: live, command: "stripe deactivate")
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             try await runReport(options, dryRun: dryRun) { database, clock in

@@ -20,10 +20,7 @@ struct StripeSyncCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.configuration()
-        guard let key = configuration.billing.secretKey else {
-            throw ConfigurationError(variable: "MODELGATE_STRIPE_SECRET_KEY", reason: "is required for stripe sync")
-        }
-        guard !key.isLive || live else { throw ValidationError("refusing a live Stripe key without --live") }
+        let key = try stripeKey(configuration, live: live, command: "stripe sync")
         let clock = SystemClock()
         let database = try await openMigratedDatabase(configuration, logger: makeLogger(), clock: clock)
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -48,4 +45,13 @@ struct StripeSyncCommand: AsyncParsableCommand {
             "created \(report.productsCreated) products and \(report.pricesCreated) prices; deactivated \(report.pricesDeactivated) prices"
         return ([line(header)] + rows.map(line) + [summary]).joined(separator: "\n")
     }
+}
+
+/// The configured Stripe key, refusing a live one without `--live`.
+func stripeKey(_ configuration: ServerConfiguration, live: Bool, command: String) throws -> StripeSecretKey {
+    guard let key = configuration.billing.secretKey else {
+        throw ConfigurationError(variable: "MODELGATE_STRIPE_SECRET_KEY", reason: "is required for \(command)")
+    }
+    guard !key.isLive || live else { throw ValidationError("refusing a live Stripe key without --live") }
+    return key
 }

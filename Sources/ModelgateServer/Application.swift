@@ -78,7 +78,7 @@ public func buildRouter(
     HealthRoutes(database: dependencies.database).register(on: router)
     MetricsRoutes(metrics: dependencies.metrics, database: dependencies.database, token: configuration.metricsToken).register(on: router)
 
-    router.add(middleware: FileMiddleware(PageRenderer.staticDirectory, urlBasePath: "/static"))
+    router.add(middleware: FileMiddleware(PageRenderer.staticDirectory, urlBasePath: "/static", logger: dependencies.logger))
     let auth = AuthMiddleware(tokens: tokens, profiles: services.profiles, clock: dependencies.clock)
     let api = router.group("api").add(middleware: auth)
     UserRoutes(service: services.userModels, maxBodyBytes: configuration.maxBodyBytes).register(on: api)

@@ -79,7 +79,7 @@ public struct StatisticsRepository: Sendable {
             stats.averageMessagesPerUser = active == 0 ? 0 : (Double(stats.messagesLast30Days) / Double(active) * 100).rounded() / 100
             stats.topUsers = try await db.raw("""
                 SELECT a.user_id, p.email, a.messages FROM model_user_activity a LEFT JOIN profiles p ON p.id = a.user_id
-                WHERE a.model_id = \(bind: model.rawValue) AND a.messages > 0 ORDER BY a.messages DESC, a.user_id LIMIT 10
+                WHERE a.model_id = \(bind: model.rawValue) AND a.messages > 0 ORDER BY a.messages DESC, a.user_id DESC LIMIT 10
                 """).all().map { row in
                 ModelStatistics.TopUser(
                     userId: try row.decode(column: "user_id", as: String.self), email: try row.decode(column: "email", as: String?.self),
@@ -109,6 +109,7 @@ public struct StatisticsRepository: Sendable {
             }
         }
         let onlyProduct: SQLQueryString = models.count == 1 ? "AND p.model_id = \(bind: models[0].rawValue)" : ""
+        let onlyTrials: SQLQueryString = models.count == 1 ? "AND t.model_id = \(bind: models[0].rawValue)" : ""
         for row in try await db.raw("""
             SELECT p.model_id, COUNT(*) AS holders FROM entitlements e JOIN products p ON p.id = e.product_id
             WHERE e.revoked_at IS NULL \(onlyProduct) GROUP BY p.model_id
@@ -128,10 +129,11 @@ public struct StatisticsRepository: Sendable {
             }
         }
         for row in try await db.raw("""
-            SELECT t.model_id, COUNT(*) AS trial_users,
-                SUM(CASE WHEN EXISTS (SELECT 1 FROM purchases pu WHERE pu.user_id = t.user_id AND pu.product_id = 'model:' || t.model_id
-                    AND pu.status IN ('completed', 'refunded')) THEN 1 ELSE 0 END) AS converted
-            FROM model_trials t WHERE t.trial_messages_used > 0 \(only) GROUP BY t.model_id
+            SELECT t.model_id, COUNT(*) AS trial_users, COUNT(b.user_id) AS converted
+            FROM model_trials t LEFT JOIN (
+                SELECT DISTINCT user_id, product_id FROM purchases WHERE status IN ('completed', 'refunded')
+            ) b ON b.user_id = t.user_id AND b.product_id = 'model:' || t.model_id
+            WHERE t.trial_messages_used > 0 \(onlyTrials) GROUP BY t.model_id
             """).all() {
             try update(&byModel, row) { stats, row in
                 stats.trialUsers = try row.decode(column: "trial_users", as: Int.self)

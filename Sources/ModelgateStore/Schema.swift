@@ -216,7 +216,8 @@ enum Schema {
             )
             """,
             "CREATE INDEX model_user_activity_last_day ON model_user_activity (model_id, last_day)",
-            "CREATE INDEX model_user_activity_messages ON model_user_activity (model_id, messages)",
+            // Read backwards for the top users: messages, then user id, both descending.
+            "CREATE INDEX model_user_activity_messages ON model_user_activity (model_id, messages, user_id)",
             """
             INSERT INTO model_user_activity (model_id, user_id, messages, last_day)
             SELECT model_id, user_id, SUM(message_count), MAX(day) FROM model_usage_daily WHERE message_count > 0 GROUP BY model_id, user_id

@@ -105,34 +105,6 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: TestDatabase.backend == .postgres, "two instances need a shared PostgreSQL"))
-    func aCatalogChangeOnOneInstanceReachesTheOtherWithinASecond() async throws {
-        try await TestApp.run(providers: Self.demo) { app, _ in
-            let second = try await Database.open(app.databaseURL, logger: TestDatabase.logger)
-            do {
-                let dependencies = TestApp.dependencies(database: second, providers: app.providers, clock: app.clock)
-                let other = buildApplication(
-                    configuration: ServerConfiguration(port: 0), dependencies: dependencies,
-                    services: try await Services(dependencies: dependencies), tokens: app.tokens)
-                let token = try await app.token(testUser(45))
-                try await other.test(.live) { client in
-                    func freeIDs() async throws -> [JSONValue] {
-                        try await client.call(.get, "/api/models", token: token).json["data"]?["free"]?.array.compactMap { $0["id"] } ?? []
-                    }
-                    #expect(try await freeIDs().contains(.string("llama-3.1-8b")))
-                    try await app.sql("UPDATE ai_models SET enabled = FALSE WHERE id = 'llama-3.1-8b'")
-                    try await app.sql("UPDATE catalog_settings SET version = version + 1 WHERE id = 1")
-                    try await Task.sleep(for: .milliseconds(1_100))
-                    #expect(try await !freeIDs().contains(.string("llama-3.1-8b")))
-                }
-            } catch {
-                await second.shutdown()
-                throw error
-            }
-            await second.shutdown()
-        }
-    }
-
     static func fireAcrossTwoInstances(app: TestApp, second: Database, firstPort: Int) async throws {
         let secondDependencies = TestApp.dependencies(database: second, providers: app.providers, clock: app.clock)
         let secondApp = buildApplication(
