@@ -112,6 +112,7 @@ let package = Package(
             name: "modelgate-bench",
             dependencies: [
                 "ModelgateServer",
+                "ModelgateMetrics",
                 "ModelgateTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -3,7 +3,7 @@ import AsyncHTTPClient
 import Foundation
 
 enum BenchmarkName: String, CaseIterable, ExpressibleByArgument {
-    case admit, models, chat, memory, stats
+    case admit, models, chat, memory, stats, overhead
 }
 
 /// How long and how hard the benchmarks run.
@@ -88,6 +88,8 @@ struct ModelgateBench: AsyncParsableCommand {
         case .stats:
             ("admin statistics over \(Format.count(StatsBenchmark.users)) users and \(Format.count(StatsBenchmark.messages)) messages",
              try await StatsBenchmark(settings: settings, client: client).run(on: targets))
+        case .overhead:
+            ("analytics and metrics: what they add to an exchange", try await InstrumentationBenchmark(settings: settings).run(on: targets))
         case .memory:
             ("memory with \(Format.count(settings.streams)) open streams", try await memory(settings: settings, client: client))
         }
