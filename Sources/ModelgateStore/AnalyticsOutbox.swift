@@ -16,7 +16,7 @@ public struct AnalyticsOutbox: Sendable {
         guard !events.isEmpty else { return [] }
         let ids = events.map { _ in makeID().uuidString.lowercased() }
         let rows: [SQLQueryString] = try zip(ids, events).map { id, event in
-            let properties = try AuditLog.encode(.object(event.properties))
+            let properties = JSONValue.object(event.properties).jsonText
             return "(\(bind: id), \(bind: event.name.rawValue), \(bind: user.description), \(bind: properties), \(bind: now))"
         }
         try await db.raw("INSERT INTO analytics_outbox (id, event, distinct_id, properties, created_at) VALUES " + rows.joined(separator: ", ")).run()

@@ -11,11 +11,7 @@ public enum AuditLog {
         try await db.raw("""
             INSERT INTO audit_log (actor_id, action, target_type, target_id, before_value, after_value, created_at)
             VALUES (\(bind: actor), \(bind: action), \(bind: targetType), \(bind: targetID),
-                    \(bind: try before.map(encode)), \(bind: try after.map(encode)), \(bind: now))
+                    \(bind: before?.jsonText), \(bind: after?.jsonText), \(bind: now))
             """).run()
-    }
-
-    static func encode(_ value: JSONValue) throws -> String {
-        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
     }
 }

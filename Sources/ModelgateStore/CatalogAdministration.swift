@@ -44,7 +44,7 @@ public struct CatalogAdministration: Sendable {
     public func update(_ model: AIModel, before: AIModel, by actor: Actor, at now: Date,
                        alsoWrite extra: @escaping @Sendable (any SQLDatabase) async throws -> Void = { _ in }) async throws {
         try await database.transaction { db in
-            let metadata = try AuditLog.encode(model.metadata)
+            let metadata = model.metadata.jsonText
             try await db.raw("""
                 UPDATE ai_models SET provider = \(bind: model.provider.rawValue), provider_model_id = \(bind: model.providerModelID),
                     display_name = \(bind: model.displayName), description = \(bind: model.description), enabled = \(bind: model.enabled),

@@ -80,7 +80,7 @@ public struct ExportReader: Sendable {
                     """).all().map { row in
                     let entry = try AuditTrail.entry(row)
                     return [String(entry.id), ISO8601Format.string(entry.createdAt), entry.actorId ?? "", entry.action, entry.targetType,
-                            entry.targetId, try entry.before.map(AuditLog.encode) ?? "", try entry.after.map(AuditLog.encode) ?? ""]
+                            entry.targetId, entry.before?.jsonText ?? "", entry.after?.jsonText ?? ""]
                 }
             }
         }
