@@ -9,7 +9,21 @@ public final class StatementCounter: Sendable {
     private let value = NIOLockedValueBox(0)
     public init() {}
     public var count: Int { value.withLockedValue { $0 } }
-    func increment() { value.withLockedValue { $0 += 1 } }
+
+    func increment() {
+        value.withLockedValue { $0 += 1 }
+        Self.scope?.withLockedValue { $0 += 1 }
+    }
+
+    @TaskLocal private static var scope: NIOLockedValueBox<Int>?
+
+    /// Runs `body` and counts the statements it (and the tasks it starts) ran on any database,
+    /// leaving out background work such as a poller on the same database.
+    public static func counting<T: Sendable>(_ body: () async throws -> T) async rethrows -> (result: T, statements: Int) {
+        let box = NIOLockedValueBox(0)
+        let result = try await $scope.withValue(box) { try await body() }
+        return (result, box.withLockedValue { $0 })
+    }
 }
 
 /// An `SQLDatabase` that forwards everything to `base` and counts each statement.
