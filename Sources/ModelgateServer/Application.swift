@@ -103,7 +103,7 @@ public func buildApplication(
     configuration: ServerConfiguration, dependencies: Dependencies, services: Services, tokens: TokenAuthority
 ) -> some ApplicationProtocol {
     let router = buildRouter(configuration: configuration, dependencies: dependencies, services: services, tokens: tokens)
-    let refresher = CatalogRefresher(cache: services.cache, interval: .milliseconds(500), logger: dependencies.logger)
+    let refresher = CatalogRefresher(cache: services.cache, interval: .milliseconds(250), logger: dependencies.logger)
     let sender = PostHogSender(
         configuration: configuration.analytics, database: dependencies.database, http: .shared, clock: dependencies.clock,
         metrics: dependencies.metrics, logger: dependencies.logger)

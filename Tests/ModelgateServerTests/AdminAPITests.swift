@@ -224,11 +224,10 @@ let newModelJSON = """
                             .contains { $0["id"] == .string("llama-3.1-8b") } == true
                     }
                     #expect(try await visible())
-                    let start = ContinuousClock.now
                     #expect(try await client.call(.post, "/api/admin/models/llama-3.1-8b/disable", token: admin).status == .ok)
-                    // The other instance polls the catalog version twice a second; one second after the
-                    // change its users no longer see the model.
-                    try await Task.sleep(until: start + .seconds(1))
+                    // Committed when the call returns. The other instance polls the catalog version four
+                    // times a second; one second later its users no longer see the model.
+                    try await Task.sleep(until: ContinuousClock.now + .seconds(1))
                     #expect(try await !visible())
                 }
             } catch {
