@@ -83,7 +83,7 @@ struct SettingsPageBrowserTests {
             let limitedToken = try await app.token(limited, email: "lee@example.com")
             // Lee owns Claude 3.5 Sonnet and has sent today's 50 messages; his Claude 3 Opus trial is spent.
             let profile = try await app.services.profiles.findOrCreate(limited, email: "lee@example.com", at: app.clock.now())
-            try await app.database.write { db in
+            _ = try await app.database.write { db in
                 try await EntitlementRepository.grant(model: "claude-3-5-sonnet", to: limited, source: .adminGrant, grantedBy: nil, at: app.clock.now(), in: db)
             }
             for _ in 0..<50 { _ = try await app.services.access.admit(profile, persona: nil, explicit: "claude-3-5-sonnet") }
