@@ -83,18 +83,11 @@ struct StripeDeactivateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.configuration()
-        let key = try stripeKey(configuration, live: live, command: "stripe deactivate")
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        do {
+        try await withStripeClient(configuration, live: live, command: "stripe deactivate") { stripe in
             try await runReport(options, dryRun: dryRun) { database, clock in
-                try await StripeDeactivation(stripe: StripeClient(http: http, baseURL: configuration.billing.apiBase, key: key),
-                                             database: database, clock: clock).run(dryRun: dryRun, by: Actor(command: "cli:stripe"))
+                try await StripeDeactivation(stripe: stripe, database: database, clock: clock).run(dryRun: dryRun, by: Actor(command: "cli:stripe"))
             }
-        } catch {
-            try? await http.shutdown()
-            throw error
         }
-        try await http.shutdown()
     }
 }
 

@@ -20,20 +20,17 @@ struct StripeSyncCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.configuration()
-        let key = try stripeKey(configuration, live: live, command: "stripe sync")
-        let clock = SystemClock()
-        let database = try await openMigratedDatabase(configuration, logger: makeLogger(), clock: clock)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        var failure: (any Error)?
-        do {
-            let sync = StripeSync(stripe: StripeClient(http: http, baseURL: configuration.billing.apiBase, key: key), database: database, clock: clock)
-            print(Self.table(try await sync.run(dryRun: dryRun), dryRun: dryRun))
-        } catch {
-            failure = error
+        try await withStripeClient(configuration, live: live, command: "stripe sync") { stripe in
+            let clock = SystemClock()
+            let database = try await openMigratedDatabase(configuration, logger: makeLogger(), clock: clock)
+            do {
+                print(Self.table(try await StripeSync(stripe: stripe, database: database, clock: clock).run(dryRun: dryRun), dryRun: dryRun))
+            } catch {
+                await database.shutdown()
+                throw error
+            }
+            await database.shutdown()
         }
-        try? await http.shutdown()
-        await database.shutdown()
-        if let failure { throw failure }
     }
 
     static func table(_ report: StripeSyncReport, dryRun: Bool) -> String {
@@ -47,11 +44,20 @@ struct StripeSyncCommand: AsyncParsableCommand {
     }
 }
 
-/// The configured Stripe key, refusing a live one without `--live`.
-func stripeKey(_ configuration: ServerConfiguration, live: Bool, command: String) throws -> StripeSecretKey {
+/// Runs `body` with a client for the configured Stripe key (a live key needs `--live`), then
+/// shuts the HTTP client down.
+func withStripeClient(_ configuration: ServerConfiguration, live: Bool, command: String,
+                      _ body: (StripeClient) async throws -> Void) async throws {
     guard let key = configuration.billing.secretKey else {
         throw ConfigurationError(variable: "MODELGATE_STRIPE_SECRET_KEY", reason: "is required for \(command)")
     }
     guard !key.isLive || live else { throw ValidationError("refusing a live Stripe key without --live") }
-    return key
+    let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    do {
+        try await body(StripeClient(http: http, baseURL: configuration.billing.apiBase, key: key))
+    } catch {
+        try? await http.shutdown()
+        throw error
+    }
+    try await http.shutdown()
 }

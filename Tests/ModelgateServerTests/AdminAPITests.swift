@@ -208,6 +208,36 @@ let newModelJSON = """
         }
     }
 
+    @Test func concurrentCreatesOfOneIdMakeOneModelAndOneAuditRow() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await app.adminToken()
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<8 { group.addTask { try await client.call(.post, "/api/admin/models", token: admin, json: newModelJSON).status } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .created }.count == 1)
+            #expect(statuses.filter { $0 == .unprocessableContent }.count == 7)
+            #expect(try await app.auditActions(target: "mistral-small") == ["model.created"])
+            #expect(try await app.adminEvents("mistral-small").count == 1)
+        }
+    }
+
+    @Test func grantsRefuseFreeModelsAndRevokingNothingChangesNothing() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await app.adminToken()
+            _ = try await client.call(.get, "/api/me", token: try await app.token(testUser(7), email: "sam@example.com"))
+            let free = try await client.call(.post, "/api/admin/models/llama-3.1-8b/grants", token: admin,
+                                             json: #"{"user": "sam@example.com", "source": "admin_grant"}"#)
+            #expect(free.status == .unprocessableContent && free.json["errors"]?[0]?["field"] == .string("modelId"))
+            let revoked = try await client.call(.delete, "/api/admin/models/gpt-4o/grants/sam@example.com", token: admin)
+            #expect(revoked.status == .ok && revoked.json["changed"] == .bool(false))
+            let entitlements = try await app.count("entitlements"), audits = try await app.auditActions(target: "gpt-4o")
+            #expect(entitlements == 0 && audits.isEmpty)
+            let missing = try await client.page(.get, "/admin/models/gpt-9", cookie: admin)
+            #expect(missing.status == .notFound && missing.html.contains("model_not_found"))
+        }
+    }
+
     @Test(.enabled(if: TestDatabase.backend == .postgres, "two instances need a shared PostgreSQL"))
     func disablingOnOneInstanceIsSeenOnTheOtherWithinASecond() async throws {
         try await TestApp.run { app, client in

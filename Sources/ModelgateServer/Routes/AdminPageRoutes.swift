@@ -73,8 +73,8 @@ struct AdminPageRoutes {
             do {
                 let source = EntitlementSource(rawValue: form["source"] ?? "") ?? .adminGrant
                 let note = form["note"].flatMap { $0.isEmpty ? nil : $0 }
-                let granted = try await admin.grant(id, to: form["user"] ?? "", source: source, note: note, by: try context.actor())
-                return Response.redirect(to: "/admin/models/\(id)/stats?notice=\(granted ? "granted" : "unchanged")", type: .normal)
+                let outcome = try await admin.grant(id, to: form["user"] ?? "", source: source, note: note, by: try context.actor())
+                return Response.redirect(to: "/admin/models/\(id)/stats?notice=\(outcome.granted ? "granted" : "unchanged")", type: .normal)
             } catch {
                 return try await stats(request, context, notice: .refused(error, catalog: admin.cache.catalog))
             }

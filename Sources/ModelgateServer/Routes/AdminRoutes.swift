@@ -116,9 +116,9 @@ struct AdminRoutes {
         group.post("models/:id/grants") { request, context in
             let body = try await request.decodeJSON(GrantRequest.self, limit: maxBodyBytes)
             let model = try context.parameters.model()
-            let granted = try await admin.grant(model, to: body.user, source: body.source, note: body.note, by: try context.actor())
-            let user = try await admin.grants.findUser(body.user)
-            return JSONBody(GrantOutcome(modelId: model, userId: user?.id ?? body.user, changed: granted), status: granted ? .created : .ok)
+            let outcome = try await admin.grant(model, to: body.user, source: body.source, note: body.note, by: try context.actor())
+            return JSONBody(GrantOutcome(modelId: model, userId: outcome.user.id, changed: outcome.granted),
+                            status: outcome.granted ? .created : .ok)
         }
         group.delete("models/:id/grants/:user") { _, context in
             let model = try context.parameters.model()

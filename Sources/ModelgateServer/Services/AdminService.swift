@@ -81,7 +81,8 @@ struct AdminService: Sendable {
     }
 
     /// Grants a premium model to a user found by id or email. Returns whether access is new.
-    func grant(_ model: ModelID, to reference: String, source: EntitlementSource, note: String?, by actor: Actor) async throws -> Bool {
+    func grant(_ model: ModelID, to reference: String, source: EntitlementSource, note: String?, by actor: Actor)
+        async throws -> (user: UserSummary, granted: Bool) {
         guard source != .purchase else {
             throw ModelgateError.validationFailed([FieldError("source", "must be admin_grant or trial (purchases come from Stripe)")])
         }
@@ -89,10 +90,11 @@ struct AdminService: Sendable {
         let now = clock.now()
         let event = AnalyticsEvent.adminModelAccessGranted(
             model: model, user: UserID(user.id) ?? UserID(UUID()), source: source == .trial ? .trial : .adminGrant)
-        return try await grants.grant(model: model, to: user, source: source, note: note, by: actor, at: now) { [outbox] db in
+        let granted = try await grants.grant(model: model, to: user, source: source, note: note, by: actor, at: now) { [outbox] db in
             guard let admin = actor.user else { return }
             try await outbox.enqueue([event], for: admin, at: now, in: db)
         }
+        return (user, granted)
     }
 
     func revoke(_ model: ModelID, from reference: String, by actor: Actor) async throws -> Bool {
