@@ -115,7 +115,7 @@ public struct StripeClient: Sendable {
         repeat {
             var parameters = query + [("limit", "100")]
             if let after { parameters.append(("starting_after", after)) }
-            let page: StripeList<Item> = try await send(.GET, path + "?" + FormEncoding.encode(parameters), form: nil)
+            let page: StripeList<Item> = try await send(.GET, path + "?" + StripeFormEncoding.encode(parameters), form: nil)
             items += page.data
             after = page.has_more ? page.data.last?.id : nil
         } while after != nil
@@ -130,7 +130,7 @@ public struct StripeClient: Sendable {
         request.headers.add(name: "Authorization", value: "Bearer \(key.value)")
         if let form {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            request.body = .bytes(ByteBuffer(string: FormEncoding.encode(form)))
+            request.body = .bytes(ByteBuffer(string: StripeFormEncoding.encode(form)))
         }
         if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
         let response = try await http.execute(request, timeout: .seconds(30))
@@ -149,27 +149,15 @@ public struct StripeClient: Sendable {
     }
 }
 
-/// `application/x-www-form-urlencoded` as Stripe reads it: `a[b]` keys, percent-encoded values.
-public enum FormEncoding {
-    static let allowed: CharacterSet = {
-        var set = CharacterSet.alphanumerics
-        set.insert(charactersIn: "-._~[]")
-        return set
-    }()
+/// `application/x-www-form-urlencoded` as Stripe reads it: flat `a[b]` names, percent-encoded
+/// names and values. Stripe's bodies only: page forms are read with Hummingbird's decoder.
+enum StripeFormEncoding {
+    /// RFC 3986 unreserved ASCII plus the brackets of nested names; everything else, any
+    /// non-ASCII letter included, is percent-encoded as UTF-8.
+    static let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~[]")
 
-    public static func encode(_ pairs: [(String, String)]) -> String {
+    static func encode(_ pairs: [(String, String)]) -> String {
         pairs.map { escape($0.0) + "=" + escape($0.1) }.joined(separator: "&")
-    }
-
-    public static func decode(_ text: String) -> [String: String] {
-        var result: [String: String] = [:]
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map {
-                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
-            }
-            result[parts[0]] = parts.count > 1 ? parts[1] : ""
-        }
-        return result
     }
 
     private static func escape(_ text: String) -> String {

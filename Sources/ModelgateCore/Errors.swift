@@ -7,10 +7,14 @@ public enum ModelgateError: Error, Sendable, Equatable {
     case forbidden(reason: String)
     case notFound(what: String, id: String)
     case invalidBody(field: String, reason: String)
+    /// A form body (`application/x-www-form-urlencoded`) that cannot be read at all.
+    case malformedForm(reason: String)
     case invalidField(field: String, reason: String)
     case bodyTooLarge(limit: Int)
     case modelUnavailable(ModelID)
     case modelLocked(ModelID, priceCents: Int?)
+    /// A premium model chosen as a default or coach override before it is bought or granted.
+    case premiumChoiceLocked(ModelID, priceCents: Int?)
     case trialExhausted(ModelID, priceCents: Int?)
     case rateLimited(ModelID, limit: Int, resetAt: Date, retryAfterSeconds: Int)
     case unknownPersona(PersonaID)

@@ -15,7 +15,7 @@ public final class FakeStripeServer: Sendable {
         var prices: [[String: Any]] = []
         var sessions: [[String: Any]] = []
         var idempotent: [String: Data] = [:]
-        var requests: [(method: String, path: String, form: [String: String])] = []
+        var requests: [(method: String, path: String, form: [String: String], body: String)] = []
         var counter = 0
         /// Where the hosted checkout page delivers `checkout.session.completed`, signed with `secret`.
         var webhook: (url: String, secret: WebhookSecret)?
@@ -55,6 +55,8 @@ public final class FakeStripeServer: Sendable {
     public var activePriceCount: Int { state.withLockedValue { $0.prices.filter { $0["active"] as? Bool == true }.count } }
     public var productCount: Int { state.withLockedValue { $0.products.count } }
     public func lastForm(path: String) -> [String: String]? { state.withLockedValue { $0.requests.last { $0.path == path }?.form } }
+    /// The raw body of the last POST to `path`, as the client encoded it.
+    public func lastBody(path: String) -> String? { state.withLockedValue { $0.requests.last { $0.path == path }?.body } }
 }
 
 private struct StripeRoutes: Sendable {
@@ -132,7 +134,7 @@ private struct StripeRoutes: Sendable {
         let query = request.uri.queryParameters
         let limit = query["limit"].flatMap { Int(String($0)) } ?? 10
         let page: ([[String: Any]], Bool) = state.withLockedValue { state in
-            state.requests.append(("GET", request.uri.path, [:]))
+            state.requests.append(("GET", request.uri.path, [:], ""))
             var items = state[keyPath: collection].filter { item in
                 filter.allSatisfy { key in query[Substring(key)].map { String($0) == "\(item[key].map { "\($0)" } ?? "")" } ?? true }
             }
@@ -148,10 +150,11 @@ private struct StripeRoutes: Sendable {
         guard request.headers[.authorization]?.hasPrefix("Bearer sk_") == true else {
             return json(["error": ["type": "invalid_request_error", "message": "Invalid API Key provided"]], status: .unauthorized)
         }
-        let form = FormEncoding.decode(String(buffer: try await request.body.collect(upTo: 1 << 20)))
+        let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
+        let form = Self.flatForm(body)
         let key = request.headers[HTTPField.Name("Idempotency-Key")!]
         let data: Data = state.withLockedValue { state in
-            state.requests.append(("POST", request.uri.path, form))
+            state.requests.append(("POST", request.uri.path, form, body))
             if let key, let earlier = state.idempotent[key] { return earlier }
             let object = make(state.nextID(prefix), form)
             switch prefix {
@@ -167,9 +170,10 @@ private struct StripeRoutes: Sendable {
     }
 
     private func update(_ request: Request, _ id: String, _ collection: WritableKeyPath<FakeStripeServer.State, [[String: Any]]>) async throws -> Response {
-        let form = FormEncoding.decode(String(buffer: try await request.body.collect(upTo: 1 << 20)))
+        let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
+        let form = Self.flatForm(body)
         let updated: [String: Any]? = state.withLockedValue { state in
-            state.requests.append(("POST", request.uri.path, form))
+            state.requests.append(("POST", request.uri.path, form, body))
             guard let index = state[keyPath: collection].firstIndex(where: { $0["id"] as? String == id }) else { return nil }
             if let active = form["active"] { state[keyPath: collection][index]["active"] = active == "true" }
             return state[keyPath: collection][index]
@@ -179,6 +183,20 @@ private struct StripeRoutes: Sendable {
                         status: .notFound)
         }
         return json(updated)
+    }
+
+    /// Stripe's form bodies read as Stripe does: flat `a[b][0]` names, percent- or `+`-encoded
+    /// (our client and the Python SDK both post here).
+    static func flatForm(_ body: String) -> [String: String] {
+        func decoded(_ part: Substring?) -> String {
+            String(part ?? "").replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+        }
+        var form: [String: String] = [:]
+        for pair in body.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            form[decoded(parts.first)] = decoded(parts.dropFirst().first)
+        }
+        return form
     }
 
     private func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {

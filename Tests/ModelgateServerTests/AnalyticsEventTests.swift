@@ -16,10 +16,13 @@ enum AnalyticsScenario {
     static func run(_ app: TestApp, _ client: any TestClientProtocol, user: UserID) async throws -> [Expected] {
         let token = try await app.token(user)
         let saved = try await client.call(.patch, "/api/profile/model-preferences", token: token,
-                                          json: #"{"defaultModelId": "gpt-4o-mini", "personaOverrides": {"fitness": "gpt-4o"}}"#)
+                                          json: #"{"defaultModelId": "gpt-4o-mini", "personaOverrides": {"fitness": "claude-3-5-haiku"}}"#)
         #expect(saved.status == .ok)
-        for _ in 0..<2 { #expect(try await client.chat(#"{"message": "Hi", "personaId": "fitness"}"#, token: token).status == .ok) }
-        let exhausted = try await client.chat(#"{"message": "Hi", "personaId": "fitness"}"#, token: token)
+        // Trial messages are spent by choosing the premium model for a message (it cannot be an
+        // override before it is bought).
+        let tryPremium = #"{"message": "Hi", "personaId": "fitness", "modelId": "gpt-4o"}"#
+        for _ in 0..<2 { #expect(try await client.chat(tryPremium, token: token).status == .ok) }
+        let exhausted = try await client.chat(tryPremium, token: token)
         #expect(exhausted.problem?["code"] == .string("trial_exhausted"))
         let checkout = try await client.call(.post, "/api/models/gpt-4o/checkout", token: token)
         let session = try #require(checkout.json["sessionId"]?.stringValue)
@@ -33,11 +36,11 @@ enum AnalyticsScenario {
         let trial: [String: JSONValue] = ["modelId": "gpt-4o", "personaId": "fitness"]
         return [
             ("model_preference_saved", ["defaultModelId": "gpt-4o-mini", "hasOverrides": true]),
-            ("model_selected", .object(trial.merging(["isDefault": false, "isOverride": true]) { $1 })),
+            ("model_selected", .object(trial.merging(["isDefault": false, "isOverride": false]) { $1 })),
             ("model_message_sent", .object(trial.merging(["isTrialMessage": true]) { $1 })),
             ("model_trial_started", ["modelId": "gpt-4o", "trialMessagesRemaining": 1]),
             ("model_trial_message_used", ["modelId": "gpt-4o", "trialMessagesRemaining": 1]),
-            ("model_selected", .object(trial.merging(["isDefault": false, "isOverride": true]) { $1 })),
+            ("model_selected", .object(trial.merging(["isDefault": false, "isOverride": false]) { $1 })),
             ("model_message_sent", .object(trial.merging(["isTrialMessage": true]) { $1 })),
             ("model_trial_message_used", ["modelId": "gpt-4o", "trialMessagesRemaining": 0]),
             ("model_trial_expired_prompt", ["modelId": "gpt-4o", "priceCents": 299]),

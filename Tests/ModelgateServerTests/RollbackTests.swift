@@ -43,7 +43,11 @@ extension TestApp {
             for (index, body) in [#"{"defaultModelId": "claude-3-5-haiku", "personaOverrides": {"fitness": "llama-3.1-8b"}}"#,
                                   #"{"personaOverrides": {"career": "gpt-4o", "nutrition": "claude-3-5-haiku"}}"#,
                                   #"{"defaultModelId": "gpt-4o"}"#].enumerated() {
-                #expect(try await client.call(.patch, "/api/profile/model-preferences", token: try await app.token(testUser(600 + index)), json: body).status == .ok)
+                let token = try await app.token(testUser(600 + index))
+                // A premium choice needs the model unlocked first.
+                _ = try await client.call(.get, "/api/me", token: token)
+                try await app.grant("gpt-4o", to: testUser(600 + index))
+                #expect(try await client.call(.patch, "/api/profile/model-preferences", token: token, json: body).status == .ok)
             }
             _ = try await client.call(.get, "/api/me", token: try await app.token(testUser(603)))
             let before = try await app.allChoices()

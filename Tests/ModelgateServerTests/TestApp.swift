@@ -56,6 +56,13 @@ struct TestApp {
         try await services.cache.refresh()
     }
 
+    /// Gives `user` (who must have signed in once) the premium `model`, as an admin grant would.
+    func grant(_ model: ModelID, to user: UserID) async throws {
+        try await database.write { db in
+            _ = try await EntitlementRepository.grant(model: model, to: user, source: .adminGrant, grantedBy: nil, at: clock.now(), in: db)
+        }
+    }
+
     func token(_ user: UserID, email: String? = nil, admin: Bool = false, ttl: TimeInterval = 3600) async throws -> String {
         try await tokens.issue(user: user, email: email ?? "\(user)@example.com", admin: admin, ttl: ttl, now: Date())
     }

@@ -74,6 +74,44 @@ import Testing
         }
     }
 
+    @Test func aPremiumDefaultOrOverrideNeedsAPurchaseEvenWithTrialMessagesLeft() async throws {
+        try await withFakeStripe { _, app, client in
+            let token = try await app.token(testUser(7))
+            let admin = try await app.token(testUser(8), admin: true)
+            let kept = #"{"defaultModelId": "claude-3-5-haiku", "personaOverrides": {"fitness": "llama-3.1-8b"}}"#
+            #expect(try await client.call(.patch, "/api/profile/model-preferences", token: token, json: kept).status == .ok)
+            #expect(try await client.call(.get, "/api/models/gpt-4o/trial-status", token: token).json["trialMessagesRemaining"]?.int == 2)
+            for body in [#"{"defaultModelId": "gpt-4o"}"#, #"{"personaOverrides": {"career": "gemini-pro-1.5"}}"#,
+                         #"{"defaultModelId": "llama-3.1-8b", "personaOverrides": {"career": "claude-3-opus"}}"#] {
+                let refused = try await client.call(.patch, "/api/profile/model-preferences", token: token, json: body)
+                #expect(refused.status == .forbidden && refused.code == "model_locked", "\(body)")
+                #expect(refused.json["priceCents"] != nil)
+            }
+            let after = try await client.call(.get, "/api/profile/model-preferences", token: token)
+            #expect(after.json["defaultModelId"] == .string("claude-3-5-haiku"))
+            #expect(after.json["personaOverrides"] == .object(["fitness": .string("llama-3.1-8b")]))
+            // Trial messages are still spent by choosing the model for a message.
+            let preview = try await client.call(.post, "/api/selection/preview", token: token, json: #"{"personaId": "career", "modelId": "gpt-4o"}"#)
+            #expect(preview.json["outcome"] == .string("allowed") && preview.json["isTrialMessage"] == .bool(true))
+
+            // An admin grant unlocks it as a default.
+            let granted = try await client.call(.post, "/api/admin/models/gpt-4o/grants", token: admin, json: #"{"user": "\#(testUser(7))", "source": "admin_grant"}"#)
+            #expect(granted.status == .created, "\(granted.json)")
+            #expect(try await client.call(.patch, "/api/profile/model-preferences", token: token, json: #"{"defaultModelId": "gpt-4o"}"#).status == .ok)
+
+            // A purchase unlocks it as a coach's model.
+            let checkout = try await client.call(.post, "/api/models/claude-3-opus/checkout", token: token)
+            let session = try #require(checkout.json["sessionId"]?.stringValue)
+            let paid = StripeEvents.session("checkout.session.completed", id: "evt_\(session)", session: session, user: testUser(7), model: "claude-3-opus")
+            #expect(try await client.deliver(paid, signature: app.sign(paid)).json["outcome"] == .string("granted"))
+            let saved = try await client.call(.patch, "/api/profile/model-preferences", token: token,
+                                              json: #"{"personaOverrides": {"career": "claude-3-opus"}}"#)
+            #expect(saved.status == .ok)
+            #expect(saved.json["defaultModelId"] == .string("gpt-4o"))
+            #expect(saved.json["personaOverrides"] == .object(["fitness": .string("llama-3.1-8b"), "career": .string("claude-3-opus")]))
+        }
+    }
+
     @Test func preferencesMergePerPersonaAndNullClears() async throws {
         try await TestApp.run { app, client in
             let token = try await app.token(testUser(3))

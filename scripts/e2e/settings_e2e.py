@@ -67,7 +67,7 @@ def with_javascript():
               and "Buy for $2.99" in exhausted, exhausted)
         Select(driver.find_element(By.ID, "default-model")).select_by_value("gpt-4o")
         driver.find_element(By.CSS_SELECTOR, 'form[data-action="default"] button').click()
-        check("a locked default is refused with the reason", wait_text(driver, "#notice", "purchase it"), text_of(driver, "#notice"))
+        check("a locked default is refused with the reason", wait_text(driver, "#notice", "buy it to make it your default"), text_of(driver, "#notice"))
         driver.refresh()
         screenshots(driver, OUT, "trial-exhausted")
 
@@ -131,7 +131,7 @@ def without_javascript():
         check("a plain form post saves and redirects", chosen == "llama-3.1-8b" and wait_text(driver, "#notice", "Default model saved"), chosen)
         Select(driver.find_element(By.ID, "override-career")).select_by_value("claude-3-opus")
         driver.find_element(By.CSS_SELECTOR, '.persona[data-persona="career"] form[data-action="override"] button').click()
-        check("a refused form shows why", wait_text(driver, "#notice", "used up"), text_of(driver, "#notice"))
+        check("a refused form shows why", wait_text(driver, "#notice", "to make it your default, or try it from the chat"), text_of(driver, "#notice"))
         screenshots(driver, OUT, "no-javascript")
     finally:
         driver.quit()

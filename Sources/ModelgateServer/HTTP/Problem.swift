@@ -67,6 +67,9 @@ extension Problem {
         case .invalidBody(let field, let reason):
             self.init(status: .badRequest, code: "invalid_body", title: "Malformed request body", detail: "\(field): \(reason)",
                       extra: ["field": .string(field)])
+        case .malformedForm(let reason):
+            self.init(status: .badRequest, code: "malformed_form", title: "Malformed form",
+                      detail: "The form could not be read (\(reason)); reload the page and send it again.")
         case .invalidField(let field, let reason):
             self.init(status: .unprocessableContent, code: "invalid_field", title: "Invalid value", detail: "\(field): \(reason)",
                       extra: ["field": .string(field)])
@@ -79,6 +82,10 @@ extension Problem {
         case .modelLocked(let model, let price):
             self.init(status: .forbidden, code: "model_locked", title: "Model locked",
                       detail: "The model '\(model)' is premium: purchase it to use it.", extra: Self.priced(model, price))
+        case .premiumChoiceLocked(let model, let price):
+            self.init(status: .forbidden, code: "model_locked", title: "Model locked",
+                      detail: "The model '\(model)' is premium: buy it to make it your default or a coach's model, or try it from the chat.",
+                      extra: Self.priced(model, price))
         case .trialExhausted(let model, let price):
             self.init(status: .forbidden, code: "trial_exhausted", title: "Trial used up",
                       detail: "Every trial message of '\(model)' is spent: purchase it to keep using it.", extra: Self.priced(model, price))

@@ -6,19 +6,23 @@ import NIOCore
 extension Request {
     /// Decodes a JSON body of at most `limit` bytes; a decoding failure names the field.
     func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw ModelgateError.bodyTooLarge(limit: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw ModelgateError.bodyTooLarge(limit: limit)
-        }
+        let buffer = try await collectBody(limit: limit)
         guard buffer.readableBytes > 0 else { throw ModelgateError.invalidBody(field: "body", reason: "is empty; send a JSON object") }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
             throw Problem(decodingError: error)
+        }
+    }
+
+    /// The whole body, refused with 413 past `limit` bytes.
+    func collectBody(limit: Int) async throws -> ByteBuffer {
+        do {
+            return try await body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw ModelgateError.bodyTooLarge(limit: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw ModelgateError.bodyTooLarge(limit: limit)
         }
     }
 }

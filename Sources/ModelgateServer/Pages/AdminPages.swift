@@ -221,33 +221,59 @@ extension AdminPage.Form {
     }
 }
 
-extension ModelDraft {
-    /// A draft from the admin form's fields, with the fields that could not be read.
-    static func fromForm(_ fields: [String: String]) -> (ModelDraft, [FieldError]) {
+/// The admin model form as posted: text until it is validated.
+struct AdminModelForm: Decodable {
+    var id: String?
+    var provider: String?
+    var providerModelId: String?
+    var displayName: String?
+    var description: String?
+    var tier: String?
+    /// The checkbox: absent when unticked.
+    var enabled: String?
+    var priceCents: String?
+    var rateLimitMessagesPerDay: String?
+    var trialMessagesAllowed: String?
+    var sortOrder: String?
+    var metadata: String?
+
+    /// The fields as sent, shown again when the form is refused.
+    var values: [String: String] {
+        let fields: [(String, String?)] = [
+            ("id", id), ("provider", provider), ("providerModelId", providerModelId), ("displayName", displayName),
+            ("description", description), ("tier", tier), ("enabled", enabled), ("priceCents", priceCents),
+            ("rateLimitMessagesPerDay", rateLimitMessagesPerDay), ("trialMessagesAllowed", trialMessagesAllowed),
+            ("sortOrder", sortOrder), ("metadata", metadata),
+        ]
+        return Dictionary(uniqueKeysWithValues: fields.compactMap { name, value in value.map { (name, $0) } })
+    }
+
+    /// The draft these fields describe, with the fields that could not be read.
+    var draft: (ModelDraft, [FieldError]) {
         var draft = ModelDraft()
         var errors: [FieldError] = []
-        func text(_ key: String) -> DraftValue<String> { fields[key].map { .value($0) } ?? .absent }
-        func number(_ key: String, blank: DraftValue<Int>) -> DraftValue<Int> {
-            guard let raw = fields[key]?.trimmingCharacters(in: .whitespaces) else { return .absent }
+        func text(_ value: String?) -> DraftValue<String> { value.map { .value($0) } ?? .absent }
+        func number(_ key: String, _ value: String?, blank: DraftValue<Int>) -> DraftValue<Int> {
+            guard let raw = value?.trimmingCharacters(in: .whitespaces) else { return .absent }
             if raw.isEmpty { return blank }
-            guard let value = Int(raw) else {
+            guard let number = Int(raw) else {
                 errors.append(FieldError(key, "must be a whole number"))
                 return .absent
             }
-            return .value(value)
+            return .value(number)
         }
-        draft.id = text("id")
-        draft.provider = text("provider")
-        draft.providerModelId = text("providerModelId")
-        draft.displayName = text("displayName")
-        draft.description = text("description")
-        draft.tier = text("tier")
-        draft.enabled = .value(fields["enabled"] == "true")
-        draft.priceCents = number("priceCents", blank: .null)
-        draft.rateLimitMessagesPerDay = number("rateLimitMessagesPerDay", blank: .null)
-        draft.trialMessagesAllowed = number("trialMessagesAllowed", blank: .value(0))
-        draft.sortOrder = number("sortOrder", blank: .value(0))
-        if let raw = fields["metadata"]?.trimmingCharacters(in: .whitespacesAndNewlines) {
+        draft.id = text(id)
+        draft.provider = text(provider)
+        draft.providerModelId = text(providerModelId)
+        draft.displayName = text(displayName)
+        draft.description = text(description)
+        draft.tier = text(tier)
+        draft.enabled = .value(enabled == "true")
+        draft.priceCents = number("priceCents", priceCents, blank: .null)
+        draft.rateLimitMessagesPerDay = number("rateLimitMessagesPerDay", rateLimitMessagesPerDay, blank: .null)
+        draft.trialMessagesAllowed = number("trialMessagesAllowed", trialMessagesAllowed, blank: .value(0))
+        draft.sortOrder = number("sortOrder", sortOrder, blank: .value(0))
+        if let raw = metadata?.trimmingCharacters(in: .whitespacesAndNewlines) {
             if raw.isEmpty {
                 draft.metadata = .value(.object([:]))
             } else if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(raw.utf8)) {
@@ -258,4 +284,27 @@ extension ModelDraft {
         }
         return (draft, errors)
     }
+}
+
+/// A table toggle: enable or disable one model.
+struct EnabledForm: Decodable {
+    let enabled: Bool
+}
+
+/// The bulk action: the ticked models (`ids[]`), enabled or disabled.
+struct BulkForm: Decodable {
+    let ids: [String]?
+    let enabled: Bool
+}
+
+/// A grant to a user (email or id), with where it comes from and a note.
+struct GrantForm: Decodable {
+    let user: String?
+    let source: String?
+    let note: String?
+}
+
+/// A revocation from a user (email or id).
+struct RevokeForm: Decodable {
+    let user: String?
 }

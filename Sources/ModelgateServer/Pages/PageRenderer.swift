@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import ModelgateBilling
 import ModelgateCore
 import Mustache
 import NIOCore
@@ -30,22 +29,38 @@ public struct PageRenderer: Sendable {
     }
 }
 
-/// A form body (`application/x-www-form-urlencoded`) as the pages post it.
-struct PageForm {
-    let fields: [String: String]
-    private let pairs: [(String, String)]
+/// The form bodies (`application/x-www-form-urlencoded`) the pages post, read with Hummingbird's
+/// maintained decoder into a typed struct per form. Anything it cannot read is a 400, never a trap.
+enum PageForm {
+    private static let decoder = URLEncodedFormDecoder()
 
-    init(_ request: Request, limit: Int) async throws {
-        let text = String(buffer: try await request.body.collect(upTo: limit))
-        fields = FormEncoding.decode(text)
-        pairs = text.split(separator: "&").map { FormEncoding.decode(String($0)).first ?? ("", "") }
+    static func decode<Fields: Decodable>(_ type: Fields.Type, from text: String) throws -> Fields {
+        do {
+            return try decoder.decode(type, from: text)
+        } catch let error as URLEncodedFormError {
+            throw ModelgateError.malformedForm(reason: reason(error))
+        }
     }
 
-    subscript(_ key: String) -> String? { fields[key] }
-
-    /// Every value of a repeated field (checkboxes), in order.
-    func all(_ key: String) -> [String] { pairs.filter { $0.0 == key }.map(\.1) }
+    /// What was wrong, in words, quoting at most a short prefix of the offending text.
+    private static func reason(_ error: URLEncodedFormError) -> String {
+        let quoted = error.value.count > 40 ? "\(error.value.prefix(40))…" : error.value
+        return switch error.code {
+        case .duplicateKeys: "the field '\(quoted)' is sent twice"
+        case .failedToPercentDecode: "'\(quoted)' is not valid percent-encoded UTF-8"
+        case .corruptKeyValue, .invalidArrayIndex, .addingToInvalidType, .notSupported: "the field name '\(quoted)' is malformed"
+        default: "the body is not a URL-encoded form"
+        }
+    }
 }
+
+/// The `_csrf` field every page form carries.
+private struct CSRFField: Decodable {
+    let _csrf: String?
+}
+
+/// A form with nothing but its CSRF token (sign out).
+struct EmptyForm: Decodable {}
 
 /// The CSRF rules shared by every page: a cookie session must send its token in `_csrf`.
 struct PageSession {
@@ -56,11 +71,13 @@ struct PageSession {
         context.sessionToken.map(tokens.csrfToken(forSession:)) ?? ""
     }
 
-    func verifiedForm(_ request: Request, _ context: AppRequestContext) async throws -> PageForm {
-        let form = try await PageForm(request, limit: maxBodyBytes)
-        if let session = context.sessionToken, !tokens.isValidCSRFToken(form["_csrf"], forSession: session) {
+    /// The form's fields, once its CSRF token is checked: a malformed body is a 400, a foreign token a 403.
+    func verifiedForm<Fields: Decodable>(_ type: Fields.Type, _ request: Request, _ context: AppRequestContext) async throws -> Fields {
+        let text = String(decoding: try await request.collectBody(limit: maxBodyBytes).readableBytesView, as: UTF8.self)
+        let csrf = try PageForm.decode(CSRFField.self, from: text)._csrf
+        if let session = context.sessionToken, !tokens.isValidCSRFToken(csrf, forSession: session) {
             throw ModelgateError.forbidden(reason: "the form's CSRF token is missing or stale; reload the page and try again")
         }
-        return form
+        return try PageForm.decode(type, from: text)
     }
 }

@@ -34,7 +34,7 @@ struct SettingsNotice {
         let name = model?.displayName ?? "This model"
         let price = model?.priceCents.map(Money.dollars).map { " for \($0)" } ?? ""
         let text = switch problem.code {
-        case "model_locked": "\(name) is locked: buy it\(price) to choose it."
+        case "model_locked": "\(name) is premium: buy it\(price) to make it your default, or try it from the chat."
         case "trial_exhausted": "Your free messages with \(name) are used up: buy it\(price) to keep using it."
         default: problem.detail
         }

@@ -151,7 +151,7 @@ extension SettingsPage {
         if let speed = model.metadata["speed"]?.stringValue { parts.append(speed) }
         if let quality = model.metadata["quality"]?.stringValue { parts.append(quality) }
         if model.isSystemDefault { parts.append("system default") }
-        if model.purchased == false, model.trialMessagesRemaining == 0 { parts.append("locked") }
+        if model.purchased == false { parts.append(model.trialMessagesRemaining == 0 ? "locked" : "buy to make default") }
         return parts.joined(separator: " · ")
     }
 

@@ -17,8 +17,8 @@ struct AdminPageRoutes {
             renderer.render("admin-model-form", AdminPage.Form(chrome: try chrome(context, "New model"), model: nil, values: nil, errors: []))
         }
         group.post("models") { request, context in
-            let form = try await session.verifiedForm(request, context)
-            let (draft, unreadable) = ModelDraft.fromForm(form.fields)
+            let form = try await session.verifiedForm(AdminModelForm.self, request, context)
+            let (draft, unreadable) = form.draft
             do {
                 let model = try await admin.create(draft, earlier: unreadable, by: try context.actor())
                 return Response.redirect(to: "/admin/models?notice=created&model=\(model.id)", type: .normal)
@@ -32,9 +32,10 @@ struct AdminPageRoutes {
                 chrome: try chrome(context, "Edit \(model.displayName)"), model: model, values: nil, errors: []))
         }
         group.post("models/:id") { request, context in
-            let form = try await session.verifiedForm(request, context)
+            var form = try await session.verifiedForm(AdminModelForm.self, request, context)
             let model = try await admin.model(try context.parameters.model())
-            let (draft, unreadable) = ModelDraft.fromForm(form.fields.filter { $0.key != "id" })
+            form.id = nil
+            let (draft, unreadable) = form.draft
             do {
                 _ = try await admin.update(model.id, with: draft, earlier: unreadable, by: try context.actor())
                 return Response.redirect(to: "/admin/models?notice=updated&model=\(model.id)", type: .normal)
@@ -43,46 +44,45 @@ struct AdminPageRoutes {
             }
         }
         group.post("models/:id/enabled") { request, context in
-            let form = try await session.verifiedForm(request, context)
-            let enabled = form["enabled"] == "true"
+            let enabled = try await session.verifiedForm(EnabledForm.self, request, context).enabled
             return try await act(request, context) {
                 _ = try await admin.setEnabled([try context.parameters.model()], enabled, by: try context.actor())
                 return "notice=\(enabled ? "enabled" : "disabled")&model=\(try context.parameters.model())"
             }
         }
         group.post("models/bulk") { request, context in
-            let form = try await session.verifiedForm(request, context)
-            let ids = form.all("ids").map { ModelID($0) }
+            let form = try await session.verifiedForm(BulkForm.self, request, context)
+            let ids = (form.ids ?? []).map { ModelID($0) }
             return try await act(request, context) {
-                let changed = try await admin.setEnabled(ids, form["enabled"] == "true", by: try context.actor())
+                let changed = try await admin.setEnabled(ids, form.enabled, by: try context.actor())
                 return "notice=bulk&count=\(changed.count)"
             }
         }
         group.post("settings/default-model") { request, context in
-            let form = try await session.verifiedForm(request, context)
+            let form = try await session.verifiedForm(ModelChoiceForm.self, request, context)
             return try await act(request, context) {
-                let id = ModelID(form["modelId"] ?? "")
+                let id = ModelID(form.modelId ?? "")
                 try await admin.setSystemDefault(id, by: try context.actor())
                 return "notice=default&model=\(id)"
             }
         }
         group.get("models/:id/stats") { request, context in try await stats(request, context) }
         group.post("models/:id/grants") { request, context in
-            let form = try await session.verifiedForm(request, context)
+            let form = try await session.verifiedForm(GrantForm.self, request, context)
             let id = try context.parameters.model()
             do {
-                let source = EntitlementSource(rawValue: form["source"] ?? "") ?? .adminGrant
-                let note = form["note"].flatMap { $0.isEmpty ? nil : $0 }
-                let outcome = try await admin.grant(id, to: form["user"] ?? "", source: source, note: note, by: try context.actor())
+                let source = EntitlementSource(rawValue: form.source ?? "") ?? .adminGrant
+                let note = form.note.flatMap { $0.isEmpty ? nil : $0 }
+                let outcome = try await admin.grant(id, to: form.user ?? "", source: source, note: note, by: try context.actor())
                 return Response.redirect(to: "/admin/models/\(id)/stats?notice=\(outcome.granted ? "granted" : "unchanged")", type: .normal)
             } catch {
                 return try await stats(request, context, notice: .refused(error, catalog: admin.cache.catalog))
             }
         }
         group.post("models/:id/grants/revoke") { request, context in
-            let form = try await session.verifiedForm(request, context)
+            let form = try await session.verifiedForm(RevokeForm.self, request, context)
             let id = try context.parameters.model()
-            _ = try await admin.revoke(id, from: form["user"] ?? "", by: try context.actor())
+            _ = try await admin.revoke(id, from: form.user ?? "", by: try context.actor())
             return Response.redirect(to: "/admin/models/\(id)/stats?notice=revoked", type: .normal)
         }
         group.get("audit") { request, context in try await audit(request, context) }
@@ -102,10 +102,10 @@ struct AdminPageRoutes {
         }
     }
 
-    private func refusedForm(_ context: AppRequestContext, model: AIModel?, form: PageForm, errors: [FieldError]) throws -> Response {
+    private func refusedForm(_ context: AppRequestContext, model: AIModel?, form: AdminModelForm, errors: [FieldError]) throws -> Response {
         let notice = SettingsNotice(kind: "error", text: "Nothing was saved: please correct the fields marked below.")
         let page = AdminPage.Form(chrome: try chrome(context, model.map { "Edit \($0.displayName)" } ?? "New model", notice: notice),
-                                  model: model, values: form.fields, errors: errors)
+                                  model: model, values: form.values, errors: errors)
         return renderer.render("admin-model-form", page, status: .unprocessableContent)
     }
 

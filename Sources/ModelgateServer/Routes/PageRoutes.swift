@@ -30,24 +30,24 @@ struct PageRoutes {
             try await settings(context, notice: SettingsNotice(query: request.uri.queryParameters, catalog: userModels.access.cache.catalog))
         }
         pages.post("settings/default-model") { request, context in
-            try await submit(request, context) { form, profile in
-                try await userModels.updatePreferences(PreferencesChange(defaultModelId: .some(form.model("modelId"))), for: profile)
+            try await submit(ModelChoiceForm.self, request, context) { form, profile in
+                _ = try await userModels.updatePreferences(PreferencesChange(defaultModelId: .some(form.model)), for: profile)
                 return "saved=default"
             }
         }
         pages.post("settings/overrides") { request, context in
-            try await submit(request, context) { form, profile in
-                guard let persona = form["personaId"], !persona.isEmpty else {
+            try await submit(OverrideForm.self, request, context) { form, profile in
+                guard let persona = form.personaId, !persona.isEmpty else {
                     throw ModelgateError.invalidField(field: "personaId", reason: "is required")
                 }
-                let model = form.model("modelId")
-                try await userModels.updatePreferences(PreferencesChange(personaOverrides: [PersonaID(persona): model]), for: profile)
+                let model = ModelChoiceForm(modelId: form.modelId).model
+                _ = try await userModels.updatePreferences(PreferencesChange(personaOverrides: [PersonaID(persona): model]), for: profile)
                 return model == nil ? "saved=cleared" : "saved=override"
             }
         }
         pages.post("settings/checkout") { request, context in
-            let form = try await session.verifiedForm(request, context)
-            guard let id = form.model("modelId") else { throw ModelgateError.invalidField(field: "modelId", reason: "is required") }
+            let form = try await session.verifiedForm(ModelChoiceForm.self, request, context)
+            guard let id = form.model else { throw ModelgateError.invalidField(field: "modelId", reason: "is required") }
             do {
                 let started = try await userModels.checkout(id, for: try context.requireIdentity().profile, purchases: purchases)
                 return Response.redirect(to: started.url, type: .normal)
@@ -58,7 +58,7 @@ struct PageRoutes {
         AdminPageRoutes(renderer: renderer, session: session, admin: admin)
             .register(on: pages.group("admin").add(middleware: RequireAdminMiddleware()))
         pages.post("logout") { request, context in
-            _ = try await session.verifiedForm(request, context)
+            _ = try await session.verifiedForm(EmptyForm.self, request, context)
             var response = Response.redirect(to: "/login", type: .normal)
             response.setCookie(Self.sessionCookie(value: "", maxAge: 0))
             return response
@@ -106,10 +106,10 @@ struct PageRoutes {
     }
 
     /// Runs a settings form: on success redirects with `query`, on a refusal shows the page with why.
-    private func submit(
-        _ request: Request, _ context: AppRequestContext, _ change: (PageForm, Profile) async throws -> String
+    private func submit<Form: Decodable>(
+        _ form: Form.Type, _ request: Request, _ context: AppRequestContext, _ change: (Form, Profile) async throws -> String
     ) async throws -> Response {
-        let form = try await session.verifiedForm(request, context)
+        let form = try await session.verifiedForm(Form.self, request, context)
         do {
             let query = try await change(form, try context.requireIdentity().profile)
             return Response.redirect(to: "/settings?\(query)", type: .normal)
@@ -119,12 +119,18 @@ struct PageRoutes {
     }
 }
 
-private extension PageForm {
-    /// A model id field; blank means "none".
-    func model(_ key: String) -> ModelID? {
-        guard let value = self[key], !value.isEmpty else { return nil }
-        return ModelID(value)
-    }
+/// A form that names one model: the default model, a checkout, the admin's system default.
+struct ModelChoiceForm: Decodable {
+    let modelId: String?
+
+    /// The chosen model; blank means "none".
+    var model: ModelID? { modelId.flatMap { $0.isEmpty ? nil : ModelID($0) } }
+}
+
+/// A coach override: the coach and its model (blank clears it).
+struct OverrideForm: Decodable {
+    let personaId: String?
+    let modelId: String?
 }
 
 /// Renders failures of page routes as an HTML page with the same status and code as the API.

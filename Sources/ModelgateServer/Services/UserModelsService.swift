@@ -74,9 +74,10 @@ struct UserModelsService: Sendable {
             skipped: plan.choice.skipped)
     }
 
-    /// Validates the whole change against the catalog and the user's access (a premium model needs
-    /// a purchase or trial messages left), then writes it in one transaction. Nothing is written when
-    /// any part is refused.
+    /// Validates the whole change against the catalog and the user's access, then writes it in one
+    /// transaction. Nothing is written when any part is refused. A premium model can be a default or
+    /// an override only once it is unlocked (bought or granted): trial messages are spent by choosing
+    /// the model for a message, so a default the user cannot keep using is never saved.
     func updatePreferences(_ change: PreferencesChange, for profile: Profile) async throws -> ModelPreferences {
         try access.requireModelSelection()
         let catalog = cache.catalog
@@ -89,11 +90,9 @@ struct UserModelsService: Sendable {
             guard let model = catalog.model(id), model.enabled else { throw ModelgateError.modelUnavailable(id) }
             guard model.tier == .premium else { continue }
             if standing == nil { standing = try await access.standing(of: profile) }
-            let decision = AccessPolicy.decide(
-                model: model, entitled: standing?.entitled.contains(id) == true, trialMessagesUsed: standing?.trialsUsed[id] ?? 0)
-            if let refusal = AccessPolicy.refusal(decision, model: id) {
+            if standing?.entitled.contains(id) != true {
                 access.metrics.entitlementBypass(model: id, path: .preferences)
-                throw refusal
+                throw ModelgateError.premiumChoiceLocked(id, priceCents: model.priceCents)
             }
         }
         try await profiles.apply(change, to: profile.id, at: clock.now(), outbox: access.outbox)

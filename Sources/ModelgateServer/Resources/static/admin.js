@@ -28,7 +28,7 @@
   });
 
   document.querySelector("[data-select-all]")?.addEventListener("change", (event) => {
-    document.querySelectorAll('input[name="ids"]').forEach((box) => { box.checked = event.target.checked; });
+    document.querySelectorAll('input[name="ids[]"]').forEach((box) => { box.checked = event.target.checked; });
   });
 
   const search = document.querySelector("[data-user-search]");
