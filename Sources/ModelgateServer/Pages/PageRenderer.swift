@@ -34,6 +34,21 @@ public struct PageRenderer: Sendable {
 enum PageForm {
     private static let decoder = URLEncodedFormDecoder()
 
+    /// The body as text, refused unless it is UTF-8 made of `name=value` fields, as browsers send
+    /// forms (a nameless or empty field is never sent by a page, so it is malformed here).
+    static func text(of body: ByteBuffer) throws -> String {
+        guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
+            throw ModelgateError.malformedForm(reason: "the body is not UTF-8")
+        }
+        guard !text.isEmpty else { return text }
+        for field in text.split(separator: "&", omittingEmptySubsequences: false) {
+            guard let equals = field.firstIndex(of: "="), equals != field.startIndex else {
+                throw ModelgateError.malformedForm(reason: "every field needs a name and '='")
+            }
+        }
+        return text
+    }
+
     static func decode<Fields: Decodable>(_ type: Fields.Type, from text: String) throws -> Fields {
         do {
             return try decoder.decode(type, from: text)
@@ -73,7 +88,7 @@ struct PageSession {
 
     /// The form's fields, once its CSRF token is checked: a malformed body is a 400, a foreign token a 403.
     func verifiedForm<Fields: Decodable>(_ type: Fields.Type, _ request: Request, _ context: AppRequestContext) async throws -> Fields {
-        let text = String(decoding: try await request.collectBody(limit: maxBodyBytes).readableBytesView, as: UTF8.self)
+        let text = try PageForm.text(of: try await request.collectBody(limit: maxBodyBytes))
         let csrf = try PageForm.decode(CSRFField.self, from: text)._csrf
         if let session = context.sessionToken, !tokens.isValidCSRFToken(csrf, forSession: session) {
             throw ModelgateError.forbidden(reason: "the form's CSRF token is missing or stale; reload the page and try again")
