@@ -121,7 +121,7 @@ struct StripeEvent: Sendable {
     func string(_ key: String) -> String? { object[key]?.stringValue }
     func metadata(_ key: String) -> String? { object["metadata"]?[key]?.stringValue }
     func int(_ key: String) -> Int? {
-        if case .number(let value)? = object[key] { return Int(value) }
+        if case .number(let value)? = object[key] { return Int(exactly: value) }
         return nil
     }
     func bool(_ key: String) -> Bool? {

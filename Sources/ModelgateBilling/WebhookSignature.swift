@@ -16,10 +16,13 @@ public enum WebhookSignature {
         var timestamp: Int?
         var candidates: [String] = []
         for item in header.split(separator: ",") {
-            let pair = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard pair.count == 2 else { continue }
-            if pair[0] == "t" { timestamp = Int(pair[1]) }
-            if pair[0] == "v1" { candidates.append(pair[1]) }
+            guard let equals = item.firstIndex(of: "=") else { continue }
+            let value = item[item.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            switch item[..<equals].trimmingCharacters(in: .whitespaces) {
+            case "t": timestamp = Int(value)
+            case "v1": candidates.append(value)
+            default: break
+            }
         }
         guard let timestamp else { throw .malformedHeader }
         let expected = Array(signature(payload: payload, timestamp: timestamp, secret: secret).utf8)

@@ -16,7 +16,7 @@ public struct RetryPolicy: Sendable, Equatable {
 
     func delay(after error: ProviderError, attempt: Int) -> TimeInterval? {
         guard error.isRetryable, attempt < maxAttempts else { return nil }
-        if case .rateLimited(let retryAfter?) = error { return retryAfter <= maxDelay ? retryAfter : nil }
+        if case .rateLimited(let retryAfter?) = error { return (0...maxDelay).contains(retryAfter) ? retryAfter : nil }
         return min(maxDelay, baseDelay * pow(2, Double(attempt - 1)))
     }
 }

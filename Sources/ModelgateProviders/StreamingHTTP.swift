@@ -81,9 +81,12 @@ struct StreamingHTTP: Sendable {
     }
 
     /// `retry-after-ms`, else `retry-after` in seconds.
+    /// Only a finite, non-negative number counts: `-inf` or `nan` from a provider is no delay to honour.
     static func retryAfter(_ headers: HTTPHeaders) -> TimeInterval? {
-        if let ms = headers.first(name: "retry-after-ms").flatMap(Double.init) { return ms / 1000 }
-        return headers.first(name: "retry-after").flatMap(Double.init)
+        func seconds(_ name: String, scale: Double) -> TimeInterval? {
+            headers.first(name: name).flatMap(Double.init).map { $0 / scale }.flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }
+        }
+        return seconds("retry-after-ms", scale: 1000) ?? seconds("retry-after", scale: 1)
     }
 
     static func providerError(_ error: any Error) -> any Error {

@@ -44,12 +44,18 @@ public struct ExportReader: Sendable {
 
     public init(database: Database) { self.database = database }
 
+    /// Where the next page starts: the last row's sort key (a day and a model for usage, an id otherwise).
+    public struct Cursor: Sendable {
+        let key: String
+        let model: String
+    }
+
     /// One page of rows after `cursor` (nil: from the start); the next cursor is nil at the end.
-    public func page(_ kind: ExportKind, range: ExportRange, after cursor: [String]?) async throws -> (rows: [[String]], next: [String]?) {
+    public func page(_ kind: ExportKind, range: ExportRange, after cursor: Cursor?) async throws -> (rows: [[String]], next: Cursor?) {
         let rows: [[String]] = try await database.read { db in
             switch kind {
             case .usage:
-                let after: SQLQueryString = cursor.map { "AND (day > \(bind: $0[0]) OR (day = \(bind: $0[0]) AND model_id > \(bind: $0[1])))" } ?? ""
+                let after: SQLQueryString = cursor.map { "AND (day > \(bind: $0.key) OR (day = \(bind: $0.key) AND model_id > \(bind: $0.model)))" } ?? ""
                 return try await db.raw("""
                     SELECT day, model_id, SUM(message_count) AS messages, COUNT(DISTINCT user_id) AS users FROM model_usage_daily
                     WHERE day >= \(bind: range.from) AND day <= \(bind: range.to) \(after)
@@ -63,7 +69,7 @@ public struct ExportReader: Sendable {
                     SELECT pu.id, pu.created_at, pu.user_id, p.email, pr.model_id, pu.amount_cents, pu.currency, pu.status,
                         pu.stripe_checkout_session_id
                     FROM purchases pu JOIN products pr ON pr.id = pu.product_id LEFT JOIN profiles p ON p.id = pu.user_id
-                    WHERE pu.created_at >= \(bind: range.start) AND pu.created_at < \(bind: range.end) AND pu.id > \(bind: Int(cursor?[0] ?? "0") ?? 0)
+                    WHERE pu.created_at >= \(bind: range.start) AND pu.created_at < \(bind: range.end) AND pu.id > \(bind: Int(cursor?.key ?? "0") ?? 0)
                     ORDER BY pu.id LIMIT \(bind: Self.pageSize)
                     """).all().map { row in
                     [String(try row.decode(column: "id", as: Int.self)), ISO8601Format.string(try row.decode(column: "created_at", as: Date.self)),
@@ -75,7 +81,7 @@ public struct ExportReader: Sendable {
             case .audit:
                 return try await db.raw("""
                     SELECT id, actor_id, action, target_type, target_id, before_value, after_value, created_at FROM audit_log
-                    WHERE created_at >= \(bind: range.start) AND created_at < \(bind: range.end) AND id > \(bind: Int(cursor?[0] ?? "0") ?? 0)
+                    WHERE created_at >= \(bind: range.start) AND created_at < \(bind: range.end) AND id > \(bind: Int(cursor?.key ?? "0") ?? 0)
                     ORDER BY id LIMIT \(bind: Self.pageSize)
                     """).all().map { row in
                     let entry = try AuditTrail.entry(row)
@@ -84,8 +90,8 @@ public struct ExportReader: Sendable {
                 }
             }
         }
-        guard rows.count == Self.pageSize, let last = rows.last else { return (rows, nil) }
-        return (rows, kind == .usage ? [last[0], last[1]] : [last[0]])
+        guard rows.count == Self.pageSize, let last = rows.last, let key = last.first else { return (rows, nil) }
+        return (rows, Cursor(key: key, model: kind == .usage ? last.dropFirst().first ?? "" : ""))
     }
 }
 

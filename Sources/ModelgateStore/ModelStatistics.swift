@@ -71,7 +71,9 @@ public struct StatisticsRepository: Sendable {
     public func one(_ model: ModelID, window: StatisticsWindow) async throws -> ModelStatistics {
         try await rollUp(window)
         return try await database.read { db in
-            var stats = try await Self.figures(models: [model], window: window, in: db)[0]
+            guard var stats = try await Self.figures(models: [model], window: window, in: db).first else {
+                throw ModelgateError.notFound(what: "model", id: model.rawValue)
+            }
             let active = try await db.raw("""
                 SELECT COUNT(*) AS n FROM model_user_activity WHERE model_id = \(bind: model.rawValue) AND last_day >= \(bind: window.monthStart)
                 """).first()?.decode(column: "n", as: Int.self) ?? 0

@@ -203,7 +203,8 @@ extension SettingsPage.CompareRow {
         trial = model.tier == .premium ? "\(model.trialMessagesAllowed) messages" : "—"
         speed = model.metadata["speed"]?.stringValue ?? "—"
         quality = model.metadata["quality"]?.stringValue ?? "—"
-        contextWindow = model.metadata["contextWindow"]?.numberValue.map { "\(Int($0 / 1000))K tokens" } ?? "—"
+        // Metadata is free JSON: a number too large or fractional for a token count shows as unknown.
+        contextWindow = model.metadata["contextWindow"]?.numberValue.flatMap { Int(exactly: $0) }.map { "\($0 / 1000)K tokens" } ?? "—"
     }
 }
 

@@ -160,7 +160,7 @@ struct AdminRoutes {
         let exports = admin.exports
         let body = ResponseBody { writer in
             try await writer.write(ByteBuffer(string: CSV.line(kind.header)))
-            var cursor: [String]?
+            var cursor: ExportReader.Cursor?
             repeat {
                 let page = try await exports.page(kind, range: range, after: cursor)
                 try await writer.write(ByteBuffer(string: page.rows.map(CSV.line).joined()))

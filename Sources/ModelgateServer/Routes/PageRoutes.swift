@@ -71,9 +71,10 @@ struct PageRoutes {
             return renderer.render("signed-out", ["title": "Sign in"], status: .unauthorized)
         }
         let identity = try await tokens.verify(token)
-        let lifetime = Int(identity.expiresAt.timeIntervalSince(clock.now()))
+        // Clamped before the conversion: a token may carry any `exp`, and Int(Double) traps out of range.
+        let lifetime = Int(min(max(0, identity.expiresAt.timeIntervalSince(clock.now())), Double(Int32.max)))
         var response = Response.redirect(to: "/settings", type: .normal)
-        response.setCookie(Self.sessionCookie(value: token, maxAge: max(0, lifetime)))
+        response.setCookie(Self.sessionCookie(value: token, maxAge: lifetime))
         return response
     }
 
