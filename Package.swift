@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         .target(name: "ModelgateCore"),
@@ -120,6 +121,16 @@ let package = Package(
             path: "Benchmarks/ModelgateBench"
         ),
         .testTarget(name: "ModelgateCoreTests", dependencies: ["ModelgateCore"]),
+        .testTarget(
+            name: "ModelgateFuzzTests",
+            dependencies: [
+                "ModelgateServer",
+                "ModelgateProviders",
+                "ModelgateBilling",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .testTarget(
             name: "ModelgateStoreTests",
             dependencies: ["ModelgateStore", "ModelgateTestSupport"]

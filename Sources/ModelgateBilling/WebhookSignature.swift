@@ -15,10 +15,11 @@ public enum WebhookSignature {
         guard let header, !header.isEmpty, !secret.value.isEmpty else { throw .missingHeader }
         var timestamp: Int?
         var candidates: [String] = []
-        for item in header.split(separator: ",") {
-            guard let equals = item.firstIndex(of: "=") else { continue }
-            let value = item[item.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-            switch item[..<equals].trimmingCharacters(in: .whitespaces) {
+        // Split on bytes, not characters: a combining mark next to a comma must not hide the comma.
+        for item in header.utf8.split(separator: UInt8(ascii: ",")) {
+            guard let equals = item.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let value = String(decoding: item[item.index(after: equals)...], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            switch String(decoding: item[..<equals], as: UTF8.self).trimmingCharacters(in: .whitespaces) {
             case "t": timestamp = Int(value)
             case "v1": candidates.append(value)
             default: break

@@ -35,7 +35,7 @@ public struct ServerSentEventParser: Sendable {
             }
             if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
                 sawCR = byte == UInt8(ascii: "\r")
-                if let complete = line(String(decoding: buffer, as: UTF8.self)) { events.append(complete) }
+                if let complete = line(buffer[...]) { events.append(complete) }
                 buffer.removeAll(keepingCapacity: true)
             } else {
                 buffer.append(byte)
@@ -46,31 +46,31 @@ public struct ServerSentEventParser: Sendable {
 
     /// The event left when the stream ends without a final blank line.
     public mutating func finish() -> ServerSentEvent? {
-        if !buffer.isEmpty, let complete = line(String(decoding: buffer, as: UTF8.self)) { return complete }
+        if !buffer.isEmpty, let complete = line(buffer[...]) { return complete }
         buffer.removeAll()
-        return line("")
+        return line([])
     }
 
-    private mutating func line(_ line: String) -> ServerSentEvent? {
+    /// One line, read as bytes: the optional space after the colon is a byte, even where the text
+    /// after it begins with a combining mark that would join it into one character.
+    private mutating func line(_ line: ArraySlice<UInt8>) -> ServerSentEvent? {
         if line.isEmpty {
             defer { event = nil; dataLines = [] }
             guard !dataLines.isEmpty || event != nil else { return nil }
             return ServerSentEvent(event: event, data: dataLines.joined(separator: "\n"))
         }
-        if line.hasPrefix(":") { return nil }
-        let field: Substring
-        var value: Substring
-        if let colon = line.firstIndex(of: ":") {
-            field = line[..<colon]
-            value = line[line.index(after: colon)...]
-            if value.hasPrefix(" ") { value = value.dropFirst() }
-        } else {
-            field = Substring(line)
-            value = ""
+        let colon = UInt8(ascii: ":")
+        if line.first == colon { return nil }
+        var field = line
+        var value: ArraySlice<UInt8> = []
+        if let index = line.firstIndex(of: colon) {
+            field = line[..<index]
+            value = line[(index + 1)...]
+            if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
         }
-        switch field {
-        case "event": event = String(value)
-        case "data": dataLines.append(String(value))
+        switch String(decoding: field, as: UTF8.self) {
+        case "event": event = String(decoding: value, as: UTF8.self)
+        case "data": dataLines.append(String(decoding: value, as: UTF8.self))
         default: break
         }
         return nil

@@ -24,7 +24,7 @@ enum Markdown {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("```") {
                 if let block = code {
-                    output.append("<pre><code>\(escape(block.joined(separator: "\n")))</code></pre>")
+                    output.append("<pre><code>\(HTMLEscaping.escape(block.joined(separator: "\n")))</code></pre>")
                     code = nil
                 } else {
                     flush()
@@ -92,16 +92,11 @@ enum Markdown {
         })
     }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
-
     static func inline(_ text: String) -> String {
         var result = ""
-        var rest = Substring(escape(text))
+        var rest = Substring(HTMLEscaping.escape(text))
         while let tick = rest.firstIndex(of: "`") {
-            result += links(bold(String(rest[..<tick])))
+            result += links(String(rest[..<tick]))
             let after = rest[rest.index(after: tick)...]
             guard let close = after.firstIndex(of: "`") else {
                 rest = rest[tick...]
@@ -110,7 +105,7 @@ enum Markdown {
             result += "<code>\(after[..<close])</code>"
             rest = after[after.index(after: close)...]
         }
-        return result + links(bold(String(rest)))
+        return result + links(String(rest))
     }
 
     static func bold(_ text: String) -> String {
@@ -119,20 +114,29 @@ enum Markdown {
             .joined(separator: "")
     }
 
+    /// A link target without a scheme (a path or an anchor) or with http, https or mailto: never
+    /// `javascript:` or `data:`.
+    static func isSafeLink(_ target: String) -> Bool {
+        let scheme = target.prefix { $0 != ":" && $0 != "/" && $0 != "?" && $0 != "#" }
+        guard scheme.count < target.count, target[scheme.endIndex] == ":" else { return true }
+        return ["http", "https", "mailto"].contains(scheme.lowercased())
+    }
+
+    /// Links, with bold in their labels and in the text around them (never inside a target).
     static func links(_ text: String) -> String {
         var result = ""
         var rest = Substring(text)
         while let open = rest.firstIndex(of: "["), let middle = rest[open...].range(of: "]("),
               let close = rest[middle.upperBound...].firstIndex(of: ")") {
-            result += rest[..<open]
-            let label = rest[rest.index(after: open)..<middle.lowerBound]
+            result += bold(String(rest[..<open]))
+            let label = bold(String(rest[rest.index(after: open)..<middle.lowerBound]))
             var target = String(rest[middle.upperBound..<close])
             if !target.hasPrefix("http"), let range = target.range(of: ".md") {
                 target = "/docs/" + target[..<range.lowerBound] + target[range.upperBound...]
             }
-            result += "<a href=\"\(target)\">\(label)</a>"
+            result += isSafeLink(target) ? "<a href=\"\(target)\">\(label)</a>" : label
             rest = rest[rest.index(after: close)...]
         }
-        return result + rest
+        return result + bold(String(rest))
     }
 }

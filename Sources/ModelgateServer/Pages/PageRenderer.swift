@@ -9,10 +9,12 @@ public struct PageRenderer: Sendable {
     let library: MustacheLibrary
 
     public init() async throws {
-        guard let directory = Bundle.module.resourceURL?.appendingPathComponent("templates").path else {
-            throw HTTPError(.internalServerError, message: "page templates are missing from the bundle")
-        }
-        library = try await MustacheLibrary(directory: directory)
+        HTMLEscaping.register()
+        library = try await MustacheLibrary(directory: Self.templateDirectory)
+    }
+
+    static var templateDirectory: String {
+        Bundle.module.resourceURL?.appendingPathComponent("templates").path ?? "templates"
     }
 
     static var staticDirectory: String {
@@ -20,12 +22,15 @@ public struct PageRenderer: Sendable {
     }
 
     func render(_ template: String, _ object: Any, status: HTTPResponse.Status = .ok) -> Response {
-        let html = library.render(object, withTemplate: template) ?? "template \(template) is missing"
-        return Response(
+        Response(
             status: status,
             headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
                       .contentSecurityPolicy: "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"],
-            body: .init(byteBuffer: ByteBuffer(string: html)))
+            body: .init(byteBuffer: ByteBuffer(string: html(template, object))))
+    }
+
+    func html(_ template: String, _ object: Any) -> String {
+        library.render(object, withTemplate: template) ?? "template \(template) is missing"
     }
 }
 
