@@ -51,6 +51,13 @@ public struct ModelDraft: Sendable, Equatable {
         return id.allSatisfy(allowed.contains)
     }
 
+    /// Control characters (NUL among them, which SQLite's `length` stops at) never belong in a name.
+    static func hasControlCharacters(_ text: String, allowingLineBreaks: Bool = false) -> Bool {
+        text.unicodeScalars.contains { scalar in
+            scalar.properties.generalCategory == .control && !(allowingLineBreaks && "\n\r\t".unicodeScalars.contains(scalar))
+        }
+    }
+
     /// The model this draft describes: a new one when `existing` is nil, else `existing` with the
     /// draft's changes (its id cannot change).
     /// `earlier` carries failures found while reading the input (a number that is not one, JSON
@@ -71,8 +78,14 @@ public struct ModelDraft: Sendable, Equatable {
         if tier == nil { errors.append(FieldError("tier", "must be free or premium")) }
         let providerModelID = providerModelId.resolved(existing?.providerModelID)?.trimmingCharacters(in: .whitespaces) ?? ""
         if providerModelID.isEmpty { errors.append(FieldError("providerModelId", "is required")) }
+        if Self.hasControlCharacters(providerModelID) { errors.append(FieldError("providerModelId", "must not contain control characters")) }
         let displayName = displayName.resolved(existing?.displayName)?.trimmingCharacters(in: .whitespaces) ?? ""
         if displayName.isEmpty || displayName.count > 100 { errors.append(FieldError("displayName", "is required (at most 100 characters)")) }
+        if Self.hasControlCharacters(displayName) { errors.append(FieldError("displayName", "must not contain control characters")) }
+        let description = description.resolved(existing?.description) ?? ""
+        if Self.hasControlCharacters(description, allowingLineBreaks: true) {
+            errors.append(FieldError("description", "must not contain control characters"))
+        }
         let price = priceCents.resolved(existing?.priceCents)
         switch (tier, price) {
         case (.premium, nil): errors.append(FieldError("priceCents", "is required for a premium model"))
@@ -91,7 +104,7 @@ public struct ModelDraft: Sendable, Equatable {
         guard errors.isEmpty, let provider, let tier else { throw .validationFailed(errors) }
         return AIModel(
             id: ModelID(id), provider: provider, providerModelID: providerModelID, displayName: displayName,
-            description: description.resolved(existing?.description) ?? "", enabled: enabled.resolved(existing?.enabled) ?? true,
+            description: description, enabled: enabled.resolved(existing?.enabled) ?? true,
             tier: tier, priceCents: price,
             stripeProductID: existing?.stripeProductID, stripePriceID: price == existing?.priceCents ? existing?.stripePriceID : nil,
             metadata: metadata, dailyMessageLimit: limit, trialMessagesAllowed: trials,

@@ -72,6 +72,9 @@ let newModelJSON = """
                 (#"{"id": "Bad Id", "provider": "aws", "providerModelId": "", "displayName": "", "tier": "gold", "trialMessagesAllowed": -2}"#,
                  ["id", "provider", "tier", "providerModelId", "displayName", "trialMessagesAllowed"]),
                 (#"{"id": "x4", "provider": "openai", "providerModelId": "m", "displayName": "X", "tier": "free", "priceCents": 100}"#, ["priceCents"]),
+                // Found by schemathesis: a NUL passed validation and failed SQLite's CHECK (a 500).
+                (#"{"id": "x6", "provider": "openai", "providerModelId": "\u0000", "displayName": "X\u0007", "tier": "free", "description": "a\u0000b"}"#,
+                 ["providerModelId", "displayName", "description"]),
             ]
             for (body, fields) in cases {
                 let reply = try await client.call(.post, "/api/admin/models", token: token, json: body)
