@@ -5,6 +5,7 @@
     python sdk_checks.py stripe-fake BASE        # BASE = the fake Stripe server
     python sdk_checks.py stripe-sign FILE SECRET TIMESTAMP     # prints the SDK's Stripe-Signature for FILE
     python sdk_checks.py stripe-verify FILE HEADER SECRET      # checks our header with the SDK
+    python sdk_checks.py stripe-encoding BODY PARAMS           # our form BODY = the SDK's encoding of PARAMS (JSON)
     python sdk_checks.py posthog-fake BASE       # BASE = the fake PostHog (up): two events, printed uuids
     python sdk_checks.py posthog-fake-down BASE  # the fake PostHog switched down: the SDK sees a 503
 
@@ -123,6 +124,19 @@ def stripe_sign(payload_file, secret, timestamp):
     print(stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp=int(timestamp)))
 
 
+def stripe_encoding(body_file, params_file):
+    """Our client's form body decodes to the very pairs the SDK makes of the same nested params."""
+    import json
+    from urllib.parse import parse_qsl, urlencode
+    from stripe._encode import _api_encode
+    with open(body_file) as f:
+        ours = parse_qsl(f.read(), keep_blank_values=True, strict_parsing=True)
+    with open(params_file) as f:
+        params = json.load(f)
+    sdk = parse_qsl(urlencode(list(_api_encode(params))), keep_blank_values=True)
+    check("stripe form encoding matches the SDK's", ours == sdk, f"ours {ours} != sdk {sdk}")
+
+
 def stripe_verify(payload_file, header, secret):
     import stripe
     payload = open(payload_file, encoding="utf-8").read()
@@ -172,6 +186,8 @@ if __name__ == "__main__":
         check_posthog_fake(sys.argv[2])
     elif mode == "posthog-fake-down":
         check_posthog_fake_down(sys.argv[2])
+    elif mode == "stripe-encoding":
+        stripe_encoding(*sys.argv[2:4])
     elif mode == "stripe-verify":
         stripe_verify(*sys.argv[2:5])
     else:

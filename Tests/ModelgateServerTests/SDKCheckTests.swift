@@ -60,6 +60,39 @@ struct StripeSDKCheckTests {
         #expect(result.output.contains("ok stripe 404 → InvalidRequestError"))
     }
 
+    /// What our Stripe client posts (nested names, non-ASCII, `&`, spaces) decodes to exactly the
+    /// pairs the official SDK makes of the same nested parameters.
+    @Test func ourFormEncodingIsTheSDKs() async throws {
+        let stripe = try await FakeStripeServer.start()
+        let client = StripeClient(http: .shared, baseURL: stripe.baseURL, key: StripeSecretKey("sk_test_123"))
+        let model = "café-model"
+        _ = try await client.createProduct(name: "Claude 3 Opus — café & co + 100%", modelID: model, idempotencyKey: "k1")
+        _ = try await client.createCheckoutSession(
+            price: "price_1", userID: "user é", modelID: model, successURL: "http://127.0.0.1:8080/settings?checkout=success&x=ü y",
+            cancelURL: "http://127.0.0.1:8080/settings?checkout=cancelled", idempotencyKey: "k2")
+        await stripe.stop()
+        let cases: [(path: String, params: String)] = [
+            ("/v1/products", #"{"name": "Claude 3 Opus — café & co + 100%", "metadata": {"model_id": "café-model"}}"#),
+            ("/v1/checkout/sessions", #"""
+                {"mode": "payment", "line_items": [{"price": "price_1", "quantity": 1}],
+                 "success_url": "http://127.0.0.1:8080/settings?checkout=success&x=ü y",
+                 "cancel_url": "http://127.0.0.1:8080/settings?checkout=cancelled", "client_reference_id": "user é",
+                 "metadata": {"model_id": "café-model", "user_id": "user é"}}
+                """#),
+        ]
+        for (path, params) in cases {
+            let body = try #require(stripe.lastBody(path: path))
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stripe-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try body.write(to: folder.appendingPathComponent("body"), atomically: true, encoding: .utf8)
+            try params.write(to: folder.appendingPathComponent("params.json"), atomically: true, encoding: .utf8)
+            let result = try await PythonSDK.run(["stripe-encoding", folder.appendingPathComponent("body").path, folder.appendingPathComponent("params.json").path])
+            #expect(result.status == 0, "\(path): \(result.output)")
+            #expect(!body.contains("é"), "non-ASCII is percent-encoded: \(body)")
+        }
+    }
+
     @Test func signaturesFromTheSDKVerifyHereAndOursVerifyThere() async throws {
         let payload = StripeEvents.refund(id: "evt_sdk")
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("event-\(UUID().uuidString).json")
