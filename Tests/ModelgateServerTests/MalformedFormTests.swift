@@ -14,17 +14,10 @@ import Testing
 @Suite struct MalformedFormTests {
     /// Every `POST` route of the router outside `/api` and `/v1`: the forms the pages post.
     static func pageFormRoutes() async throws -> [String] {
-        try await TestDatabase.with { database, _ in
-            let dependencies = TestApp.dependencies(
-                database: database, providers: ProviderRouter(configuration: .init(), httpClient: .shared), clock: SystemClock())
-            let router = buildRouter(
-                configuration: ServerConfiguration(), dependencies: dependencies,
-                services: try await Services(dependencies: dependencies), tokens: await TokenAuthority(secret: testSecret))
-            return router.routes.filter { $0.method == .post }.map { $0.path.description }
-                .filter { !$0.hasPrefix("/api/") && !$0.hasPrefix("/v1/") }
-                .map { $0.replacingOccurrences(of: "{id}", with: "gpt-4o") }
-                .sorted()
-        }
+        try await TestApp.routerRoutes().filter { $0.method == .post }.map(\.path)
+            .filter { !$0.hasPrefix("/api/") && !$0.hasPrefix("/v1/") }
+            .map { $0.replacingOccurrences(of: "{id}", with: "gpt-4o") }
+            .sorted()
     }
 
     /// Malformed bodies a fuzzer or an attacker sends after a valid `_csrf` field (the invalid

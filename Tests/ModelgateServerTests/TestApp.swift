@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import ModelgateBilling
@@ -54,6 +55,17 @@ struct TestApp {
     func sql(_ statement: SQLQueryString) async throws {
         try await database.write { try await $0.raw(statement).run() }
         try await services.cache.refresh()
+    }
+
+    /// `METHOD path` of every route of a default app's router (paths as the router spells them).
+    static func routerRoutes() async throws -> [(method: HTTPRequest.Method, path: String)] {
+        try await TestDatabase.with { database, _ in
+            let dependencies = dependencies(database: database, providers: ProviderRouter(configuration: .init(), httpClient: .shared), clock: SystemClock())
+            let router = buildRouter(
+                configuration: ServerConfiguration(), dependencies: dependencies,
+                services: try await Services(dependencies: dependencies), tokens: await TokenAuthority(secret: testSecret))
+            return router.routes.map { (method: $0.method, path: $0.path.description) }
+        }
     }
 
     /// Gives `user` (who must have signed in once) the premium `model`, as an admin grant would.
