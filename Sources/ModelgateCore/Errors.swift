@@ -7,6 +7,10 @@ public enum ModelgateError: Error, Sendable, Equatable {
     case forbidden(reason: String)
     case notFound(what: String, id: String)
     case invalidBody(field: String, reason: String)
+    /// A request field Modelgate (or the chosen model's provider) cannot honour: refused, never dropped.
+    case unsupportedParameter(field: String, reason: String)
+    /// The conversation does not fit the model's context window (an estimate, before any charge).
+    case contextTooLong(ModelID, estimatedTokens: Int, contextWindow: Int)
     /// A form body (`application/x-www-form-urlencoded`) that cannot be read at all.
     case malformedForm(reason: String)
     case invalidField(field: String, reason: String)

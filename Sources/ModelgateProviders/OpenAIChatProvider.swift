@@ -1,50 +1,124 @@
 import AsyncHTTPClient
 import Foundation
+import ModelgateCore
 import NIOHTTP1
 
-/// OpenAI Chat Completions, also spoken by Together AI: `POST {base}/chat/completions`.
+/// OpenAI Chat Completions, also spoken by Together AI: `POST {base}/chat/completions`. Every
+/// request feature passes through as the client sent it.
 struct OpenAIChatProvider: ChatProvider {
     let http: StreamingHTTP
     let baseURL: String
     let apiKey: String
 
+    func check(_ request: ProviderRequest) throws(UnsupportedFeature) {}
+
     func stream(_ request: ProviderRequest) -> ProviderStream {
-        var messages: [[String: Any]] = []
-        if let system = request.system { messages.append(["role": "system", "content": system]) }
-        messages += request.turns.map { ["role": $0.role.rawValue, "content": $0.text] }
-        let body: [String: Any] = [
-            "model": request.providerModelID, "messages": messages, "stream": true,
-            "stream_options": ["include_usage": true], "max_tokens": request.maxOutputTokens, "user": request.endUserID,
-        ]
         var headers = HTTPHeaders()
         headers.add(name: "Authorization", value: "Bearer \(apiKey)")
         headers.add(name: "Accept", value: "text/event-stream")
-        return http.stream(url: baseURL + "/chat/completions", headers: headers, body: ProviderJSON.encode(body),
+        return http.stream(url: baseURL + "/chat/completions", headers: headers, body: ProviderJSON.encode(Self.body(request)),
                            translator: OpenAIStreamTranslator.self, errors: EnvelopeErrors.self)
+    }
+
+    static func body(_ request: ProviderRequest) -> [String: Any] {
+        var messages: [[String: Any]] = []
+        if let system = request.system { messages.append(["role": "system", "content": system]) }
+        messages += request.messages.map(message)
+        var body: [String: Any] = [
+            "model": request.providerModelID, "messages": messages, "stream": true,
+            "stream_options": ["include_usage": true], "max_tokens": request.options.maxOutputTokens, "user": request.endUserID,
+        ]
+        let options = request.options
+        body["temperature"] = options.temperature
+        body["top_p"] = options.topP
+        if !options.stop.isEmpty { body["stop"] = options.stop }
+        body["seed"] = options.seed
+        body["presence_penalty"] = options.presencePenalty
+        body["frequency_penalty"] = options.frequencyPenalty
+        if !request.tools.isEmpty {
+            body["tools"] = request.tools.map { tool -> [String: Any] in
+                var function: [String: Any] = ["name": tool.name]
+                function["description"] = tool.description
+                function["parameters"] = tool.parameters?.foundationObject
+                function["strict"] = tool.strict
+                return ["type": "function", "function": function]
+            }
+        }
+        switch request.toolChoice {
+        case .auto: body["tool_choice"] = "auto"
+        case .noCalls: body["tool_choice"] = "none"
+        case .required: body["tool_choice"] = "required"
+        case .function(let name): body["tool_choice"] = ["type": "function", "function": ["name": name]]
+        case nil: break
+        }
+        body["parallel_tool_calls"] = request.parallelToolCalls
+        switch request.responseFormat {
+        case .text: body["response_format"] = ["type": "text"]
+        case .jsonObject: body["response_format"] = ["type": "json_object"]
+        case .jsonSchema(let name, let schema, let strict):
+            var format: [String: Any] = ["name": name, "schema": schema.foundationObject]
+            format["strict"] = strict
+            body["response_format"] = ["type": "json_schema", "json_schema": format]
+        case nil: break
+        }
+        return body
+    }
+
+    private static func message(_ message: ChatMessage) -> [String: Any] {
+        var encoded: [String: Any] = ["role": message.role.rawValue]
+        switch message.role {
+        case .user:
+            let textOnly = message.parts.allSatisfy { if case .text = $0 { true } else { false } }
+            encoded["content"] = textOnly ? message.text as Any : message.parts.map { part -> [String: Any] in
+                switch part {
+                case .text(let text): return ["type": "text", "text": text]
+                case .image(let image):
+                    var url: [String: Any] = ["url": image.url]
+                    url["detail"] = image.detail
+                    return ["type": "image_url", "image_url": url]
+                }
+            }
+        case .assistant:
+            encoded["content"] = message.text.isEmpty && !message.toolCalls.isEmpty ? NSNull() : message.text
+            if !message.toolCalls.isEmpty {
+                encoded["tool_calls"] = message.toolCalls.map {
+                    ["id": $0.id, "type": "function", "function": ["name": $0.name, "arguments": $0.arguments]] as [String: Any]
+                }
+            }
+        case .tool:
+            encoded["content"] = message.text
+            encoded["tool_call_id"] = message.toolCallID
+        }
+        return encoded
     }
 }
 
 struct OpenAIStreamTranslator: StreamTranslator {
-    private var finishReason: String?
+    private var finishReason: FinishReason?
     private var usage = TokenUsage()
-    private var done = false
 
     mutating func translate(_ event: ServerSentEvent) throws -> [ProviderEvent] {
-        if event.data.hasPrefix("[DONE]") {
-            done = true
-            return []
-        }
+        if event.data.hasPrefix("[DONE]") { return [] }
         guard let chunk = ProviderJSON.object(event.data) else { throw ProviderError.failed(status: 200, reason: "malformed chunk") }
         if let error = chunk["error"] as? [String: Any] {
             throw ProviderError.unavailable(reason: "stream error \(error["type"] ?? error["code"] ?? "")")
         }
         if let counts = chunk["usage"] as? [String: Any] {
-            usage = TokenUsage(inputTokens: counts["prompt_tokens"] as? Int ?? 0, outputTokens: counts["completion_tokens"] as? Int ?? 0)
+            usage = TokenUsage(
+                inputTokens: counts["prompt_tokens"] as? Int ?? 0, outputTokens: counts["completion_tokens"] as? Int ?? 0,
+                cachedInputTokens: (counts["prompt_tokens_details"] as? [String: Any])?["cached_tokens"] as? Int ?? 0)
         }
         var events: [ProviderEvent] = []
         for choice in chunk["choices"] as? [[String: Any]] ?? [] {
-            if let text = (choice["delta"] as? [String: Any])?["content"] as? String, !text.isEmpty { events.append(.delta(text)) }
-            if let reason = choice["finish_reason"] as? String { finishReason = reason }
+            let delta = choice["delta"] as? [String: Any] ?? [:]
+            if let text = delta["content"] as? String, !text.isEmpty { events.append(.delta(text)) }
+            for call in delta["tool_calls"] as? [[String: Any]] ?? [] {
+                guard let index = call["index"] as? Int else { throw ProviderError.failed(status: 200, reason: "tool call without index") }
+                let function = call["function"] as? [String: Any] ?? [:]
+                events.append(.toolCall(ToolCallDelta(
+                    index: index, id: call["id"] as? String, name: function["name"] as? String, arguments: function["arguments"] as? String ?? "")))
+            }
+            if let reason = choice["finish_reason"] as? String { finishReason = Self.finishReason(reason) }
         }
         return events
     }
@@ -52,5 +126,14 @@ struct OpenAIStreamTranslator: StreamTranslator {
     mutating func end() throws -> [ProviderEvent] {
         guard let finishReason else { throw ProviderError.unavailable(reason: "stream ended before finish") }
         return [.finish(reason: finishReason, usage: usage)]
+    }
+
+    static func finishReason(_ reason: String) -> FinishReason {
+        switch reason {
+        case "length": .length
+        case "tool_calls", "function_call": .toolCalls
+        case "content_filter": .contentFilter
+        default: .stop
+        }
     }
 }

@@ -70,6 +70,11 @@ public struct ProviderRouter: Sendable {
 
     public func isAvailable(_ provider: Provider) -> Bool { providers[provider] != nil }
 
+    /// Refuses a request the provider cannot honour (naming the field), before anything is charged.
+    public func check(_ provider: Provider, _ request: ProviderRequest) throws(UnsupportedFeature) {
+        try providers[provider]?.check(request)
+    }
+
     public func stream(_ provider: Provider, _ request: ProviderRequest) -> ProviderStream {
         guard let client = providers[provider] else {
             return AsyncThrowingStream { $0.finish(throwing: ProviderError.notConfigured(provider)) }

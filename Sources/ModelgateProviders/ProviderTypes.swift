@@ -1,50 +1,76 @@
 import Foundation
 import ModelgateCore
 
-/// One turn of a conversation as providers see it.
-public struct ChatTurn: Sendable, Equatable, Codable {
-    public enum Role: String, Sendable, Codable { case user, assistant }
-    public let role: Role
-    public let text: String
-
-    public init(role: Role, text: String) {
-        self.role = role
-        self.text = text
-    }
-}
-
-/// What Modelgate asks a provider for: a streamed reply to `turns`.
+/// What Modelgate asks a provider for: a streamed reply to `messages`, with everything the client
+/// asked for (tools, structured output, sampling). Each adapter translates all of it or refuses it.
 public struct ProviderRequest: Sendable, Equatable {
-    public let providerModelID: String
-    public let system: String?
-    public let turns: [ChatTurn]
+    public var providerModelID: String
+    public var system: String?
+    public var messages: [ChatMessage]
     /// Opaque id of the end user, for the provider's abuse monitoring.
-    public let endUserID: String
-    public let maxOutputTokens: Int
+    public var endUserID: String
+    public var options: GenerationOptions
+    public var tools: [ToolDefinition]
+    public var toolChoice: ToolChoice?
+    public var parallelToolCalls: Bool?
+    public var responseFormat: ResponseFormat?
 
-    public init(providerModelID: String, system: String?, turns: [ChatTurn], endUserID: String, maxOutputTokens: Int = 1024) {
+    public init(providerModelID: String, system: String?, messages: [ChatMessage], endUserID: String, options: GenerationOptions = .init(),
+                tools: [ToolDefinition] = [], toolChoice: ToolChoice? = nil, parallelToolCalls: Bool? = nil, responseFormat: ResponseFormat? = nil) {
         self.providerModelID = providerModelID
         self.system = system
-        self.turns = turns
+        self.messages = messages
         self.endUserID = endUserID
-        self.maxOutputTokens = maxOutputTokens
+        self.options = options
+        self.tools = tools
+        self.toolChoice = toolChoice
+        self.parallelToolCalls = parallelToolCalls
+        self.responseFormat = responseFormat
     }
 }
 
 public struct TokenUsage: Sendable, Equatable, Codable {
+    /// Every prompt token, cached ones included.
     public var inputTokens: Int
     public var outputTokens: Int
+    /// Prompt tokens read from the provider's cache.
+    public var cachedInputTokens: Int
 
-    public init(inputTokens: Int = 0, outputTokens: Int = 0) {
+    public init(inputTokens: Int = 0, outputTokens: Int = 0, cachedInputTokens: Int = 0) {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
+        self.cachedInputTokens = cachedInputTokens
+    }
+}
+
+/// Why a reply ended, in OpenAI's words (each adapter maps its provider's reasons).
+public enum FinishReason: String, Sendable, Equatable, Codable {
+    case stop, length
+    case toolCalls = "tool_calls"
+    case contentFilter = "content_filter"
+}
+
+/// A piece of a streamed tool call, numbered from 0 in the order calls appear. `id` and `name` come
+/// in a call's first piece only; `arguments` pieces concatenate.
+public struct ToolCallDelta: Sendable, Equatable {
+    public var index: Int
+    public var id: String?
+    public var name: String?
+    public var arguments: String
+
+    public init(index: Int, id: String? = nil, name: String? = nil, arguments: String) {
+        self.index = index
+        self.id = id
+        self.name = name
+        self.arguments = arguments
     }
 }
 
 public enum ProviderEvent: Sendable, Equatable {
     case delta(String)
+    case toolCall(ToolCallDelta)
     /// The last event of a complete reply.
-    case finish(reason: String, usage: TokenUsage)
+    case finish(reason: FinishReason, usage: TokenUsage)
 }
 
 /// Why a provider call failed, without the provider's raw body or our key.
@@ -64,10 +90,12 @@ public enum ProviderError: Error, Sendable, Equatable {
     }
 }
 
-/// A reply as a stream of text deltas ending with `.finish`.
+/// A reply as a stream of text and tool-call deltas ending with `.finish`.
 public typealias ProviderStream = AsyncThrowingStream<ProviderEvent, any Error>
 
 /// One provider's wire format.
 public protocol ChatProvider: Sendable {
+    /// Throws when the request asks for something this provider cannot do, naming the field.
+    func check(_ request: ProviderRequest) throws(UnsupportedFeature)
     func stream(_ request: ProviderRequest) -> ProviderStream
 }

@@ -25,6 +25,8 @@ struct RetryingProvider: ChatProvider {
     let base: any ChatProvider
     let policy: RetryPolicy
 
+    func check(_ request: ProviderRequest) throws(UnsupportedFeature) { try base.check(request) }
+
     func stream(_ request: ProviderRequest) -> ProviderStream {
         AsyncThrowingStream { continuation in
             let task = Task {

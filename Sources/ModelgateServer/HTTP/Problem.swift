@@ -67,6 +67,14 @@ extension Problem {
         case .invalidBody(let field, let reason):
             self.init(status: .badRequest, code: "invalid_body", title: "Malformed request body", detail: "\(field): \(reason)",
                       extra: ["field": .string(field)])
+        case .unsupportedParameter(let field, let reason):
+            self.init(status: .badRequest, code: "unsupported_parameter", title: "Unsupported parameter", detail: "\(field): \(reason)",
+                      extra: ["field": .string(field)])
+        case .contextTooLong(let model, let estimated, let window):
+            self.init(status: .badRequest, code: "context_length_exceeded", title: "Conversation too long",
+                      detail: "This conversation needs about \(estimated) tokens with its reply, and '\(model)' holds \(window); shorten it. Nothing was charged.",
+                      extra: ["field": .string("messages"), "modelId": .string(model.rawValue), "estimatedTokens": .number(Double(estimated)),
+                              "contextWindow": .number(Double(window))])
         case .malformedForm(let reason):
             self.init(status: .badRequest, code: "malformed_form", title: "Malformed form",
                       detail: "The form could not be read (\(reason)); reload the page and send it again.")

@@ -31,7 +31,7 @@ struct ChatMeta: Encodable, Sendable {
 struct ChatDelta: Encodable, Sendable { let text: String }
 
 struct ChatDone: Encodable, Sendable {
-    let finishReason: String
+    let finishReason: FinishReason
     let usage: TokenUsage
 }
 
@@ -114,6 +114,8 @@ struct ChatRoutes {
                 switch item {
                 case .event(.delta(let text)): try await writer.write(Self.event("delta", ChatDelta(text: text)))
                 case .event(.finish(let reason, let usage)): try await writer.write(Self.event("done", ChatDone(finishReason: reason, usage: usage)))
+                // /api/chat declares no tools, so no provider calls one.
+                case .event(.toolCall): break
                 // A comment the client ignores; writing it is how a vanished client is noticed.
                 case .heartbeat: try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
                 case .failed(let error):

@@ -5,36 +5,6 @@ import Logging
 import ModelgateCore
 import ModelgateProviders
 
-/// A request to `POST /v1/chat/completions`, as the OpenAI SDKs send it.
-struct CompletionRequest: Decodable, Sendable {
-    struct Message: Decodable, Sendable {
-        let role: String
-        let content: Content
-    }
-
-    /// A string, or text parts `[{"type": "text", "text": …}]`.
-    struct Content: Decodable, Sendable {
-        let text: String
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let text = try? container.decode(String.self) {
-                self.text = text
-            } else {
-                struct Part: Decodable { let type: String; let text: String? }
-                self.text = try container.decode([Part].self).compactMap { $0.type == "text" ? $0.text : nil }.joined()
-            }
-        }
-    }
-
-    struct StreamOptions: Decodable, Sendable { let include_usage: Bool? }
-
-    let model: String
-    let messages: [Message]
-    let stream: Bool?
-    let stream_options: StreamOptions?
-}
-
 struct OpenAIModel: Encodable, Sendable {
     let id: String
     let object = "model"
@@ -70,22 +40,13 @@ struct OpenAICompatibleRoutes {
             let profile = try context.requireIdentity().profile
             let body = try await request.decodeJSON(CompletionRequest.self, limit: maxBodyBytes)
             let persona = request.headers[Self.personaHeader].map(PersonaID.init(rawValue:))
-            let system = body.messages.filter { $0.role == "system" || $0.role == "developer" }.map(\.content.text)
-            let turns = body.messages.compactMap { message -> ChatTurn? in
-                switch message.role {
-                case "user": ChatTurn(role: .user, text: message.content.text)
-                case "assistant": ChatTurn(role: .assistant, text: message.content.text)
-                default: nil
-                }
-            }
+            let call = try body.providerRequest()
             let explicit = body.model == "auto" ? nil : ModelID(body.model)
             // Unlike /api/chat, an OpenAI client naming a model that does not exist gets OpenAI's 404, not a fallback.
             if let explicit, userModels.access.cache.catalog.model(explicit)?.enabled != true {
                 throw ModelgateError.notFound(what: "model", id: explicit.rawValue)
             }
-            let reply = try await chat.complete(
-                turns: turns, system: system.isEmpty ? nil : system.joined(separator: "\n\n"), persona: persona,
-                explicit: explicit, for: profile)
+            let reply = try await chat.complete(call, persona: persona, explicit: explicit, for: profile)
             let completion = CompletionWriter(
                 id: "chatcmpl-" + context.id, created: Int(clock.now().timeIntervalSince1970), model: reply.admission.choice.model.id.rawValue)
             guard body.stream == true else { return try await completion.whole(reply) }
@@ -101,20 +62,28 @@ struct CompletionWriter: Sendable {
     let model: String
 
     func whole(_ reply: ChatReply) async throws -> Response {
-        var finish = "stop"
         do {
-            while let event = try await reply.next() { if case .finish(let reason, _) = event { finish = Self.finishReason(reason) } }
+            while try await reply.next() != nil {}
         } catch {
             throw ChatService.domainError(error, provider: reply.admission.choice.model.provider)
         }
-        let usage = reply.usage
+        let calls = reply.toolCalls
+        var message: [String: JSONValue] = [
+            "role": .string("assistant"), "content": reply.text.isEmpty && !calls.isEmpty ? .null : .string(reply.text), "refusal": .null,
+        ]
+        if !calls.isEmpty {
+            message["tool_calls"] = .array(calls.map { call in
+                .object(["id": .string(call.id), "type": .string("function"),
+                         "function": .object(["name": .string(call.name), "arguments": .string(call.arguments)])])
+            })
+        }
         let body: JSONValue = .object([
             "id": .string(id), "object": .string("chat.completion"), "created": .number(Double(created)), "model": .string(model),
             "choices": .array([.object([
-                "index": .number(0), "message": .object(["role": .string("assistant"), "content": .string(reply.text)]),
-                "finish_reason": .string(finish),
+                "index": .number(0), "message": .object(message), "logprobs": .null,
+                "finish_reason": .string((reply.finishReason ?? .stop).rawValue),
             ])]),
-            "usage": Self.usage(usage),
+            "usage": Self.usage(reply.usage),
         ])
         return try JSONBody(body).response()
     }
@@ -128,8 +97,9 @@ struct CompletionWriter: Sendable {
                     while let event = try await reply.next() {
                         switch event {
                         case .delta(let text): try await writer.write(chunk(delta: .object(["content": .string(text)]), finish: nil))
+                        case .toolCall(let call): try await writer.write(chunk(delta: .object(["tool_calls": .array([Self.toolCall(call)])]), finish: nil))
                         case .finish(let reason, let usage):
-                            try await writer.write(chunk(delta: .object([:]), finish: Self.finishReason(reason)))
+                            try await writer.write(chunk(delta: .object([:]), finish: reason.rawValue))
                             if includeUsage { try await writer.write(line(usageChunk(usage))) }
                         }
                     }
@@ -166,16 +136,22 @@ struct CompletionWriter: Sendable {
         .object([
             "prompt_tokens": .number(Double(usage.inputTokens)), "completion_tokens": .number(Double(usage.outputTokens)),
             "total_tokens": .number(Double(usage.inputTokens + usage.outputTokens)),
+            "prompt_tokens_details": .object(["cached_tokens": .number(Double(usage.cachedInputTokens))]),
         ])
     }
 
-    /// Provider stop reasons in OpenAI's words.
-    static func finishReason(_ reason: String) -> String {
-        switch reason.lowercased() {
-        case "length", "max_tokens", "model_context_window_exceeded": "length"
-        case "content_filter", "safety", "recitation", "blocklist", "prohibited_content", "spii", "refusal": "content_filter"
-        default: "stop"
+    /// A tool call piece as OpenAI streams it: `id`, `type` and `name` only in a call's first piece
+    /// (the SDKs concatenate repeated strings).
+    static func toolCall(_ call: ToolCallDelta) -> JSONValue {
+        var function: [String: JSONValue] = ["arguments": .string(call.arguments)]
+        var entry: [String: JSONValue] = ["index": .number(Double(call.index))]
+        if let id = call.id {
+            entry["id"] = .string(id)
+            entry["type"] = .string("function")
         }
+        if let name = call.name { function["name"] = .string(name) }
+        entry["function"] = .object(function)
+        return .object(entry)
     }
 }
 

@@ -18,7 +18,18 @@ public struct ChatRequest: Decodable, Sendable {
 final class ChatReply: @unchecked Sendable {
     struct Delivered: Sendable {
         var text = ""
+        var toolCalls: [ToolCall] = []
+        var finishReason: FinishReason?
         var usage = TokenUsage()
+
+        /// Adds a streamed piece of a tool call: a new index starts a call, others extend its arguments.
+        mutating func add(_ delta: ToolCallDelta) {
+            if delta.index >= toolCalls.count {
+                toolCalls.append(ToolCall(id: delta.id ?? "call_\(delta.index)", name: delta.name ?? "", arguments: ""))
+            }
+            guard toolCalls.indices.contains(delta.index) else { return }
+            toolCalls[delta.index].arguments += delta.arguments
+        }
     }
 
     /// Where a `/api/chat` exchange is stored; OpenAI-style callers keep their own history.
@@ -37,6 +48,8 @@ final class ChatReply: @unchecked Sendable {
     private var pending: ProviderEvent?
     private let delivered = NIOLockedValueBox(Delivered())
     var text: String { delivered.withLockedValue { $0.text } }
+    var toolCalls: [ToolCall] { delivered.withLockedValue { $0.toolCalls } }
+    var finishReason: FinishReason? { delivered.withLockedValue { $0.finishReason } }
     var usage: TokenUsage { delivered.withLockedValue { $0.usage } }
 
     init(admission: Admission, conversation: Conversation?, stream: ProviderStream, metrics: ModelgateMetrics) {
@@ -74,7 +87,10 @@ final class ChatReply: @unchecked Sendable {
         delivered.withLockedValue { delivered in
             switch event {
             case .delta(let delta): delivered.text += delta
-            case .finish(_, let usage): delivered.usage = usage
+            case .toolCall(let delta): delivered.add(delta)
+            case .finish(let reason, let usage):
+                delivered.finishReason = reason
+                delivered.usage = usage
             case nil: break
             }
         }
@@ -96,7 +112,7 @@ public struct ChatService: Sendable {
     /// `/api/chat`: one new message in a (new or owned) conversation whose history goes along.
     func start(_ request: ChatRequest, for profile: Profile) async throws -> ChatReply {
         let message = try Self.validated(request.message, field: "message")
-        var history: [ChatTurn] = []
+        var history: [ChatMessage] = []
         if let id = request.conversationId {
             guard let conversation = try await conversations.find(id, ownedBy: profile.id) else {
                 throw ModelgateError.notFound(what: "conversation", id: id)
@@ -105,37 +121,49 @@ public struct ChatService: Sendable {
                 throw ModelgateError.invalidField(field: "personaId", reason: "differs from the conversation's persona '\(conversation.personaId)'")
             }
             history = try await conversations.messages(of: id, ownedBy: profile.id, limit: historyTurns).map {
-                ChatTurn(role: $0.role == "user" ? .user : .assistant, text: $0.content)
+                ChatMessage(role: $0.role == "user" ? .user : .assistant, text: $0.content)
             }
         }
         let conversation = ChatReply.Conversation(
             id: request.conversationId ?? makeID().uuidString.lowercased(), isNew: request.conversationId == nil,
             persona: request.personaId, message: message)
-        return try await begin(
-            profile, persona: request.personaId, explicit: request.modelId, system: nil,
-            turns: history + [ChatTurn(role: .user, text: message)], conversation: conversation, path: .chat)
+        let call = ProviderRequest(providerModelID: "", system: nil, messages: history + [ChatMessage(role: .user, text: message)], endUserID: "")
+        return try await begin(profile, persona: request.personaId, explicit: request.modelId, call: call, conversation: conversation, path: .chat)
     }
 
-    /// `/v1/chat/completions`: the caller sends the whole history, as OpenAI's API does.
-    func complete(turns: [ChatTurn], system: String?, persona: PersonaID?, explicit: ModelID?, for profile: Profile) async throws -> ChatReply {
-        guard let last = turns.last, last.role == .user else {
-            throw ModelgateError.invalidField(field: "messages", reason: "must end with a user message")
+    /// `/v1/chat/completions`: the caller sends the whole history (and its tools and settings), as
+    /// OpenAI's API does; `call.providerModelID` and `endUserID` are filled in here.
+    func complete(_ call: ProviderRequest, persona: PersonaID?, explicit: ModelID?, for profile: Profile) async throws -> ChatReply {
+        guard let last = call.messages.last, last.role == .user || last.role == .tool else {
+            throw ModelgateError.invalidField(field: "messages", reason: "must end with a user or tool message")
         }
-        _ = try Self.validated(last.text, field: "messages")
-        return try await begin(profile, persona: persona, explicit: explicit, system: system, turns: turns, conversation: nil, path: .openAI)
+        if last.role == .user {
+            guard !last.parts.isEmpty, !last.text.isEmpty || !last.images.isEmpty else {
+                throw ModelgateError.invalidField(field: "messages", reason: "the last message must not be empty")
+            }
+            // The text limit is for text: images count toward the body limit only.
+            if !last.text.isEmpty { _ = try Self.validated(last.text, field: "messages") }
+        }
+        return try await begin(profile, persona: persona, explicit: explicit, call: call, conversation: nil, path: .openAI)
     }
 
-    /// Selects, charges, and calls the provider; a failure before the first token gives the charge back.
+    /// Selects, checks that the chosen model can take the request, charges, and calls the provider;
+    /// a failure before the first token gives the charge back.
     private func begin(
-        _ profile: Profile, persona: PersonaID?, explicit: ModelID?, system: String?, turns: [ChatTurn], conversation: ChatReply.Conversation?,
+        _ profile: Profile, persona: PersonaID?, explicit: ModelID?, call: ProviderRequest, conversation: ChatReply.Conversation?,
         path: ModelgateMetrics.RequestPath
     ) async throws -> ChatReply {
-        let admission = try await access.admit(profile, persona: persona, explicit: explicit, path: path, reachable: providers.isAvailable)
+        var providerRequest = call
+        let prompts = [persona.flatMap { access.cache.persona($0)?.systemPrompt }, call.system].compactMap { $0 }
+        providerRequest.system = prompts.isEmpty ? nil : prompts.joined(separator: "\n\n")
+        providerRequest.endUserID = profile.id.description
+        let admission = try await access.admit(profile, persona: persona, explicit: explicit, path: path) { [providerRequest] model in
+            var request = providerRequest
+            request.providerModelID = model.providerModelID
+            try checkModelTakes(request, model: model)
+        }
         let model = admission.choice.model
-        let prompts = [persona.flatMap { access.cache.persona($0)?.systemPrompt }, system].compactMap { $0 }
-        let providerRequest = ProviderRequest(
-            providerModelID: model.providerModelID, system: prompts.isEmpty ? nil : prompts.joined(separator: "\n\n"),
-            turns: turns, endUserID: profile.id.description)
+        providerRequest.providerModelID = model.providerModelID
         let metrics = access.metrics
         metrics.providerRequest(model.provider)
         let reply = ChatReply(
@@ -153,6 +181,21 @@ public struct ChatService: Sendable {
             throw Self.domainError(error, provider: model.provider)
         }
         return reply
+    }
+
+    /// Refuses what `model` cannot take: no provider client, a feature its provider lacks, or a
+    /// conversation (estimated) that does not fit its context window with the reply.
+    private func checkModelTakes(_ request: ProviderRequest, model: AIModel) throws {
+        guard providers.isAvailable(model.provider) else { throw ModelgateError.providerNotConfigured(model.provider) }
+        do {
+            try providers.check(model.provider, request)
+        } catch {
+            throw ModelgateError.unsupportedParameter(field: error.field, reason: "\(model.id) (\(error.provider.rawValue)) cannot take it: \(error.reason)")
+        }
+        if let window = model.metadata["contextWindow"]?.numberValue.flatMap({ Int(exactly: $0) }) {
+            let needed = request.estimatedPromptTokens + request.options.maxOutputTokens
+            guard needed <= window else { throw ModelgateError.contextTooLong(model.id, estimatedTokens: needed, contextWindow: window) }
+        }
     }
 
     private static func validated(_ message: String, field: String) throws(ModelgateError) -> String {

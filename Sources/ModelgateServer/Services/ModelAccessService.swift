@@ -72,15 +72,16 @@ public struct ModelAccessService: Sendable {
         return MessagePlan(choice: choice, decision: decision, trialsUsed: trialsUsed, day: profile.timeZone.day(at: clock.now()))
     }
 
-    /// Charges one message, or throws why it may not be sent. `reachable` says whether a model's
-    /// provider can be called at all; an unreachable one is refused before anything is charged.
+    /// Charges one message, or throws why it may not be sent. `check` refuses what the chosen model
+    /// cannot take (its provider is not configured, a feature it lacks, a conversation too long for
+    /// it) before anything is charged.
     public func admit(
         _ profile: Profile, persona: PersonaID?, explicit: ModelID?, path: ModelgateMetrics.RequestPath = .chat,
-        reachable: (Provider) -> Bool = { _ in true }
+        check: (AIModel) throws -> Void = { _ in }
     ) async throws -> Admission {
         let plan = try await plan(for: profile, persona: persona, explicit: explicit)
         let model = plan.choice.model
-        guard reachable(model.provider) else { throw ModelgateError.providerNotConfigured(model.provider) }
+        try check(model)
         if let refusal = AccessPolicy.refusal(plan.decision, model: model.id) {
             metrics.entitlementBypass(model: model.id, path: path)
             if case .trialExhausted = plan.decision {
