@@ -99,7 +99,7 @@ private struct Responder: Sendable {
     }
 
     func respond(_ request: Request, format: WireFormat) async throws -> Response {
-        let body = try await request.body.collect(upTo: 1 << 20)
+        let body = try await request.body.collect(upTo: 64 << 20)
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
         let scripted = next(recording: FakeProviderServer.RecordedRequest(path: request.uri.path, headers: headers, body: Data(buffer: body)))
@@ -114,7 +114,16 @@ private struct Responder: Sendable {
             return FakeProviderServer.json(format.errorBody(status: 429), status: .tooManyRequests,
                              headers: ["retry-after": String(retryAfter), "x-should-retry": "false"])
         case .reply(let text):
-            return streaming ? stream(format, pieces: Self.pieces(text), finish: true) : FakeProviderServer.json(format.unary(text))
+            switch FakeModel.reply(to: json, format: format) {
+            case .toolCall(let name, let arguments):
+                return stream(events: format.toolCallEvents(name: name, arguments: arguments), finish: true)
+            case .invalid(let message):
+                return FakeProviderServer.json(format.errorBody(status: 400, message: message), status: .badRequest)
+            case .text(let answer):
+                return streaming ? stream(format, pieces: Self.pieces(answer), finish: true) : FakeProviderServer.json(format.unary(answer))
+            case nil:
+                return streaming ? stream(format, pieces: Self.pieces(text), finish: true) : FakeProviderServer.json(format.unary(text))
+            }
         case .slowFirstByte(let seconds, let text):
             try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
             return streaming ? stream(format, pieces: Self.pieces(text), finish: true) : FakeProviderServer.json(format.unary(text))
@@ -141,8 +150,11 @@ private struct Responder: Sendable {
     }
 
     func stream(_ format: WireFormat, pieces: [String], finish: Bool, hang: Bool = false) -> Response {
-        let events = format.streamEvents(pieces: pieces, finish: finish)
-        return Response(
+        stream(events: format.streamEvents(pieces: pieces, finish: finish), finish: finish, hang: hang)
+    }
+
+    func stream(events: [String], finish: Bool, hang: Bool = false) -> Response {
+        Response(
             status: .ok, headers: [.contentType: "text/event-stream"],
             body: ResponseBody { writer in
                 do {

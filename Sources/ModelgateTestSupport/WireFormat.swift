@@ -47,6 +47,47 @@ enum WireFormat: Sendable, Equatable {
         }
     }
 
+    /// One tool call streamed as the provider streams it (`../shared/reference/wire-formats-tools-images.md` §3):
+    /// OpenAI and Anthropic send the arguments in two pieces, Gemini sends the whole call with a
+    /// thought signature and says STOP.
+    func toolCallEvents(name: String, arguments: String) -> [String] {
+        let usage = FakeProviderServer.usage
+        let cut = arguments.index(arguments.startIndex, offsetBy: arguments.count / 2)
+        let pieces = [String(arguments[..<cut]), String(arguments[cut...])]
+        switch self {
+        case .openAI:
+            let head = #"{"id":"chatcmpl-abc123","object":"chat.completion.chunk","created":1732406400,"model":"gpt-4o-mini-2024-07-18","choices":"#
+            func delta(_ delta: String, finish: String = "null") -> String {
+                "data: \(head)[{\"index\":0,\"delta\":\(delta),\"finish_reason\":\(finish)}],\"usage\":null}\n\n"
+            }
+            return [delta(#"{"role":"assistant","content":null}"#),
+                    delta(#"{"tool_calls":[{"index":0,"id":"call_fake1","type":"function","function":{"name":"\#(name)","arguments":""}}]}"#)]
+                + pieces.map { delta(#"{"tool_calls":[{"index":0,"function":{"arguments":\#(Self.quoted($0))}}]}"#) }
+                + [delta("{}", finish: #""tool_calls""#),
+                   "data: \(head)[],\"usage\":{\"prompt_tokens\":\(usage.input),\"completion_tokens\":\(usage.output),\"total_tokens\":\(usage.input + usage.output)}}\n\n",
+                   "data: [DONE]\n\n"]
+        case .anthropic:
+            return [
+                "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01Tool\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":\(usage.input),\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":1}}}\n\n",
+                "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_01Fake\",\"name\":\"\(name)\",\"input\":{}}}\n\n",
+            ] + pieces.map {
+                "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\(Self.quoted($0))}}\n\n"
+            } + [
+                "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+                "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":\(usage.output)}}\n\n",
+                "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+            ]
+        case .gemini, .geminiUnary:
+            return [
+                "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"functionCall\":{\"name\":\"\(name)\",\"args\":\(arguments)},\"thoughtSignature\":\"\(Self.thoughtSignature)\"}]},\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":\(usage.input),\"totalTokenCount\":\(usage.input)}}\n\n",
+                "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"\"}]},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":\(usage.input),\"candidatesTokenCount\":\(usage.output),\"totalTokenCount\":\(usage.input + usage.output)},\"modelVersion\":\"gemini-1.5-pro\",\"responseId\":\"r1\"}\n\n",
+            ]
+        }
+    }
+
+    /// The signature the fake Gemini puts beside its function calls (checked when it comes back).
+    static let thoughtSignature = "CiQB0e2Kbw=="
+
     func unary(_ text: String) -> String {
         let usage = FakeProviderServer.usage
         switch self {
@@ -59,11 +100,12 @@ enum WireFormat: Sendable, Equatable {
         }
     }
 
-    func errorBody(status: Int) -> String {
+    func errorBody(status: Int, message: String? = nil) -> String {
+        let message = Self.quoted(message ?? "fake \(status)")
         switch self {
         case .openAI:
             let (type, code) = status == 429 ? ("requests", "rate_limit_exceeded") : status >= 500 ? ("server_error", "server_error") : ("invalid_request_error", "invalid")
-            return "{\"error\":{\"message\":\"fake \(status)\",\"type\":\"\(type)\",\"param\":null,\"code\":\"\(code)\"}}"
+            return "{\"error\":{\"message\":\(message),\"type\":\"\(type)\",\"param\":null,\"code\":\"\(code)\"}}"
         case .anthropic:
             let type = switch status {
             case 429: "rate_limit_error"
@@ -71,7 +113,7 @@ enum WireFormat: Sendable, Equatable {
             case 500...: "api_error"
             default: "invalid_request_error"
             }
-            return "{\"type\":\"error\",\"error\":{\"type\":\"\(type)\",\"message\":\"fake \(status)\"},\"request_id\":\"req_011fake\"}"
+            return "{\"type\":\"error\",\"error\":{\"type\":\"\(type)\",\"message\":\(message)},\"request_id\":\"req_011fake\"}"
         case .gemini, .geminiUnary:
             let name = switch status {
             case 429: "RESOURCE_EXHAUSTED"
@@ -79,7 +121,7 @@ enum WireFormat: Sendable, Equatable {
             case 500...: "INTERNAL"
             default: "INVALID_ARGUMENT"
             }
-            return "{\"error\":{\"code\":\(status),\"message\":\"fake \(status)\",\"status\":\"\(name)\"}}"
+            return "{\"error\":{\"code\":\(status),\"message\":\(message),\"status\":\"\(name)\"}}"
         }
     }
 }
