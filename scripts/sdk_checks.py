@@ -2,6 +2,8 @@
 
     python sdk_checks.py fakes BASE              # BASE = the fake provider server, e.g. http://127.0.0.1:PORT
     python sdk_checks.py modelgate BASE TOKEN    # BASE = Modelgate's /v1, TOKEN = a user's bearer token
+    python sdk_checks.py modelgate-features BASE TOKEN MODEL   # tools, structured output, images, sampling through MODEL
+    python sdk_checks.py modelgate-limited BASE TOKEN MODEL    # a daily-limit 429 with the SDK's default retries
     python sdk_checks.py stripe-fake BASE        # BASE = the fake Stripe server
     python sdk_checks.py stripe-sign FILE SECRET TIMESTAMP     # prints the SDK's Stripe-Signature for FILE
     python sdk_checks.py stripe-verify FILE HEADER SECRET      # checks our header with the SDK
@@ -44,10 +46,27 @@ def check_openai_fake(base):
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     check("openai stream", text == "Hello there" and chunks[-1].choices == [] and chunks[-1].usage.total_tokens == 14)
     check("openai models", [m.id for m in client.models.list()] == ["gpt-4o-mini"])
+    check_openai_fake_tools(client)
     raises(lambda: client.chat.completions.create(model="rate-limited", messages=messages), openai.RateLimitError)
     check("openai 429 → RateLimitError", True)
     raises(lambda: client.chat.completions.create(model="server-error", messages=messages), openai.InternalServerError)
     check("openai 500 → InternalServerError", True)
+
+
+WEATHER_TOOL = {"type": "function", "function": {
+    "name": "get_weather", "description": "Weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False}}}
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+
+
+def check_openai_fake_tools(client):
+    import json
+    with client.chat.completions.stream(model="gpt-4o-mini", messages=[{"role": "user", "content": "Weather in Paris?"}],
+                                        tools=[WEATHER_TOOL]) as stream:
+        final = stream.get_final_completion()
+    call = final.choices[0].message.tool_calls[0]
+    check("openai tool call stream", final.choices[0].finish_reason == "tool_calls" and call.function.name == "get_weather"
+          and json.loads(call.function.arguments) == {"city": "Paris"}, str(final))
 
 
 def check_anthropic_fake(base):
@@ -59,6 +78,13 @@ def check_anthropic_fake(base):
         final = stream.get_final_message()
     check("anthropic stream", text == "Hello there")
     check("anthropic usage", (final.stop_reason, final.usage.input_tokens, final.usage.output_tokens) == ("end_turn", 12, 2))
+    tool = {"name": "get_weather", "input_schema": WEATHER_TOOL["function"]["parameters"]}
+    with client.messages.stream(model="claude-3-5-haiku-latest", max_tokens=256, tools=[tool],
+                                messages=[{"role": "user", "content": "Weather in Paris?"}]) as stream:
+        final = stream.get_final_message()
+    use = [block for block in final.content if block.type == "tool_use"]
+    check("anthropic tool_use stream", final.stop_reason == "tool_use" and use and use[0].name == "get_weather"
+          and use[0].input == {"city": "Paris"}, str(final))
     error = raises(lambda: client.messages.create(model="overloaded", max_tokens=10,
                                                   messages=[{"role": "user", "content": "Hi"}]), anthropic.OverloadedError)
     check("anthropic 529 → OverloadedError", error.status_code == 529)
@@ -74,6 +100,12 @@ def check_gemini_fake(base):
     check("gemini stream", "".join(c.text for c in chunks) == "Hello there")
     check("gemini finish", chunks[-1].candidates[0].finish_reason == "STOP")
     check("gemini usage", chunks[-1].usage_metadata.candidates_token_count == 2)
+    declaration = types.FunctionDeclaration(name="get_weather", parameters_json_schema=WEATHER_TOOL["function"]["parameters"])
+    chunks = list(client.models.generate_content_stream(
+        model="gemini-1.5-pro", contents="Weather in Paris?", config=types.GenerateContentConfig(tools=[types.Tool(function_declarations=[declaration])])))
+    parts = [part for chunk in chunks for part in chunk.candidates[0].content.parts if part.function_call]
+    check("gemini function call stream", len(parts) == 1 and parts[0].function_call.name == "get_weather"
+          and parts[0].function_call.args == {"city": "Paris"} and parts[0].thought_signature is not None, str(chunks))
     error = raises(lambda: list(client.models.generate_content_stream(model="rate-limited", contents="Hi")), errors.ClientError)
     check("gemini 429 → ClientError", error.code == 429 and error.status == "RESOURCE_EXHAUSTED")
 
@@ -94,6 +126,47 @@ def check_modelgate(base, token):
     check("modelgate 429 → RateLimitError", error.code == "rate_limited" and error.status_code == 429)
     error = raises(lambda: client.chat.completions.create(model="claude-3-opus-x", messages=messages), openai.NotFoundError)
     check("modelgate unknown model → NotFoundError", error.code == "model_not_found")
+
+
+def check_modelgate_features(base, token, model):
+    """Everything an agent or app sends, through one catalog model, with the official SDK."""
+    import json
+    import openai
+    from pydantic import BaseModel
+    client = openai.OpenAI(base_url=base, api_key=token, max_retries=0)
+    question = [{"role": "user", "content": "Weather in Paris?"}]
+    with client.chat.completions.stream(model=model, messages=question, tools=[WEATHER_TOOL]) as stream:
+        final = stream.get_final_completion()
+    message = final.choices[0].message
+    calls = message.tool_calls or []
+    check(f"{model} tool call streamed", final.choices[0].finish_reason == "tool_calls" and len(calls) == 1
+          and calls[0].function.name == "get_weather" and json.loads(calls[0].function.arguments) == {"city": "Paris"}, str(final))
+    follow_up = question + [message.model_dump(exclude_none=True), {"role": "tool", "tool_call_id": calls[0].id, "content": "18C"}]
+    answer = client.chat.completions.create(model=model, messages=follow_up, tools=[WEATHER_TOOL])
+    check(f"{model} tool result answered", answer.choices[0].message.content == "The tool said: 18C", str(answer))
+
+    class Weather(BaseModel):
+        city: str
+        celsius: int
+    parsed = client.chat.completions.parse(model=model, messages=question, response_format=Weather)
+    check(f"{model} json_schema parses", parsed.choices[0].message.parsed == Weather(city="Paris", celsius=1), str(parsed))
+    image = client.chat.completions.create(model=model, messages=[{"role": "user", "content": [
+        {"type": "text", "text": "What is on this plate?"},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}]}])
+    check(f"{model} image accepted", image.choices[0].message.content == "Hello there", str(image))
+    tuned = client.chat.completions.create(model=model, messages=question, max_tokens=50, temperature=0.5, stop=["END"])
+    check(f"{model} sampling accepted", tuned.choices[0].finish_reason == "stop", str(tuned))
+    error = raises(lambda: client.chat.completions.create(model=model, messages=question, n=2), openai.BadRequestError)
+    check(f"{model} n=2 refused by name", error.code == "unsupported_parameter" and error.param == "n", str(error))
+
+
+def check_modelgate_limited(base, token, model):
+    """The SDK with its default retries: a daily-limit refusal is asked once, not three times."""
+    import openai
+    client = openai.OpenAI(base_url=base, api_key=token)
+    error = raises(lambda: client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Hi"}]), openai.RateLimitError)
+    check("daily limit → RateLimitError without retries", error.code == "rate_limited"
+          and error.response.headers.get("x-should-retry") == "false", str(error))
 
 
 def check_stripe_fake(base):
@@ -178,6 +251,10 @@ if __name__ == "__main__":
         check_gemini_fake(sys.argv[2])
     elif mode == "modelgate":
         check_modelgate(sys.argv[2], sys.argv[3])
+    elif mode == "modelgate-features":
+        check_modelgate_features(*sys.argv[2:5])
+    elif mode == "modelgate-limited":
+        check_modelgate_limited(*sys.argv[2:5])
     elif mode == "stripe-fake":
         check_stripe_fake(sys.argv[2])
     elif mode == "stripe-sign":

@@ -82,12 +82,12 @@ public func buildRouter(
     let auth = AuthMiddleware(tokens: tokens, profiles: services.profiles, clock: dependencies.clock)
     let api = router.group("api").add(middleware: auth)
     UserRoutes(service: services.userModels, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
-    ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxBodyBytes, logger: dependencies.logger).register(on: api)
+    ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxChatBodyBytes, logger: dependencies.logger).register(on: api)
     let openAI = router.group("v1")
         .add(middleware: OpenAIErrorMiddleware())
         .add(middleware: auth)
     OpenAICompatibleRoutes(
-        chat: services.chat, userModels: services.userModels, clock: dependencies.clock, maxBodyBytes: configuration.maxBodyBytes
+        chat: services.chat, userModels: services.userModels, clock: dependencies.clock, maxBodyBytes: configuration.maxChatBodyBytes
     ).register(on: openAI)
     BillingRoutes(purchases: services.purchases, userModels: services.userModels, metrics: dependencies.metrics).register(api: api, router: router)
     PageRoutes(

@@ -25,6 +25,8 @@ public struct ServerConfiguration: Sendable {
     /// `nil` means: use the development secret stored beside the SQLite file.
     public var jwtSecret: String?
     public var maxBodyBytes: Int
+    /// The body limit of the chat routes (`/v1/chat/completions`, `/api/chat`), which carry images.
+    public var maxChatBodyBytes = 20 * 1024 * 1024
     public var providers: ProvidersConfiguration
     public var billing: BillingConfiguration
     public var analytics: AnalyticsConfiguration
@@ -54,6 +56,12 @@ public struct ServerConfiguration: Sendable {
             configuration.databaseURL = try parseDatabaseURL(url)
         }
         if let secret = environment["MODELGATE_JWT_SECRET"], !secret.isEmpty { configuration.jwtSecret = secret }
+        if let limit = environment["MODELGATE_MAX_BODY_BYTES"], !limit.isEmpty {
+            guard let bytes = Int(limit), (1024...(512 * 1024 * 1024)).contains(bytes) else {
+                throw ConfigurationError(variable: "MODELGATE_MAX_BODY_BYTES", reason: "'\(limit)' is not a byte count from 1024 to 536870912")
+            }
+            configuration.maxChatBodyBytes = bytes
+        }
         configuration.providers = try parseProviders(environment)
         configuration.billing = try parseBilling(environment)
         configuration.analytics = try parseAnalytics(environment)

@@ -67,7 +67,9 @@ enum FakeModel {
         let allowed = calling?["allowedFunctionNames"] as? [String]
         if calling?["mode"] as? String != "NONE",
            let tool = declarations.first(where: { allowed?.contains($0["name"] as? String ?? "") ?? true }) {
-            return .toolCall(name: tool["name"] as? String ?? "", arguments: json(instance(of: tool["parametersJsonSchema"])))
+            // The google-genai SDK sends this key in snake case; the REST docs (and Modelgate) in camel case.
+            let schema = tool["parametersJsonSchema"] ?? tool["parameters_json_schema"]
+            return .toolCall(name: tool["name"] as? String ?? "", arguments: json(instance(of: schema)))
         }
         let generation = request["generationConfig"] as? [String: Any] ?? [:]
         if let schema = generation["responseJsonSchema"] { return .text(json(instance(of: schema))) }

@@ -3,6 +3,7 @@ import HummingbirdTesting
 import ModelgateBilling
 import ModelgateCore
 import ModelgateServer
+import ModelgateStore
 import ModelgateTestSupport
 import Testing
 
@@ -47,6 +48,49 @@ struct SDKCheckTests {
             throw error
         }
         await fake.stop()
+    }
+}
+
+/// The official `openai` SDK against Modelgate, through each wire format's fake provider.
+@Suite(.enabled(if: PythonSDK.available, "needs MODELGATE_TEST_PYTHON (scripts/test sets it)"))
+struct OpenAISDKFeatureTests {
+    static func withLiveModelgate(_ body: @escaping @Sendable (TestApp, String, String) async throws -> Void) async throws {
+        let fake = try await FakeProviderServer.start()
+        do {
+            try await TestApp.run(providers: TestApp.providers(fake: fake), test: .live) { app, client in
+                let token = try await app.token(testUser(62))
+                _ = try await client.call(.get, "/api/me", token: token)
+                let port = try #require(client.port)
+                try await body(app, "http://127.0.0.1:\(port)/v1", token)
+            }
+        } catch {
+            await fake.stop()
+            throw error
+        }
+        await fake.stop()
+    }
+
+    @Test(arguments: CompletionTranslationTests.models)
+    func toolsStructuredOutputImagesAndSamplingWorkThrough(model: String) async throws {
+        try await Self.withLiveModelgate { app, base, token in
+            try await app.grant("gemini-pro-1.5", to: testUser(62))
+            let result = try await PythonSDK.run(["modelgate-features", base, token, model])
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("ok \(model) n=2 refused by name"), "\(result.output)")
+        }
+    }
+
+    /// With the SDK's default two retries, a daily-limit refusal reaches Modelgate once.
+    @Test func aDailyLimitIsAskedOnceAndRecordedOnce() async throws {
+        try await Self.withLiveModelgate { app, base, token in
+            try await app.sql("UPDATE ai_models SET rate_limit_messages_per_day = 0 WHERE id = 'gpt-4o-mini'")
+            let result = try await PythonSDK.run(["modelgate-limited", base, token, "gpt-4o-mini"])
+            #expect(result.status == 0, "\(result.output)")
+            let metrics = series(app.metrics.exposition())
+            #expect(metrics[#"modelgate_http_requests_total{method="POST",route="/v1/chat/completions",status="429"}"#] == 1)
+            let events = try await OutboxRepository(database: app.database).recent(limit: 10).map(\.event)
+            #expect(events.filter { $0 == "model_rate_limit_hit" }.count == 1, "\(events)")
+        }
     }
 }
 

@@ -101,7 +101,8 @@ extension Problem {
             self.init(status: .tooManyRequests, code: "rate_limited", title: "Daily limit reached",
                       detail: "You have sent \(limit) messages to '\(model)' today; the limit resets at \(ISO8601.string(resetAt)).",
                       extra: ["modelId": .string(model.rawValue), "limit": .number(Double(limit)), "resetAt": .string(ISO8601.string(resetAt))],
-                      headers: [.retryAfter: String(seconds)])
+                      // The OpenAI and Anthropic SDKs retry a 429 unless told not to; this one lasts until midnight.
+                      headers: [.retryAfter: String(seconds), .shouldRetry: "false"])
         case .unknownPersona(let persona):
             self.init(status: .unprocessableContent, code: "unknown_persona", title: "Unknown persona",
                       detail: "There is no persona '\(persona)'.", extra: ["personaId": .string(persona.rawValue)])
@@ -218,4 +219,5 @@ struct ProblemMiddleware: RouterMiddleware {
 
 extension HTTPField.Name {
     static let requestID = Self("X-Request-Id")!
+    static let shouldRetry = Self("x-should-retry")!
 }

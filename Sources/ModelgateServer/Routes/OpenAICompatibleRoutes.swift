@@ -6,10 +6,52 @@ import ModelgateCore
 import ModelgateProviders
 
 struct OpenAIModel: Encodable, Sendable {
+    /// What a model can take, from its catalog metadata (`capabilities`), else its provider's defaults.
+    struct Capabilities: Encodable, Sendable {
+        let tools: Bool
+        let images: Bool
+        let structured_output: Bool
+
+        init(_ model: AIModel) {
+            let declared = model.metadata["capabilities"]
+            func flag(_ key: String, default value: Bool) -> Bool {
+                if case .bool(let flag)? = declared?[key] { return flag }
+                return value
+            }
+            // Together serves many open models; few of them read images.
+            tools = flag("tools", default: true)
+            images = flag("images", default: model.provider != .together)
+            structured_output = flag("structuredOutput", default: true)
+        }
+    }
+
     let id: String
     let object = "model"
     let created: Int
     let owned_by: String
+    /// Extensions that clients such as Open WebUI show: display name, context window, capabilities.
+    let name: String
+    let context_window: Int?
+    let capabilities: Capabilities?
+
+    init(_ model: AIModel, created: Int) {
+        id = model.id.rawValue
+        self.created = created
+        owned_by = model.provider.rawValue
+        name = model.displayName
+        context_window = model.metadata["contextWindow"]?.numberValue.flatMap { Int(exactly: $0) }
+        capabilities = Capabilities(model)
+    }
+
+    /// `auto`: the model selection picks for the persona.
+    init(auto created: Int) {
+        id = "auto"
+        self.created = created
+        owned_by = "modelgate"
+        name = "Automatic (your coach's model)"
+        context_window = nil
+        capabilities = nil
+    }
 }
 
 struct OpenAIList<Item: Encodable & Sendable>: Encodable, Sendable {
@@ -32,8 +74,7 @@ struct OpenAICompatibleRoutes {
             let profile = try context.requireIdentity().profile
             let created = Int(clock.now().timeIntervalSince1970)
             let usable = try await userModels.usableModels(for: profile)
-            let models = [OpenAIModel(id: "auto", created: created, owned_by: "modelgate")]
-                + usable.map { OpenAIModel(id: $0.id.rawValue, created: created, owned_by: $0.provider.rawValue) }
+            let models = [OpenAIModel(auto: created)] + usable.map { OpenAIModel($0, created: created) }
             return JSONBody(OpenAIList(data: models))
         }
         group.post("chat/completions") { request, context in
