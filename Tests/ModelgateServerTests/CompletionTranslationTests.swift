@@ -131,6 +131,21 @@ import Testing
         }
     }
 
+    @Test func aFiveMegabyteImageOnItsOwnIsAcceptedAndReachesTheProvider() async throws {
+        try await withFakeProviders { fake, app, client in
+            let token = try await app.token(testUser(303))
+            let photo = Data(repeating: 0xAB, count: 5_000_000).base64EncodedString()
+            let body = #"{"model": "claude-3-5-haiku", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,\#(photo)"}}]}]}"#
+            #expect(body.utf8.count > 6_000_000)
+            let reply = try await client.call(.post, "/v1/chat/completions", token: token, json: body)
+            #expect(reply.status == .ok, "\(reply.json)")
+            #expect(Self.dig(try #require(fake.requests.last).json, "messages.0.content.0.source.data")?.stringValue?.count == photo.count)
+            let tooBig = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "\#(String(repeating: "x", count: 21 * 1024 * 1024))"}]}"#
+            let refused = try await client.call(.post, "/v1/chat/completions", token: token, json: tooBig)
+            #expect(refused.status == .contentTooLarge && refused.json["error"]?["code"] == .string("body_too_large"))
+        }
+    }
+
     @Test func aConversationLongerThanTheContextWindowIsRefusedBeforeAnyCharge() async throws {
         try await withFakeProviders { fake, app, client in
             let token = try await app.token(testUser(302))

@@ -80,6 +80,19 @@ struct OpenAISDKFeatureTests {
         }
     }
 
+    /// langchain-openai (`bind_tools`, `with_structured_output`, stream) and the `llm` CLI (an extra
+    /// OpenAI-compatible model, a prompt, `--schema`), unchanged.
+    @Test(arguments: ["langchain", "llm"], ["gpt-4o-mini", "claude-3-5-haiku"])
+    func otherClientsWorkUnchanged(client: String, model: String) async throws {
+        try await Self.withLiveModelgate { _, base, token in
+            let result = try await PythonSDK.run([client, base, token, model], script: "scripts/client_checks.py")
+            #expect(result.status == 0, "\(result.output)")
+            let last = client == "llm" ? "ok llm \(model) --schema" : "ok langchain \(model) stream"
+            #expect(result.output.contains(last), "\(result.output)")
+            print(result.output)
+        }
+    }
+
     /// With the SDK's default two retries, a daily-limit refusal reaches Modelgate once.
     @Test func aDailyLimitIsAskedOnceAndRecordedOnce() async throws {
         try await Self.withLiveModelgate { app, base, token in
