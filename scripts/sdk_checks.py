@@ -77,7 +77,8 @@ def check_anthropic_fake(base):
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
     check("anthropic stream", text == "Hello there")
-    check("anthropic usage", (final.stop_reason, final.usage.input_tokens, final.usage.output_tokens) == ("end_turn", 12, 2))
+    check("anthropic usage", (final.stop_reason, final.usage.input_tokens, final.usage.cache_read_input_tokens, final.usage.output_tokens)
+          == ("end_turn", 8, 4, 2))
     tool = {"name": "get_weather", "input_schema": WEATHER_TOOL["function"]["parameters"]}
     with client.messages.stream(model="claude-3-5-haiku-latest", max_tokens=256, tools=[tool],
                                 messages=[{"role": "user", "content": "Weather in Paris?"}]) as stream:

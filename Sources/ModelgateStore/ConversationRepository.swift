@@ -18,6 +18,8 @@ public struct StoredMessage: Sendable, Equatable, Codable {
     public let paymentKind: String?
     public let selectionReason: String?
     public let inputTokens: Int?
+    /// Of `inputTokens`, those the provider read from its prompt cache.
+    public let cachedInputTokens: Int?
     public let outputTokens: Int?
     public let createdAt: Date
 }
@@ -34,10 +36,11 @@ public struct ChatExchange: Sendable {
     public let payment: PaymentKind
     public let reason: SelectionReason
     public let inputTokens: Int
+    public let cachedInputTokens: Int
     public let outputTokens: Int
 
     public init(conversationID: String, user: UserID, persona: PersonaID, isNewConversation: Bool, message: String, reply: String,
-                model: ModelID, payment: PaymentKind, reason: SelectionReason, inputTokens: Int, outputTokens: Int) {
+                model: ModelID, payment: PaymentKind, reason: SelectionReason, inputTokens: Int, cachedInputTokens: Int = 0, outputTokens: Int) {
         self.conversationID = conversationID
         self.user = user
         self.persona = persona
@@ -48,6 +51,7 @@ public struct ChatExchange: Sendable {
         self.payment = payment
         self.reason = reason
         self.inputTokens = inputTokens
+        self.cachedInputTokens = cachedInputTokens
         self.outputTokens = outputTokens
     }
 }
@@ -80,7 +84,7 @@ public struct ConversationRepository: Sendable {
     public func messages(of id: String, ownedBy user: UserID, limit: Int? = nil) async throws -> [StoredMessage] {
         try await database.read { db in
             let rows = try await db.raw("""
-                SELECT m.id, m.role, m.content, m.model_id, m.payment_kind, m.selection_reason, m.input_tokens, m.output_tokens, m.created_at
+                SELECT m.id, m.role, m.content, m.model_id, m.payment_kind, m.selection_reason, m.input_tokens, m.cached_input_tokens, m.output_tokens, m.created_at
                 FROM messages m JOIN conversations c ON c.id = m.conversation_id
                 WHERE m.conversation_id = \(bind: id) AND c.user_id = \(bind: user.description)
                 ORDER BY m.id DESC LIMIT \(bind: limit ?? Int(Int32.max))
@@ -94,6 +98,7 @@ public struct ConversationRepository: Sendable {
                     paymentKind: try row.decode(column: "payment_kind", as: String?.self),
                     selectionReason: try row.decode(column: "selection_reason", as: String?.self),
                     inputTokens: try row.decode(column: "input_tokens", as: Int?.self),
+                    cachedInputTokens: try row.decode(column: "cached_input_tokens", as: Int?.self),
                     outputTokens: try row.decode(column: "output_tokens", as: Int?.self),
                     createdAt: try row.decode(column: "created_at", as: Date.self))
             }
@@ -113,11 +118,13 @@ public struct ConversationRepository: Sendable {
                 try await db.raw("UPDATE conversations SET updated_at = \(bind: now) WHERE id = \(bind: exchange.conversationID)").run()
             }
             try await db.raw("""
-                INSERT INTO messages (conversation_id, role, content, model_id, payment_kind, selection_reason, input_tokens, output_tokens, created_at)
+                INSERT INTO messages (conversation_id, role, content, model_id, payment_kind, selection_reason, input_tokens,
+                                      cached_input_tokens, output_tokens, created_at)
                 VALUES (\(bind: exchange.conversationID), 'user', \(bind: exchange.message), \(bind: exchange.model.rawValue),
-                        \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), \(bind: exchange.inputTokens), NULL, \(bind: now)),
+                        \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), \(bind: exchange.inputTokens),
+                        \(bind: exchange.cachedInputTokens), NULL, \(bind: now)),
                        (\(bind: exchange.conversationID), 'assistant', \(bind: exchange.reply), \(bind: exchange.model.rawValue),
-                        \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), NULL, \(bind: exchange.outputTokens), \(bind: now))
+                        \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), NULL, NULL, \(bind: exchange.outputTokens), \(bind: now))
                 """).run()
         }
     }

@@ -246,5 +246,8 @@ enum Schema {
             """,
             "CREATE INDEX preference_backups_id ON preference_backups (backup_id, user_id)",
         ]),
+        Migration(version: 5, name: "cached prompt tokens of a turn", statements: [
+            "ALTER TABLE messages ADD COLUMN cached_input_tokens INTEGER CHECK (cached_input_tokens >= 0)",
+        ]),
     ]
 }

@@ -36,7 +36,8 @@ public final class FakeProviderServer: Sendable {
     public var port: Int { server.port }
     public var baseURL: String { server.baseURL }
 
-    public static let usage = (input: 12, output: 2)
+    /// Every fake reply's usage: 12 prompt tokens (4 of them read from the provider's cache), 2 out.
+    public static let usage = (input: 12, output: 2, cached: 4)
 
     private init(state: NIOLockedValueBox<State>, server: LoopbackServer) {
         self.state = state

@@ -18,12 +18,12 @@ enum WireFormat: Sendable, Equatable {
             events += pieces.map { "data: \(head)[{\"index\":0,\"delta\":{\"content\":\(Self.quoted($0))},\"finish_reason\":null}],\"usage\":null}\n\n" }
             guard finish else { return events }
             events.append("data: \(head)[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n")
-            events.append("data: \(head)[],\"usage\":{\"prompt_tokens\":\(usage.input),\"completion_tokens\":\(usage.output),\"total_tokens\":\(usage.input + usage.output)}}\n\n")
+            events.append("data: \(head)[],\"usage\":{\"prompt_tokens\":\(usage.input),\"completion_tokens\":\(usage.output),\"total_tokens\":\(usage.input + usage.output),\"prompt_tokens_details\":{\"cached_tokens\":\(usage.cached)}}}\n\n")
             events.append("data: [DONE]\n\n")
             return events
         case .anthropic:
             var events = [
-                "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01XFDUDYJgAACzvnptvVoYEL\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":\(usage.input),\"output_tokens\":1}}}\n\n",
+                "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01XFDUDYJgAACzvnptvVoYEL\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":\(usage.input - usage.cached),\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":\(usage.cached),\"output_tokens\":1}}}\n\n",
                 "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
                 "event: ping\ndata: {\"type\": \"ping\"}\n\n",
             ]
@@ -40,7 +40,7 @@ enum WireFormat: Sendable, Equatable {
                 let last = finish && index == pieces.count - 1
                 let reason = last ? ",\"finishReason\":\"STOP\"" : ""
                 let counts = last
-                    ? "{\"promptTokenCount\":\(usage.input),\"candidatesTokenCount\":\(usage.output),\"totalTokenCount\":\(usage.input + usage.output)}"
+                    ? "{\"promptTokenCount\":\(usage.input),\"candidatesTokenCount\":\(usage.output),\"cachedContentTokenCount\":\(usage.cached),\"totalTokenCount\":\(usage.input + usage.output)}"
                     : "{\"promptTokenCount\":\(usage.input),\"totalTokenCount\":\(usage.input)}"
                 return "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\(Self.quoted(piece))}],\"role\":\"model\"}\(reason),\"index\":0}],\"usageMetadata\":\(counts),\"modelVersion\":\"gemini-1.5-pro\",\"responseId\":\"mJxCabc\"}\n\n"
             }

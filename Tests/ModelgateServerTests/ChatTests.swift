@@ -62,6 +62,7 @@ func withFakeProviders(_ body: @escaping @Sendable (FakeProviderServer, TestApp,
             #expect(result.text == "Hello there")
             #expect(result.done?["usage"]?["inputTokens"]?.int == 12)
             #expect(result.done?["usage"]?["outputTokens"]?.int == 2)
+            #expect(result.done?["usage"]?["cachedInputTokens"]?.int == 4)
             let request = try #require(fake.requests.last)
             #expect(request.path == path)
             let conversationID = try #require(result.meta?["conversationId"]?.stringValue)
@@ -72,6 +73,7 @@ func withFakeProviders(_ body: @escaping @Sendable (FakeProviderServer, TestApp,
             #expect(messages.last?["modelId"] == .string(model))
             #expect(messages.last?["selectionReason"] == .string("explicit"))
             #expect(messages.last?["paymentKind"] == .string(model == "gemini-pro-1.5" ? "trial" : "free"))
+            #expect(messages.first?["inputTokens"]?.int == 12 && messages.first?["cachedInputTokens"]?.int == 4)
         }
     }
 

@@ -215,7 +215,8 @@ public struct ChatService: Sendable {
             conversationID: conversation.id, user: user, persona: conversation.persona,
             isNewConversation: conversation.isNew, message: conversation.message, reply: reply.text,
             model: admission.choice.model.id, payment: admission.payment, reason: admission.choice.reason,
-            inputTokens: reply.usage.inputTokens, outputTokens: reply.usage.outputTokens), at: clock.now())
+            inputTokens: reply.usage.inputTokens, cachedInputTokens: reply.usage.cachedInputTokens, outputTokens: reply.usage.outputTokens),
+            at: clock.now())
     }
 
     /// The `code` label of a provider error.
