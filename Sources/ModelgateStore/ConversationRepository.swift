@@ -22,6 +22,15 @@ public struct StoredMessage: Sendable, Equatable, Codable {
     public let cachedInputTokens: Int?
     public let outputTokens: Int?
     public let createdAt: Date
+    /// Images of a user turn.
+    public let attachments: [AttachmentSummary]
+    /// Tools an assistant turn called.
+    public let toolCalls: [StoredToolCall]
+    /// Results of those calls, sent with the next user turn.
+    public let toolResults: [StoredToolResult]
+
+    /// The attachment ids of the turn, for loading the images again.
+    public var attachmentIDs: [String] { attachments.map(\.id) }
 }
 
 /// One exchange to store: the user's message and the reply, with how it was chosen and paid.
@@ -38,6 +47,10 @@ public struct ChatExchange: Sendable {
     public let inputTokens: Int
     public let cachedInputTokens: Int
     public let outputTokens: Int
+    /// Images of the user's turn, new with it.
+    public var attachments: [StoredAttachment] = []
+    public var toolResults: [StoredToolResult] = []
+    public var toolCalls: [StoredToolCall] = []
 
     public init(conversationID: String, user: UserID, persona: PersonaID, isNewConversation: Bool, message: String, reply: String,
                 model: ModelID, payment: PaymentKind, reason: SelectionReason, inputTokens: Int, cachedInputTokens: Int = 0, outputTokens: Int) {
@@ -84,12 +97,15 @@ public struct ConversationRepository: Sendable {
     public func messages(of id: String, ownedBy user: UserID, limit: Int? = nil) async throws -> [StoredMessage] {
         try await database.read { db in
             let rows = try await db.raw("""
-                SELECT m.id, m.role, m.content, m.model_id, m.payment_kind, m.selection_reason, m.input_tokens, m.cached_input_tokens, m.output_tokens, m.created_at
+                SELECT m.id, m.role, m.content, m.model_id, m.payment_kind, m.selection_reason, m.input_tokens, m.cached_input_tokens,
+                       m.output_tokens, m.created_at, m.attachment_ids, m.tool_calls, m.tool_results
                 FROM messages m JOIN conversations c ON c.id = m.conversation_id
                 WHERE m.conversation_id = \(bind: id) AND c.user_id = \(bind: user.description)
                 ORDER BY m.id DESC LIMIT \(bind: limit ?? Int(Int32.max))
                 """).all()
-            return try rows.reversed().map { row in
+            let ids: [[String]] = try rows.map { JSONColumn.decode(try $0.decode(column: "attachment_ids", as: String?.self)) }
+            let summaries = try await attachmentSummaries(ids.flatMap { $0 }, in: id, ownedBy: user, in: db)
+            return try zip(rows, ids).reversed().map { row, ids in
                 StoredMessage(
                     id: try row.decode(column: "id", as: Int.self),
                     role: try row.decode(column: "role", as: String.self),
@@ -100,7 +116,10 @@ public struct ConversationRepository: Sendable {
                     inputTokens: try row.decode(column: "input_tokens", as: Int?.self),
                     cachedInputTokens: try row.decode(column: "cached_input_tokens", as: Int?.self),
                     outputTokens: try row.decode(column: "output_tokens", as: Int?.self),
-                    createdAt: try row.decode(column: "created_at", as: Date.self))
+                    createdAt: try row.decode(column: "created_at", as: Date.self),
+                    attachments: ids.compactMap { summaries[$0] },
+                    toolCalls: JSONColumn.decode(try row.decode(column: "tool_calls", as: String?.self)),
+                    toolResults: JSONColumn.decode(try row.decode(column: "tool_results", as: String?.self)))
             }
         }
     }
@@ -117,14 +136,17 @@ public struct ConversationRepository: Sendable {
             } else {
                 try await db.raw("UPDATE conversations SET updated_at = \(bind: now) WHERE id = \(bind: exchange.conversationID)").run()
             }
+            try await Self.insert(exchange.attachments, user: exchange.user, at: now, in: db)
             try await db.raw("""
                 INSERT INTO messages (conversation_id, role, content, model_id, payment_kind, selection_reason, input_tokens,
-                                      cached_input_tokens, output_tokens, created_at)
+                                      cached_input_tokens, output_tokens, created_at, attachment_ids, tool_calls, tool_results)
                 VALUES (\(bind: exchange.conversationID), 'user', \(bind: exchange.message), \(bind: exchange.model.rawValue),
                         \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), \(bind: exchange.inputTokens),
-                        \(bind: exchange.cachedInputTokens), NULL, \(bind: now)),
+                        \(bind: exchange.cachedInputTokens), NULL, \(bind: now), \(bind: JSONColumn.encode(exchange.attachments.map(\.id))),
+                        NULL, \(bind: JSONColumn.encode(exchange.toolResults))),
                        (\(bind: exchange.conversationID), 'assistant', \(bind: exchange.reply), \(bind: exchange.model.rawValue),
-                        \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), NULL, NULL, \(bind: exchange.outputTokens), \(bind: now))
+                        \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), NULL, NULL, \(bind: exchange.outputTokens), \(bind: now),
+                        NULL, \(bind: JSONColumn.encode(exchange.toolCalls)), NULL)
                 """).run()
         }
     }

@@ -249,5 +249,24 @@ enum Schema {
         Migration(version: 5, name: "cached prompt tokens of a turn", statements: [
             "ALTER TABLE messages ADD COLUMN cached_input_tokens INTEGER CHECK (cached_input_tokens >= 0)",
         ]),
+        Migration(version: 6, name: "chat attachments, tool calls and tool results", statements: [
+            // An image is stored once; user turns list the ids they carry (JSON), so history rows stay small.
+            """
+            CREATE TABLE attachments (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL,
+                media_type TEXT NOT NULL,
+                data TEXT,
+                url TEXT,
+                byte_count INTEGER NOT NULL CHECK (byte_count >= 0),
+                created_at {ts} NOT NULL,
+                CHECK ((data IS NULL AND url IS NOT NULL) OR (data IS NOT NULL AND url IS NULL))
+            )
+            """,
+            "CREATE INDEX attachments_user ON attachments (user_id, id)",
+            "ALTER TABLE messages ADD COLUMN attachment_ids TEXT",
+            "ALTER TABLE messages ADD COLUMN tool_calls TEXT",
+            "ALTER TABLE messages ADD COLUMN tool_results TEXT",
+        ]),
     ]
 }

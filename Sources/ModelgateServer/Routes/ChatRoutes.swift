@@ -33,6 +33,8 @@ struct ChatDelta: Encodable, Sendable { let text: String }
 struct ChatDone: Encodable, Sendable {
     let finishReason: FinishReason
     let usage: TokenUsage
+    /// The tools the reply called (the app runs them and sends `toolResults` back).
+    let toolCalls: [StoredToolCall]
 }
 
 /// Reads a reply on its own task and interleaves heartbeats, so the writer notices a client that
@@ -104,6 +106,20 @@ struct ChatRoutes {
             }
             return JSONBody(ConversationDetail(conversation: conversation, messages: try await chat.conversations.messages(of: id, ownedBy: user)))
         }
+        group.get("conversations/:id/attachments/:attachment") { _, context in
+            let user = try context.requireIdentity().user
+            let id = try context.parameters.require("id"), attachmentID = try context.parameters.require("attachment")
+            guard try await chat.conversations.find(id, ownedBy: user) != nil,
+                  let attachment = try await chat.conversations.attachments([attachmentID], ownedBy: user).first else {
+                throw ModelgateError.notFound(what: "attachment", id: attachmentID)
+            }
+            guard let data = attachment.data.flatMap({ Data(base64Encoded: $0) }) else {
+                return Response.redirect(to: attachment.url ?? "/", type: .found)
+            }
+            return Response(status: .ok, headers: [.contentType: attachment.mediaType, .cacheControl: "private, max-age=86400",
+                                                   .init("X-Content-Type-Options")!: "nosniff"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
     }
 
     private func stream(_ reply: ChatReply, user: UserID, requestID: String, to writer: inout any ResponseBodyWriter) async throws {
@@ -113,8 +129,10 @@ struct ChatRoutes {
             loop: for await item in items {
                 switch item {
                 case .event(.delta(let text)): try await writer.write(Self.event("delta", ChatDelta(text: text)))
-                case .event(.finish(let reason, let usage)): try await writer.write(Self.event("done", ChatDone(finishReason: reason, usage: usage)))
-                // /api/chat declares no tools, so no provider calls one.
+                case .event(.finish(let reason, let usage)):
+                    let calls = reply.toolCalls.map { StoredToolCall(id: $0.id, name: $0.name, arguments: $0.arguments) }
+                    try await writer.write(Self.event("done", ChatDone(finishReason: reason, usage: usage, toolCalls: calls)))
+                // Tool calls arrive whole in `done`; the pieces are for OpenAI clients.
                 case .event(.toolCall): break
                 // A comment the client ignores; writing it is how a vanished client is noticed.
                 case .heartbeat: try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))

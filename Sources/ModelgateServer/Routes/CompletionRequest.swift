@@ -155,7 +155,7 @@ extension CompletionRequest {
         }
         return ProviderRequest(
             providerModelID: "", system: system.isEmpty ? nil : system.joined(separator: "\n\n"), messages: converted, endUserID: "",
-            options: try generationOptions(), tools: try toolDefinitions(), toolChoice: try chosenTool(), parallelToolCalls: parallel_tool_calls,
+            options: try generationOptions(), tools: try Self.definitions(of: tools), toolChoice: try chosenTool(), parallelToolCalls: parallel_tool_calls,
             responseFormat: try outputFormat())
     }
 
@@ -181,7 +181,8 @@ extension CompletionRequest {
                                  presencePenalty: presence_penalty, frequencyPenalty: frequency_penalty)
     }
 
-    private func toolDefinitions() throws(ModelgateError) -> [ToolDefinition] {
+    /// Function tools as providers read them (shared with `/api/chat`, which takes the same shape).
+    static func definitions(of tools: [Tool]?) throws(ModelgateError) -> [ToolDefinition] {
         try (tools ?? []).enumerated().map { (index, tool) throws(ModelgateError) -> ToolDefinition in
             guard tool.type == "function", let function = tool.function else {
                 throw .unsupportedParameter(field: "tools.\(index).type", reason: "only function tools are supported")
@@ -227,6 +228,14 @@ extension CompletionRequest {
         }
     }
 
+    /// An image part's URL as a provider input: an https URL or a base64 data URL.
+    static func image(_ url: String, detail: String? = nil, field: String) throws(ModelgateError) -> ImageInput {
+        guard let image = ImageInput(url: url, detail: detail) else {
+            throw .invalidBody(field: field, reason: "must be an https URL or a data:<type>;base64, URL")
+        }
+        return image
+    }
+
     /// A message's text; system, developer, assistant and tool content may only be text (or refusal) parts.
     private static func text(of message: Message, at index: Int) throws(ModelgateError) -> String {
         switch message.content {
@@ -253,10 +262,8 @@ extension CompletionRequest {
                 switch part.type {
                 case "text": return .text(part.text ?? "")
                 case "image_url":
-                    guard let url = part.image_url, let image = ImageInput(url: url.url, detail: url.detail) else {
-                        throw .invalidBody(field: field, reason: "image_url.url must be an https URL or a data:<type>;base64, URL")
-                    }
-                    return .image(image)
+                    guard let url = part.image_url else { throw .invalidBody(field: field, reason: "image_url is required") }
+                    return .image(try Self.image(url.url, detail: url.detail, field: field + ".image_url.url"))
                 case "input_audio", "file":
                     throw .invalidField(field: field, reason: "\(part.type) parts are not supported by any provider Modelgate serves")
                 default:

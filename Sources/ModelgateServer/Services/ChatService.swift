@@ -5,13 +5,6 @@ import ModelgateProviders
 import ModelgateStore
 import NIOConcurrencyHelpers
 
-public struct ChatRequest: Decodable, Sendable {
-    public let message: String
-    public let personaId: PersonaID
-    public let conversationId: String?
-    public let modelId: ModelID?
-}
-
 /// A reply whose first provider event has arrived: from here on the user is charged and the HTTP
 /// layer streams. One task reads events at a time; what was delivered so far is locked, because
 /// the turn may be stored while a cancelled reader is still winding down.
@@ -37,7 +30,7 @@ final class ChatReply: @unchecked Sendable {
         let id: String
         let isNew: Bool
         let persona: PersonaID
-        let message: String
+        let turn: NewTurn
     }
 
     let admission: Admission
@@ -109,9 +102,10 @@ public struct ChatService: Sendable {
     let historyTurns = 20
     static let maxMessageCharacters = 16_000
 
-    /// `/api/chat`: one new message in a (new or owned) conversation whose history goes along.
+    /// `/api/chat`: one new message (or the app's tool results) in a (new or owned) conversation
+    /// whose history goes along, images included.
     func start(_ request: ChatRequest, for profile: Profile) async throws -> ChatReply {
-        let message = try Self.validated(request.message, field: "message")
+        let turn = try request.newTurn(makeID: makeID)
         var history: [ChatMessage] = []
         if let id = request.conversationId {
             guard let conversation = try await conversations.find(id, ownedBy: profile.id) else {
@@ -120,14 +114,16 @@ public struct ChatService: Sendable {
             guard conversation.personaId == request.personaId else {
                 throw ModelgateError.invalidField(field: "personaId", reason: "differs from the conversation's persona '\(conversation.personaId)'")
             }
-            history = try await conversations.messages(of: id, ownedBy: profile.id, limit: historyTurns).map {
-                ChatMessage(role: $0.role == "user" ? .user : .assistant, text: $0.content)
-            }
+            let stored = try await conversations.messages(of: id, ownedBy: profile.id, limit: historyTurns)
+            let images = try await conversations.attachments(stored.flatMap(\.attachmentIDs), ownedBy: profile.id)
+            history = ChatTurns.replay(stored, images: images)
         }
         let conversation = ChatReply.Conversation(
             id: request.conversationId ?? makeID().uuidString.lowercased(), isNew: request.conversationId == nil,
-            persona: request.personaId, message: message)
-        let call = ProviderRequest(providerModelID: "", system: nil, messages: history + [ChatMessage(role: .user, text: message)], endUserID: "")
+            persona: request.personaId, turn: turn)
+        let call = ProviderRequest(
+            providerModelID: "", system: nil, messages: history + turn.messages, endUserID: "",
+            options: GenerationOptions(maxOutputTokens: request.maxTokens ?? 1024), tools: try CompletionRequest.definitions(of: request.tools))
         return try await begin(profile, persona: request.personaId, explicit: request.modelId, call: call, conversation: conversation, path: .chat)
     }
 
@@ -211,12 +207,15 @@ public struct ChatService: Sendable {
     func record(_ reply: ChatReply, for user: UserID) async throws {
         guard let conversation = reply.conversation else { return }
         let admission = reply.admission
-        try await conversations.record(ChatExchange(
+        var exchange = ChatExchange(
             conversationID: conversation.id, user: user, persona: conversation.persona,
-            isNewConversation: conversation.isNew, message: conversation.message, reply: reply.text,
+            isNewConversation: conversation.isNew, message: conversation.turn.text, reply: reply.text,
             model: admission.choice.model.id, payment: admission.payment, reason: admission.choice.reason,
-            inputTokens: reply.usage.inputTokens, cachedInputTokens: reply.usage.cachedInputTokens, outputTokens: reply.usage.outputTokens),
-            at: clock.now())
+            inputTokens: reply.usage.inputTokens, cachedInputTokens: reply.usage.cachedInputTokens, outputTokens: reply.usage.outputTokens)
+        exchange.attachments = conversation.turn.attachments
+        exchange.toolResults = conversation.turn.toolResults
+        exchange.toolCalls = reply.toolCalls.map { StoredToolCall(id: $0.id, name: $0.name, arguments: $0.arguments) }
+        try await conversations.record(exchange, at: clock.now())
     }
 
     /// The `code` label of a provider error.
