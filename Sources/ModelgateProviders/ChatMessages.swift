@@ -90,19 +90,6 @@ public struct ImageInput: Sendable, Equatable {
     }
 }
 
-/// A tool call as OpenAI spells it: `arguments` is JSON text.
-public struct ToolCall: Sendable, Equatable {
-    public var id: String
-    public var name: String
-    public var arguments: String
-
-    public init(id: String, name: String, arguments: String) {
-        self.id = id
-        self.name = name
-        self.arguments = arguments
-    }
-}
-
 /// A function the model may call; `parameters` is a JSON Schema object (nil: no parameters).
 public struct ToolDefinition: Sendable, Equatable {
     public var name: String

@@ -25,7 +25,7 @@ public struct StoredMessage: Sendable, Equatable, Codable {
     /// Images of a user turn.
     public let attachments: [AttachmentSummary]
     /// Tools an assistant turn called.
-    public let toolCalls: [StoredToolCall]
+    public let toolCalls: [ToolCall]
     /// Results of those calls, sent with the next user turn.
     public let toolResults: [StoredToolResult]
 
@@ -50,7 +50,7 @@ public struct ChatExchange: Sendable {
     /// Images of the user's turn, new with it.
     public var attachments: [StoredAttachment] = []
     public var toolResults: [StoredToolResult] = []
-    public var toolCalls: [StoredToolCall] = []
+    public var toolCalls: [ToolCall] = []
 
     public init(conversationID: String, user: UserID, persona: PersonaID, isNewConversation: Bool, message: String, reply: String,
                 model: ModelID, payment: PaymentKind, reason: SelectionReason, inputTokens: Int, cachedInputTokens: Int = 0, outputTokens: Int) {

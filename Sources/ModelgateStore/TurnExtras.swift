@@ -2,19 +2,6 @@ import Foundation
 import ModelgateCore
 import SQLKit
 
-/// A tool call of an assistant turn, as OpenAI spells it (`arguments` is JSON text).
-public struct StoredToolCall: Sendable, Equatable, Codable {
-    public let id: String
-    public let name: String
-    public let arguments: String
-
-    public init(id: String, name: String, arguments: String) {
-        self.id = id
-        self.name = name
-        self.arguments = arguments
-    }
-}
-
 /// The app's answer to a tool call, sent with the next user turn.
 public struct StoredToolResult: Sendable, Equatable, Codable {
     public let toolCallId: String

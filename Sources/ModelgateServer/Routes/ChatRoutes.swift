@@ -34,7 +34,7 @@ struct ChatDone: Encodable, Sendable {
     let finishReason: FinishReason
     let usage: TokenUsage
     /// The tools the reply called (the app runs them and sends `toolResults` back).
-    let toolCalls: [StoredToolCall]
+    let toolCalls: [ToolCall]
 }
 
 /// Reads a reply on its own task and interleaves heartbeats, so the writer notices a client that
@@ -130,8 +130,7 @@ struct ChatRoutes {
                 switch item {
                 case .event(.delta(let text)): try await writer.write(Self.event("delta", ChatDelta(text: text)))
                 case .event(.finish(let reason, let usage)):
-                    let calls = reply.toolCalls.map { StoredToolCall(id: $0.id, name: $0.name, arguments: $0.arguments) }
-                    try await writer.write(Self.event("done", ChatDone(finishReason: reason, usage: usage, toolCalls: calls)))
+                    try await writer.write(Self.event("done", ChatDone(finishReason: reason, usage: usage, toolCalls: reply.toolCalls)))
                 // Tool calls arrive whole in `done`; the pieces are for OpenAI clients.
                 case .event(.toolCall): break
                 // A comment the client ignores; writing it is how a vanished client is noticed.

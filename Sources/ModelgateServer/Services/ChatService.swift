@@ -214,7 +214,7 @@ public struct ChatService: Sendable {
             inputTokens: reply.usage.inputTokens, cachedInputTokens: reply.usage.cachedInputTokens, outputTokens: reply.usage.outputTokens)
         exchange.attachments = conversation.turn.attachments
         exchange.toolResults = conversation.turn.toolResults
-        exchange.toolCalls = reply.toolCalls.map { StoredToolCall(id: $0.id, name: $0.name, arguments: $0.arguments) }
+        exchange.toolCalls = reply.toolCalls
         try await conversations.record(exchange, at: clock.now())
     }
 

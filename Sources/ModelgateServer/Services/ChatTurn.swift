@@ -95,8 +95,7 @@ enum ChatTurns {
             if message.role == "user" {
                 return messages(text: message.content, images: message.attachmentIDs.compactMap { byID[$0] }, toolResults: message.toolResults)
             }
-            let calls = message.toolCalls.map { ToolCall(id: $0.id, name: $0.name, arguments: $0.arguments) }
-            return [ChatMessage(role: .assistant, parts: message.content.isEmpty ? [] : [.text(message.content)], toolCalls: calls)]
+            return [ChatMessage(role: .assistant, parts: message.content.isEmpty ? [] : [.text(message.content)], toolCalls: message.toolCalls)]
         }
     }
 
