@@ -52,3 +52,62 @@ public struct DailyUsage: Sendable, Equatable, Codable {
         self.resetAt = resetAt
     }
 }
+
+/// Everything Modelgate says about one user and one model at one instant: whether a message may be
+/// sent and how it is paid, the trial messages left, today's usage and when it resets. Admission,
+/// the preview, the model lists, preference checks and both pages read it; nothing re-derives it.
+public struct AccessQuote: Sendable, Equatable {
+    /// The answer the API gives for a message now (`POST /api/selection/preview`'s `outcome`).
+    public enum Outcome: String, Sendable, Codable {
+        case allowed
+        case modelLocked = "model_locked"
+        case trialExhausted = "trial_exhausted"
+        case rateLimited = "rate_limited"
+    }
+
+    public let model: AIModel
+    public let decision: AccessDecision
+    public let entitled: Bool
+    public let trialMessagesUsed: Int
+    public let usedToday: Int
+    public let day: QuotaDay
+
+    public init(model: AIModel, entitled: Bool, trialMessagesUsed: Int, usedToday: Int, day: QuotaDay) {
+        self.model = model
+        self.entitled = entitled
+        self.trialMessagesUsed = trialMessagesUsed
+        self.usedToday = usedToday
+        self.day = day
+        decision = AccessPolicy.decide(model: model, entitled: entitled, trialMessagesUsed: trialMessagesUsed)
+    }
+
+    public var outcome: Outcome {
+        switch decision {
+        case .locked: .modelLocked
+        case .trialExhausted: .trialExhausted
+        case .allowed: model.dailyMessageLimit.map { usedToday >= $0 } == true ? .rateLimited : .allowed
+        }
+    }
+
+    /// The error a refused message becomes (a daily limit is refused by the ledger's charge).
+    public var refusal: ModelgateError? { AccessPolicy.refusal(decision, model: model.id) }
+
+    /// Free, or premium and bought or granted: what a saved default or coach override needs.
+    public var isUnlocked: Bool { model.tier == .free || entitled }
+
+    /// Premium only: whether the user owns it.
+    public var purchased: Bool? { model.tier == .premium ? entitled : nil }
+
+    /// Trial messages left on a premium model (nil for a free one).
+    public var trialMessagesRemaining: Int? {
+        model.tier == .premium ? Self.trialMessagesLeft(of: model, used: trialMessagesUsed) : nil
+    }
+
+    /// Today's count against the daily limit, reset at the user's own midnight.
+    public var usage: DailyUsage { DailyUsage(used: usedToday, limit: model.dailyMessageLimit, resetAt: ISO8601.string(day.resetAt)) }
+
+    /// The one place the trials left are computed.
+    public static func trialMessagesLeft(of model: AIModel, used: Int) -> Int {
+        max(0, model.trialMessagesAllowed - used)
+    }
+}

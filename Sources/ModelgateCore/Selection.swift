@@ -35,7 +35,10 @@ public struct ModelPreferences: Sendable, Equatable, Codable {
 
 public struct ModelChoice: Sendable, Equatable {
     public let model: AIModel
+    /// Why this model: the step that answered, or `fallback` when an earlier step was skipped.
     public let reason: SelectionReason
+    /// The step of the chain that answered, skips or not (`fallback` only for the last resort).
+    public let answeredBy: SelectionReason
     public let skipped: [SkippedChoice]
 }
 
@@ -62,9 +65,9 @@ public enum ModelSelection {
                 skipped.append(SkippedChoice(modelId: id, source: source, why: .disabled))
                 continue
             }
-            return ModelChoice(model: model, reason: skipped.isEmpty ? source : .fallback, skipped: skipped)
+            return ModelChoice(model: model, reason: skipped.isEmpty ? source : .fallback, answeredBy: source, skipped: skipped)
         }
         guard let lastResort = catalog.enabledModels.first(where: { $0.tier == .free }) else { throw .noModelAvailable }
-        return ModelChoice(model: lastResort, reason: .fallback, skipped: skipped)
+        return ModelChoice(model: lastResort, reason: .fallback, answeredBy: .fallback, skipped: skipped)
     }
 }

@@ -55,10 +55,12 @@ public struct Services: Sendable {
             outbox: AnalyticsOutbox(makeID: dependencies.makeID), metrics: dependencies.metrics, clock: dependencies.clock,
             modelSelection: dependencies.features.modelSelection)
         dependencies.metrics.register(models: cache.catalog.models)
-        userModels = UserModelsService(access: access, profiles: profiles, providers: dependencies.providers)
+        userModels = UserModelsService(
+            access: access, profiles: profiles, providers: dependencies.providers, outbox: AnalyticsOutbox(makeID: dependencies.makeID),
+            clock: dependencies.clock)
         chat = ChatService(
             access: access, conversations: ConversationRepository(database: database), providers: dependencies.providers,
-            clock: dependencies.clock, makeID: dependencies.makeID)
+            metrics: dependencies.metrics, clock: dependencies.clock, makeID: dependencies.makeID)
         purchases = PurchaseService(
             stripe: dependencies.stripe, configuration: billing, database: database, clock: dependencies.clock,
             makeID: dependencies.makeID, logger: dependencies.logger)

@@ -30,12 +30,14 @@ struct SettingsNotice {
 
     static func refused(_ error: any Error, catalog: CatalogSnapshot) -> SettingsNotice {
         let problem = Problem(error)
-        let model = problem.extra["modelId"]?.stringValue.flatMap { catalog.model(ModelID($0)) }
-        let name = model?.displayName ?? "This model"
-        let price = model?.priceCents.map(Money.dollars).map { " for \($0)" } ?? ""
-        let text = switch problem.code {
-        case "model_locked": "\(name) is premium: buy it\(price) to make it your default, or try it from the chat."
-        case "trial_exhausted": "Your free messages with \(name) are used up: buy it\(price) to keep using it."
+        func named(_ id: ModelID) -> (name: String, price: String) {
+            let model = catalog.model(id)
+            return (model?.displayName ?? "This model", model?.priceCents.map(Money.dollars).map { " for \($0)" } ?? "")
+        }
+        let text = switch error as? ModelgateError {
+        case .premiumChoiceLocked(let id, _)?, .modelLocked(let id, _)?:
+            "\(named(id).name) is premium: buy it\(named(id).price) to make it your default, or try it from the chat."
+        case .trialExhausted(let id, _)?: "Your free messages with \(named(id).name) are used up: buy it\(named(id).price) to keep using it."
         default: problem.detail
         }
         return SettingsNotice(kind: "error", text: text, status: problem.status)

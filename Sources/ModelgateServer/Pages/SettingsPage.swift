@@ -151,7 +151,10 @@ extension SettingsPage {
         if let speed = model.metadata["speed"]?.stringValue { parts.append(speed) }
         if let quality = model.metadata["quality"]?.stringValue { parts.append(quality) }
         if model.isSystemDefault { parts.append("system default") }
-        if model.purchased == false { parts.append(model.trialMessagesRemaining == 0 ? "locked" : "buy to make default") }
+        switch model.access {
+        case .modelLocked, .trialExhausted: parts.append("locked")
+        case .allowed, .rateLimited: if model.purchased == false { parts.append("buy to make default") }
+        }
         return parts.joined(separator: " · ")
     }
 
@@ -184,8 +187,8 @@ extension SettingsPage.ModelCard {
         trialText = premium && !purchased && model.trialMessagesAllowed > 0
             ? "\(trialsLeft) of \(model.trialMessagesAllowed) free messages left" : nil
         self.purchased = purchased
-        trialExhausted = premium && !purchased && model.trialMessagesAllowed > 0 && trialsLeft == 0
-        locked = premium && !purchased && trialsLeft == 0
+        trialExhausted = model.access == .trialExhausted
+        locked = model.access == .modelLocked || model.access == .trialExhausted
         rateLimited = model.usageToday?.remaining.value == 0
         resetsAt = model.usageToday.map { format.reset($0.resetAt) } ?? ""
         self.canBuy = canBuy

@@ -84,7 +84,7 @@ struct OpenAICompatibleRoutes {
             let call = try body.providerRequest()
             let explicit = body.model == "auto" ? nil : ModelID(body.model)
             // Unlike /api/chat, an OpenAI client naming a model that does not exist gets OpenAI's 404, not a fallback.
-            if let explicit, userModels.access.cache.catalog.model(explicit)?.enabled != true {
+            if let explicit, userModels.catalog.model(explicit)?.enabled != true {
                 throw ModelgateError.notFound(what: "model", id: explicit.rawValue)
             }
             let reply = try await chat.complete(call, persona: persona, explicit: explicit, for: profile)

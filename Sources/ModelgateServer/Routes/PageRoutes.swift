@@ -27,7 +27,7 @@ struct PageRoutes {
         open.get("docs/:name") { _, context in try guide(try context.parameters.require("name")) }
         let pages = open.add(middleware: pageAuth)
         pages.get("settings") { request, context in
-            try await settings(context, notice: SettingsNotice(query: request.uri.queryParameters, catalog: userModels.access.cache.catalog))
+            try await settings(context, notice: SettingsNotice(query: request.uri.queryParameters, catalog: userModels.catalog))
         }
         pages.post("settings/default-model") { request, context in
             try await submit(ModelChoiceForm.self, request, context) { form, profile in
@@ -52,7 +52,7 @@ struct PageRoutes {
                 let started = try await userModels.checkout(id, for: try context.requireIdentity().profile, purchases: purchases)
                 return Response.redirect(to: started.url, type: .normal)
             } catch {
-                return try await settings(context, notice: .refused(error, catalog: userModels.access.cache.catalog))
+                return try await settings(context, notice: .refused(error, catalog: userModels.catalog))
             }
         }
         AdminPageRoutes(renderer: renderer, session: session, admin: admin)
@@ -94,7 +94,7 @@ struct PageRoutes {
 
     private func settings(_ context: AppRequestContext, notice: SettingsNotice?, status: HTTPResponse.Status = .ok) async throws -> Response {
         let identity = try context.requireIdentity()
-        let catalog = userModels.access.cache.catalog
+        let catalog = userModels.catalog
         // With every model disabled there is nothing to select for a coach: the page says so.
         let personas = catalog.enabledModels.isEmpty ? [] : try userModels.personas(for: identity.profile)
         let page = SettingsPage(
@@ -102,7 +102,7 @@ struct PageRoutes {
             personas: personas, catalog: catalog,
             csrf: session.csrf(context),
             notice: notice.map { SettingsPage.Notice(kind: $0.kind, text: $0.text) }, purchasesOpen: purchases.isOpen,
-            modelSelectionEnabled: userModels.access.modelSelection)
+            modelSelectionEnabled: userModels.isModelSelectionEnabled)
         return renderer.render("settings", page, status: notice?.status ?? status)
     }
 
@@ -115,7 +115,7 @@ struct PageRoutes {
             let query = try await change(form, try context.requireIdentity().profile)
             return Response.redirect(to: "/settings?\(query)", type: .normal)
         } catch {
-            return try await settings(context, notice: .refused(error, catalog: userModels.access.cache.catalog))
+            return try await settings(context, notice: .refused(error, catalog: userModels.catalog))
         }
     }
 }

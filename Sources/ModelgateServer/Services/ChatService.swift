@@ -97,6 +97,7 @@ public struct ChatService: Sendable {
     let access: ModelAccessService
     let conversations: ConversationRepository
     let providers: ProviderRouter
+    let metrics: ModelgateMetrics
     let clock: any WallClock
     let makeID: @Sendable () -> UUID
     let historyTurns = 20
@@ -150,8 +151,6 @@ public struct ChatService: Sendable {
         path: ModelgateMetrics.RequestPath
     ) async throws -> ChatReply {
         var providerRequest = call
-        let prompts = [persona.flatMap { access.cache.persona($0)?.systemPrompt }, call.system].compactMap { $0 }
-        providerRequest.system = prompts.isEmpty ? nil : prompts.joined(separator: "\n\n")
         providerRequest.endUserID = profile.id.description
         let admission = try await access.admit(profile, persona: persona, explicit: explicit, path: path) { [providerRequest] model in
             var request = providerRequest
@@ -160,7 +159,8 @@ public struct ChatService: Sendable {
         }
         let model = admission.choice.model
         providerRequest.providerModelID = model.providerModelID
-        let metrics = access.metrics
+        let prompts = [admission.systemPrompt, call.system].compactMap { $0 }
+        providerRequest.system = prompts.isEmpty ? nil : prompts.joined(separator: "\n\n")
         metrics.providerRequest(model.provider)
         let reply = ChatReply(
             admission: admission, conversation: conversation, stream: providers.stream(model.provider, providerRequest), metrics: metrics)
@@ -168,12 +168,7 @@ public struct ChatService: Sendable {
             try await reply.awaitFirstEvent()
         } catch {
             metrics.providerError(model.provider, code: Self.errorCode(error))
-            do {
-                try await access.ledger.release(admission.consumption)
-            } catch let releaseError {
-                if admission.payment == .trial { metrics.trialTrackingFailure(model: model.id) }
-                throw releaseError
-            }
+            try await admission.giveBack()
             throw Self.domainError(error, provider: model.provider)
         }
         return reply

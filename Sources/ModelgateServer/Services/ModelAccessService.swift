@@ -9,42 +9,68 @@ struct UserStanding: Sendable {
     let trialsUsed: [ModelID: Int]
     let usageToday: [ModelID: Int]
     let day: QuotaDay
+
+    func quote(for model: AIModel) -> AccessQuote {
+        AccessQuote(model: model, entitled: entitled.contains(model.id), trialMessagesUsed: trialsUsed[model.id] ?? 0,
+                    usedToday: usageToday[model.id] ?? 0, day: day)
+    }
 }
 
-/// What a message would use: the chosen model and how it would be paid for.
+/// What a message would use: the chosen model and what the user may do with it.
 struct MessagePlan: Sendable {
     let choice: ModelChoice
-    let decision: AccessDecision
-    let trialsUsed: Int
-    let day: QuotaDay
+    let quote: AccessQuote
 }
 
-/// A message that may go ahead: its quota is already charged.
+/// A message that may go ahead: its quota is already charged. `giveBack()` returns the charge when
+/// the provider fails before the first token.
 public struct Admission: Sendable {
     public let choice: ModelChoice
     public let payment: PaymentKind
     public let consumption: Consumption
     public let usage: DailyUsage
     public let trialMessagesRemaining: Int?
+    /// The coach's system prompt, when the message goes to one.
+    public let systemPrompt: String?
+    let release: @Sendable () async throws -> Void
+
+    public func giveBack() async throws { try await release() }
 }
 
 /// Selection plus access plus quota: decides which model answers and whether the user may send.
+/// Its parts are its own; other services ask it questions and get answers.
 public struct ModelAccessService: Sendable {
-    let cache: CatalogCache
-    let entitlements: EntitlementRepository
-    let ledger: QuotaLedger
-    let outbox: AnalyticsOutbox
-    let metrics: ModelgateMetrics
-    let clock: any WallClock
-    let modelSelection: Bool
+    private let cache: CatalogCache
+    private let entitlements: EntitlementRepository
+    private let ledger: QuotaLedger
+    private let outbox: AnalyticsOutbox
+    private let metrics: ModelgateMetrics
+    private let clock: any WallClock
+    /// Operators can switch model choice off (feature flag): everyone gets the system default.
+    let isModelSelectionEnabled: Bool
+
+    init(cache: CatalogCache, entitlements: EntitlementRepository, ledger: QuotaLedger, outbox: AnalyticsOutbox, metrics: ModelgateMetrics,
+         clock: any WallClock, modelSelection: Bool) {
+        self.cache = cache
+        self.entitlements = entitlements
+        self.ledger = ledger
+        self.outbox = outbox
+        self.metrics = metrics
+        self.clock = clock
+        isModelSelectionEnabled = modelSelection
+    }
+
+    var catalog: CatalogSnapshot { cache.catalog }
+    var personas: [Persona] { cache.personas }
+    func persona(_ id: PersonaID) -> Persona? { cache.persona(id) }
 
     /// The user's choices as selection may use them: none while model selection is switched off.
     func preferences(of profile: Profile) -> ModelPreferences {
-        modelSelection ? profile.preferences : ModelPreferences()
+        isModelSelectionEnabled ? profile.preferences : ModelPreferences()
     }
 
     func requireModelSelection() throws(ModelgateError) {
-        guard modelSelection else { throw .modelSelectionDisabled }
+        guard isModelSelectionEnabled else { throw .modelSelectionDisabled }
     }
 
     func standing(of profile: Profile) async throws -> UserStanding {
@@ -55,21 +81,45 @@ public struct ModelAccessService: Sendable {
         return UserStanding(entitled: try await entitled, trialsUsed: try await trials, usageToday: try await usage, day: day)
     }
 
-    func plan(for profile: Profile, persona: PersonaID?, explicit: ModelID?) async throws -> MessagePlan {
+    /// What a message would use now, consuming nothing; a premium model named explicitly but not
+    /// usable counts as an attempt to get it without paying.
+    func preview(for profile: Profile, persona: PersonaID?, explicit: ModelID?) async throws -> MessagePlan {
+        let plan = try await plan(for: profile, persona: persona, explicit: explicit, withUsage: true)
+        if explicit != nil, plan.quote.refusal != nil { metrics.entitlementBypass(model: plan.choice.model.id, path: .preview) }
+        return plan
+    }
+
+    /// Refuses saving `models` as choices unless each premium one is unlocked (bought or granted).
+    func requireUnlocked(_ models: [AIModel], for profile: Profile) async throws {
+        guard models.contains(where: { $0.tier == .premium }) else { return }
+        let standing = try await standing(of: profile)
+        for model in models where !standing.quote(for: model).isUnlocked {
+            metrics.entitlementBypass(model: model.id, path: .preferences)
+            throw ModelgateError.premiumChoiceLocked(model.id, priceCents: model.priceCents)
+        }
+    }
+
+    func isEntitled(_ profile: Profile, to model: ModelID) async throws -> Bool {
+        try await entitlements.entitledModels(of: profile.id).contains(model)
+    }
+
+    private func plan(for profile: Profile, persona: PersonaID?, explicit: ModelID?, withUsage: Bool = false) async throws -> MessagePlan {
         let started = ContinuousClock.now
         defer { metrics.selection(seconds: (ContinuousClock.now - started).seconds) }
         if let persona, cache.persona(persona) == nil { throw ModelgateError.unknownPersona(persona) }
         let choice = try ModelSelection.select(
-            catalog: cache.catalog, preferences: preferences(of: profile), persona: persona, explicit: modelSelection ? explicit : nil)
+            catalog: cache.catalog, preferences: preferences(of: profile), persona: persona, explicit: isModelSelectionEnabled ? explicit : nil)
         let model = choice.model
+        let day = profile.timeZone.day(at: clock.now())
         var entitled = false
         var trialsUsed = 0
         if model.tier == .premium {
             entitled = try await entitlements.entitledModels(of: profile.id).contains(model.id)
             if !entitled { trialsUsed = try await ledger.trialsUsed(by: profile.id)[model.id] ?? 0 }
         }
-        let decision = AccessPolicy.decide(model: model, entitled: entitled, trialMessagesUsed: trialsUsed)
-        return MessagePlan(choice: choice, decision: decision, trialsUsed: trialsUsed, day: profile.timeZone.day(at: clock.now()))
+        // Admission needs no count: its charge checks the limit atomically.
+        let usedToday = withUsage ? try await ledger.usage(of: profile.id, on: day.key)[model.id] ?? 0 : 0
+        return MessagePlan(choice: choice, quote: AccessQuote(model: model, entitled: entitled, trialMessagesUsed: trialsUsed, usedToday: usedToday, day: day))
     }
 
     /// Charges one message, or throws why it may not be sent. `check` refuses what the chosen model
@@ -81,10 +131,11 @@ public struct ModelAccessService: Sendable {
     ) async throws -> Admission {
         let plan = try await plan(for: profile, persona: persona, explicit: explicit)
         let model = plan.choice.model
+        let day = plan.quote.day
         try check(model)
-        if let refusal = AccessPolicy.refusal(plan.decision, model: model.id) {
+        if let refusal = plan.quote.refusal {
             metrics.entitlementBypass(model: model.id, path: path)
-            if case .trialExhausted = plan.decision {
+            if case .trialExhausted = plan.quote.decision {
                 metrics.quota(.trialExhausted, model: model.id)
                 await recordRefusal(.modelTrialExpiredPrompt(model: model.id, priceCents: model.priceCents), of: profile)
             } else {
@@ -93,20 +144,29 @@ public struct ModelAccessService: Sendable {
             throw refusal
         }
         if let skipped = plan.choice.skipped.first {
-            metrics.selectionFallback(reason: skipped.why, to: landing(of: plan.choice, preferences: profile.preferences, persona: persona))
+            metrics.selectionFallback(reason: skipped.why, to: plan.choice.answeredBy)
         }
-        guard case .allowed(let payment) = plan.decision else { throw ModelgateError.modelLocked(model.id, priceCents: model.priceCents) }
+        guard case .allowed(let payment) = plan.quote.decision else { throw ModelgateError.modelLocked(model.id, priceCents: model.priceCents) }
         switch try await charge(plan, payment: payment, profile: profile, persona: persona) {
         case .consumed(let consumption):
             metrics.quota(payment == .trial ? .trial : .allowed, model: model.id)
             return Admission(
                 choice: plan.choice, payment: payment, consumption: consumption,
-                usage: DailyUsage(used: consumption.usedToday, limit: model.dailyMessageLimit, resetAt: ISO8601.string(plan.day.resetAt)),
-                trialMessagesRemaining: consumption.trialUsed.map { max(0, model.trialMessagesAllowed - $0) })
+                usage: DailyUsage(used: consumption.usedToday, limit: model.dailyMessageLimit, resetAt: ISO8601.string(day.resetAt)),
+                trialMessagesRemaining: consumption.trialUsed.map { AccessQuote.trialMessagesLeft(of: model, used: $0) },
+                systemPrompt: persona.flatMap { cache.persona($0)?.systemPrompt },
+                release: { [ledger, metrics] in
+                    do {
+                        try await ledger.release(consumption)
+                    } catch {
+                        if payment == .trial { metrics.trialTrackingFailure(model: model.id) }
+                        throw error
+                    }
+                })
         case .dailyLimitReached:
             metrics.quota(.rateLimited, model: model.id)
-            await recordRefusal(.modelRateLimitHit(model: model.id, dailyLimit: model.dailyMessageLimit ?? 0, resetAt: plan.day.resetAt), of: profile)
-            throw rateLimited(model, day: plan.day)
+            await recordRefusal(.modelRateLimitHit(model: model.id, dailyLimit: model.dailyMessageLimit ?? 0, resetAt: day.resetAt), of: profile)
+            throw rateLimited(model, day: day)
         case .trialExhausted:
             metrics.quota(.trialExhausted, model: model.id)
             await recordRefusal(.modelTrialExpiredPrompt(model: model.id, priceCents: model.priceCents), of: profile)
@@ -118,7 +178,7 @@ public struct ModelAccessService: Sendable {
     private func charge(_ plan: MessagePlan, payment: PaymentKind, profile: Profile, persona: PersonaID?) async throws -> ConsumeOutcome {
         let model = plan.choice.model
         let charge = QuotaCharge(
-            user: profile.id, model: model.id, day: plan.day.key, dailyLimit: model.dailyMessageLimit,
+            user: profile.id, model: model.id, day: plan.quote.day.key, dailyLimit: model.dailyMessageLimit,
             trialLimit: payment == .trial ? model.trialMessagesAllowed : nil)
         let events = ChargeEvents(outbox: outbox, at: clock.now()) { [choice = plan.choice] consumption in
             Self.admissionEvents(choice, persona: persona, payment: payment, consumption: consumption)
@@ -129,14 +189,6 @@ public struct ModelAccessService: Sendable {
             if payment == .trial { metrics.trialTrackingFailure(model: model.id) }
             throw error
         }
-    }
-
-    /// Which step of the chain answered after a skip (`ModelChoice` only says `fallback`).
-    private func landing(of choice: ModelChoice, preferences: ModelPreferences, persona: PersonaID?) -> SelectionReason {
-        let id = choice.model.id
-        if let persona, preferences.personaOverrides[persona] == id { return .personaOverride }
-        if preferences.defaultModelId == id { return .userDefault }
-        return id == cache.catalog.systemDefaultID ? .systemDefault : .fallback
     }
 
     /// `model_selected`, `model_message_sent`, and for a trial message `model_trial_started` (the
@@ -150,7 +202,7 @@ public struct ModelAccessService: Sendable {
             .modelMessageSent(model: model.id, persona: persona, isTrialMessage: payment == .trial),
         ]
         if let used = consumption.trialUsed {
-            let remaining = max(0, model.trialMessagesAllowed - used)
+            let remaining = AccessQuote.trialMessagesLeft(of: model, used: used)
             if used == 1 { events.append(.modelTrialStarted(model: model.id, trialMessagesRemaining: remaining)) }
             events.append(.modelTrialMessageUsed(model: model.id, trialMessagesRemaining: remaining))
         }
@@ -163,7 +215,7 @@ public struct ModelAccessService: Sendable {
         try? await outbox.record([event], for: profile.id, at: clock.now(), in: ledger.database)
     }
 
-    func rateLimited(_ model: AIModel, day: QuotaDay) -> ModelgateError {
+    private func rateLimited(_ model: AIModel, day: QuotaDay) -> ModelgateError {
         let seconds = max(1, Int(day.resetAt.timeIntervalSince(clock.now()).rounded(.up)))
         return .rateLimited(model.id, limit: model.dailyMessageLimit ?? 0, resetAt: day.resetAt, retryAfterSeconds: seconds)
     }

@@ -4,19 +4,24 @@ import ModelgateCore
 import ModelgateProviders
 import ModelgateStore
 
-/// The read side of the user API, and preference changes, over one user's own data.
+/// The read side of the user API, and preference changes, over one user's own data. What a user
+/// may do with a model is always `ModelAccessService`'s answer (an `AccessQuote`).
 struct UserModelsService: Sendable {
     let access: ModelAccessService
     let profiles: ProfileRepository
     let providers: ProviderRouter
+    let outbox: AnalyticsOutbox
+    let clock: any WallClock
 
-    private var cache: CatalogCache { access.cache }
-    private var clock: any WallClock { access.clock }
+    var catalog: CatalogSnapshot { access.catalog }
+    var isModelSelectionEnabled: Bool { access.isModelSelectionEnabled }
 
     func models(for profile: Profile) async throws -> ModelsView {
         let standing = try await access.standing(of: profile)
-        let catalog = cache.catalog
-        let views = catalog.enabledModels.map { ModelView($0, systemDefault: catalog.systemDefaultID, standing: standing, available: providers.isAvailable($0.provider)) }
+        let catalog = access.catalog
+        let views = catalog.enabledModels.map {
+            ModelView($0, systemDefault: catalog.systemDefaultID, quote: standing.quote(for: $0), available: providers.isAvailable($0.provider))
+        }
         return ModelsView(data: .init(
             free: views.filter { $0.tier == .free }, premium: views.filter { $0.tier == .premium },
             systemDefaultModelId: catalog.systemDefaultID, userPreferences: PreferencesView(profile.preferences)))
@@ -25,25 +30,22 @@ struct UserModelsService: Sendable {
     /// Enabled models whose provider answers and that the user may send to right now.
     func usableModels(for profile: Profile) async throws -> [AIModel] {
         let standing = try await access.standing(of: profile)
-        return cache.catalog.enabledModels.filter { model in
-            let decision = AccessPolicy.decide(
-                model: model, entitled: standing.entitled.contains(model.id), trialMessagesUsed: standing.trialsUsed[model.id] ?? 0)
-            return providers.isAvailable(model.provider) && AccessPolicy.refusal(decision, model: model.id) == nil
+        return access.catalog.enabledModels.filter { model in
+            providers.isAvailable(model.provider) && standing.quote(for: model).refusal == nil
         }
     }
 
     func trialStatus(of model: ModelID, for profile: Profile) async throws -> TrialStatusView {
-        guard let found = cache.catalog.model(model), found.enabled else { throw ModelgateError.notFound(what: "model", id: model.rawValue) }
-        let standing = try await access.standing(of: profile)
-        let used = standing.trialsUsed[model] ?? 0
+        guard let found = access.catalog.model(model), found.enabled else { throw ModelgateError.notFound(what: "model", id: model.rawValue) }
+        let quote = try await access.standing(of: profile).quote(for: found)
         return TrialStatusView(
-            modelId: model, trialMessagesAllowed: found.trialMessagesAllowed, trialMessagesUsed: used,
-            trialMessagesRemaining: max(0, found.trialMessagesAllowed - used), purchased: standing.entitled.contains(model))
+            modelId: model, trialMessagesAllowed: found.trialMessagesAllowed, trialMessagesUsed: quote.trialMessagesUsed,
+            trialMessagesRemaining: AccessQuote.trialMessagesLeft(of: found, used: quote.trialMessagesUsed), purchased: quote.entitled)
     }
 
     func personas(for profile: Profile) throws -> [PersonaView] {
-        let catalog = cache.catalog
-        return try cache.personas.map { persona in
+        let catalog = access.catalog
+        return try access.personas.map { persona in
             let choice = try ModelSelection.select(catalog: catalog, preferences: access.preferences(of: profile), persona: persona.id, explicit: nil)
             let source = choice.reason == .personaOverride ? "override" : choice.reason.rawValue
             return PersonaView(id: persona.id, name: persona.name, description: persona.description,
@@ -52,26 +54,12 @@ struct UserModelsService: Sendable {
     }
 
     func preview(for profile: Profile, persona: PersonaID, explicit: ModelID?) async throws -> PreviewView {
-        let plan = try await access.plan(for: profile, persona: persona, explicit: explicit)
-        let model = plan.choice.model
-        let used = try await access.ledger.usage(of: profile.id, on: plan.day.key)[model.id] ?? 0
-        let outcome: String
-        switch plan.decision {
-        case .locked: outcome = "model_locked"
-        case .trialExhausted: outcome = "trial_exhausted"
-        case .allowed: outcome = model.dailyMessageLimit.map { used >= $0 } == true ? "rate_limited" : "allowed"
-        }
-        if explicit != nil, outcome == "model_locked" || outcome == "trial_exhausted" {
-            access.metrics.entitlementBypass(model: model.id, path: .preview)
-        }
-        let isTrial = plan.decision == .allowed(.trial)
+        let plan = try await access.preview(for: profile, persona: persona, explicit: explicit)
+        let quote = plan.quote
         return PreviewView(
-            outcome: outcome, modelId: model.id, reason: plan.choice.reason, isTrialMessage: isTrial,
-            usageInfo: UsageView(DailyUsage(used: used, limit: model.dailyMessageLimit, resetAt: ISO8601.string(plan.day.resetAt))),
-            trialMessagesRemaining: model.tier == .premium && plan.decision != .allowed(.entitled)
-                ? max(0, model.trialMessagesAllowed - plan.trialsUsed) : nil,
-            priceCents: outcome == "allowed" ? nil : model.priceCents,
-            skipped: plan.choice.skipped)
+            outcome: quote.outcome, modelId: quote.model.id, reason: plan.choice.reason, isTrialMessage: quote.decision == .allowed(.trial),
+            usageInfo: UsageView(quote.usage), trialMessagesRemaining: quote.entitled ? nil : quote.trialMessagesRemaining,
+            priceCents: quote.outcome == .allowed ? nil : quote.model.priceCents, skipped: plan.choice.skipped)
     }
 
     /// Validates the whole change against the catalog and the user's access, then writes it in one
@@ -80,30 +68,24 @@ struct UserModelsService: Sendable {
     /// the model for a message, so a default the user cannot keep using is never saved.
     func updatePreferences(_ change: PreferencesChange, for profile: Profile) async throws -> ModelPreferences {
         try access.requireModelSelection()
-        let catalog = cache.catalog
         let requested = [change.defaultModelId ?? nil].compactMap { $0 } + change.personaOverrides.values.compactMap { $0 }
-        for persona in change.personaOverrides.keys.sorted() where cache.persona(persona) == nil {
+        for persona in change.personaOverrides.keys.sorted() where access.persona(persona) == nil {
             throw ModelgateError.unknownPersona(persona)
         }
-        var standing: UserStanding?
-        for id in requested {
-            guard let model = catalog.model(id), model.enabled else { throw ModelgateError.modelUnavailable(id) }
-            guard model.tier == .premium else { continue }
-            if standing == nil { standing = try await access.standing(of: profile) }
-            if standing?.entitled.contains(id) != true {
-                access.metrics.entitlementBypass(model: id, path: .preferences)
-                throw ModelgateError.premiumChoiceLocked(id, priceCents: model.priceCents)
-            }
+        let models = try requested.map { id in
+            guard let model = access.catalog.model(id), model.enabled else { throw ModelgateError.modelUnavailable(id) }
+            return model
         }
-        try await profiles.apply(change, to: profile.id, at: clock.now(), outbox: access.outbox)
+        try await access.requireUnlocked(models, for: profile)
+        try await profiles.apply(change, to: profile.id, at: clock.now(), outbox: outbox)
         guard let updated = try await profiles.find(profile.id) else { throw ModelgateError.notFound(what: "profile", id: profile.id.description) }
         return updated.preferences
     }
 
     func checkout(_ id: ModelID, for profile: Profile, purchases: PurchaseService) async throws -> CheckoutStarted {
         try access.requireModelSelection()
-        let entitled = try await access.entitlements.entitledModels(of: profile.id).contains(id)
-        return try await purchases.checkout(model: cache.catalog.model(id), id: id, user: profile.id, alreadyEntitled: entitled)
+        let entitled = try await access.isEntitled(profile, to: id)
+        return try await purchases.checkout(model: access.catalog.model(id), id: id, user: profile.id, alreadyEntitled: entitled)
     }
 
     func changeTimeZone(to identifier: String, for profile: Profile) async throws -> UserTimeZone {

@@ -43,8 +43,10 @@ struct ModelView: Encodable, Sendable {
     let purchased: Bool?
     let usageToday: UsageView?
     let trialMessagesRemaining: Int?
+    /// What a message to it would get now: `allowed`, `model_locked`, `trial_exhausted` or `rate_limited`.
+    let access: AccessQuote.Outcome
 
-    init(_ model: AIModel, systemDefault: ModelID, standing: UserStanding, available: Bool) {
+    init(_ model: AIModel, systemDefault: ModelID, quote: AccessQuote, available: Bool) {
         id = model.id
         provider = model.provider
         providerModelId = model.providerModelID
@@ -58,13 +60,10 @@ struct ModelView: Encodable, Sendable {
         metadata = model.metadata
         isSystemDefault = model.id == systemDefault
         self.available = available
-        let premium = model.tier == .premium
-        purchased = premium ? standing.entitled.contains(model.id) : nil
-        usageToday = premium || model.dailyMessageLimit != nil
-            ? UsageView(DailyUsage(used: standing.usageToday[model.id] ?? 0, limit: model.dailyMessageLimit,
-                                   resetAt: ISO8601.string(standing.day.resetAt)))
-            : nil
-        trialMessagesRemaining = premium ? max(0, model.trialMessagesAllowed - (standing.trialsUsed[model.id] ?? 0)) : nil
+        purchased = quote.purchased
+        usageToday = model.tier == .premium || model.dailyMessageLimit != nil ? UsageView(quote.usage) : nil
+        trialMessagesRemaining = quote.trialMessagesRemaining
+        access = quote.outcome
     }
 }
 
@@ -97,8 +96,7 @@ struct PersonaView: Encodable, Sendable {
 }
 
 struct PreviewView: Encodable, Sendable {
-    /// `allowed`, `model_locked`, `trial_exhausted` or `rate_limited`.
-    let outcome: String
+    let outcome: AccessQuote.Outcome
     let modelId: ModelID
     let reason: SelectionReason
     let isTrialMessage: Bool
