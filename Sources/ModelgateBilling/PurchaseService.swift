@@ -52,8 +52,6 @@ public struct PurchaseService: Sendable {
         self.logger = logger
     }
 
-    public var isConfigured: Bool { stripe != nil }
-
     public func checkout(model: AIModel?, id: ModelID, user: UserID, alreadyEntitled: Bool) async throws -> CheckoutStarted {
         guard let model, model.enabled, model.tier == .premium, let price = model.priceCents else { throw ModelgateError.modelNotPurchasable(id) }
         guard !alreadyEntitled else { throw ModelgateError.conflict(code: "already_purchased", detail: "You already own '\(id)'.") }

@@ -18,7 +18,6 @@ public final class ManualClock: WallClock, @unchecked Sendable {
     public init(_ start: Date) { current = start }
     public func now() -> Date { lock.withLock { current } }
     public func set(_ date: Date) { lock.withLock { current = date } }
-    public func advance(by seconds: TimeInterval) { lock.withLock { current += seconds } }
 }
 
 /// Timestamps on the wire: ISO 8601 in UTC, e.g. `2026-11-25T00:00:00Z`.

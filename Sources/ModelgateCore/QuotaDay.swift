@@ -48,11 +48,9 @@ public struct UserTimeZone: Sendable, Equatable {
 }
 
 public enum QuotaCalendar {
-    public static func isValidZone(_ identifier: String) -> Bool { TimeZone(identifier: identifier) != nil }
-
     public static func day(at instant: Date, zoneIdentifier: String) -> QuotaDay {
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: zoneIdentifier) ?? TimeZone(identifier: "UTC")!
+        calendar.timeZone = TimeZone(identifier: zoneIdentifier) ?? .gmt
         let parts = calendar.dateComponents([.year, .month, .day], from: instant)
         let start = calendar.startOfDay(for: instant)
         let next = calendar.date(byAdding: .day, value: 1, to: start) ?? start.addingTimeInterval(86_400)

@@ -122,4 +122,3 @@ struct EnvelopeErrors: ErrorBodyReader {
     static func reason(status: Int, body: Data) -> String { ProviderJSON.errorKind(body) }
 }
 
-struct MalformedStream: Error {}

@@ -85,9 +85,7 @@ public func buildRouter(
     let api = router.group("api").add(middleware: auth)
     UserRoutes(service: services.userModels, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
     ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxChatBodyBytes, logger: dependencies.logger).register(on: api)
-    let openAI = router.group("v1")
-        .add(middleware: OpenAIErrorMiddleware())
-        .add(middleware: auth)
+    let openAI = router.group("v1").add(middleware: auth)
     OpenAICompatibleRoutes(
         chat: services.chat, userModels: services.userModels, clock: dependencies.clock, maxBodyBytes: configuration.maxChatBodyBytes
     ).register(on: openAI)

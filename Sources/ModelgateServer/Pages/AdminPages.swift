@@ -7,7 +7,6 @@ enum AdminPage {
     struct Chrome: Sendable {
         let title: String
         let email: String
-        let isAdmin = true
         let csrf: String
         let notice: SettingsPage.Notice?
         let admin = true

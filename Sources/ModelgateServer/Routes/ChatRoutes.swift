@@ -137,7 +137,7 @@ struct ChatRoutes {
                 case .heartbeat: try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
                 case .failed(let error):
                     // Text was already delivered: the message stays charged and the partial reply is kept.
-                    let problem = Problem(ChatService.domainError(error, provider: reply.admission.choice.model.provider))
+                    let problem = Problem(error)
                     try await writer.write(Self.problemEvent(problem, requestID: requestID))
                     break loop
                 }

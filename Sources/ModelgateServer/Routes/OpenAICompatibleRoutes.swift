@@ -103,11 +103,7 @@ struct CompletionWriter: Sendable {
     let model: String
 
     func whole(_ reply: ChatReply) async throws -> Response {
-        do {
-            while try await reply.next() != nil {}
-        } catch {
-            throw ChatService.domainError(error, provider: reply.admission.choice.model.provider)
-        }
+        while try await reply.next() != nil {}
         let calls = reply.toolCalls
         var message: [String: JSONValue] = [
             "role": .string("assistant"), "content": reply.text.isEmpty && !calls.isEmpty ? .null : .string(reply.text), "refusal": .null,
@@ -145,7 +141,7 @@ struct CompletionWriter: Sendable {
                         }
                     }
                 } catch {
-                    let problem = Problem(ChatService.domainError(error, provider: reply.admission.choice.model.provider))
+                    let problem = Problem(error)
                     try await writer.write(line(OpenAIError(problem).envelope))
                 }
                 try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
@@ -193,47 +189,5 @@ struct CompletionWriter: Sendable {
         if let name = call.name { function["name"] = .string(name) }
         entry["function"] = .object(function)
         return .object(entry)
-    }
-}
-
-/// OpenAI's error envelope for a problem: `{"error": {"message", "type", "param", "code"}}`.
-struct OpenAIError {
-    let problem: Problem
-
-    init(_ problem: Problem) { self.problem = problem }
-
-    var envelope: JSONValue {
-        let type: String = switch problem.status.code {
-        case 401: "authentication_error"
-        case 403: "permission_error"
-        case 404: "not_found_error"
-        case 429: "rate_limit_error"
-        case 500...: "server_error"
-        default: "invalid_request_error"
-        }
-        return .object(["error": .object([
-            "message": .string(problem.detail), "type": .string(type), "param": problem.extra["field"] ?? .null, "code": .string(problem.code),
-        ])])
-    }
-
-    func response(requestID: String) -> Response {
-        var headers = problem.headers
-        headers[.contentType] = "application/json"
-        headers[.init("x-request-id")!] = requestID
-        let data = (try? JSONEncoder.sorted.encode(envelope)) ?? Data()
-        return Response(status: problem.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-}
-
-/// Answers errors under `/v1` in OpenAI's shape, so the SDKs raise their usual exceptions.
-struct OpenAIErrorMiddleware: RouterMiddleware {
-    typealias Context = AppRequestContext
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch {
-            return OpenAIError(Problem(error)).response(requestID: context.id)
-        }
     }
 }

@@ -144,9 +144,7 @@ struct PageErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let problem = Problem(error)
-            if problem.code == "internal_error" {
-                context.logger.error("page failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
-            }
+            ProblemMiddleware.log(problem, error: error, path: request.uri.path, logger: context.logger)
             return renderer.render("error", [
                 "title": problem.title, "detail": problem.detail, "code": problem.code, "status": "\(problem.status.code)",
                 "signIn": problem.status == .unauthorized, "requestId": context.id,

@@ -62,7 +62,8 @@ final class ChatReply: @unchecked Sendable {
         metrics.providerFirstToken(provider, seconds: (ContinuousClock.now - started).seconds)
     }
 
-    /// The next event, recording text and usage for the stored turn; `nil` at the end.
+    /// The next event, recording text and usage for the stored turn; `nil` at the end. A provider
+    /// failure is thrown as the domain error the HTTP layer maps.
     func next() async throws -> ProviderEvent? {
         let event: ProviderEvent?
         if let pending {
@@ -73,7 +74,7 @@ final class ChatReply: @unchecked Sendable {
                 event = try await iterator.next()
             } catch {
                 metrics.providerError(provider, code: .streamCut)
-                throw error
+                throw ChatService.domainError(error, provider: provider)
             }
         }
         if event == nil { metrics.providerFinished(provider, seconds: (ContinuousClock.now - started).seconds) }
@@ -224,6 +225,7 @@ public struct ChatService: Sendable {
         }
     }
 
+    /// The one mapping from provider failures to domain errors.
     static func domainError(_ error: any Error, provider: Provider) -> any Error {
         guard let error = error as? ProviderError else { return error }
         switch error {

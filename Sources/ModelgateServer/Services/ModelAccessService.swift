@@ -133,20 +133,22 @@ public struct ModelAccessService: Sendable {
         let model = plan.choice.model
         let day = plan.quote.day
         try check(model)
-        if let refusal = plan.quote.refusal {
+        let payment: PaymentKind
+        switch plan.quote.decision {
+        case .allowed(let kind): payment = kind
+        case .trialExhausted(let price):
             metrics.entitlementBypass(model: model.id, path: path)
-            if case .trialExhausted = plan.quote.decision {
-                metrics.quota(.trialExhausted, model: model.id)
-                await recordRefusal(.modelTrialExpiredPrompt(model: model.id, priceCents: model.priceCents), of: profile)
-            } else {
-                metrics.quota(.locked, model: model.id)
-            }
-            throw refusal
+            metrics.quota(.trialExhausted, model: model.id)
+            await recordRefusal(.modelTrialExpiredPrompt(model: model.id, priceCents: price), of: profile)
+            throw ModelgateError.trialExhausted(model.id, priceCents: price)
+        case .locked(let price):
+            metrics.entitlementBypass(model: model.id, path: path)
+            metrics.quota(.locked, model: model.id)
+            throw ModelgateError.modelLocked(model.id, priceCents: price)
         }
         if let skipped = plan.choice.skipped.first {
             metrics.selectionFallback(reason: skipped.why, to: plan.choice.answeredBy)
         }
-        guard case .allowed(let payment) = plan.quote.decision else { throw ModelgateError.modelLocked(model.id, priceCents: model.priceCents) }
         switch try await charge(plan, payment: payment, profile: profile, persona: persona) {
         case .consumed(let consumption):
             metrics.quota(payment == .trial ? .trial : .allowed, model: model.id)
