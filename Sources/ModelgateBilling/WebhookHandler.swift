@@ -39,12 +39,12 @@ struct WebhookHandler {
     private func fulfil(paid: Bool) async throws -> WebhookOutcome {
         guard let purchase = try await purchase() else { return .ignored }
         guard paid else { return .pending }
-        if purchase.status == "refunded" { return .ignored }
+        if purchase.status == .refunded { return .ignored }
         if let intent = purchase.paymentIntent, try await PurchaseRepository.wasRefunded(paymentIntent: intent, in: db) {
-            try await PurchaseRepository.setStatus("refunded", of: purchase.id, at: now, in: db)
+            try await PurchaseRepository.setStatus(.refunded, of: purchase.id, at: now, in: db)
             return .refunded
         }
-        try await PurchaseRepository.setStatus("completed", of: purchase.id, at: now, in: db)
+        try await PurchaseRepository.setStatus(.completed, of: purchase.id, at: now, in: db)
         let granted = try await EntitlementRepository.grant(
             model: purchase.model, to: purchase.user, source: .purchase, grantedBy: "stripe", purchaseID: purchase.id, at: now, in: db)
         guard granted else { return .duplicate }
@@ -58,8 +58,8 @@ struct WebhookHandler {
     }
 
     private func fail() async throws -> WebhookOutcome {
-        guard let purchase = try await purchase(), purchase.status == "pending" else { return .ignored }
-        try await PurchaseRepository.setStatus("failed", of: purchase.id, at: now, in: db)
+        guard let purchase = try await purchase(), purchase.status == .pending else { return .ignored }
+        try await PurchaseRepository.setStatus(.failed, of: purchase.id, at: now, in: db)
         return .failed
     }
 
@@ -69,7 +69,7 @@ struct WebhookHandler {
         guard event.bool("refunded") == true, let intent = event.string("payment_intent") else { return .ignored }
         try await PurchaseRepository.rememberRefund(paymentIntent: intent, amount: event.int("amount_refunded") ?? 0, at: now, in: db)
         guard let purchase = try await PurchaseRepository.find(paymentIntent: intent, in: db) else { return .refunded }
-        try await PurchaseRepository.setStatus("refunded", of: purchase.id, at: now, in: db)
+        try await PurchaseRepository.setStatus(.refunded, of: purchase.id, at: now, in: db)
         if try await EntitlementRepository.revoke(model: purchase.model, from: purchase.user, reason: "refund", at: now, in: db) {
             try await AuditLog.record(
                 actor: "stripe", action: "access.revoked", targetType: "model", targetID: purchase.model.rawValue,

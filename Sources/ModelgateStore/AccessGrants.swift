@@ -4,7 +4,7 @@ import SQLKit
 
 /// A user as the admin console finds them.
 public struct UserSummary: Sendable, Equatable, Codable {
-    public let id: String
+    public let id: UserID
     public let email: String?
 }
 
@@ -52,13 +52,13 @@ public struct AccessGrants: Sendable {
     public func grant(model: ModelID, to user: UserSummary, source: EntitlementSource, note: String?, by actor: Actor, at now: Date,
                       alsoWrite extra: @escaping @Sendable (any SQLDatabase) async throws -> Void = { _ in }) async throws -> Bool {
         try await database.transaction { db in
-            guard let userID = UserID(user.id) else { throw ModelgateError.notFound(what: "user", id: user.id) }
+            let userID = user.id
             let granted = try await EntitlementRepository.grant(
                 model: model, to: userID, source: source, grantedBy: actor.id, note: note, at: now, in: db)
             guard granted else { return false }
             try await AuditLog.record(
                 actor: actor.id, action: "access.granted", targetType: "model", targetID: model.rawValue, before: nil,
-                after: .object(["userId": .string(user.id), "source": .string(source.rawValue), "note": note.map(JSONValue.string) ?? .null]),
+                after: .object(["userId": .string(user.id.description), "source": .string(source.rawValue), "note": note.map(JSONValue.string) ?? .null]),
                 at: now, in: db)
             try await extra(db)
             return true
@@ -68,10 +68,10 @@ public struct AccessGrants: Sendable {
     /// Revokes access, keeping the row as history. Returns false when the user had none.
     public func revoke(model: ModelID, from user: UserSummary, by actor: Actor, at now: Date) async throws -> Bool {
         try await database.transaction { db in
-            guard let userID = UserID(user.id) else { throw ModelgateError.notFound(what: "user", id: user.id) }
+            let userID = user.id
             guard try await EntitlementRepository.revoke(model: model, from: userID, reason: "admin", at: now, in: db) else { return false }
             try await AuditLog.record(actor: actor.id, action: "access.revoked", targetType: "model", targetID: model.rawValue,
-                                      before: .object(["userId": .string(user.id)]), after: nil, at: now, in: db)
+                                      before: .object(["userId": .string(user.id.description)]), after: nil, at: now, in: db)
             return true
         }
     }
@@ -93,6 +93,6 @@ public struct AccessGrants: Sendable {
     }
 
     static func user(_ row: any SQLRow) throws -> UserSummary {
-        UserSummary(id: try row.decode(column: "id", as: String.self), email: try row.decode(column: "email", as: String?.self))
+        UserSummary(id: try row.decodeUserID(column: "id"), email: try row.decode(column: "email", as: String?.self))
     }
 }

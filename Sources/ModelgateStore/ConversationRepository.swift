@@ -10,13 +10,18 @@ public struct ConversationSummary: Sendable, Equatable, Codable {
     public let updatedAt: Date
 }
 
+/// Who wrote a stored turn.
+public enum ChatRole: String, Sendable, Codable {
+    case user, assistant
+}
+
 public struct StoredMessage: Sendable, Equatable, Codable {
     public let id: Int
-    public let role: String
+    public let role: ChatRole
     public let content: String
     public let modelId: ModelID?
-    public let paymentKind: String?
-    public let selectionReason: String?
+    public let paymentKind: PaymentKind?
+    public let selectionReason: SelectionReason?
     public let inputTokens: Int?
     /// Of `inputTokens`, those the provider read from its prompt cache.
     public let cachedInputTokens: Int?
@@ -108,11 +113,11 @@ public struct ConversationRepository: Sendable {
             return try zip(rows, ids).reversed().map { row, ids in
                 StoredMessage(
                     id: try row.decode(column: "id", as: Int.self),
-                    role: try row.decode(column: "role", as: String.self),
+                    role: try row.decodeEnum(column: "role", as: ChatRole.self),
                     content: try row.decode(column: "content", as: String.self),
                     modelId: try row.decode(column: "model_id", as: String?.self).map(ModelID.init(rawValue:)),
-                    paymentKind: try row.decode(column: "payment_kind", as: String?.self),
-                    selectionReason: try row.decode(column: "selection_reason", as: String?.self),
+                    paymentKind: try row.decodeEnum(column: "payment_kind", as: PaymentKind?.self),
+                    selectionReason: try row.decodeEnum(column: "selection_reason", as: SelectionReason?.self),
                     inputTokens: try row.decode(column: "input_tokens", as: Int?.self),
                     cachedInputTokens: try row.decode(column: "cached_input_tokens", as: Int?.self),
                     outputTokens: try row.decode(column: "output_tokens", as: Int?.self),

@@ -2,12 +2,17 @@ import Foundation
 import ModelgateCore
 import SQLKit
 
-/// A purchase as Stripe's events move it: pending → completed → (refunded), or failed.
+/// Where Stripe's events have moved a purchase: pending → completed → (refunded), or failed.
+public enum PurchaseStatus: String, Sendable, Codable {
+    case pending, completed, failed, refunded
+}
+
+/// A purchase as Stripe's events move it.
 public struct PurchaseRecord: Sendable, Equatable {
     public let id: Int
     public let user: UserID
     public let model: ModelID
-    public let status: String
+    public let status: PurchaseStatus
     public let amountCents: Int
     public let paymentIntent: String?
 }
@@ -78,8 +83,8 @@ public struct PurchaseRepository: Sendable {
         try await db.raw("SELECT payment_intent_id FROM stripe_refunds WHERE payment_intent_id = \(bind: paymentIntent)").first() != nil
     }
 
-    public static func setStatus(_ status: String, of id: Int, at now: Date, in db: any SQLDatabase) async throws {
-        try await db.raw("UPDATE purchases SET status = \(bind: status), updated_at = \(bind: now) WHERE id = \(bind: id)").run()
+    public static func setStatus(_ status: PurchaseStatus, of id: Int, at now: Date, in db: any SQLDatabase) async throws {
+        try await db.raw("UPDATE purchases SET status = \(bind: status.rawValue), updated_at = \(bind: now) WHERE id = \(bind: id)").run()
     }
 
     private static func select(_ condition: SQLQueryString, in db: any SQLDatabase) async throws -> PurchaseRecord? {
@@ -89,9 +94,9 @@ public struct PurchaseRepository: Sendable {
             """).first() else { return nil }
         return PurchaseRecord(
             id: try row.decode(column: "id", as: Int.self),
-            user: UserID(try row.decode(column: "user_id", as: String.self)) ?? UserID(UUID()),
+            user: try row.decodeUserID(column: "user_id"),
             model: ModelID(try row.decode(column: "model_id", as: String.self)),
-            status: try row.decode(column: "status", as: String.self),
+            status: try row.decodeEnum(column: "status", as: PurchaseStatus.self),
             amountCents: try row.decode(column: "amount_cents", as: Int.self),
             paymentIntent: try row.decode(column: "stripe_payment_intent_id", as: String?.self))
     }

@@ -74,7 +74,7 @@ struct ChangedModels: Encodable, Sendable {
 
 struct GrantOutcome: Encodable, Sendable {
     let modelId: ModelID
-    let userId: String
+    let userId: UserID
     let changed: Bool
 }
 
@@ -123,8 +123,8 @@ struct AdminRoutes {
         group.delete("models/:id/grants/:user") { _, context in
             let model = try context.parameters.model()
             let reference = try context.parameters.require("user")
-            let revoked = try await admin.revoke(model, from: reference, by: try context.actor())
-            return JSONBody(GrantOutcome(modelId: model, userId: reference, changed: revoked))
+            let outcome = try await admin.revoke(model, from: reference, by: try context.actor())
+            return JSONBody(GrantOutcome(modelId: model, userId: outcome.user.id, changed: outcome.revoked))
         }
         group.get("users") { request, _ in
             JSONBody(DataList(data: try await admin.grants.searchUsers(emailPrefix: Query(request).string("email") ?? "")))

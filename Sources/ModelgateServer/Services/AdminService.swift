@@ -89,7 +89,7 @@ struct AdminService: Sendable {
         let (user, _) = try await target(model, reference)
         let now = clock.now()
         let event = AnalyticsEvent.adminModelAccessGranted(
-            model: model, user: UserID(user.id) ?? UserID(UUID()), source: source == .trial ? .trial : .adminGrant)
+            model: model, user: user.id, source: source == .trial ? .trial : .adminGrant)
         let granted = try await grants.grant(model: model, to: user, source: source, note: note, by: actor, at: now) { [outbox] db in
             guard let admin = actor.user else { return }
             try await outbox.enqueue([event], for: admin, at: now, in: db)
@@ -97,9 +97,10 @@ struct AdminService: Sendable {
         return (user, granted)
     }
 
-    func revoke(_ model: ModelID, from reference: String, by actor: Actor) async throws -> Bool {
+    /// Revokes a user's access (found by id or email). Returns the user and whether access ended.
+    func revoke(_ model: ModelID, from reference: String, by actor: Actor) async throws -> (user: UserSummary, revoked: Bool) {
         let (user, _) = try await target(model, reference)
-        return try await grants.revoke(model: model, from: user, by: actor, at: clock.now())
+        return (user, try await grants.revoke(model: model, from: user, by: actor, at: clock.now()))
     }
 
     func holders(of model: ModelID) async throws -> [AccessHolder] {

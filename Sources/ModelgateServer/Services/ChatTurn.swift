@@ -90,9 +90,9 @@ enum ChatTurns {
     /// with tool results whose calls fell out of it, would be refused by the providers.
     static func replay(_ stored: [StoredMessage], images: [StoredAttachment]) -> [ChatMessage] {
         let byID = Dictionary(images.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        let start = stored.firstIndex { $0.role == "user" && $0.toolResults.isEmpty } ?? stored.endIndex
+        let start = stored.firstIndex { $0.role == .user && $0.toolResults.isEmpty } ?? stored.endIndex
         return stored[start...].flatMap { message -> [ChatMessage] in
-            if message.role == "user" {
+            if message.role == .user {
                 return messages(text: message.content, images: message.attachmentIDs.compactMap { byID[$0] }, toolResults: message.toolResults)
             }
             return [ChatMessage(role: .assistant, parts: message.content.isEmpty ? [] : [.text(message.content)], toolCalls: message.toolCalls)]
