@@ -143,8 +143,8 @@ func ours(_ properties: [String: JSONValue]) -> JSONValue { .object(properties.f
         #expect(backoff.delay(afterFailures: 50, random: 0.5) == .seconds(45))
     }
 
-    @Test func twoInstancesOnOnePostgreSQLNeverSendTheSameRowTwice() async throws {
-        guard TestDatabase.backend == .postgres else { return }
+    @Test(.enabled(if: TestDatabase.backend == .postgres, "two instances need a shared PostgreSQL"))
+    func twoInstancesOnOnePostgreSQLNeverSendTheSameRowTwice() async throws {
         try await withFakePostHog { posthog in
             try await TestApp.run { app, _ in
                 let outbox = AnalyticsOutbox(makeID: { UUID() })

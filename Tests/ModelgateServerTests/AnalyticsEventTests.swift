@@ -94,9 +94,9 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral,
             let outbox = AnalyticsOutbox(makeID: { UUID() })
             // An override naming a model that does not exist fails on its foreign key: nothing is written.
             let change = PreferencesChange(personaOverrides: ["fitness": "no-such-model"])
-            await #expect(throws: (any Error).self) {
+            await #expect {
                 try await app.services.profiles.apply(change, to: user, at: app.clock.now(), outbox: outbox)
-            }
+            } throws: { ConstraintViolation($0) == .foreignKey }
             // A trial message whose daily unit is gone takes neither unit, and writes no event.
             let ledger = QuotaLedger(database: app.database)
             let charge = QuotaCharge(user: user, model: "gpt-4o", day: "2026-11-25", dailyLimit: 1, trialLimit: 2)

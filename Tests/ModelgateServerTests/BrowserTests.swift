@@ -17,7 +17,8 @@ enum Browser {
     /// On the SQLite run only: the pages are the same on both backends, and the PostgreSQL run
     /// covers the data paths.
     static var available: Bool {
-        PythonSDK.available && TestDatabase.backend == .sqlite && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
+        TestDatabase.backend == .sqlite
+            && (ExternalTools.required || (PythonSDK.python != nil && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")))
     }
 
     static var outputDirectory: String {

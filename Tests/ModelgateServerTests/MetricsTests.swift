@@ -38,11 +38,13 @@ func runProgram(_ path: String, _ arguments: [String]) async throws -> (status: 
 }
 
 enum Promtool {
-    static var available: Bool {
+    static var installed: Bool {
         (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains {
             FileManager.default.isExecutableFile(atPath: "\($0)/promtool")
         }
     }
+
+    static var available: Bool { installed || ExternalTools.required }
 }
 
 @Suite struct MetricsTests {

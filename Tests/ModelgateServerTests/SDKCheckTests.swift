@@ -7,10 +7,22 @@ import ModelgateStore
 import ModelgateTestSupport
 import Testing
 
+/// Suites that need a tool from outside Swift (Python with the SDKs, Chromium, promtool) skip, and
+/// say so, under a plain `swift test`; under `scripts/test` (which sets
+/// `MODELGATE_TEST_REQUIRE_TOOLS`) they run, and a missing tool fails them.
+enum ExternalTools {
+    static var required: Bool { ProcessInfo.processInfo.environment["MODELGATE_TEST_REQUIRE_TOOLS"] == "1" }
+}
+
+struct MissingTool: Error, CustomStringConvertible {
+    let name: String
+    var description: String { "\(name) is missing: scripts/test installs it" }
+}
+
 /// The official Python SDKs, in the venv `scripts/test` makes, against our fakes and against Modelgate.
 enum PythonSDK {
     static var python: String? { ProcessInfo.processInfo.environment["MODELGATE_TEST_PYTHON"] }
-    static var available: Bool { python != nil }
+    static var available: Bool { python != nil || ExternalTools.required }
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -18,7 +30,8 @@ enum PythonSDK {
     /// Runs a script of the repository (the SDK checks by default) without blocking a cooperative
     /// thread (the server under test needs them); returns its exit code and output.
     static func run(_ arguments: [String], script: String = "scripts/sdk_checks.py") async throws -> (status: Int32, output: String) {
-        try await runProgram(python!, [repository.appendingPathComponent(script).path] + arguments)
+        guard let python else { throw MissingTool(name: "MODELGATE_TEST_PYTHON") }
+        return try await runProgram(python, [repository.appendingPathComponent(script).path] + arguments)
     }
 }
 

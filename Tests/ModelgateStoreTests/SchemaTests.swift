@@ -41,11 +41,11 @@ import Testing
         try await TestDatabase.with { database, _ in
             let user = testUser(1)
             _ = try await ProfileRepository(database: database).findOrCreate(user, email: "a@example.com", at: Date())
-            await #expect(throws: (any Error).self) {
+            await #expect {
                 try await database.write {
                     try await $0.raw("UPDATE profiles SET default_model_id = 'no-such-model' WHERE id = \(bind: user.description)").run()
                 }
-            }
+            } throws: { ConstraintViolation($0) == .foreignKey }
             let profile = try await ProfileRepository(database: database).find(user)
             #expect(profile?.preferences.defaultModelId == nil)
         }
@@ -54,25 +54,25 @@ import Testing
     @Test func checkConstraintsRefuseAPremiumModelWithoutPriceAndNegativeCounts() async throws {
         try await TestDatabase.with { database, _ in
             let now = Date()
-            await #expect(throws: (any Error).self) {
+            await #expect {
                 try await database.write {
                     try await $0.raw("""
                         INSERT INTO ai_models (id, provider, provider_model_id, display_name, tier, price_cents, trial_messages_allowed, created_at, updated_at)
                         VALUES ('x', 'openai', 'x', 'X', 'premium', NULL, 0, \(bind: now), \(bind: now))
                         """).run()
                 }
-            }
-            await #expect(throws: (any Error).self) {
+            } throws: { ConstraintViolation($0) == .check }
+            await #expect {
                 try await database.write {
                     try await $0.raw("UPDATE ai_models SET trial_messages_allowed = -1 WHERE id = 'gpt-4o'").run()
                 }
-            }
-            await #expect(throws: (any Error).self) {
+            } throws: { ConstraintViolation($0) == .check }
+            await #expect {
                 try await database.write { try await $0.raw("UPDATE ai_models SET provider = 'acme' WHERE id = 'gpt-4o'").run() }
-            }
-            await #expect(throws: (any Error).self) {
+            } throws: { ConstraintViolation($0) == .check }
+            await #expect {
                 try await database.write { try await $0.raw("UPDATE ai_models SET metadata = 'not json' WHERE id = 'gpt-4o'").run() }
-            }
+            } throws: { [.check, .invalidJSON].contains(ConstraintViolation($0)) }
             try await database.write {
                 try await $0.raw("""
                     INSERT INTO audit_log (actor_id, action, target_type, target_id, before_value, after_value, created_at)
@@ -88,7 +88,7 @@ import Testing
             let profiles = ProfileRepository(database: database)
             _ = try await profiles.findOrCreate(user, email: nil, at: Date())
             let change = PreferencesChange(defaultModelId: .some("claude-3-5-haiku"), personaOverrides: ["fitness": "no-such-model"])
-            await #expect(throws: (any Error).self) { try await profiles.apply(change, to: user, at: Date()) }
+            await #expect { try await profiles.apply(change, to: user, at: Date()) } throws: { ConstraintViolation($0) == .foreignKey }
             let profile = try #require(try await profiles.find(user))
             #expect(profile.preferences == ModelPreferences())
         }
