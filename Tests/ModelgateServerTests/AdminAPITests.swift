@@ -46,7 +46,7 @@ let newModelJSON = """
             #expect(adminRoutes.count >= 15)
             let user = try await app.token(testUser(1))
             let forger = await TokenAuthority(secret: try JWTSecret("not-the-real-secret-not-the-real-secret"))
-            let forged = try await forger.issue(user: testUser(2), email: "evil@example.com", admin: true, ttl: 600, now: Date())
+            let forged = try await forger.issue(user: testUser(2), email: "evil@example.com", admin: true, ttl: 600, now: app.clock.now())
             for route in adminRoutes {
                 let path = "/" + route.path.description.split(separator: "/", omittingEmptySubsequences: true).map { $0.hasPrefix(":") ? "gpt-4o" : String($0) }.joined(separator: "/")
                 let body = route.method == .get || route.method == .delete ? nil : "{}"

@@ -27,6 +27,17 @@ import Testing
         }
     }
 
+    /// Expiry is read on the app's clock, like every other time.
+    @Test func aTokenExpiresWhenTheAppsClockPassesItsExp() async throws {
+        try await TestApp.run { app, client in
+            let token = try await app.token(testUser(9), ttl: 600)
+            #expect(try await client.call(.get, "/api/me", token: token).status == .ok)
+            app.clock.set(app.clock.now().addingTimeInterval(601))
+            let expired = try await client.call(.get, "/api/me", token: token)
+            #expect(expired.status == .unauthorized && expired.json["detail"] == .string("the token has expired"))
+        }
+    }
+
     @Test func badTokensGet401ProblemJSON() async throws {
         try await TestApp.run { app, client in
             let good = try await app.token(testUser(1))
@@ -34,8 +45,8 @@ import Testing
             parts[1] = parts[1].replacingOccurrences(of: "A", with: "B")
             let tampered = parts.joined(separator: ".")
             let other = try await TokenAuthority(secret: JWTSecret("another-secret-another-secret-0123456789"))
-                .issue(user: testUser(1), email: nil, admin: true, ttl: 60, now: Date())
-            let expired = try await app.tokens.issue(user: testUser(1), email: nil, admin: false, ttl: -60, now: Date())
+                .issue(user: testUser(1), email: nil, admin: true, ttl: 60, now: app.clock.now())
+            let expired = try await app.tokens.issue(user: testUser(1), email: nil, admin: false, ttl: -60, now: app.clock.now())
             for token in [tampered, other, expired, "not-a-token", ""] {
                 let reply = try await client.call(.get, "/api/me", token: token)
                 #expect(reply.status == .unauthorized, "token \(token.prefix(20))")

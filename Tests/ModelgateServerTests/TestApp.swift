@@ -75,8 +75,9 @@ struct TestApp {
         }
     }
 
-    func token(_ user: UserID, email: String? = nil, admin: Bool = false, ttl: TimeInterval = 3600) async throws -> String {
-        try await tokens.issue(user: user, email: email ?? "\(user)@example.com", admin: admin, ttl: ttl, now: Date())
+    /// A token issued at the app's time, valid for `ttl` of the app's time (tests move the clock by days).
+    func token(_ user: UserID, email: String? = nil, admin: Bool = false, ttl: TimeInterval = 90 * 86_400) async throws -> String {
+        try await tokens.issue(user: user, email: email ?? "\(user)@example.com", admin: admin, ttl: ttl, now: clock.now())
     }
 
     /// Provider settings that send every provider to `fake`, with short retry delays.
@@ -118,7 +119,7 @@ struct TestApp {
                 dependencies.features = features
                 let services = try await Services(dependencies: dependencies, billing: billing)
                 let app = TestApp(
-                    database: database, databaseURL: url, clock: clock, tokens: await TokenAuthority(secret: testSecret),
+                    database: database, databaseURL: url, clock: clock, tokens: await TokenAuthority(secret: testSecret, clock: clock),
                     services: services, providers: providers, stripe: stripe, metrics: dependencies.metrics)
                 try await app.application().test(test) { client in try await body(app, client) }
             }

@@ -30,10 +30,12 @@ public struct TokenIdentity: Sendable {
 /// Signs and verifies the bearer tokens of users and admins.
 public struct TokenAuthority: Sendable {
     private let keys: JWTKeyCollection
+    private let clock: any WallClock
     /// Derived from the secret, so CSRF tokens need no storage and die with the session token.
     private let csrfKey: SymmetricKey
 
-    public init(secret: JWTSecret) async {
+    public init(secret: JWTSecret, clock: any WallClock = SystemClock()) async {
+        self.clock = clock
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret.value), digestAlgorithm: .sha256)
         self.keys = keys
@@ -59,11 +61,10 @@ public struct TokenAuthority: Sendable {
         let claims: SupabaseClaims
         do {
             claims = try await keys.verify(token, as: SupabaseClaims.self)
-        } catch let error as JWTError where error.errorType == .claimVerificationFailure {
-            throw .unauthenticated(reason: "the token has expired")
         } catch {
             throw .unauthenticated(reason: "the token is malformed or its signature is wrong")
         }
+        guard claims.exp.value > clock.now() else { throw .unauthenticated(reason: "the token has expired") }
         guard claims.role == "authenticated" || claims.role == "service_role" else {
             throw .unauthenticated(reason: "the token's role claim is not authenticated")
         }
