@@ -36,13 +36,14 @@ struct InstrumentationBenchmark {
             let outbox = AnalyticsOutbox(makeID: { UUID() })
             let day = QuotaCalendar.day(at: Date(), zoneIdentifier: "UTC").key
             let users2 = users
+            // The same two events as a free message's charge: model_selected and model_message_sent.
+            let catalog = try await CatalogRepository(database: database).snapshot()
+            let choice = try ModelSelection.select(catalog: catalog, preferences: ModelPreferences(), persona: "career", explicit: nil)
+            let message = AdmittedMessage(choice: choice, persona: "career", payment: .free)
             func consume(events: Bool) -> @Sendable (Int) async throws -> Duration {
                 { worker in
-                    let charge = QuotaCharge(user: users2[worker], model: "gpt-4o-mini", day: day, dailyLimit: nil, trialLimit: nil)
-                    let chargeEvents = events ? ChargeEvents(outbox: outbox, at: Date()) { consumption in
-                        [.modelSelected(model: "gpt-4o-mini", persona: "career", isDefault: true, isOverride: false),
-                         .modelMessageSent(model: "gpt-4o-mini", persona: "career", isTrialMessage: false)]
-                    } : nil
+                    let charge = QuotaCharge(user: users2[worker], model: choice.model.id, day: day, dailyLimit: nil, trialLimit: nil)
+                    let chargeEvents = events ? ChargeEvents(outbox: outbox, at: Date(), of: message) : nil
                     return try await timed { _ = try await ledger.consume(charge, events: chargeEvents) }
                 }
             }

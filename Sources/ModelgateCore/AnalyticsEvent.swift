@@ -102,3 +102,35 @@ extension JSONValue {
     fileprivate static func id<ID: StringIdentifier>(_ id: ID?) -> JSONValue { id.map { .string($0.rawValue) } ?? .null }
     fileprivate static func int(_ value: Int?) -> JSONValue { value.map { .number(Double($0)) } ?? .null }
 }
+
+/// An admitted message as analytics sees it: data the quota ledger turns into events in the
+/// transaction of the charge, once it knows how many trial messages the charge used.
+public struct AdmittedMessage: Sendable, Equatable {
+    public let choice: ModelChoice
+    public let persona: PersonaID?
+    public let payment: PaymentKind
+
+    public init(choice: ModelChoice, persona: PersonaID?, payment: PaymentKind) {
+        self.choice = choice
+        self.persona = persona
+        self.payment = payment
+    }
+
+    /// `model_selected`, `model_message_sent`, and for a trial message `model_trial_started` (the
+    /// first one) and `model_trial_message_used`.
+    public func events(trialMessagesUsed used: Int?) -> [AnalyticsEvent] {
+        let model = choice.model
+        var events: [AnalyticsEvent] = [
+            .modelSelected(
+                model: model.id, persona: persona, isDefault: choice.reason == .userDefault || choice.reason == .systemDefault,
+                isOverride: choice.reason == .personaOverride),
+            .modelMessageSent(model: model.id, persona: persona, isTrialMessage: payment == .trial),
+        ]
+        if let used {
+            let remaining = AccessQuote.trialMessagesLeft(of: model, used: used)
+            if used == 1 { events.append(.modelTrialStarted(model: model.id, trialMessagesRemaining: remaining)) }
+            events.append(.modelTrialMessageUsed(model: model.id, trialMessagesRemaining: remaining))
+        }
+        return events
+    }
+}

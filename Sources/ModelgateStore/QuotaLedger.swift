@@ -36,17 +36,18 @@ public struct Consumption: Sendable, Equatable {
 public struct ChargeEvents: Sendable {
     let outbox: AnalyticsOutbox
     let at: Date
-    let make: @Sendable (Consumption) -> [AnalyticsEvent]
+    let message: AdmittedMessage
 
-    public init(outbox: AnalyticsOutbox, at now: Date, make: @escaping @Sendable (Consumption) -> [AnalyticsEvent]) {
+    public init(outbox: AnalyticsOutbox, at now: Date, of message: AdmittedMessage) {
         self.outbox = outbox
         self.at = now
-        self.make = make
+        self.message = message
     }
 
     func write(_ consumption: Consumption, in db: any SQLDatabase) async throws -> Consumption {
         var consumption = consumption
-        consumption.eventIDs = try await outbox.enqueue(make(consumption), for: consumption.charge.user, at: at, in: db)
+        let events = message.events(trialMessagesUsed: consumption.trialUsed)
+        consumption.eventIDs = try await outbox.enqueue(events, for: consumption.charge.user, at: at, in: db)
         return consumption
     }
 }

@@ -100,11 +100,14 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral,
             // A trial message whose daily unit is gone takes neither unit, and writes no event.
             let ledger = QuotaLedger(database: app.database)
             let charge = QuotaCharge(user: user, model: "gpt-4o", day: "2026-11-25", dailyLimit: 1, trialLimit: 2)
-            let events = ChargeEvents(outbox: outbox, at: app.clock.now()) { _ in [.modelMessageSent(model: "gpt-4o", persona: nil, isTrialMessage: true)] }
+            let choice = try ModelSelection.select(catalog: app.services.cache.catalog, preferences: ModelPreferences(), persona: nil, explicit: "gpt-4o")
+            let message = AdmittedMessage(choice: choice, persona: nil, payment: .trial)
+            let written = message.events(trialMessagesUsed: 1).count
+            let events = ChargeEvents(outbox: outbox, at: app.clock.now(), of: message)
             guard case .consumed(let first) = try await ledger.consume(charge, events: events) else { Issue.record("not consumed"); return }
-            #expect(first.eventIDs.count == 1)
+            #expect(written == 4 && first.eventIDs.count == written)
             #expect(try await ledger.consume(charge, events: events) == .dailyLimitReached)
-            #expect(try await app.count("analytics_outbox") == 1)
+            #expect(try await app.count("analytics_outbox") == written)
             #expect(try await ledger.trialsUsed(by: user)["gpt-4o"] == 1)
             // Giving a charge back withdraws its undelivered events.
             try await ledger.release(first)

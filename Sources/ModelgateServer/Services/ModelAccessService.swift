@@ -182,33 +182,13 @@ public struct ModelAccessService: Sendable {
         let charge = QuotaCharge(
             user: profile.id, model: model.id, day: plan.quote.day.key, dailyLimit: model.dailyMessageLimit,
             trialLimit: payment == .trial ? model.trialMessagesAllowed : nil)
-        let events = ChargeEvents(outbox: outbox, at: clock.now()) { [choice = plan.choice] consumption in
-            Self.admissionEvents(choice, persona: persona, payment: payment, consumption: consumption)
-        }
+        let events = ChargeEvents(outbox: outbox, at: clock.now(), of: AdmittedMessage(choice: plan.choice, persona: persona, payment: payment))
         do {
             return try await ledger.consume(charge, events: events)
         } catch {
             if payment == .trial { metrics.trialTrackingFailure(model: model.id) }
             throw error
         }
-    }
-
-    /// `model_selected`, `model_message_sent`, and for a trial message `model_trial_started` (the
-    /// first one) and `model_trial_message_used`: written with the charge.
-    static func admissionEvents(_ choice: ModelChoice, persona: PersonaID?, payment: PaymentKind, consumption: Consumption) -> [AnalyticsEvent] {
-        let model = choice.model
-        var events: [AnalyticsEvent] = [
-            .modelSelected(
-                model: model.id, persona: persona, isDefault: choice.reason == .userDefault || choice.reason == .systemDefault,
-                isOverride: choice.reason == .personaOverride),
-            .modelMessageSent(model: model.id, persona: persona, isTrialMessage: payment == .trial),
-        ]
-        if let used = consumption.trialUsed {
-            let remaining = AccessQuote.trialMessagesLeft(of: model, used: used)
-            if used == 1 { events.append(.modelTrialStarted(model: model.id, trialMessagesRemaining: remaining)) }
-            events.append(.modelTrialMessageUsed(model: model.id, trialMessagesRemaining: remaining))
-        }
-        return events
     }
 
     /// A refused message changes no data, so its event is written on its own. A failure to write
