@@ -72,12 +72,21 @@ public struct ServerConfiguration: Sendable {
         return configuration
     }
 
+    /// The one boolean reader: on/off, true/false, 1/0, yes/no (empty is off).
     static func parseSwitch(_ value: String, variable: String) throws(ConfigurationError) -> Bool {
         switch value.lowercased() {
         case "on", "true", "1", "yes": return true
-        case "off", "false", "0", "no": return false
+        case "off", "false", "0", "no", "": return false
         default: throw ConfigurationError(variable: variable, reason: "'\(value)' is not on or off")
         }
+    }
+
+    /// The one URL check: an absolute http(s) URL, returned without a trailing slash.
+    static func parseHTTPURL(_ value: String, variable: String) throws(ConfigurationError) -> String {
+        guard let parsed = URL(string: value), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil else {
+            throw ConfigurationError(variable: variable, reason: "'\(value)' is not an http(s) URL")
+        }
+        return value.hasSuffix("/") ? String(value.dropLast()) : value
     }
 
     static func parseAnalytics(_ environment: [String: String]) throws(ConfigurationError) -> AnalyticsConfiguration {
@@ -89,10 +98,7 @@ public struct ServerConfiguration: Sendable {
             analytics.apiKey = PostHogAPIKey(key)
         }
         if let url = environment["MODELGATE_POSTHOG_HOST"], !url.isEmpty {
-            guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil else {
-                throw ConfigurationError(variable: "MODELGATE_POSTHOG_HOST", reason: "'\(url)' is not an http(s) URL")
-            }
-            analytics.host = url.hasSuffix("/") ? String(url.dropLast()) : url
+            analytics.host = try parseHTTPURL(url, variable: "MODELGATE_POSTHOG_HOST")
         }
         return analytics
     }
@@ -103,21 +109,18 @@ public struct ServerConfiguration: Sendable {
             let key = environment["MODELGATE_\(prefix)_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
             var base = providers[provider].baseURL
             if let url = environment["MODELGATE_\(prefix)_BASE_URL"], !url.isEmpty {
-                guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil else {
-                    throw ConfigurationError(variable: "MODELGATE_\(prefix)_BASE_URL", reason: "'\(url)' is not an http(s) URL")
-                }
-                base = url
+                base = try parseHTTPURL(url, variable: "MODELGATE_\(prefix)_BASE_URL")
             }
             providers[provider] = ProviderEndpoint(apiKey: key, baseURL: base)
         }
-        if let demo = environment["MODELGATE_DEMO"] { providers.demo = try parseFlag(demo, variable: "MODELGATE_DEMO") }
+        if let demo = environment["MODELGATE_DEMO"] { providers.demo = try parseSwitch(demo, variable: "MODELGATE_DEMO") }
         for (variable, keyPath) in [
             ("MODELGATE_PROVIDER_CONNECT_TIMEOUT", \ProviderTimeouts.connect), ("MODELGATE_PROVIDER_FIRST_BYTE_TIMEOUT", \.firstByte),
             ("MODELGATE_PROVIDER_IDLE_TIMEOUT", \.idle),
         ] {
             guard let text = environment[variable] else { continue }
-            guard let seconds = Double(text), seconds > 0 else {
-                throw ConfigurationError(variable: variable, reason: "'\(text)' is not a positive number of seconds")
+            guard let seconds = Double(text), seconds > 0, seconds <= 86_400 else {
+                throw ConfigurationError(variable: variable, reason: "'\(text)' is not a number of seconds from 0 to 86400")
             }
             providers.timeouts[keyPath: keyPath] = .milliseconds(Int64(seconds * 1000))
         }
@@ -140,20 +143,9 @@ public struct ServerConfiguration: Sendable {
         }
         for (variable, keyPath) in [("MODELGATE_STRIPE_API_BASE", \BillingConfiguration.apiBase), ("MODELGATE_PUBLIC_URL", \.publicURL)] {
             guard let url = environment[variable], !url.isEmpty else { continue }
-            guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil else {
-                throw ConfigurationError(variable: variable, reason: "'\(url)' is not an http(s) URL")
-            }
-            billing[keyPath: keyPath] = url.hasSuffix("/") ? String(url.dropLast()) : url
+            billing[keyPath: keyPath] = try parseHTTPURL(url, variable: variable)
         }
         return billing
-    }
-
-    static func parseFlag(_ text: String, variable: String) throws(ConfigurationError) -> Bool {
-        switch text.lowercased() {
-        case "1", "true", "yes", "on": return true
-        case "0", "false", "no", "off", "": return false
-        default: throw ConfigurationError(variable: variable, reason: "'\(text)' is not 1/0, true/false, yes/no or on/off")
-        }
     }
 
     public static func parsePort(_ value: String, variable: String) throws(ConfigurationError) -> Int {
