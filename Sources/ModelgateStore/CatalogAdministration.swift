@@ -111,7 +111,8 @@ public struct CatalogAdministration: Sendable {
             .map { ModelID(try $0.decode(column: "system_default_model_id", as: String.self)) }
     }
 
-    static func bumpVersion(at now: Date, in db: any SQLDatabase) async throws {
+    /// The one place the catalog version moves: other instances reload the catalog when it does.
+    public static func bumpVersion(at now: Date, in db: any SQLDatabase) async throws {
         try await db.raw("UPDATE catalog_settings SET version = version + 1, updated_at = \(bind: now) WHERE id = 1").run()
     }
 

@@ -113,7 +113,7 @@ public struct PurchaseRepository: Sendable {
                     updated_at = \(bind: now)
                 WHERE model_id = \(bind: model.rawValue)
                 """).run()
-            try await db.raw("UPDATE catalog_settings SET version = version + 1, updated_at = \(bind: now) WHERE id = 1").run()
+            try await CatalogAdministration.bumpVersion(at: now, in: db)
         }
     }
 }
