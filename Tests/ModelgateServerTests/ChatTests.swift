@@ -157,7 +157,7 @@ func withFakeProviders(_ body: @escaping @Sendable (FakeProviderServer, TestApp,
     }
 
     @Test func aProviderWithoutAKeyAnswers503AndIsShownUnavailable() async throws {
-        try await TestApp.run { app, client in
+        try await TestApp.run(providers: TestApp.providers(fake: nil, demo: false)) { app, client in
             let token = try await app.token(testUser(36))
             let result = try await client.chat(#"{"message": "Hi", "personaId": "career"}"#, token: token)
             #expect(result.status == .serviceUnavailable && result.problem?["code"] == .string("provider_not_configured"))

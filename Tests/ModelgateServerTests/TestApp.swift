@@ -103,8 +103,10 @@ struct TestApp {
             apiBase: stripe?.baseURL ?? "http://127.0.0.1:9", publicURL: "http://127.0.0.1:8080")
     }
 
+    /// A running app; providers answer from the demo responder unless a test says otherwise, so
+    /// admission tests need no fake (a provider without a key is refused before any charge).
     static func run(
-        at start: Date = Date(timeIntervalSince1970: 1_795_000_000), providers configuration: ProvidersConfiguration = TestApp.providers(fake: nil),
+        at start: Date = Date(timeIntervalSince1970: 1_795_000_000), providers configuration: ProvidersConfiguration = TestApp.providers(fake: nil, demo: true),
         billing: BillingConfiguration = TestApp.billing(stripe: nil), features: FeatureFlags = .init(), test: TestingSetup = .router,
         _ body: @escaping @Sendable (TestApp, any TestClientProtocol) async throws -> Void
     ) async throws {

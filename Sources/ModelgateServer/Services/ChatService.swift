@@ -175,10 +175,9 @@ public struct ChatService: Sendable {
         return reply
     }
 
-    /// Refuses what `model` cannot take: no provider client, a feature its provider lacks, or a
-    /// conversation (estimated) that does not fit its context window with the reply.
+    /// Refuses what `model` cannot take: a feature its provider lacks, or a conversation
+    /// (estimated) that does not fit its context window with the reply.
     private func checkModelTakes(_ request: ProviderRequest, model: AIModel) throws {
-        guard providers.isAvailable(model.provider) else { throw ModelgateError.providerNotConfigured(model.provider) }
         do {
             try providers.check(model.provider, request)
         } catch {

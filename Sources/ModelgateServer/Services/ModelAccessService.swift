@@ -46,11 +46,14 @@ public struct ModelAccessService: Sendable {
     private let outbox: AnalyticsOutbox
     private let metrics: ModelgateMetrics
     private let clock: any WallClock
+    /// The providers that can be called (a key, or the demo responder); given when it is built.
+    private let configuredProviders: Set<Provider>
     /// Operators can switch model choice off (feature flag): everyone gets the system default.
     let isModelSelectionEnabled: Bool
 
     init(cache: CatalogCache, entitlements: EntitlementRepository, ledger: QuotaLedger, outbox: AnalyticsOutbox, metrics: ModelgateMetrics,
-         clock: any WallClock, modelSelection: Bool) {
+         clock: any WallClock, configuredProviders: Set<Provider>, modelSelection: Bool) {
+        self.configuredProviders = configuredProviders
         self.cache = cache
         self.entitlements = entitlements
         self.ledger = ledger
@@ -122,9 +125,9 @@ public struct ModelAccessService: Sendable {
         return MessagePlan(choice: choice, quote: AccessQuote(model: model, entitled: entitled, trialMessagesUsed: trialsUsed, usedToday: usedToday, day: day))
     }
 
-    /// Charges one message, or throws why it may not be sent. `check` refuses what the chosen model
-    /// cannot take (its provider is not configured, a feature it lacks, a conversation too long for
-    /// it) before anything is charged.
+    /// Charges one message, or throws why it may not be sent. A model whose provider is not
+    /// configured is refused, and `check` refuses what the chosen model cannot take in this request
+    /// (a feature its provider lacks, a conversation too long for it), before anything is charged.
     public func admit(
         _ profile: Profile, persona: PersonaID?, explicit: ModelID?, path: ModelgateMetrics.RequestPath = .chat,
         check: (AIModel) throws -> Void = { _ in }
@@ -132,6 +135,7 @@ public struct ModelAccessService: Sendable {
         let plan = try await plan(for: profile, persona: persona, explicit: explicit)
         let model = plan.choice.model
         let day = plan.quote.day
+        guard configuredProviders.contains(model.provider) else { throw ModelgateError.providerNotConfigured(model.provider) }
         try check(model)
         let payment: PaymentKind
         switch plan.quote.decision {
