@@ -13,79 +13,97 @@ struct AdminPageRoutes {
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.get("models") { request, context in try await table(request, context) }
-        group.get("models/new") { _, context in
-            renderer.render("admin-model-form", AdminPage.Form(chrome: try chrome(context, "New model"), model: nil, values: nil, errors: []))
-        }
-        group.post("models") { request, context in
-            let form = try await session.verifiedForm(AdminModelForm.self, request, context)
-            let (draft, unreadable) = form.draft
-            do {
-                let model = try await admin.create(draft, earlier: unreadable, by: try context.actor())
-                return Response.redirect(to: "/admin/models?notice=created&model=\(model.id)", type: .normal)
-            } catch ModelgateError.validationFailed(let errors) {
-                return try refusedForm(context, model: nil, form: form, errors: errors)
-            }
-        }
-        group.get("models/:id") { _, context in
-            let model = try await admin.model(try context.parameters.model())
-            return renderer.render("admin-model-form", AdminPage.Form(
-                chrome: try chrome(context, "Edit \(model.displayName)"), model: model, values: nil, errors: []))
-        }
-        group.post("models/:id") { request, context in
-            var form = try await session.verifiedForm(AdminModelForm.self, request, context)
-            let model = try await admin.model(try context.parameters.model())
-            form.id = nil
-            let (draft, unreadable) = form.draft
-            do {
-                _ = try await admin.update(model.id, with: draft, earlier: unreadable, by: try context.actor())
-                return Response.redirect(to: "/admin/models?notice=updated&model=\(model.id)", type: .normal)
-            } catch ModelgateError.validationFailed(let errors) {
-                return try refusedForm(context, model: model, form: form, errors: errors)
-            }
-        }
-        group.post("models/:id/enabled") { request, context in
-            let enabled = try await session.verifiedForm(EnabledForm.self, request, context).enabled
-            return try await act(request, context) {
-                _ = try await admin.setEnabled([try context.parameters.model()], enabled, by: try context.actor())
-                return "notice=\(enabled ? "enabled" : "disabled")&model=\(try context.parameters.model())"
-            }
-        }
-        group.post("models/bulk") { request, context in
-            let form = try await session.verifiedForm(BulkForm.self, request, context)
-            let ids = (form.ids ?? []).map { ModelID($0) }
-            return try await act(request, context) {
-                let changed = try await admin.setEnabled(ids, form.enabled, by: try context.actor())
-                return "notice=bulk&count=\(changed.count)"
-            }
-        }
-        group.post("settings/default-model") { request, context in
-            let form = try await session.verifiedForm(ModelChoiceForm.self, request, context)
-            return try await act(request, context) {
-                let id = ModelID(form.modelId ?? "")
-                try await admin.setSystemDefault(id, by: try context.actor())
-                return "notice=default&model=\(id)"
-            }
-        }
+        group.get("models/new", use: newModelForm)
+        group.post("models", use: create)
+        group.get("models/:id", use: editForm)
+        group.post("models/:id", use: update)
+        group.post("models/:id/enabled", use: toggle)
+        group.post("models/bulk", use: bulk)
+        group.post("settings/default-model", use: setSystemDefault)
         group.get("models/:id/stats") { request, context in try await stats(request, context) }
-        group.post("models/:id/grants") { request, context in
-            let form = try await session.verifiedForm(GrantForm.self, request, context)
-            let id = try context.parameters.model()
-            do {
-                let source = EntitlementSource(rawValue: form.source ?? "") ?? .adminGrant
-                let note = form.note.flatMap { $0.isEmpty ? nil : $0 }
-                let outcome = try await admin.grant(id, to: form.user ?? "", source: source, note: note, by: try context.actor())
-                return Response.redirect(to: "/admin/models/\(id)/stats?notice=\(outcome.granted ? "granted" : "unchanged")", type: .normal)
-            } catch {
-                return try await stats(request, context, notice: .refused(error, catalog: admin.cache.catalog))
-            }
+        group.post("models/:id/grants", use: grant)
+        group.post("models/:id/grants/revoke", use: revoke)
+        group.get("audit", use: audit)
+    }
+
+    @Sendable private func newModelForm(_ request: Request, _ context: AppRequestContext) throws -> Response {
+        renderer.render("admin-model-form", AdminPage.Form(chrome: try chrome(context, "New model"), model: nil, values: nil, errors: []))
+    }
+
+    @Sendable private func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let form = try await session.verifiedForm(AdminModelForm.self, request, context)
+        let (draft, unreadable) = form.draft
+        do {
+            let model = try await admin.create(draft, earlier: unreadable, by: try context.actor())
+            return Response.redirect(to: "/admin/models?notice=created&model=\(model.id)", type: .normal)
+        } catch ModelgateError.validationFailed(let errors) {
+            return try refusedForm(context, model: nil, form: form, errors: errors)
         }
-        group.post("models/:id/grants/revoke") { request, context in
-            let form = try await session.verifiedForm(RevokeForm.self, request, context)
-            let id = try context.parameters.model()
-            _ = try await admin.revoke(id, from: form.user ?? "", by: try context.actor())
-            return Response.redirect(to: "/admin/models/\(id)/stats?notice=revoked", type: .normal)
+    }
+
+    @Sendable private func editForm(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let model = try await admin.model(try context.parameters.model())
+        return renderer.render("admin-model-form", AdminPage.Form(
+            chrome: try chrome(context, "Edit \(model.displayName)"), model: model, values: nil, errors: []))
+    }
+
+    @Sendable private func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        var form = try await session.verifiedForm(AdminModelForm.self, request, context)
+        let model = try await admin.model(try context.parameters.model())
+        form.id = nil
+        let (draft, unreadable) = form.draft
+        do {
+            _ = try await admin.update(model.id, with: draft, earlier: unreadable, by: try context.actor())
+            return Response.redirect(to: "/admin/models?notice=updated&model=\(model.id)", type: .normal)
+        } catch ModelgateError.validationFailed(let errors) {
+            return try refusedForm(context, model: model, form: form, errors: errors)
         }
-        group.get("audit") { request, context in try await audit(request, context) }
+    }
+
+    @Sendable private func toggle(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let enabled = try await session.verifiedForm(EnabledForm.self, request, context).enabled
+        return try await act(request, context) {
+            _ = try await admin.setEnabled([try context.parameters.model()], enabled, by: try context.actor())
+            return "notice=\(enabled ? "enabled" : "disabled")&model=\(try context.parameters.model())"
+        }
+    }
+
+    @Sendable private func bulk(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let form = try await session.verifiedForm(BulkForm.self, request, context)
+        let ids = (form.ids ?? []).map { ModelID($0) }
+        return try await act(request, context) {
+            let changed = try await admin.setEnabled(ids, form.enabled, by: try context.actor())
+            return "notice=bulk&count=\(changed.count)"
+        }
+    }
+
+    @Sendable private func setSystemDefault(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let form = try await session.verifiedForm(ModelChoiceForm.self, request, context)
+        return try await act(request, context) {
+            let id = ModelID(form.modelId ?? "")
+            try await admin.setSystemDefault(id, by: try context.actor())
+            return "notice=default&model=\(id)"
+        }
+    }
+
+    @Sendable private func grant(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let form = try await session.verifiedForm(GrantForm.self, request, context)
+        let id = try context.parameters.model()
+        do {
+            let source = EntitlementSource(rawValue: form.source ?? "") ?? .adminGrant
+            let note = form.note.flatMap { $0.isEmpty ? nil : $0 }
+            let outcome = try await admin.grant(id, to: form.user ?? "", source: source, note: note, by: try context.actor())
+            return Response.redirect(to: "/admin/models/\(id)/stats?notice=\(outcome.granted ? "granted" : "unchanged")", type: .normal)
+        } catch {
+            return try await stats(request, context, notice: .refused(error, catalog: admin.cache.catalog))
+        }
+    }
+
+    @Sendable private func revoke(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let form = try await session.verifiedForm(RevokeForm.self, request, context)
+        let id = try context.parameters.model()
+        _ = try await admin.revoke(id, from: form.user ?? "", by: try context.actor())
+        return Response.redirect(to: "/admin/models/\(id)/stats?notice=revoked", type: .normal)
     }
 
     private func chrome(_ context: AppRequestContext, _ title: String, notice: SettingsNotice? = nil) throws -> AdminPage.Chrome {
@@ -168,7 +186,7 @@ struct AdminPageRoutes {
         return renderer.render("admin-model-stats", view, status: notice?.status ?? .ok)
     }
 
-    private func audit(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+    @Sendable private func audit(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let query = Query(request)
         let filter = try query.audit
         let result = try await admin.audit.list(filter)
