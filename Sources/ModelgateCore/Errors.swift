@@ -11,6 +11,10 @@ public enum ModelgateError: Error, Sendable, Equatable {
     case unsupportedParameter(field: String, reason: String)
     /// The conversation does not fit the model's context window (an estimate, before any charge).
     case contextTooLong(ModelID, estimatedTokens: Int, contextWindow: Int)
+    /// A service key's request named no end user.
+    case endUserRequired
+    /// An API key used up its requests of this minute.
+    case keyRateLimited(limit: Int, retryAfterSeconds: Int)
     /// A form body (`application/x-www-form-urlencoded`) that cannot be read at all.
     case malformedForm(reason: String)
     case invalidField(field: String, reason: String)

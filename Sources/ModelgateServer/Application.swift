@@ -40,6 +40,7 @@ public struct Services: Sendable {
     public let cache: CatalogCache
     public let access: ModelAccessService
     public let profiles: ProfileRepository
+    public let apiKeys: ApiKeyAuthority
     let userModels: UserModelsService
     let chat: ChatService
     public let purchases: PurchaseService
@@ -50,6 +51,7 @@ public struct Services: Sendable {
         let database = dependencies.database
         cache = try await CatalogCache(database: database)
         profiles = ProfileRepository(database: database)
+        apiKeys = ApiKeyAuthority(database: database, clock: dependencies.clock, makeID: dependencies.makeID)
         access = ModelAccessService(
             cache: cache, entitlements: EntitlementRepository(database: database), ledger: QuotaLedger(database: database),
             outbox: AnalyticsOutbox(makeID: dependencies.makeID), metrics: dependencies.metrics, clock: dependencies.clock,
@@ -82,7 +84,8 @@ public func buildRouter(
     MetricsRoutes(metrics: dependencies.metrics, database: dependencies.database, token: configuration.metricsToken).register(on: router)
 
     router.add(middleware: FileMiddleware(PageRenderer.staticDirectory, urlBasePath: "/static", logger: dependencies.logger))
-    let auth = AuthMiddleware(tokens: tokens, profiles: services.profiles, clock: dependencies.clock)
+    let auth = AuthMiddleware(tokens: tokens, apiKeys: services.apiKeys, profiles: services.profiles, clock: dependencies.clock,
+                              bodyLimit: configuration.maxChatBodyBytes)
     let api = router.group("api").add(middleware: auth)
     UserRoutes(service: services.userModels, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
     ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxChatBodyBytes, logger: dependencies.logger).register(on: api)
@@ -97,6 +100,7 @@ public func buildRouter(
     ).register(on: router, auth: auth)
     let admin = api.group("admin").add(middleware: RequireAdminMiddleware())
     AdminRoutes(admin: services.admin, maxBodyBytes: configuration.maxBodyBytes).register(on: admin)
+    ApiKeyRoutes(apiKeys: services.apiKeys, admin: services.admin, maxBodyBytes: configuration.maxBodyBytes).register(on: admin)
     return router
 }
 

@@ -268,5 +268,45 @@ enum Schema {
             "ALTER TABLE messages ADD COLUMN tool_calls TEXT",
             "ALTER TABLE messages ADD COLUMN tool_results TEXT",
         ]),
+        Migration(version: 7, name: "apps, API keys, end users and per-key request windows", statements: [
+            "CREATE TABLE apps (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at {ts} NOT NULL)",
+            // Only the SHA-256 of a key is stored; `prefix` is the part shown again (mg_live_<id>).
+            """
+            CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY,
+                app_id TEXT NOT NULL REFERENCES apps (id),
+                name TEXT NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('user', 'service')),
+                prefix TEXT NOT NULL,
+                secret_hash TEXT NOT NULL UNIQUE,
+                user_id TEXT REFERENCES profiles (id),
+                rpm_limit INTEGER CHECK (rpm_limit > 0),
+                forwarded_user_headers INTEGER NOT NULL DEFAULT 0,
+                created_at {ts} NOT NULL,
+                last_used_at {ts},
+                expires_at {ts},
+                revoked_at {ts},
+                CHECK ((kind = 'user') = (user_id IS NOT NULL))
+            )
+            """,
+            // An app's end user ("alice" of one app is not "alice" of another) is a profile of its own.
+            """
+            CREATE TABLE end_users (
+                app_id TEXT NOT NULL REFERENCES apps (id),
+                external_id TEXT NOT NULL CHECK (length(external_id) BETWEEN 1 AND 128),
+                user_id TEXT NOT NULL UNIQUE REFERENCES profiles (id),
+                created_at {ts} NOT NULL,
+                PRIMARY KEY (app_id, external_id)
+            )
+            """,
+            """
+            CREATE TABLE key_request_windows (
+                key_id TEXT NOT NULL REFERENCES api_keys (id),
+                window_start TEXT NOT NULL,
+                requests INTEGER NOT NULL CHECK (requests >= 0),
+                PRIMARY KEY (key_id, window_start)
+            )
+            """,
+        ]),
     ]
 }

@@ -9,14 +9,20 @@ import ModelgateStore
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let tokens: TokenAuthority
+    let apiKeys: ApiKeyAuthority
     let profiles: ProfileRepository
     let clock: any WallClock
+    /// How much of a body the key check may read to find OpenAI's `user` field.
+    let bodyLimit: Int
     /// API routes check a cookie session's CSRF token in `X-CSRF-Token`; page forms check their
     /// `_csrf` field themselves, since the middleware cannot read a form body.
     var checksCSRFHeader = true
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let credential = try SessionCredential(request)
+        if !credential.fromCookie, ApiKeyAuthority.isKey(credential.token) {
+            return try await withKey(credential.token, request, context: context, next: next)
+        }
         if credential.fromCookie, checksCSRFHeader, !request.method.isSafe,
            !tokens.isValidCSRFToken(request.headers[.csrfToken], forSession: credential.token) {
             throw ModelgateError.forbidden(reason: "a cookie session must send its CSRF token in X-CSRF-Token")
@@ -27,6 +33,19 @@ struct AuthMiddleware: RouterMiddleware {
         context.identity = Identity(profile: profile, isAdmin: token.claimsAdmin || profile.role == .admin)
         context.sessionToken = credential.fromCookie ? credential.token : nil
         context.logger[metadataKey: "user"] = "\(token.user)"
+        return try await next(request, context)
+    }
+
+    /// An API key: its user, or the end user a service key names. Keys never grant admin.
+    private func withKey(
+        _ token: String, _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let key = try await apiKeys.verify(token)
+        let (profile, request) = try await apiKeys.caller(key, request: request, bodyLimit: bodyLimit)
+        var context = context
+        context.identity = Identity(profile: profile, isAdmin: false)
+        context.logger[metadataKey: "user"] = "\(profile.id)"
+        context.logger[metadataKey: "key"] = "\(key.id)"
         return try await next(request, context)
     }
 }

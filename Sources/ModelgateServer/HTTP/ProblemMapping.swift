@@ -38,6 +38,15 @@ extension Problem {
                       detail: "This conversation needs about \(estimated) tokens with its reply, and '\(model)' holds \(window); shorten it. Nothing was charged.",
                       extra: ["field": .string("messages"), "modelId": .string(model.rawValue), "estimatedTokens": .number(Double(estimated)),
                               "contextWindow": .number(Double(window))])
+        case .endUserRequired:
+            self.init(status: .badRequest, code: "end_user_required", title: "End user required",
+                      detail: "A service key acts for an end user: name one in X-Modelgate-User or OpenAI's user field.",
+                      extra: ["field": .string("user")])
+        case .keyRateLimited(let limit, let seconds):
+            self.init(status: .tooManyRequests, code: "key_rate_limited", title: "Key rate limit reached",
+                      detail: "This API key may send \(limit) requests a minute; nothing was charged.",
+                      extra: ["limit": .number(Double(limit))],
+                      headers: [.retryAfter: String(seconds), .shouldRetry: "true"])
         case .malformedForm(let reason):
             self.init(status: .badRequest, code: "malformed_form", title: "Malformed form",
                       detail: "The form could not be read (\(reason)); reload the page and send it again.")

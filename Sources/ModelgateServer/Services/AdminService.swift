@@ -122,6 +122,11 @@ struct AdminService: Sendable {
         enabled ? .adminModelEnabled(model: model) : .adminModelDisabled(model: model)
     }
 
+    /// A user by id or email.
+    func findUser(_ reference: String) async throws -> UserSummary? {
+        try await grants.findUser(reference.trimmingCharacters(in: .whitespaces))
+    }
+
     private func target(_ model: ModelID, _ reference: String) async throws -> (UserSummary, AIModel) {
         let found = try await self.model(model)
         guard found.tier == .premium else {

@@ -1,0 +1,195 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ModelgateCore
+import ModelgateStore
+import NIOCore
+
+/// A key as created: the only moment its secret exists outside the caller's hands.
+struct CreatedApiKey: Encodable, Sendable {
+    /// The whole key (`mg_live_<id>_<secret>`), shown once.
+    let key: String
+    let id: String
+    let prefix: String
+    let name: String
+    let kind: ApiKeyKind
+    let app: String
+    let userId: UserID?
+    let rpmLimit: Int?
+    let expiresAt: Date?
+}
+
+/// A key as listed: never its secret.
+struct ApiKeyView: Encodable, Sendable {
+    let id: String
+    let prefix: String
+    let name: String
+    let kind: ApiKeyKind
+    let app: String
+    let userId: UserID?
+    let rpmLimit: Int?
+    let forwardedUserHeaders: Bool
+    let createdAt: Date
+    let lastUsedAt: Date?
+    let expiresAt: Date?
+    let revokedAt: Date?
+
+    init(_ key: ApiKey) {
+        id = key.id
+        prefix = key.prefix
+        name = key.name
+        kind = key.kind
+        app = key.appName
+        userId = key.userID
+        rpmLimit = key.rpmLimit
+        forwardedUserHeaders = key.acceptsForwardedUserHeaders
+        createdAt = key.createdAt
+        lastUsedAt = key.lastUsedAt
+        expiresAt = key.expiresAt
+        revokedAt = key.revokedAt
+    }
+}
+
+/// What an admin asks for when creating a key.
+struct ApiKeyRequest: Decodable, Sendable {
+    let name: String
+    let kind: ApiKeyKind
+    /// The app the key belongs to (its end users are the app's); created on first use.
+    let app: String?
+    /// A user key's user: an id or an email of a profile.
+    let user: String?
+    let rpm: Int?
+    /// ISO 8601, e.g. `2027-01-01T00:00:00Z`.
+    let expiresAt: String?
+    let forwardedUserHeaders: Bool?
+    /// `live` (default) or `test`: only the key's prefix differs, so logs tell them apart.
+    let environment: String?
+}
+
+/// Issues and verifies API keys (`mg_live_…`/`mg_test_…`: a 12-character id and a 256-bit secret;
+/// only the SHA-256 of the whole key is stored, compared in constant time), and turns a key into
+/// the caller: its user, or for a service key the end user it names.
+public struct ApiKeyAuthority: Sendable {
+    let keys: ApiKeyRepository
+    let profiles: ProfileRepository
+    let clock: any WallClock
+    let makeID: @Sendable () -> UUID
+
+    public init(database: Database, clock: any WallClock, makeID: @escaping @Sendable () -> UUID) {
+        keys = ApiKeyRepository(database: database)
+        profiles = ProfileRepository(database: database)
+        self.clock = clock
+        self.makeID = makeID
+    }
+
+    static let userHeader = HTTPField.Name("X-Modelgate-User")!
+    static let timeZoneHeader = HTTPField.Name("X-Modelgate-User-Timezone")!
+    /// Open WebUI's forwarded user headers (ENABLE_FORWARD_USER_INFO_HEADERS).
+    static let openWebUIUserHeader = HTTPField.Name("X-OpenWebUI-User-Id")!
+
+    static func isKey(_ token: String) -> Bool { token.hasPrefix("mg_live_") || token.hasPrefix("mg_test_") }
+
+    func create(_ request: ApiKeyRequest, user: UserID?) async throws -> CreatedApiKey {
+        let environment = request.environment ?? "live"
+        guard environment == "live" || environment == "test" else { throw ModelgateError.invalidField(field: "environment", reason: "must be live or test") }
+        guard !request.name.trimmingCharacters(in: .whitespaces).isEmpty, request.name.count <= 100 else {
+            throw ModelgateError.invalidField(field: "name", reason: "is required (at most 100 characters)")
+        }
+        if let rpm = request.rpm, rpm < 1 { throw ModelgateError.invalidField(field: "rpm", reason: "must be at least 1") }
+        let expiresAt = try request.expiresAt.map { text throws(ModelgateError) -> Date in
+            guard let date = try? Date(text, strategy: .iso8601) else {
+                throw .invalidField(field: "expiresAt", reason: "must be an ISO 8601 time such as 2027-01-01T00:00:00Z")
+            }
+            return date
+        }
+        if request.kind == .user, user == nil { throw ModelgateError.invalidField(field: "user", reason: "is required for a user key") }
+        if request.kind == .service, user != nil { throw ModelgateError.invalidField(field: "user", reason: "a service key names its end users per request") }
+        let id = Self.randomText(12, alphabet: "abcdefghijklmnopqrstuvwxyz0123456789")
+        let prefix = "mg_\(environment)_\(id)"
+        let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let key = "\(prefix)_\(secret)"
+        let stored = try await keys.create(NewApiKey(
+            id: id, app: request.app ?? "default", name: request.name, kind: request.kind, prefix: prefix, secretHash: Self.hash(key),
+            userID: user, rpmLimit: request.rpm, acceptsForwardedUserHeaders: request.forwardedUserHeaders ?? false, expiresAt: expiresAt),
+            makeAppID: { [makeID] in makeID().uuidString.lowercased() }, at: clock.now())
+        return CreatedApiKey(key: key, id: stored.id, prefix: stored.prefix, name: stored.name, kind: stored.kind, app: stored.appName,
+                             userId: stored.userID, rpmLimit: stored.rpmLimit, expiresAt: stored.expiresAt)
+    }
+
+    /// The key a bearer token names, if it is live: unknown, altered, revoked and expired keys are all a 401.
+    func verify(_ token: String) async throws -> ApiKey {
+        let parts = token.split(separator: "_", maxSplits: 3)
+        guard parts.count == 4, let key = try await keys.find(String(parts[2])),
+              Self.constantTimeEquals(Self.hash(token), key.secretHash) else {
+            throw ModelgateError.unauthenticated(reason: "the API key is not valid")
+        }
+        if key.revokedAt != nil { throw ModelgateError.unauthenticated(reason: "the API key was revoked") }
+        if let expiry = key.expiresAt, expiry <= clock.now() { throw ModelgateError.unauthenticated(reason: "the API key has expired") }
+        return key
+    }
+
+    /// The caller a key acts for, after its rate limit. A service key's end user comes from
+    /// `X-Modelgate-User`, else OpenAI's `user` field of the body, else (when the key allows it)
+    /// Open WebUI's forwarded user id. Returns the request with its body intact.
+    func caller(_ key: ApiKey, request: Request, bodyLimit: Int) async throws -> (Profile, Request) {
+        try await takeRequest(key)
+        try await keys.touch(key, at: clock.now())
+        var request = request
+        let userID: UserID
+        switch key.kind {
+        case .user:
+            guard let id = key.userID else { throw ModelgateError.unauthenticated(reason: "the API key has no user") }
+            userID = id
+        case .service:
+            var external = request.headers[Self.userHeader]
+            if external == nil, request.method == .post, request.uri.path == "/v1/chat/completions" {
+                let body = try await request.collectBody(limit: bodyLimit)
+                request.body = .init(buffer: body)
+                struct UserField: Decodable { let user: String? }
+                external = (try? JSONDecoder().decode(UserField.self, from: Data(buffer: body)))?.user
+            }
+            if external == nil, key.acceptsForwardedUserHeaders { external = request.headers[Self.openWebUIUserHeader] }
+            guard let external, !external.isEmpty else {
+                throw ModelgateError.endUserRequired
+            }
+            guard external.count <= 128, !external.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw ModelgateError.invalidField(field: "user", reason: "an end user id is 1–128 characters without control characters")
+            }
+            userID = try await keys.endUser(app: key.appID, externalID: external, newUser: UserID(makeID()), at: clock.now())
+        }
+        var profile = try await profiles.findOrCreate(userID, email: nil, at: clock.now())
+        if key.kind == .service, let zone = request.headers[Self.timeZoneHeader], zone != profile.timeZone.effective(at: clock.now()),
+           zone != profile.timeZone.pending {
+            profile.timeZone = try profile.timeZone.changing(to: zone, at: clock.now())
+            try await profiles.setTimeZone(profile.timeZone, for: userID, at: clock.now())
+        }
+        return (profile, request)
+    }
+
+    /// One request of the key's per-minute allowance, exact across instances; a refusal costs nothing.
+    private func takeRequest(_ key: ApiKey) async throws {
+        guard let limit = key.rpmLimit else { return }
+        let now = clock.now()
+        let minute = floor(now.timeIntervalSince1970 / 60) * 60
+        guard try await keys.takeRequest(key: key.id, window: String(Int(minute)), limit: limit) else {
+            throw ModelgateError.keyRateLimited(limit: limit, retryAfterSeconds: max(1, Int((minute + 60 - now.timeIntervalSince1970).rounded(.up))))
+        }
+    }
+
+    static func hash(_ key: String) -> String {
+        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    private static func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
+        let left = Array(lhs.utf8), right = Array(rhs.utf8)
+        guard left.count == right.count else { return false }
+        return zip(left, right).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    private static func randomText(_ count: Int, alphabet: String) -> String {
+        let letters = Array(alphabet)
+        return String((0..<count).compactMap { _ in letters.randomElement() })
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import ModelgateCore
+import SQLKit
+
+/// What a key acts as: one user (scripts, the `llm` CLI) or a service naming its end users.
+public enum ApiKeyKind: String, Sendable, Codable {
+    case user, service
+}
+
+/// An API key as stored: never its secret, only the secret's SHA-256 and the visible prefix.
+public struct ApiKey: Sendable, Equatable {
+    public let id: String
+    public let appID: String
+    public let appName: String
+    public let name: String
+    public let kind: ApiKeyKind
+    public let prefix: String
+    public let secretHash: String
+    public let userID: UserID?
+    public let rpmLimit: Int?
+    /// A service key may take the end user from Open WebUI's forwarded user headers.
+    public let acceptsForwardedUserHeaders: Bool
+    public let createdAt: Date
+    public let lastUsedAt: Date?
+    public let expiresAt: Date?
+    public let revokedAt: Date?
+}
+
+/// A key to create; its secret hash is computed by the caller, who shows the secret once.
+public struct NewApiKey: Sendable {
+    public let id: String
+    public let app: String
+    public let name: String
+    public let kind: ApiKeyKind
+    public let prefix: String
+    public let secretHash: String
+    public let userID: UserID?
+    public let rpmLimit: Int?
+    public let acceptsForwardedUserHeaders: Bool
+    public let expiresAt: Date?
+
+    public init(id: String, app: String, name: String, kind: ApiKeyKind, prefix: String, secretHash: String, userID: UserID?, rpmLimit: Int?,
+                acceptsForwardedUserHeaders: Bool, expiresAt: Date?) {
+        self.id = id
+        self.app = app
+        self.name = name
+        self.kind = kind
+        self.prefix = prefix
+        self.secretHash = secretHash
+        self.userID = userID
+        self.rpmLimit = rpmLimit
+        self.acceptsForwardedUserHeaders = acceptsForwardedUserHeaders
+        self.expiresAt = expiresAt
+    }
+}
+
+/// Apps, their keys, their end users, and the per-key request windows. Nothing is cached: a key
+/// revoked on one instance is refused by every instance on its next request.
+public struct ApiKeyRepository: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    public func create(_ key: NewApiKey, makeAppID: @Sendable () -> String, at now: Date) async throws -> ApiKey {
+        try await database.transaction { db in
+            try await db.raw("""
+                INSERT INTO apps (id, name, created_at) VALUES (\(bind: makeAppID()), \(bind: key.app), \(bind: now))
+                ON CONFLICT (name) DO NOTHING
+                """).run()
+            try await db.raw("""
+                INSERT INTO api_keys (id, app_id, name, kind, prefix, secret_hash, user_id, rpm_limit, forwarded_user_headers, created_at, expires_at)
+                SELECT \(bind: key.id), id, \(bind: key.name), \(bind: key.kind.rawValue), \(bind: key.prefix), \(bind: key.secretHash),
+                       \(bind: key.userID?.description), \(bind: key.rpmLimit), \(bind: key.acceptsForwardedUserHeaders ? 1 : 0), \(bind: now),
+                       \(bind: key.expiresAt)
+                FROM apps WHERE name = \(bind: key.app)
+                """).run()
+            guard let created = try await Self.select("k.id = \(bind: key.id)", in: db).first else {
+                throw ModelgateError.notFound(what: "api key", id: key.id)
+            }
+            return created
+        }
+    }
+
+    public func find(_ id: String) async throws -> ApiKey? {
+        try await database.read { db in try await Self.select("k.id = \(bind: id)", in: db).first }
+    }
+
+    public func list() async throws -> [ApiKey] {
+        try await database.read { db in try await Self.select("1 = 1", in: db) }
+    }
+
+    /// Revokes the key; false when it was already revoked (or does not exist).
+    public func revoke(_ id: String, at now: Date) async throws -> Bool {
+        try await database.write { db in
+            try await db.raw("UPDATE api_keys SET revoked_at = \(bind: now) WHERE id = \(bind: id) AND revoked_at IS NULL RETURNING id").all().count == 1
+        }
+    }
+
+    /// Records use at most once a minute per key, so a busy key does not write on every request.
+    public func touch(_ key: ApiKey, at now: Date) async throws {
+        if let last = key.lastUsedAt, now.timeIntervalSince(last) < 60 { return }
+        try await database.write { db in
+            try await db.raw("UPDATE api_keys SET last_used_at = \(bind: now) WHERE id = \(bind: key.id)").run()
+        }
+    }
+
+    /// The profile of an app's end user, created on first sight. Two instances racing on a new
+    /// end user agree on one: the insert is a no-op when the other won.
+    public func endUser(app: String, externalID: String, newUser: UserID, at now: Date) async throws -> UserID {
+        try await database.transaction { db in
+            if let row = try await db.raw("""
+                SELECT user_id FROM end_users WHERE app_id = \(bind: app) AND external_id = \(bind: externalID)
+                """).first() {
+                return try row.decodeUserID(column: "user_id")
+            }
+            try await db.raw("""
+                INSERT INTO profiles (id, email, role, timezone, created_at, updated_at)
+                VALUES (\(bind: newUser.description), NULL, 'user', 'UTC', \(bind: now), \(bind: now))
+                """).run()
+            let inserted = try await db.raw("""
+                INSERT INTO end_users (app_id, external_id, user_id, created_at)
+                VALUES (\(bind: app), \(bind: externalID), \(bind: newUser.description), \(bind: now))
+                ON CONFLICT (app_id, external_id) DO NOTHING RETURNING user_id
+                """).all()
+            if inserted.isEmpty {
+                try await db.raw("DELETE FROM profiles WHERE id = \(bind: newUser.description)").run()
+                guard let row = try await db.raw("""
+                    SELECT user_id FROM end_users WHERE app_id = \(bind: app) AND external_id = \(bind: externalID)
+                    """).first() else { throw ModelgateError.notFound(what: "end user", id: externalID) }
+                return try row.decodeUserID(column: "user_id")
+            }
+            return newUser
+        }
+    }
+
+    /// Counts one request in the key's minute window, unless the window is full: one conditional
+    /// upsert, so any number of instances can never let more than `limit` through.
+    public func takeRequest(key: String, window: String, limit: Int) async throws -> Bool {
+        try await database.write { db in
+            try await db.raw("""
+                INSERT INTO key_request_windows (key_id, window_start, requests) VALUES (\(bind: key), \(bind: window), 1)
+                ON CONFLICT (key_id, window_start) DO UPDATE SET requests = key_request_windows.requests + 1
+                WHERE key_request_windows.requests < \(bind: limit)
+                RETURNING requests
+                """).all().count == 1
+        }
+    }
+
+    private static func select(_ condition: SQLQueryString, in db: any SQLDatabase) async throws -> [ApiKey] {
+        try await db.raw("""
+            SELECT k.id, k.app_id, a.name AS app_name, k.name, k.kind, k.prefix, k.secret_hash, k.user_id, k.rpm_limit,
+                   k.forwarded_user_headers, k.created_at, k.last_used_at, k.expires_at, k.revoked_at
+            FROM api_keys k JOIN apps a ON a.id = k.app_id WHERE \(condition) ORDER BY k.created_at, k.id
+            """).all().map { row in
+            ApiKey(
+                id: try row.decode(column: "id", as: String.self), appID: try row.decode(column: "app_id", as: String.self),
+                appName: try row.decode(column: "app_name", as: String.self), name: try row.decode(column: "name", as: String.self),
+                kind: try row.decodeEnum(column: "kind", as: ApiKeyKind.self), prefix: try row.decode(column: "prefix", as: String.self),
+                secretHash: try row.decode(column: "secret_hash", as: String.self),
+                userID: try row.decode(column: "user_id", as: String?.self).flatMap(UserID.init),
+                rpmLimit: try row.decode(column: "rpm_limit", as: Int?.self),
+                acceptsForwardedUserHeaders: try row.decode(column: "forwarded_user_headers", as: Int.self) != 0,
+                createdAt: try row.decode(column: "created_at", as: Date.self), lastUsedAt: try row.decode(column: "last_used_at", as: Date?.self),
+                expiresAt: try row.decode(column: "expires_at", as: Date?.self), revokedAt: try row.decode(column: "revoked_at", as: Date?.self))
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import ModelgateCore
+import ModelgateServer
+import ModelgateStore
+import ModelgateTestSupport
+import NIOCore
+import SQLKit
+import Testing
+
+extension TestClientProtocol {
+    /// A `/v1/chat/completions` call with an API key and extra headers.
+    func complete(key: String, body: String, headers extra: HTTPFields = [:]) async throws -> Reply {
+        var headers = extra
+        headers[.authorization] = "Bearer \(key)"
+        headers[.contentType] = "application/json"
+        return try await execute(uri: "/v1/chat/completions", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
+            let data = Data(buffer: response.body)
+            return Reply(status: response.status, headers: response.headers,
+                         json: (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .string(String(decoding: data, as: UTF8.self)))
+        }
+    }
+}
+
+extension TestApp {
+    /// Creates a key through the admin API and returns the whole key (shown once).
+    func createKey(_ client: any TestClientProtocol, _ json: String) async throws -> String {
+        let admin = try await token(testUser(900), admin: true)
+        let created = try await client.call(.post, "/api/admin/keys", token: admin, json: json)
+        #expect(created.status == .created, "\(created.json)")
+        return try #require(created.json["key"]?.stringValue)
+    }
+
+    /// The profile an app's end user maps to.
+    func endUser(_ external: String) async throws -> UserID {
+        try await database.read { db in
+            let row = try #require(try await db.raw("SELECT user_id FROM end_users WHERE external_id = \(bind: external)").first())
+            let id = try row.decode(column: "user_id", as: String.self)
+            return try #require(UserID(id))
+        }
+    }
+}
+
+@Suite struct ApiKeyTests {
+    static let premium = #"{"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}"#
+
+    @Test func oneServiceKeyKeepsEachEndUsersTrialsQuotasAndHistoryApart() async throws {
+        try await withFakeProviders { _, app, client in
+            let key = try await app.createKey(client, #"{"name": "backend", "kind": "service", "app": "coach-app"}"#)
+            #expect(key.hasPrefix("mg_live_"))
+            let alice: HTTPFields = [.init("X-Modelgate-User")!: "alice"]
+            for _ in 0..<2 { #expect(try await client.complete(key: key, body: Self.premium, headers: alice).status == .ok) }
+            let exhausted = try await client.complete(key: key, body: Self.premium, headers: alice)
+            #expect(exhausted.status == .forbidden && exhausted.json["error"]?["code"] == .string("trial_exhausted"))
+            // Bob (named by OpenAI's `user` field) has his own two trial messages.
+            let bob = #"{"model": "gpt-4o", "user": "bob", "messages": [{"role": "user", "content": "Hi"}]}"#
+            for _ in 0..<2 { #expect(try await client.complete(key: key, body: bob).status == .ok) }
+            #expect(try await client.complete(key: key, body: bob).json["error"]?["code"] == .string("trial_exhausted"))
+            #expect(try await app.endUser("alice") != app.endUser("bob"))
+            // Another app's "alice" is another person.
+            let other = try await app.createKey(client, #"{"name": "other", "kind": "service", "app": "other-app"}"#)
+            #expect(try await client.complete(key: other, body: Self.premium, headers: alice).status == .ok)
+            #expect(try await app.count("end_users") == 3)
+        }
+    }
+
+    @Test func aServiceKeyWithoutAnEndUserIsRefusedAndForwardedHeadersNeedConsent() async throws {
+        try await withFakeProviders { fake, app, client in
+            let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
+            let plain = try await app.createKey(client, #"{"name": "plain", "kind": "service"}"#)
+            let webui: HTTPFields = [.init("X-OpenWebUI-User-Id")!: "owui-42", .init("X-OpenWebUI-User-Email")!: "a@example.com"]
+            let refused = try await client.complete(key: plain, body: free, headers: webui)
+            #expect(refused.status == .badRequest && refused.json["error"]?["code"] == .string("end_user_required"))
+            let openWebUI = try await app.createKey(client, #"{"name": "open-webui", "kind": "service", "forwardedUserHeaders": true}"#)
+            #expect(try await client.complete(key: openWebUI, body: free, headers: webui).status == .ok)
+            let other: HTTPFields = [.init("X-OpenWebUI-User-Id")!: "owui-43"]
+            #expect(try await client.complete(key: openWebUI, body: free, headers: other).status == .ok)
+            #expect(try await app.endUser("owui-42") != app.endUser("owui-43"))
+            #expect(fake.requests.count == 2)
+        }
+    }
+
+    @Test func revokedExpiredAlteredAndForeignKeysAreRefusedAndNoKeyIsAdmin() async throws {
+        try await withFakeProviders { _, app, client in
+            let admin = try await app.token(testUser(900), admin: true)
+            _ = try await client.call(.get, "/api/me", token: try await app.token(testUser(901), email: "owner@example.com"))
+            let key = try await app.createKey(client, #"{"name": "script", "kind": "user", "user": "owner@example.com"}"#)
+            let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
+            #expect(try await client.complete(key: key, body: free).status == .ok)
+            #expect(try await client.call(.get, "/api/me", token: key).json["id"] == .string(testUser(901).description))
+            #expect(try await client.call(.get, "/api/admin/keys", token: key).status == .forbidden)
+            #expect(try await client.complete(key: String(key.dropLast()) + "x", body: free).status == .unauthorized)
+            #expect(try await client.complete(key: "mg_live_nosuchkey123_abc", body: free).status == .unauthorized)
+            let id = try #require(key.split(separator: "_").dropFirst(2).first.map(String.init))
+            #expect(try await client.call(.post, "/api/admin/keys/\(id)/revoke", token: admin).json["revoked"] == .bool(true))
+            let revoked = try await client.complete(key: key, body: free)
+            #expect(revoked.status == .unauthorized && revoked.json["error"]?["message"] == .string("the API key was revoked"))
+
+            let expiring = try await app.createKey(client, #"{"name": "soon", "kind": "service", "expiresAt": "2026-11-18T12:00:00Z"}"#)
+            let alice: HTTPFields = [.init("X-Modelgate-User")!: "alice"]
+            #expect(try await client.complete(key: expiring, body: free, headers: alice).status == .ok)
+            app.clock.set(Date(timeIntervalSince1970: 1_795_000_000 + 3 * 3600))
+            #expect(try await client.complete(key: expiring, body: free, headers: alice).status == .unauthorized)
+        }
+    }
+
+    @Test func theSecretIsShownOnceAndStoredNowhere() async throws {
+        try await withFakeProviders { _, app, client in
+            let admin = try await app.token(testUser(900), admin: true)
+            let key = try await app.createKey(client, #"{"name": "backend", "kind": "service", "rpm": 100}"#)
+            let secret = try #require(key.split(separator: "_", maxSplits: 3).last.map(String.init))
+            #expect(secret.count == 43)
+            let listed = try await client.call(.get, "/api/admin/keys", token: admin)
+            let text = String(describing: listed.json)
+            #expect(!text.contains(secret) && text.contains(String(key.prefix(20))))
+            _ = try await client.complete(key: key, body: Self.premium, headers: [.init("X-Modelgate-User")!: "alice"])
+            let metrics = try await client.call(.get, "/metrics", token: nil).json.stringValue ?? ""
+            #expect(!metrics.contains(secret))
+            // No column of any table holds the secret (or the whole key).
+            let dump = try await app.database.read { db in
+                var text = ""
+                for table in ["api_keys", "apps", "end_users", "key_request_windows", "audit_log", "analytics_outbox", "profiles"] {
+                    for row in try await db.raw("SELECT * FROM \(unsafeRaw: table)").all() {
+                        for column in row.allColumns { text += (try? row.decode(column: column, as: String.self)) ?? "" }
+                    }
+                }
+                return text
+            }
+            #expect(!dump.isEmpty && !dump.contains(secret))
+        }
+    }
+
+    @Test func aKeysRequestsPerMinuteHoldExactlyAndARefusalCostsNothing() async throws {
+        try await withFakeProviders { fake, app, client in
+            let key = try await app.createKey(client, #"{"name": "bot", "kind": "service", "rpm": 5}"#)
+            let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for index in 0..<40 {
+                    group.addTask { try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: "user-\(index % 4)"]).status }
+                }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .ok }.count == 5)
+            #expect(statuses.filter { $0 == .tooManyRequests }.count == 35)
+            #expect(fake.requests.count == 5)
+            let refused = try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: "user-0"])
+            #expect(refused.json["error"]?["code"] == .string("key_rate_limited") && refused.headers[.retryAfter] != nil)
+            // The next minute has a new allowance.
+            app.clock.set(app.clock.now().addingTimeInterval(60))
+            #expect(try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: "user-0"]).status == .ok)
+        }
+    }
+
+    @Test(.enabled(if: TestDatabase.backend == .postgres, "two instances need a shared PostgreSQL"))
+    func aKeyRevokedOnOneInstanceIsRefusedByTheOther() async throws {
+        try await withFakeProviders { fake, first, firstClient in
+            let key = try await first.createKey(firstClient, #"{"name": "shared", "kind": "service"}"#)
+            let dependencies = TestApp.dependencies(database: first.database, providers: first.providers, clock: first.clock)
+            let second = try await Services(dependencies: dependencies)
+            let router = buildRouter(configuration: ServerConfiguration(), dependencies: dependencies, services: second, tokens: first.tokens)
+            let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
+            let alice: HTTPFields = [.init("X-Modelgate-User")!: "alice"]
+            try await Application(router: router).test(.router) { secondClient in
+                #expect(try await secondClient.complete(key: key, body: free, headers: alice).status == .ok)
+                let id = try #require(key.split(separator: "_").dropFirst(2).first.map(String.init))
+                let admin = try await first.token(testUser(900), admin: true)
+                #expect(try await firstClient.call(.post, "/api/admin/keys/\(id)/revoke", token: admin).json["revoked"] == .bool(true))
+                #expect(try await secondClient.complete(key: key, body: free, headers: alice).status == .unauthorized)
+            }
+            #expect(fake.requests.count == 1)
+        }
+    }
+}
