@@ -90,6 +90,21 @@ public struct ApiKeyAuthority: Sendable {
 
     static func isKey(_ token: String) -> Bool { token.hasPrefix("mg_live_") || token.hasPrefix("mg_test_") }
 
+    /// For the CLI: a key as `POST /api/admin/keys` makes it.
+    public func createKey(name: String, kind: ApiKeyKind, app: String, user: UserID?, rpm: Int?, expiresAt: String?,
+                          forwardedUserHeaders: Bool, environment: String) async throws -> (key: String, id: String, kind: ApiKeyKind, app: String) {
+        let created = try await create(ApiKeyRequest(name: name, kind: kind, app: app, user: nil, rpm: rpm, expiresAt: expiresAt,
+                                                     forwardedUserHeaders: forwardedUserHeaders, environment: environment), user: user)
+        return (created.key, created.id, created.kind, created.app)
+    }
+
+    public func listKeys() async throws -> [ApiKey] { try await keys.list() }
+
+    public func revokeKey(_ id: String) async throws -> Bool {
+        guard try await keys.find(id) != nil else { throw ModelgateError.notFound(what: "api key", id: id) }
+        return try await keys.revoke(id, at: clock.now())
+    }
+
     func create(_ request: ApiKeyRequest, user: UserID?) async throws -> CreatedApiKey {
         let environment = request.environment ?? "live"
         guard environment == "live" || environment == "test" else { throw ModelgateError.invalidField(field: "environment", reason: "must be live or test") }

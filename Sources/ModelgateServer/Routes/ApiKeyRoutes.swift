@@ -13,7 +13,7 @@ struct ApiKeyRoutes {
     let maxBodyBytes: Int
 
     func register(on group: RouterGroup<AppRequestContext>) {
-        group.get("keys") { _, _ in JSONBody(ApiKeyList(data: try await apiKeys.keys.list().map(ApiKeyView.init))) }
+        group.get("keys") { _, _ in JSONBody(ApiKeyList(data: try await apiKeys.listKeys().map(ApiKeyView.init))) }
         group.post("keys") { request, _ in
             let body = try await request.decodeJSON(ApiKeyRequest.self, limit: maxBodyBytes)
             var user: UserID?
@@ -24,10 +24,7 @@ struct ApiKeyRoutes {
             return JSONBody(try await apiKeys.create(body, user: user), status: .created)
         }
         group.post("keys/:id/revoke") { _, context in
-            let id = try context.parameters.require("id")
-            guard try await apiKeys.keys.find(id) != nil else { throw ModelgateError.notFound(what: "api key", id: id) }
-            let revoked = try await apiKeys.keys.revoke(id, at: apiKeys.clock.now())
-            return JSONBody(["revoked": revoked])
+            JSONBody(["revoked": try await apiKeys.revokeKey(try context.parameters.require("id"))])
         }
     }
 }
