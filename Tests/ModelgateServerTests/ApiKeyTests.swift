@@ -66,6 +66,27 @@ extension TestApp {
         }
     }
 
+    @Test func aPurchaseByOneEndUserUnlocksNothingForAnother() async throws {
+        try await withFakeStripe { _, app, client in
+            let key = try await app.createKey(client, #"{"name": "backend", "kind": "service", "app": "coach-app"}"#)
+            func call(_ method: HTTPRequest.Method, _ path: String, as user: String) async throws -> Reply {
+                try await client.execute(uri: path, method: method, headers: [.authorization: "Bearer \(key)", .init("X-Modelgate-User")!: user]) {
+                    Reply(status: $0.status, headers: $0.headers, json: (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: $0.body))) ?? .null)
+                }
+            }
+            let checkout = try await call(.post, "/api/models/claude-3-opus/checkout", as: "alice")
+            let session = try #require(checkout.json["sessionId"]?.stringValue)
+            let alice = try await app.endUser("alice")
+            let paid = StripeEvents.session("checkout.session.completed", id: "evt_\(session)", session: session, user: alice, model: "claude-3-opus")
+            #expect(try await client.deliver(paid, signature: app.sign(paid)).json["outcome"] == .string("granted"))
+            func purchased(_ user: String) async throws -> JSONValue? {
+                try await call(.get, "/api/models", as: user).json["data"]?["premium"]?.array.first { $0["id"] == .string("claude-3-opus") }?["purchased"]
+            }
+            #expect(try await purchased("alice") == .bool(true))
+            #expect(try await purchased("bob") == .bool(false))
+        }
+    }
+
     @Test func aServiceKeyWithoutAnEndUserIsRefusedAndForwardedHeadersNeedConsent() async throws {
         try await withFakeProviders { fake, app, client in
             let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#

@@ -67,14 +67,14 @@ struct SDKCheckTests {
 /// The official `openai` SDK against Modelgate, through each wire format's fake provider.
 @Suite(.enabled(if: PythonSDK.available, "needs MODELGATE_TEST_PYTHON (scripts/test sets it)"))
 struct OpenAISDKFeatureTests {
-    static func withLiveModelgate(_ body: @escaping @Sendable (TestApp, String, String) async throws -> Void) async throws {
+    static func withLiveModelgate(_ body: @escaping @Sendable (TestApp, any TestClientProtocol, String, String) async throws -> Void) async throws {
         let fake = try await FakeProviderServer.start()
         do {
             try await TestApp.run(providers: TestApp.providers(fake: fake), test: .live) { app, client in
                 let token = try await app.token(testUser(62))
                 _ = try await client.call(.get, "/api/me", token: token)
                 let port = try #require(client.port)
-                try await body(app, "http://127.0.0.1:\(port)/v1", token)
+                try await body(app, client, "http://127.0.0.1:\(port)/v1", token)
             }
         } catch {
             await fake.stop()
@@ -85,7 +85,7 @@ struct OpenAISDKFeatureTests {
 
     @Test(arguments: CompletionTranslationTests.models)
     func toolsStructuredOutputImagesAndSamplingWorkThrough(model: String) async throws {
-        try await Self.withLiveModelgate { app, base, token in
+        try await Self.withLiveModelgate { app, _, base, token in
             try await app.grant("gemini-pro-1.5", to: testUser(62))
             let result = try await PythonSDK.run(["modelgate-features", base, token, model])
             #expect(result.status == 0, "\(result.output)")
@@ -97,7 +97,7 @@ struct OpenAISDKFeatureTests {
     /// OpenAI-compatible model, a prompt, `--schema`), unchanged.
     @Test(arguments: ["langchain", "llm"], ["gpt-4o-mini", "claude-3-5-haiku"])
     func otherClientsWorkUnchanged(client: String, model: String) async throws {
-        try await Self.withLiveModelgate { _, base, token in
+        try await Self.withLiveModelgate { _, _, base, token in
             let result = try await PythonSDK.run([client, base, token, model], script: "scripts/client_checks.py")
             #expect(result.status == 0, "\(result.output)")
             let last = client == "llm" ? "ok llm \(model) --schema" : "ok langchain \(model) stream"
@@ -106,9 +106,30 @@ struct OpenAISDKFeatureTests {
         }
     }
 
+    /// The integration guide's three recipes, and one service key keeping alice's and bob's quotas,
+    /// trials and histories apart, with the official SDK (120 concurrent messages for alice).
+    @Test func theIntegrationRecipesWorkAndEndUsersStayApart() async throws {
+        try await Self.withLiveModelgate { app, live, base, _ in
+            let origin = String(base.dropLast("/v1".count))
+            let service = try await app.createKey(live, #"{"name": "backend", "kind": "service", "app": "coach-app"}"#)
+            let webui = try await app.createKey(live, #"{"name": "open-webui", "kind": "service", "app": "webui", "forwardedUserHeaders": true}"#)
+            let script = try await app.createKey(live, #"{"name": "script", "kind": "user", "user": "\#(testUser(62))"}"#)
+            // Alice bought GPT-4o (an admin grant here); Bob did not.
+            let keyID = try #require(service.split(separator: "_").dropFirst(2).first.map(String.init))
+            let appID = try #require(try await ApiKeyRepository(database: app.database).find(keyID)).appID
+            let alice = try await ApiKeyRepository(database: app.database).endUser(app: appID, externalID: "alice", newUser: UserID(UUID()), at: app.clock.now())
+            try await app.grant("gpt-4o", to: alice)
+            let recipes = try await PythonSDK.run(["recipes", origin, service, webui, script], script: "scripts/integration_recipes.py")
+            #expect(recipes.status == 0, "\(recipes.output)")
+            let users = try await PythonSDK.run(["end-users", origin, service], script: "scripts/integration_recipes.py")
+            #expect(users.status == 0, "\(users.output)")
+            #expect(users.output.contains("ok bob sees only their own history"), "\(users.output)")
+        }
+    }
+
     /// With the SDK's default two retries, a daily-limit refusal reaches Modelgate once.
     @Test func aDailyLimitIsAskedOnceAndRecordedOnce() async throws {
-        try await Self.withLiveModelgate { app, base, token in
+        try await Self.withLiveModelgate { app, _, base, token in
             try await app.sql("UPDATE ai_models SET rate_limit_messages_per_day = 0 WHERE id = 'gpt-4o-mini'")
             let result = try await PythonSDK.run(["modelgate-limited", base, token, "gpt-4o-mini"])
             #expect(result.status == 0, "\(result.output)")

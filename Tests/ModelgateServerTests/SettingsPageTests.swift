@@ -126,7 +126,7 @@ extension TestClientProtocol {
     @Test func theGuidesAreServedAndTheirLinksResolve() async throws {
         try await TestApp.run { _, client in
             var pages: [String: String] = [:]
-            for name in ["user-guide", "admin-guide", "operations", "analytics"] {
+            for name in ["user-guide", "admin-guide", "operations", "analytics", "integration"] {
                 let page = try await client.page(.get, "/docs/\(name)")
                 #expect(page.status == .ok && page.html.contains("<h1 id="), "\(name)")
                 pages[name] = page.html
