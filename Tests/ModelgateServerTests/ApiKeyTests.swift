@@ -175,6 +175,31 @@ extension TestApp {
     }
 
     @Test(.enabled(if: TestDatabase.backend == .postgres, "two instances need a shared PostgreSQL"))
+    func aKeysRequestsPerMinuteHoldExactlyAcrossTwoInstances() async throws {
+        try await withFakeProviders { fake, first, firstClient in
+            let key = try await first.createKey(firstClient, #"{"name": "bot", "kind": "service", "rpm": 37}"#)
+            let dependencies = TestApp.dependencies(database: first.database, providers: first.providers, clock: first.clock)
+            let router = buildRouter(configuration: ServerConfiguration(), dependencies: dependencies,
+                                     services: try await Services(dependencies: dependencies), tokens: first.tokens)
+            let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
+            try await Application(router: router).test(.router) { secondClient in
+                let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                    for index in 0..<200 {
+                        let client: any TestClientProtocol = index % 2 == 0 ? firstClient : secondClient
+                        group.addTask {
+                            try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: "user-\(index % 10)"]).status
+                        }
+                    }
+                    return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+                }
+                #expect(statuses.filter { $0 == .ok }.count == 37)
+                #expect(statuses.filter { $0 == .tooManyRequests }.count == 163)
+            }
+            #expect(fake.requests.count == 37)
+        }
+    }
+
+    @Test(.enabled(if: TestDatabase.backend == .postgres, "two instances need a shared PostgreSQL"))
     func aKeyRevokedOnOneInstanceIsRefusedByTheOther() async throws {
         try await withFakeProviders { fake, first, firstClient in
             let key = try await first.createKey(firstClient, #"{"name": "shared", "kind": "service"}"#)
