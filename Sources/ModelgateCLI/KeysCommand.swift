@@ -34,6 +34,7 @@ struct CreateKeyCommand: AsyncParsableCommand {
     @Option(help: "The user of a user key: an email (a profile is made for it) or a user id.") var user: String?
     @Option(help: "The app the key belongs to; its end users are the app's.") var app = "default"
     @Option(help: "Requests a minute the key may send.") var rpm: Int?
+    @Option(help: "Requests a minute each end user of a service key may send.") var rpmPerEndUser: Int?
     @Option(help: "When the key stops working, ISO 8601.") var expiresAt: String?
     @Flag(help: "Take the end user from Open WebUI's forwarded user headers.") var forwardedUserHeaders = false
     @Flag(help: "An mg_test_ key instead of mg_live_.") var test = false
@@ -46,7 +47,7 @@ struct CreateKeyCommand: AsyncParsableCommand {
                 if let userID { _ = try await ProfileRepository(database: database).findOrCreate(userID, email: UserID(user) == nil ? user : nil, at: Date()) }
             }
             let created = try await keys.createKey(
-                name: name, kind: kind, app: app, user: userID, rpm: rpm, expiresAt: expiresAt, forwardedUserHeaders: forwardedUserHeaders,
+                name: name, kind: kind, app: app, user: userID, rpm: rpm, rpmPerEndUser: rpmPerEndUser, expiresAt: expiresAt, forwardedUserHeaders: forwardedUserHeaders,
                 environment: test ? "test" : "live")
             print(created.key)
             FileHandle.standardError.write(Data("key \(created.id) (\(created.kind.rawValue), app \(created.app)): store it now, it is not shown again\n".utf8))

@@ -89,13 +89,14 @@ public func buildRouter(
     let api = router.group("api").add(middleware: auth)
     UserRoutes(service: services.userModels, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
     ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxChatBodyBytes, logger: dependencies.logger).register(on: api)
+    SignInLinkRoutes(apiKeys: services.apiKeys, publicURL: configuration.billing.publicURL).register(on: api)
     let openAI = router.group("v1").add(middleware: auth)
     OpenAICompatibleRoutes(
         chat: services.chat, userModels: services.userModels, clock: dependencies.clock, maxBodyBytes: configuration.maxChatBodyBytes
     ).register(on: openAI)
     BillingRoutes(purchases: services.purchases, userModels: services.userModels, metrics: dependencies.metrics).register(api: api, router: router)
     PageRoutes(
-        renderer: services.pages, tokens: tokens, userModels: services.userModels, purchases: services.purchases, admin: services.admin,
+        renderer: services.pages, tokens: tokens, apiKeys: services.apiKeys, userModels: services.userModels, purchases: services.purchases, admin: services.admin,
         clock: dependencies.clock, maxBodyBytes: configuration.maxBodyBytes
     ).register(on: router, auth: auth)
     let admin = api.group("admin").add(middleware: RequireAdminMiddleware())

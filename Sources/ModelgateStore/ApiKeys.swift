@@ -18,6 +18,8 @@ public struct ApiKey: Sendable, Equatable {
     public let secretHash: String
     public let userID: UserID?
     public let rpmLimit: Int?
+    /// A service key's requests a minute for each of its end users.
+    public let rpmPerEndUser: Int?
     /// A service key may take the end user from Open WebUI's forwarded user headers.
     public let acceptsForwardedUserHeaders: Bool
     public let createdAt: Date
@@ -36,11 +38,13 @@ public struct NewApiKey: Sendable {
     public let secretHash: String
     public let userID: UserID?
     public let rpmLimit: Int?
+    public let rpmPerEndUser: Int?
     public let acceptsForwardedUserHeaders: Bool
     public let expiresAt: Date?
 
     public init(id: String, app: String, name: String, kind: ApiKeyKind, prefix: String, secretHash: String, userID: UserID?, rpmLimit: Int?,
-                acceptsForwardedUserHeaders: Bool, expiresAt: Date?) {
+                rpmPerEndUser: Int?, acceptsForwardedUserHeaders: Bool, expiresAt: Date?) {
+        self.rpmPerEndUser = rpmPerEndUser
         self.id = id
         self.app = app
         self.name = name
@@ -68,10 +72,11 @@ public struct ApiKeyRepository: Sendable {
                 ON CONFLICT (name) DO NOTHING
                 """).run()
             try await db.raw("""
-                INSERT INTO api_keys (id, app_id, name, kind, prefix, secret_hash, user_id, rpm_limit, forwarded_user_headers, created_at, expires_at)
+                INSERT INTO api_keys (id, app_id, name, kind, prefix, secret_hash, user_id, rpm_limit, rpm_per_end_user, forwarded_user_headers,
+                                      created_at, expires_at)
                 SELECT \(bind: key.id), id, \(bind: key.name), \(bind: key.kind.rawValue), \(bind: key.prefix), \(bind: key.secretHash),
-                       \(bind: key.userID?.description), \(bind: key.rpmLimit), \(bind: key.acceptsForwardedUserHeaders ? 1 : 0), \(bind: now),
-                       \(bind: key.expiresAt)
+                       \(bind: key.userID?.description), \(bind: key.rpmLimit), \(bind: key.rpmPerEndUser), \(bind: key.acceptsForwardedUserHeaders ? 1 : 0),
+                       \(bind: now), \(bind: key.expiresAt)
                 FROM apps WHERE name = \(bind: key.app)
                 """).run()
             guard let created = try await Self.select("k.id = \(bind: key.id)", in: db).first else {
@@ -133,22 +138,46 @@ public struct ApiKeyRepository: Sendable {
         }
     }
 
-    /// Counts one request in the key's minute window, unless the window is full: one conditional
-    /// upsert, so any number of instances can never let more than `limit` through.
-    public func takeRequest(key: String, window: String, limit: Int) async throws -> Bool {
+    /// Counts one request in a minute window of the key (`subject` "" for the whole key, or an end
+    /// user's id), unless the window is full: one conditional upsert, so any number of instances can
+    /// never let more than `limit` through.
+    public func takeRequest(key: String, subject: String = "", window: String, limit: Int) async throws -> Bool {
         try await database.write { db in
             try await db.raw("""
-                INSERT INTO key_request_windows (key_id, window_start, requests) VALUES (\(bind: key), \(bind: window), 1)
-                ON CONFLICT (key_id, window_start) DO UPDATE SET requests = key_request_windows.requests + 1
+                INSERT INTO key_request_windows (key_id, subject, window_start, requests) VALUES (\(bind: key), \(bind: subject), \(bind: window), 1)
+                ON CONFLICT (key_id, subject, window_start) DO UPDATE SET requests = key_request_windows.requests + 1
                 WHERE key_request_windows.requests < \(bind: limit)
                 RETURNING requests
                 """).all().count == 1
         }
     }
 
+    /// Stores a sign-in link (only its token's hash) for an end user.
+    public func createSignInLink(tokenHash: String, user: UserID, key: String, expiresAt: Date, at now: Date) async throws {
+        try await database.write { db in
+            try await db.raw("""
+                INSERT INTO sign_in_links (token_hash, user_id, key_id, expires_at, created_at)
+                VALUES (\(bind: tokenHash), \(bind: user.description), \(bind: key), \(bind: expiresAt), \(bind: now))
+                """).run()
+        }
+    }
+
+    /// Uses a sign-in link once: the user it signs in, or nil when it is unknown, used, expired, or
+    /// its key was revoked since. One conditional update, so two clicks never both sign in.
+    public func redeemSignInLink(tokenHash: String, at now: Date) async throws -> UserID? {
+        try await database.write { db in
+            try await db.raw("""
+                UPDATE sign_in_links SET used_at = \(bind: now)
+                WHERE token_hash = \(bind: tokenHash) AND used_at IS NULL AND expires_at > \(bind: now)
+                  AND key_id IN (SELECT id FROM api_keys WHERE revoked_at IS NULL)
+                RETURNING user_id
+                """).first().map { try $0.decodeUserID(column: "user_id") }
+        }
+    }
+
     private static func select(_ condition: SQLQueryString, in db: any SQLDatabase) async throws -> [ApiKey] {
         try await db.raw("""
-            SELECT k.id, k.app_id, a.name AS app_name, k.name, k.kind, k.prefix, k.secret_hash, k.user_id, k.rpm_limit,
+            SELECT k.id, k.app_id, a.name AS app_name, k.name, k.kind, k.prefix, k.secret_hash, k.user_id, k.rpm_limit, k.rpm_per_end_user,
                    k.forwarded_user_headers, k.created_at, k.last_used_at, k.expires_at, k.revoked_at
             FROM api_keys k JOIN apps a ON a.id = k.app_id WHERE \(condition) ORDER BY k.created_at, k.id
             """).all().map { row in
@@ -158,7 +187,7 @@ public struct ApiKeyRepository: Sendable {
                 kind: try row.decodeEnum(column: "kind", as: ApiKeyKind.self), prefix: try row.decode(column: "prefix", as: String.self),
                 secretHash: try row.decode(column: "secret_hash", as: String.self),
                 userID: try row.decode(column: "user_id", as: String?.self).flatMap(UserID.init),
-                rpmLimit: try row.decode(column: "rpm_limit", as: Int?.self),
+                rpmLimit: try row.decode(column: "rpm_limit", as: Int?.self), rpmPerEndUser: try row.decode(column: "rpm_per_end_user", as: Int?.self),
                 acceptsForwardedUserHeaders: try row.decode(column: "forwarded_user_headers", as: Int.self) != 0,
                 createdAt: try row.decode(column: "created_at", as: Date.self), lastUsedAt: try row.decode(column: "last_used_at", as: Date?.self),
                 expiresAt: try row.decode(column: "expires_at", as: Date?.self), revokedAt: try row.decode(column: "revoked_at", as: Date?.self))

@@ -281,6 +281,7 @@ enum Schema {
                 secret_hash TEXT NOT NULL UNIQUE,
                 user_id TEXT REFERENCES profiles (id),
                 rpm_limit INTEGER CHECK (rpm_limit > 0),
+                rpm_per_end_user INTEGER CHECK (rpm_per_end_user > 0),
                 forwarded_user_headers INTEGER NOT NULL DEFAULT 0,
                 created_at {ts} NOT NULL,
                 last_used_at {ts},
@@ -302,9 +303,21 @@ enum Schema {
             """
             CREATE TABLE key_request_windows (
                 key_id TEXT NOT NULL REFERENCES api_keys (id),
+                subject TEXT NOT NULL,
                 window_start TEXT NOT NULL,
                 requests INTEGER NOT NULL CHECK (requests >= 0),
-                PRIMARY KEY (key_id, window_start)
+                PRIMARY KEY (key_id, subject, window_start)
+            )
+            """,
+            // A sign-in link a service makes for one of its end users: single use, short-lived.
+            """
+            CREATE TABLE sign_in_links (
+                token_hash TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES profiles (id),
+                key_id TEXT NOT NULL REFERENCES api_keys (id),
+                expires_at {ts} NOT NULL,
+                used_at {ts},
+                created_at {ts} NOT NULL
             )
             """,
         ]),

@@ -87,6 +87,52 @@ extension TestApp {
         }
     }
 
+    @Test func aServiceSignsItsEndUserInOnceWithAShortLivedLink() async throws {
+        try await withFakeProviders { _, app, client in
+            let key = try await app.createKey(client, #"{"name": "backend", "kind": "service", "app": "coach-app"}"#)
+            let made = try await client.execute(uri: "/api/keys/self/sign-in-links", method: .post,
+                                                headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
+                                                body: ByteBuffer(string: #"{"user": "alice"}"#)) {
+                (status: $0.status, json: (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: $0.body))) ?? .null)
+            }
+            #expect(made.status == .created)
+            let url = try #require(made.json["url"]?.stringValue)
+            let path = try #require(url.range(of: "/login?link=").map { String(url[$0.lowerBound...]) })
+            let signedIn = try await client.page(.get, path)
+            #expect(signedIn.status == .seeOther && signedIn.headers[.location] == "/settings")
+            let cookie = try #require(signedIn.headers[.setCookie]?.split(separator: ";").first?.split(separator: "=", maxSplits: 1).last.map(String.init))
+            #expect(try await client.page(.get, "/settings", cookie: cookie).status == .ok)
+            #expect(try await client.call(.get, "/api/me", token: cookie).json["id"] == .string(try await app.endUser("alice").description))
+            // Single use.
+            #expect(try await client.page(.get, path).status == .unauthorized)
+            // Short-lived.
+            let later = try await client.execute(uri: "/api/keys/self/sign-in-links", method: .post,
+                                                 headers: [.authorization: "Bearer \(key)", .init("X-Modelgate-User")!: "bob"]) {
+                (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: $0.body)))?["url"]?.stringValue ?? ""
+            }
+            app.clock.set(app.clock.now().addingTimeInterval(601))
+            let expired = try #require(later.range(of: "/login?link=").map { String(later[$0.lowerBound...]) })
+            #expect(try await client.page(.get, expired).status == .unauthorized)
+            // A user key or a JWT cannot make one.
+            _ = try await client.call(.get, "/api/me", token: try await app.token(testUser(902), email: "me@example.com"))
+            let userKey = try await app.createKey(client, #"{"name": "script", "kind": "user", "user": "me@example.com"}"#)
+            #expect(try await client.call(.post, "/api/keys/self/sign-in-links", token: userKey).status == .forbidden)
+            #expect(try await client.call(.post, "/api/keys/self/sign-in-links", token: try await app.token(testUser(903))).status == .forbidden)
+        }
+    }
+
+    @Test func eachEndUserHasTheirOwnRequestsPerMinute() async throws {
+        try await withFakeProviders { _, app, client in
+            let key = try await app.createKey(client, #"{"name": "bot", "kind": "service", "rpmPerEndUser": 2}"#)
+            let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
+            func send(_ user: String) async throws -> HTTPResponse.Status {
+                try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: user]).status
+            }
+            #expect(try await [send("alice"), send("alice"), send("alice")] == [.ok, .ok, .tooManyRequests])
+            #expect(try await [send("bob"), send("bob")] == [.ok, .ok])
+        }
+    }
+
     @Test func aServiceKeyWithoutAnEndUserIsRefusedAndForwardedHeadersNeedConsent() async throws {
         try await withFakeProviders { fake, app, client in
             let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#

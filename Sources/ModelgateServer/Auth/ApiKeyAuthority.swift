@@ -17,6 +17,7 @@ struct CreatedApiKey: Encodable, Sendable {
     let app: String
     let userId: UserID?
     let rpmLimit: Int?
+    let rpmPerEndUser: Int?
     let expiresAt: Date?
 }
 
@@ -29,6 +30,7 @@ struct ApiKeyView: Encodable, Sendable {
     let app: String
     let userId: UserID?
     let rpmLimit: Int?
+    let rpmPerEndUser: Int?
     let forwardedUserHeaders: Bool
     let createdAt: Date
     let lastUsedAt: Date?
@@ -43,6 +45,7 @@ struct ApiKeyView: Encodable, Sendable {
         app = key.appName
         userId = key.userID
         rpmLimit = key.rpmLimit
+        rpmPerEndUser = key.rpmPerEndUser
         forwardedUserHeaders = key.acceptsForwardedUserHeaders
         createdAt = key.createdAt
         lastUsedAt = key.lastUsedAt
@@ -60,6 +63,8 @@ struct ApiKeyRequest: Decodable, Sendable {
     /// A user key's user: an id or an email of a profile.
     let user: String?
     let rpm: Int?
+    /// A service key's requests a minute for each end user.
+    let rpmPerEndUser: Int?
     /// ISO 8601, e.g. `2027-01-01T00:00:00Z`.
     let expiresAt: String?
     let forwardedUserHeaders: Bool?
@@ -90,10 +95,35 @@ public struct ApiKeyAuthority: Sendable {
 
     static func isKey(_ token: String) -> Bool { token.hasPrefix("mg_live_") || token.hasPrefix("mg_test_") }
 
+    /// Routes whose JSON body may name the end user in `user` (OpenAI's field, and the sign-in link request).
+    static let bodyNamesTheUser: Set<String> = ["/v1/chat/completions", "/api/keys/self/sign-in-links"]
+
+    static let signInLinkLifetime: TimeInterval = 600
+
+    /// A single-use link that signs the key's end user in to the settings page for 10 minutes.
+    func signInLink(for user: UserID, key: ApiKey, publicURL: String) async throws -> (url: String, expiresAt: Date) {
+        guard key.kind == .service else { throw ModelgateError.forbidden(reason: "sign-in links are made with a service key for its end users") }
+        let token = Self.randomSecret()
+        let expiresAt = clock.now().addingTimeInterval(Self.signInLinkLifetime)
+        try await keys.createSignInLink(tokenHash: Self.hash(token), user: user, key: key.id, expiresAt: expiresAt, at: clock.now())
+        return ("\(publicURL)/login?link=\(token)", expiresAt)
+    }
+
+    /// The end user a sign-in link signs in, once; nil when it is unknown, used, expired or its key revoked.
+    func redeemSignInLink(_ token: String) async throws -> UserID? {
+        try await keys.redeemSignInLink(tokenHash: Self.hash(token), at: clock.now())
+    }
+
+    /// 256 random bits, base64url without padding.
+    static func randomSecret() -> String {
+        Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
     /// For the CLI: a key as `POST /api/admin/keys` makes it.
-    public func createKey(name: String, kind: ApiKeyKind, app: String, user: UserID?, rpm: Int?, expiresAt: String?,
+    public func createKey(name: String, kind: ApiKeyKind, app: String, user: UserID?, rpm: Int?, rpmPerEndUser: Int?, expiresAt: String?,
                           forwardedUserHeaders: Bool, environment: String) async throws -> (key: String, id: String, kind: ApiKeyKind, app: String) {
-        let created = try await create(ApiKeyRequest(name: name, kind: kind, app: app, user: nil, rpm: rpm, expiresAt: expiresAt,
+        let created = try await create(ApiKeyRequest(name: name, kind: kind, app: app, user: nil, rpm: rpm, rpmPerEndUser: rpmPerEndUser, expiresAt: expiresAt,
                                                      forwardedUserHeaders: forwardedUserHeaders, environment: environment), user: user)
         return (created.key, created.id, created.kind, created.app)
     }
@@ -112,6 +142,9 @@ public struct ApiKeyAuthority: Sendable {
             throw ModelgateError.invalidField(field: "name", reason: "is required (at most 100 characters)")
         }
         if let rpm = request.rpm, rpm < 1 { throw ModelgateError.invalidField(field: "rpm", reason: "must be at least 1") }
+        if let rpm = request.rpmPerEndUser, rpm < 1 || request.kind == .user {
+            throw ModelgateError.invalidField(field: "rpmPerEndUser", reason: "must be at least 1, on a service key")
+        }
         let expiresAt = try request.expiresAt.map { text throws(ModelgateError) -> Date in
             guard let date = try? Date(text, strategy: .iso8601) else {
                 throw .invalidField(field: "expiresAt", reason: "must be an ISO 8601 time such as 2027-01-01T00:00:00Z")
@@ -122,15 +155,13 @@ public struct ApiKeyAuthority: Sendable {
         if request.kind == .service, user != nil { throw ModelgateError.invalidField(field: "user", reason: "a service key names its end users per request") }
         let id = Self.randomText(12, alphabet: "abcdefghijklmnopqrstuvwxyz0123456789")
         let prefix = "mg_\(environment)_\(id)"
-        let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        let key = "\(prefix)_\(secret)"
+        let key = "\(prefix)_\(Self.randomSecret())"
         let stored = try await keys.create(NewApiKey(
             id: id, app: request.app ?? "default", name: request.name, kind: request.kind, prefix: prefix, secretHash: Self.hash(key),
-            userID: user, rpmLimit: request.rpm, acceptsForwardedUserHeaders: request.forwardedUserHeaders ?? false, expiresAt: expiresAt),
+            userID: user, rpmLimit: request.rpm, rpmPerEndUser: request.rpmPerEndUser, acceptsForwardedUserHeaders: request.forwardedUserHeaders ?? false, expiresAt: expiresAt),
             makeAppID: { [makeID] in makeID().uuidString.lowercased() }, at: clock.now())
         return CreatedApiKey(key: key, id: stored.id, prefix: stored.prefix, name: stored.name, kind: stored.kind, app: stored.appName,
-                             userId: stored.userID, rpmLimit: stored.rpmLimit, expiresAt: stored.expiresAt)
+                             userId: stored.userID, rpmLimit: stored.rpmLimit, rpmPerEndUser: stored.rpmPerEndUser, expiresAt: stored.expiresAt)
     }
 
     /// The key a bearer token names, if it is live: unknown, altered, revoked and expired keys are all a 401.
@@ -149,7 +180,7 @@ public struct ApiKeyAuthority: Sendable {
     /// `X-Modelgate-User`, else OpenAI's `user` field of the body, else (when the key allows it)
     /// Open WebUI's forwarded user id. Returns the request with its body intact.
     func caller(_ key: ApiKey, request: Request, bodyLimit: Int) async throws -> (Profile, Request) {
-        try await takeRequest(key)
+        if let limit = key.rpmLimit { try await takeRequest(key, subject: "", limit: limit) }
         try await keys.touch(key, at: clock.now())
         var request = request
         let userID: UserID
@@ -159,7 +190,7 @@ public struct ApiKeyAuthority: Sendable {
             userID = id
         case .service:
             var external = request.headers[Self.userHeader]
-            if external == nil, request.method == .post, request.uri.path == "/v1/chat/completions" {
+            if external == nil, request.method == .post, Self.bodyNamesTheUser.contains(request.uri.path) {
                 let body = try await request.collectBody(limit: bodyLimit)
                 request.body = .init(buffer: body)
                 struct UserField: Decodable { let user: String? }
@@ -173,6 +204,7 @@ public struct ApiKeyAuthority: Sendable {
                 throw ModelgateError.invalidField(field: "user", reason: "an end user id is 1–128 characters without control characters")
             }
             userID = try await keys.endUser(app: key.appID, externalID: external, newUser: UserID(makeID()), at: clock.now())
+            if let perUser = key.rpmPerEndUser { try await takeRequest(key, subject: userID.description, limit: perUser) }
         }
         var profile = try await profiles.findOrCreate(userID, email: nil, at: clock.now())
         if key.kind == .service, let zone = request.headers[Self.timeZoneHeader], zone != profile.timeZone.effective(at: clock.now()),
@@ -183,12 +215,12 @@ public struct ApiKeyAuthority: Sendable {
         return (profile, request)
     }
 
-    /// One request of the key's per-minute allowance, exact across instances; a refusal costs nothing.
-    private func takeRequest(_ key: ApiKey) async throws {
-        guard let limit = key.rpmLimit else { return }
+    /// One request of a per-minute allowance (the key's, or one end user's), exact across instances;
+    /// a refusal costs nothing.
+    private func takeRequest(_ key: ApiKey, subject: String, limit: Int) async throws {
         let now = clock.now()
         let minute = floor(now.timeIntervalSince1970 / 60) * 60
-        guard try await keys.takeRequest(key: key.id, window: String(Int(minute)), limit: limit) else {
+        guard try await keys.takeRequest(key: key.id, subject: subject, window: String(Int(minute)), limit: limit) else {
             throw ModelgateError.keyRateLimited(limit: limit, retryAfterSeconds: max(1, Int((minute + 60 - now.timeIntervalSince1970).rounded(.up))))
         }
     }

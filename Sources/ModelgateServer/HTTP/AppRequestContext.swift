@@ -1,5 +1,6 @@
 import Hummingbird
 import ModelgateCore
+import ModelgateStore
 
 /// The caller of a request, once authenticated.
 public struct Identity: Sendable {
@@ -13,6 +14,8 @@ public struct AppRequestContext: RequestContext {
     public var identity: Identity?
     /// The session token when the caller signed in with the page cookie (pages need it for CSRF).
     var sessionToken: String?
+    /// The API key the caller used, if any.
+    var apiKey: ApiKey?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

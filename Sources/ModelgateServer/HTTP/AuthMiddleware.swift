@@ -44,6 +44,7 @@ struct AuthMiddleware: RouterMiddleware {
         let (profile, request) = try await apiKeys.caller(key, request: request, bodyLimit: bodyLimit)
         var context = context
         context.identity = Identity(profile: profile, isAdmin: false)
+        context.apiKey = key
         context.logger[metadataKey: "user"] = "\(profile.id)"
         context.logger[metadataKey: "key"] = "\(key.id)"
         return try await next(request, context)

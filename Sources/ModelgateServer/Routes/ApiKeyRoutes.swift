@@ -5,6 +5,26 @@ import ModelgateStore
 
 struct ApiKeyList: Encodable, Sendable { let data: [ApiKeyView] }
 
+struct SignInLinkView: Encodable, Sendable {
+    let url: String
+    let expiresAt: Date
+}
+
+/// `POST /api/keys/self/sign-in-links {user}`: a service makes a single-use link that opens the
+/// settings page as one of its end users (named like on every request: the header or `user`).
+struct SignInLinkRoutes {
+    let apiKeys: ApiKeyAuthority
+    let publicURL: String
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.post("keys/self/sign-in-links") { _, context in
+            guard let key = context.apiKey else { throw ModelgateError.forbidden(reason: "sign-in links are made with a service key") }
+            let link = try await apiKeys.signInLink(for: try context.requireIdentity().user, key: key, publicURL: publicURL)
+            return JSONBody(SignInLinkView(url: link.url, expiresAt: link.expiresAt), status: .created)
+        }
+    }
+}
+
 /// `/api/admin/keys`: create (the secret is in this one answer), list, revoke. Admin role only;
 /// a key itself never reaches these routes as an admin.
 struct ApiKeyRoutes {

@@ -10,6 +10,7 @@ import ModelgateStore
 struct PageRoutes {
     let renderer: PageRenderer
     let tokens: TokenAuthority
+    let apiKeys: ApiKeyAuthority
     let userModels: UserModelsService
     let purchases: PurchaseService
     let admin: AdminService
@@ -65,9 +66,20 @@ struct PageRoutes {
         }
     }
 
-    /// `GET /login?token=<JWT>`: swaps a token from the app for an HttpOnly session cookie.
+    /// How long a session from a service's sign-in link lasts.
+    static let linkSessionLifetime: TimeInterval = 12 * 3600
+
+    /// `GET /login?token=<JWT>` swaps a token from the app for an HttpOnly session cookie;
+    /// `GET /login?link=<token>` does the same, once, for a service's end user.
     private func signIn(_ request: Request) async throws -> Response {
-        guard let token = request.uri.queryParameters["token"].map(String.init), !token.isEmpty else {
+        var token = request.uri.queryParameters["token"].map(String.init) ?? ""
+        if let link = request.uri.queryParameters["link"].map(String.init), !link.isEmpty {
+            guard let user = try await apiKeys.redeemSignInLink(link) else {
+                throw ModelgateError.unauthenticated(reason: "this sign-in link was used, has expired, or was never made; ask the app for a new one")
+            }
+            token = try await tokens.issue(user: user, email: nil, admin: false, ttl: Self.linkSessionLifetime, now: clock.now())
+        }
+        guard !token.isEmpty else {
             return renderer.render("signed-out", ["title": "Sign in"], status: .unauthorized)
         }
         let identity = try await tokens.verify(token)
