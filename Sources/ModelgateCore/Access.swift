@@ -1,6 +1,8 @@
 /// How a message on a model is paid for, stored with the message.
 public enum PaymentKind: String, Sendable, Codable {
     case free, entitled, trial
+    /// A background call charged to the API key's task budget, never to an end user (not stored as a turn).
+    case task
 }
 
 /// What a user may do with a model right now, before any counter is touched.

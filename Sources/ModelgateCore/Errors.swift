@@ -11,6 +11,10 @@ public enum ModelgateError: Error, Sendable, Equatable {
     case unsupportedParameter(field: String, reason: String)
     /// The conversation does not fit the model's context window (an estimate, before any charge).
     case contextTooLong(ModelID, estimatedTokens: Int, contextWindow: Int)
+    /// A background call (`X-Modelgate-Purpose: task`) from a caller whose key has no task model.
+    case taskNotConfigured
+    /// The key's background calls of this UTC day are spent.
+    case taskBudgetExhausted(limit: Int, resetAt: Date, retryAfterSeconds: Int)
     /// A service key's request named no end user.
     case endUserRequired
     /// An API key used up its requests of this minute.

@@ -40,6 +40,13 @@ public struct ModelChoice: Sendable, Equatable {
     /// The step of the chain that answered, skips or not (`fallback` only for the last resort).
     public let answeredBy: SelectionReason
     public let skipped: [SkippedChoice]
+
+    public init(model: AIModel, reason: SelectionReason, answeredBy: SelectionReason, skipped: [SkippedChoice]) {
+        self.model = model
+        self.reason = reason
+        self.answeredBy = answeredBy
+        self.skipped = skipped
+    }
 }
 
 /// Picks the model that answers a message: explicit › persona override › user default › system

@@ -55,7 +55,7 @@ public struct Services: Sendable {
         access = ModelAccessService(
             cache: cache, entitlements: EntitlementRepository(database: database), ledger: QuotaLedger(database: database),
             outbox: AnalyticsOutbox(makeID: dependencies.makeID), metrics: dependencies.metrics, clock: dependencies.clock,
-            configuredProviders: Set(Provider.allCases.filter(dependencies.providers.isAvailable)),
+            keys: ApiKeyRepository(database: database), configuredProviders: Set(Provider.allCases.filter(dependencies.providers.isAvailable)),
             modelSelection: dependencies.features.modelSelection)
         dependencies.metrics.register(models: cache.catalog.models)
         userModels = UserModelsService(

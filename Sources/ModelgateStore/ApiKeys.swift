@@ -20,6 +20,9 @@ public struct ApiKey: Sendable, Equatable {
     public let rpmLimit: Int?
     /// A service key's requests a minute for each of its end users.
     public let rpmPerEndUser: Int?
+    /// The model that serves the key's background calls (`X-Modelgate-Purpose: task`), and how many a UTC day.
+    public let taskModelID: ModelID?
+    public let taskDailyBudget: Int?
     /// A service key may take the end user from Open WebUI's forwarded user headers.
     public let acceptsForwardedUserHeaders: Bool
     public let createdAt: Date
@@ -39,12 +42,16 @@ public struct NewApiKey: Sendable {
     public let userID: UserID?
     public let rpmLimit: Int?
     public let rpmPerEndUser: Int?
+    public let taskModelID: ModelID?
+    public let taskDailyBudget: Int?
     public let acceptsForwardedUserHeaders: Bool
     public let expiresAt: Date?
 
     public init(id: String, app: String, name: String, kind: ApiKeyKind, prefix: String, secretHash: String, userID: UserID?, rpmLimit: Int?,
-                rpmPerEndUser: Int?, acceptsForwardedUserHeaders: Bool, expiresAt: Date?) {
+                rpmPerEndUser: Int?, taskModelID: ModelID?, taskDailyBudget: Int?, acceptsForwardedUserHeaders: Bool, expiresAt: Date?) {
         self.rpmPerEndUser = rpmPerEndUser
+        self.taskModelID = taskModelID
+        self.taskDailyBudget = taskDailyBudget
         self.id = id
         self.app = app
         self.name = name
@@ -72,11 +79,11 @@ public struct ApiKeyRepository: Sendable {
                 ON CONFLICT (name) DO NOTHING
                 """).run()
             try await db.raw("""
-                INSERT INTO api_keys (id, app_id, name, kind, prefix, secret_hash, user_id, rpm_limit, rpm_per_end_user, forwarded_user_headers,
-                                      created_at, expires_at)
+                INSERT INTO api_keys (id, app_id, name, kind, prefix, secret_hash, user_id, rpm_limit, rpm_per_end_user, task_model_id,
+                                      task_daily_budget, forwarded_user_headers, created_at, expires_at)
                 SELECT \(bind: key.id), id, \(bind: key.name), \(bind: key.kind.rawValue), \(bind: key.prefix), \(bind: key.secretHash),
-                       \(bind: key.userID?.description), \(bind: key.rpmLimit), \(bind: key.rpmPerEndUser), \(bind: key.acceptsForwardedUserHeaders ? 1 : 0),
-                       \(bind: now), \(bind: key.expiresAt)
+                       \(bind: key.userID?.description), \(bind: key.rpmLimit), \(bind: key.rpmPerEndUser), \(bind: key.taskModelID?.rawValue),
+                       \(bind: key.taskDailyBudget), \(bind: key.acceptsForwardedUserHeaders ? 1 : 0), \(bind: now), \(bind: key.expiresAt)
                 FROM apps WHERE name = \(bind: key.app)
                 """).run()
             guard let created = try await Self.select("k.id = \(bind: key.id)", in: db).first else {
@@ -152,6 +159,25 @@ public struct ApiKeyRepository: Sendable {
         }
     }
 
+    /// Takes one background call of the key's budget for `day`: the day's count after it, or nil
+    /// when the budget is spent (one conditional upsert, exact across instances).
+    public func takeTask(key: String, day: String, budget: Int) async throws -> Int? {
+        try await database.write { db in
+            try await db.raw("""
+                INSERT INTO key_task_usage (key_id, day, used) VALUES (\(bind: key), \(bind: day), 1)
+                ON CONFLICT (key_id, day) DO UPDATE SET used = key_task_usage.used + 1 WHERE key_task_usage.used < \(bind: budget)
+                RETURNING used
+                """).first().map { try $0.decode(column: "used", as: Int.self) }
+        }
+    }
+
+    /// Gives a background call back (its provider failed before answering).
+    public func giveBackTask(key: String, day: String) async throws {
+        try await database.write { db in
+            try await db.raw("UPDATE key_task_usage SET used = used - 1 WHERE key_id = \(bind: key) AND day = \(bind: day) AND used > 0").run()
+        }
+    }
+
     /// Stores a sign-in link (only its token's hash) for an end user.
     public func createSignInLink(tokenHash: String, user: UserID, key: String, expiresAt: Date, at now: Date) async throws {
         try await database.write { db in
@@ -178,6 +204,7 @@ public struct ApiKeyRepository: Sendable {
     private static func select(_ condition: SQLQueryString, in db: any SQLDatabase) async throws -> [ApiKey] {
         try await db.raw("""
             SELECT k.id, k.app_id, a.name AS app_name, k.name, k.kind, k.prefix, k.secret_hash, k.user_id, k.rpm_limit, k.rpm_per_end_user,
+                   k.task_model_id, k.task_daily_budget,
                    k.forwarded_user_headers, k.created_at, k.last_used_at, k.expires_at, k.revoked_at
             FROM api_keys k JOIN apps a ON a.id = k.app_id WHERE \(condition) ORDER BY k.created_at, k.id
             """).all().map { row in
@@ -188,6 +215,8 @@ public struct ApiKeyRepository: Sendable {
                 secretHash: try row.decode(column: "secret_hash", as: String.self),
                 userID: try row.decode(column: "user_id", as: String?.self).flatMap(UserID.init),
                 rpmLimit: try row.decode(column: "rpm_limit", as: Int?.self), rpmPerEndUser: try row.decode(column: "rpm_per_end_user", as: Int?.self),
+                taskModelID: try row.decode(column: "task_model_id", as: String?.self).map(ModelID.init(rawValue:)),
+                taskDailyBudget: try row.decode(column: "task_daily_budget", as: Int?.self),
                 acceptsForwardedUserHeaders: try row.decode(column: "forwarded_user_headers", as: Int.self) != 0,
                 createdAt: try row.decode(column: "created_at", as: Date.self), lastUsedAt: try row.decode(column: "last_used_at", as: Date?.self),
                 expiresAt: try row.decode(column: "expires_at", as: Date?.self), revokedAt: try row.decode(column: "revoked_at", as: Date?.self))

@@ -282,12 +282,24 @@ enum Schema {
                 user_id TEXT REFERENCES profiles (id),
                 rpm_limit INTEGER CHECK (rpm_limit > 0),
                 rpm_per_end_user INTEGER CHECK (rpm_per_end_user > 0),
+                task_model_id TEXT REFERENCES ai_models (id),
+                task_daily_budget INTEGER CHECK (task_daily_budget > 0),
                 forwarded_user_headers INTEGER NOT NULL DEFAULT 0,
                 created_at {ts} NOT NULL,
                 last_used_at {ts},
                 expires_at {ts},
                 revoked_at {ts},
-                CHECK ((kind = 'user') = (user_id IS NOT NULL))
+                CHECK ((kind = 'user') = (user_id IS NOT NULL)),
+                CHECK ((task_model_id IS NULL) = (task_daily_budget IS NULL))
+            )
+            """,
+            // A key's background calls (title and tag generation) per UTC day: the key's budget, never an end user's.
+            """
+            CREATE TABLE key_task_usage (
+                key_id TEXT NOT NULL REFERENCES api_keys (id),
+                day TEXT NOT NULL,
+                used INTEGER NOT NULL CHECK (used >= 0),
+                PRIMARY KEY (key_id, day)
             )
             """,
             // An app's end user ("alice" of one app is not "alice" of another) is a profile of its own.

@@ -121,6 +121,34 @@ extension TestApp {
         }
     }
 
+    @Test func aBackgroundCallSpendsTheKeysTaskBudgetNeverTheEndUsersMessages() async throws {
+        try await withFakeProviders { fake, app, client in
+            let key = try await app.createKey(client, #"{"name": "open-webui", "kind": "service", "taskModel": "claude-3-5-haiku", "taskDailyBudget": 3}"#)
+            try await app.sql("UPDATE ai_models SET rate_limit_messages_per_day = 1 WHERE id = 'gpt-4o-mini'")
+            let alice: HTTPFields = [.init("X-Modelgate-User")!: "alice"]
+            let chat = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
+            #expect(try await client.complete(key: key, body: chat, headers: alice).status == .ok)
+            #expect(try await client.complete(key: key, body: chat, headers: alice).json["error"]?["code"] == .string("rate_limited"))
+            // Title generation still works: the key's task model and budget answer it.
+            var task = alice
+            task[.init("X-Modelgate-Purpose")!] = "task"
+            for _ in 0..<3 {
+                let titled = try await client.complete(key: key, body: chat, headers: task)
+                #expect(titled.status == .ok && titled.json["model"] == .string("claude-3-5-haiku"), "\(titled.json)")
+            }
+            let spent = try await client.complete(key: key, body: chat, headers: task)
+            #expect(spent.status == .tooManyRequests && spent.json["error"]?["code"] == .string("task_budget_exhausted"))
+            #expect(spent.headers[.init("x-should-retry")!] == "false")
+            #expect(fake.requests.filter { $0.path.hasPrefix("/anthropic") }.count == 3)
+            // Alice's own count did not move, and no end-user event was written for the tasks.
+            let usage = try await QuotaLedger(database: app.database).usage(of: try await app.endUser("alice"), on: "2026-11-18")
+            #expect(usage == ["gpt-4o-mini": 1])
+            // A key without a task model, or a JWT, cannot make a task call.
+            let plain = try await app.createKey(client, #"{"name": "plain", "kind": "service"}"#)
+            #expect(try await client.complete(key: plain, body: chat, headers: task).json["error"]?["code"] == .string("task_not_configured"))
+        }
+    }
+
     @Test func eachEndUserHasTheirOwnRequestsPerMinute() async throws {
         try await withFakeProviders { _, app, client in
             let key = try await app.createKey(client, #"{"name": "bot", "kind": "service", "rpmPerEndUser": 2}"#)

@@ -31,6 +31,8 @@ struct ApiKeyView: Encodable, Sendable {
     let userId: UserID?
     let rpmLimit: Int?
     let rpmPerEndUser: Int?
+    let taskModel: ModelID?
+    let taskDailyBudget: Int?
     let forwardedUserHeaders: Bool
     let createdAt: Date
     let lastUsedAt: Date?
@@ -46,6 +48,8 @@ struct ApiKeyView: Encodable, Sendable {
         userId = key.userID
         rpmLimit = key.rpmLimit
         rpmPerEndUser = key.rpmPerEndUser
+        taskModel = key.taskModelID
+        taskDailyBudget = key.taskDailyBudget
         forwardedUserHeaders = key.acceptsForwardedUserHeaders
         createdAt = key.createdAt
         lastUsedAt = key.lastUsedAt
@@ -65,6 +69,9 @@ struct ApiKeyRequest: Decodable, Sendable {
     let rpm: Int?
     /// A service key's requests a minute for each end user.
     let rpmPerEndUser: Int?
+    /// The model that answers the key's background calls (`X-Modelgate-Purpose: task`), and how many a UTC day.
+    let taskModel: String?
+    let taskDailyBudget: Int?
     /// ISO 8601, e.g. `2027-01-01T00:00:00Z`.
     let expiresAt: String?
     let forwardedUserHeaders: Bool?
@@ -121,9 +128,10 @@ public struct ApiKeyAuthority: Sendable {
     }
 
     /// For the CLI: a key as `POST /api/admin/keys` makes it.
-    public func createKey(name: String, kind: ApiKeyKind, app: String, user: UserID?, rpm: Int?, rpmPerEndUser: Int?, expiresAt: String?,
+    public func createKey(name: String, kind: ApiKeyKind, app: String, user: UserID?, rpm: Int?, rpmPerEndUser: Int?, taskModel: String?,
+                          taskDailyBudget: Int?, expiresAt: String?,
                           forwardedUserHeaders: Bool, environment: String) async throws -> (key: String, id: String, kind: ApiKeyKind, app: String) {
-        let created = try await create(ApiKeyRequest(name: name, kind: kind, app: app, user: nil, rpm: rpm, rpmPerEndUser: rpmPerEndUser, expiresAt: expiresAt,
+        let created = try await create(ApiKeyRequest(name: name, kind: kind, app: app, user: nil, rpm: rpm, rpmPerEndUser: rpmPerEndUser, taskModel: taskModel, taskDailyBudget: taskDailyBudget, expiresAt: expiresAt,
                                                      forwardedUserHeaders: forwardedUserHeaders, environment: environment), user: user)
         return (created.key, created.id, created.kind, created.app)
     }
@@ -145,6 +153,9 @@ public struct ApiKeyAuthority: Sendable {
         if let rpm = request.rpmPerEndUser, rpm < 1 || request.kind == .user {
             throw ModelgateError.invalidField(field: "rpmPerEndUser", reason: "must be at least 1, on a service key")
         }
+        guard (request.taskModel == nil) == (request.taskDailyBudget == nil), (request.taskDailyBudget ?? 1) >= 1 else {
+            throw ModelgateError.invalidField(field: "taskDailyBudget", reason: "a task model needs a daily budget of at least 1, and a budget a task model")
+        }
         let expiresAt = try request.expiresAt.map { text throws(ModelgateError) -> Date in
             guard let date = try? Date(text, strategy: .iso8601) else {
                 throw .invalidField(field: "expiresAt", reason: "must be an ISO 8601 time such as 2027-01-01T00:00:00Z")
@@ -158,7 +169,8 @@ public struct ApiKeyAuthority: Sendable {
         let key = "\(prefix)_\(Self.randomSecret())"
         let stored = try await keys.create(NewApiKey(
             id: id, app: request.app ?? "default", name: request.name, kind: request.kind, prefix: prefix, secretHash: Self.hash(key),
-            userID: user, rpmLimit: request.rpm, rpmPerEndUser: request.rpmPerEndUser, acceptsForwardedUserHeaders: request.forwardedUserHeaders ?? false, expiresAt: expiresAt),
+            userID: user, rpmLimit: request.rpm, rpmPerEndUser: request.rpmPerEndUser,
+            taskModelID: request.taskModel.map(ModelID.init(rawValue:)), taskDailyBudget: request.taskDailyBudget, acceptsForwardedUserHeaders: request.forwardedUserHeaders ?? false, expiresAt: expiresAt),
             makeAppID: { [makeID] in makeID().uuidString.lowercased() }, at: clock.now())
         return CreatedApiKey(key: key, id: stored.id, prefix: stored.prefix, name: stored.name, kind: stored.kind, app: stored.appName,
                              userId: stored.userID, rpmLimit: stored.rpmLimit, rpmPerEndUser: stored.rpmPerEndUser, expiresAt: stored.expiresAt)

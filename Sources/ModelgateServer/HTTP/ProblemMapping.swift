@@ -38,6 +38,15 @@ extension Problem {
                       detail: "This conversation needs about \(estimated) tokens with its reply, and '\(model)' holds \(window); shorten it. Nothing was charged.",
                       extra: ["field": .string("messages"), "modelId": .string(model.rawValue), "estimatedTokens": .number(Double(estimated)),
                               "contextWindow": .number(Double(window))])
+        case .taskNotConfigured:
+            self.init(status: .badRequest, code: "task_not_configured", title: "No task model",
+                      detail: "X-Modelgate-Purpose: task needs an API key with a task model and a daily task budget.",
+                      extra: ["field": .string("X-Modelgate-Purpose")])
+        case .taskBudgetExhausted(let limit, let resetAt, let seconds):
+            self.init(status: .tooManyRequests, code: "task_budget_exhausted", title: "Task budget spent",
+                      detail: "This key's \(limit) background calls of the day are spent; the budget resets at \(ISO8601.string(resetAt)).",
+                      extra: ["limit": .number(Double(limit)), "resetAt": .string(ISO8601.string(resetAt))],
+                      headers: [.retryAfter: String(seconds), .shouldRetry: "false"])
         case .endUserRequired:
             self.init(status: .badRequest, code: "end_user_required", title: "End user required",
                       detail: "A service key acts for an end user: name one in X-Modelgate-User or OpenAI's user field.",

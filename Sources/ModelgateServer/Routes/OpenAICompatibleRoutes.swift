@@ -68,6 +68,8 @@ struct OpenAICompatibleRoutes {
     let maxBodyBytes: Int
 
     static let personaHeader = HTTPField.Name("X-Persona-Id")!
+    /// `task` marks a background call (a title, tags): the key's task model and budget answer it.
+    static let purposeHeader = HTTPField.Name("X-Modelgate-Purpose")!
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.get("models") { _, context in
@@ -82,17 +84,27 @@ struct OpenAICompatibleRoutes {
             let body = try await request.decodeJSON(CompletionRequest.self, limit: maxBodyBytes)
             let persona = request.headers[Self.personaHeader].map(PersonaID.init(rawValue:))
             let call = try body.providerRequest()
+            if let purpose = request.headers[Self.purposeHeader], purpose != "chat" {
+                guard purpose == "task" else { throw ModelgateError.invalidField(field: "X-Modelgate-Purpose", reason: "must be chat or task") }
+                guard let key = context.apiKey, key.taskModelID != nil else { throw ModelgateError.taskNotConfigured }
+                let reply = try await chat.complete(call, persona: nil, explicit: nil, task: key, for: profile)
+                return try await respond(reply, to: body, id: context.id)
+            }
             let explicit = body.model == "auto" ? nil : ModelID(body.model)
             // Unlike /api/chat, an OpenAI client naming a model that does not exist gets OpenAI's 404, not a fallback.
             if let explicit, userModels.catalog.model(explicit)?.enabled != true {
                 throw ModelgateError.notFound(what: "model", id: explicit.rawValue)
             }
             let reply = try await chat.complete(call, persona: persona, explicit: explicit, for: profile)
-            let completion = CompletionWriter(
-                id: "chatcmpl-" + context.id, created: Int(clock.now().timeIntervalSince1970), model: reply.admission.choice.model.id.rawValue)
-            guard body.stream == true else { return try await completion.whole(reply) }
-            return completion.streaming(reply, includeUsage: body.stream_options?.include_usage == true)
+            return try await respond(reply, to: body, id: context.id)
         }
+    }
+
+    private func respond(_ reply: ChatReply, to body: CompletionRequest, id: String) async throws -> Response {
+        let completion = CompletionWriter(
+            id: "chatcmpl-" + id, created: Int(clock.now().timeIntervalSince1970), model: reply.admission.choice.model.id.rawValue)
+        guard body.stream == true else { return try await completion.whole(reply) }
+        return completion.streaming(reply, includeUsage: body.stream_options?.include_usage == true)
     }
 }
 

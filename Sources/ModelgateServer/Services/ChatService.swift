@@ -126,12 +126,15 @@ public struct ChatService: Sendable {
         let call = ProviderRequest(
             providerModelID: "", system: nil, messages: history + turn.messages, endUserID: "",
             options: GenerationOptions(maxOutputTokens: request.maxTokens ?? 1024), tools: try CompletionRequest.definitions(of: request.tools))
-        return try await begin(profile, persona: request.personaId, explicit: request.modelId, call: call, conversation: conversation, path: .chat)
+        return try await begin(profile, call: call, conversation: conversation) { check in
+            try await access.admit(profile, persona: request.personaId, explicit: request.modelId, path: .chat, check: check)
+        }
     }
 
     /// `/v1/chat/completions`: the caller sends the whole history (and its tools and settings), as
     /// OpenAI's API does; `call.providerModelID` and `endUserID` are filled in here.
-    func complete(_ call: ProviderRequest, persona: PersonaID?, explicit: ModelID?, for profile: Profile) async throws -> ChatReply {
+    /// `task` (an API key's background call) is served by the key's task model on its budget.
+    func complete(_ call: ProviderRequest, persona: PersonaID?, explicit: ModelID?, task: ApiKey? = nil, for profile: Profile) async throws -> ChatReply {
         guard let last = call.messages.last, last.role == .user || last.role == .tool else {
             throw ModelgateError.invalidField(field: "messages", reason: "must end with a user or tool message")
         }
@@ -142,18 +145,23 @@ public struct ChatService: Sendable {
             // The text limit is for text: images count toward the body limit only.
             if !last.text.isEmpty { _ = try Self.validated(last.text, field: "messages") }
         }
-        return try await begin(profile, persona: persona, explicit: explicit, call: call, conversation: nil, path: .openAI)
+        if let task {
+            return try await begin(profile, call: call, conversation: nil) { check in try await access.admitTask(for: task, check: check) }
+        }
+        return try await begin(profile, call: call, conversation: nil) { check in
+            try await access.admit(profile, persona: persona, explicit: explicit, path: .openAI, check: check)
+        }
     }
 
     /// Selects, checks that the chosen model can take the request, charges, and calls the provider;
     /// a failure before the first token gives the charge back.
     private func begin(
-        _ profile: Profile, persona: PersonaID?, explicit: ModelID?, call: ProviderRequest, conversation: ChatReply.Conversation?,
-        path: ModelgateMetrics.RequestPath
+        _ profile: Profile, call: ProviderRequest, conversation: ChatReply.Conversation?,
+        admit: (_ check: (AIModel) throws -> Void) async throws -> Admission
     ) async throws -> ChatReply {
         var providerRequest = call
         providerRequest.endUserID = profile.id.description
-        let admission = try await access.admit(profile, persona: persona, explicit: explicit, path: path) { [providerRequest] model in
+        let admission = try await admit { [providerRequest] model in
             var request = providerRequest
             request.providerModelID = model.providerModelID
             try checkModelTakes(request, model: model)

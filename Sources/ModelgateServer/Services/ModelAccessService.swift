@@ -27,7 +27,6 @@ struct MessagePlan: Sendable {
 public struct Admission: Sendable {
     public let choice: ModelChoice
     public let payment: PaymentKind
-    public let consumption: Consumption
     public let usage: DailyUsage
     public let trialMessagesRemaining: Int?
     /// The coach's system prompt, when the message goes to one.
@@ -46,13 +45,15 @@ public struct ModelAccessService: Sendable {
     private let outbox: AnalyticsOutbox
     private let metrics: ModelgateMetrics
     private let clock: any WallClock
+    private let keys: ApiKeyRepository
     /// The providers that can be called (a key, or the demo responder); given when it is built.
     private let configuredProviders: Set<Provider>
     /// Operators can switch model choice off (feature flag): everyone gets the system default.
     let isModelSelectionEnabled: Bool
 
     init(cache: CatalogCache, entitlements: EntitlementRepository, ledger: QuotaLedger, outbox: AnalyticsOutbox, metrics: ModelgateMetrics,
-         clock: any WallClock, configuredProviders: Set<Provider>, modelSelection: Bool) {
+         clock: any WallClock, keys: ApiKeyRepository, configuredProviders: Set<Provider>, modelSelection: Bool) {
+        self.keys = keys
         self.configuredProviders = configuredProviders
         self.cache = cache
         self.entitlements = entitlements
@@ -157,7 +158,7 @@ public struct ModelAccessService: Sendable {
         case .consumed(let consumption):
             metrics.quota(payment == .trial ? .trial : .allowed, model: model.id)
             return Admission(
-                choice: plan.choice, payment: payment, consumption: consumption,
+                choice: plan.choice, payment: payment,
                 usage: DailyUsage(used: consumption.usedToday, limit: model.dailyMessageLimit, resetAt: ISO8601.string(day.resetAt)),
                 trialMessagesRemaining: consumption.trialUsed.map { AccessQuote.trialMessagesLeft(of: model, used: $0) },
                 systemPrompt: persona.flatMap { cache.persona($0)?.systemPrompt },
@@ -178,6 +179,25 @@ public struct ModelAccessService: Sendable {
             await recordRefusal(.modelTrialExpiredPrompt(model: model.id, priceCents: model.priceCents), of: profile)
             throw ModelgateError.trialExhausted(model.id, priceCents: model.priceCents)
         }
+    }
+
+    /// A background call of an API key (`X-Modelgate-Purpose: task`): served by the key's task
+    /// model and charged to the key's budget for the UTC day, never to the end user's messages or
+    /// trials. `check` refuses what the model cannot take, before the charge.
+    func admitTask(for key: ApiKey, check: (AIModel) throws -> Void) async throws -> Admission {
+        guard let modelID = key.taskModelID, let budget = key.taskDailyBudget else { throw ModelgateError.taskNotConfigured }
+        guard let model = cache.catalog.model(modelID), model.enabled else { throw ModelgateError.modelUnavailable(modelID) }
+        guard configuredProviders.contains(model.provider) else { throw ModelgateError.providerNotConfigured(model.provider) }
+        try check(model)
+        let day = QuotaCalendar.day(at: clock.now(), zoneIdentifier: "UTC")
+        guard let used = try await keys.takeTask(key: key.id, day: day.key, budget: budget) else {
+            throw ModelgateError.taskBudgetExhausted(
+                limit: budget, resetAt: day.resetAt, retryAfterSeconds: max(1, Int(day.resetAt.timeIntervalSince(clock.now()).rounded(.up))))
+        }
+        return Admission(
+            choice: ModelChoice(model: model, reason: .explicit, answeredBy: .explicit, skipped: []), payment: .task,
+            usage: DailyUsage(used: used, limit: budget, resetAt: ISO8601.string(day.resetAt)), trialMessagesRemaining: nil,
+            systemPrompt: nil, release: { [keys] in try await keys.giveBackTask(key: key.id, day: day.key) })
     }
 
     /// Takes the message's quota (and trial) units, writing its analytics events in the same transaction.
