@@ -10,6 +10,13 @@ public final class ModelgateMetrics: Sendable {
     public enum WebhookOutcome: String, Sendable, CaseIterable { case granted, duplicate, badSignature = "bad_signature", failed, ignored, refunded }
     /// Where a premium model was asked for without access.
     public enum RequestPath: String, Sendable, CaseIterable { case chat = "api_chat", openAI = "v1", preview, preferences }
+    /// What became of a request made with an API key.
+    public enum KeyOutcome: String, Sendable, CaseIterable {
+        case allowed
+        case rateLimited = "rate_limited"
+        case endUserRateLimited = "end_user_rate_limited"
+        case taskBudgetExhausted = "task_budget_exhausted"
+    }
     /// Why a provider request failed: before the first token (`rate_limited` … `cancelled`) or after it (`stream_cut`).
     public enum ProviderErrorCode: String, Sendable, CaseIterable {
         case rateLimited = "rate_limited", unavailable, failed, notConfigured = "not_configured", cancelled, streamCut = "stream_cut"
@@ -118,6 +125,11 @@ public final class ModelgateMetrics: Sendable {
         registry.makeGauge(descriptor: Self.connectionsMax).set(Double(max))
     }
 
+    /// A request made with an API key, labelled by the key's id (never its secret).
+    public func keyRequest(key: String, outcome: KeyOutcome) {
+        registry.makeCounter(descriptor: Self.keyRequests, labels: [("key", key), ("outcome", outcome.rawValue)]).increment()
+    }
+
     /// The Prometheus text exposition of every metric.
     public func exposition() -> String { registry.emitToString() }
 
@@ -147,5 +159,6 @@ public final class ModelgateMetrics: Sendable {
     static var deliveryFailures: MetricNameDescriptor { metric("modelgate_analytics_delivery_failures_total", "Batches of analytics events PostHog did not accept.") }
     static var delivered: MetricNameDescriptor { metric("modelgate_analytics_events_delivered_total", "Analytics events PostHog accepted.") }
     static var connectionsInUse: MetricNameDescriptor { metric("modelgate_database_connections_in_use", "Database connections leased right now.") }
+    static var keyRequests: MetricNameDescriptor { metric("modelgate_key_requests_total", "Requests made with an API key, by key id and outcome (allowed, rate_limited, end_user_rate_limited, task_budget_exhausted).") }
     static var connectionsMax: MetricNameDescriptor { metric("modelgate_database_connections_max", "Database connections the pools may open.") }
 }

@@ -51,7 +51,7 @@ public struct Services: Sendable {
         let database = dependencies.database
         cache = try await CatalogCache(database: database)
         profiles = ProfileRepository(database: database)
-        apiKeys = ApiKeyAuthority(database: database, clock: dependencies.clock, makeID: dependencies.makeID)
+        apiKeys = ApiKeyAuthority(database: database, clock: dependencies.clock, makeID: dependencies.makeID, metrics: dependencies.metrics)
         access = ModelAccessService(
             cache: cache, entitlements: EntitlementRepository(database: database), ledger: QuotaLedger(database: database),
             outbox: AnalyticsOutbox(makeID: dependencies.makeID), metrics: dependencies.metrics, clock: dependencies.clock,

@@ -242,6 +242,11 @@ extension TestApp {
             #expect(fake.requests.count == 5)
             let refused = try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: "user-0"])
             #expect(refused.json["error"]?["code"] == .string("key_rate_limited") && refused.headers[.retryAfter] != nil)
+            // /metrics counts them per key id (never the secret).
+            let id = try #require(key.split(separator: "_").dropFirst(2).first.map(String.init))
+            let metrics = series(app.metrics.exposition())
+            #expect(metrics[#"modelgate_key_requests_total{key="\#(id)",outcome="allowed"}"#] == 5)
+            #expect(metrics[#"modelgate_key_requests_total{key="\#(id)",outcome="rate_limited"}"#] == 36)
             // The next minute has a new allowance.
             app.clock.set(app.clock.now().addingTimeInterval(60))
             #expect(try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: "user-0"]).status == .ok)

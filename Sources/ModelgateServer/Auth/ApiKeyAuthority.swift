@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import ModelgateCore
+import ModelgateMetrics
 import ModelgateStore
 import NIOCore
 
@@ -87,10 +88,12 @@ public struct ApiKeyAuthority: Sendable {
     let profiles: ProfileRepository
     let clock: any WallClock
     let makeID: @Sendable () -> UUID
+    let metrics: ModelgateMetrics
 
-    public init(database: Database, clock: any WallClock, makeID: @escaping @Sendable () -> UUID) {
+    public init(database: Database, clock: any WallClock, makeID: @escaping @Sendable () -> UUID, metrics: ModelgateMetrics = ModelgateMetrics()) {
         keys = ApiKeyRepository(database: database)
         profiles = ProfileRepository(database: database)
+        self.metrics = metrics
         self.clock = clock
         self.makeID = makeID
     }
@@ -192,7 +195,7 @@ public struct ApiKeyAuthority: Sendable {
     /// `X-Modelgate-User`, else OpenAI's `user` field of the body, else (when the key allows it)
     /// Open WebUI's forwarded user id. Returns the request with its body intact.
     func caller(_ key: ApiKey, request: Request, bodyLimit: Int) async throws -> (Profile, Request) {
-        if let limit = key.rpmLimit { try await takeRequest(key, subject: "", limit: limit) }
+        if let limit = key.rpmLimit { try await takeRequest(key, subject: "", limit: limit, refused: .rateLimited) }
         try await keys.touch(key, at: clock.now())
         var request = request
         let userID: UserID
@@ -216,8 +219,9 @@ public struct ApiKeyAuthority: Sendable {
                 throw ModelgateError.invalidField(field: "user", reason: "an end user id is 1–128 characters without control characters")
             }
             userID = try await keys.endUser(app: key.appID, externalID: external, newUser: UserID(makeID()), at: clock.now())
-            if let perUser = key.rpmPerEndUser { try await takeRequest(key, subject: userID.description, limit: perUser) }
+            if let perUser = key.rpmPerEndUser { try await takeRequest(key, subject: userID.description, limit: perUser, refused: .endUserRateLimited) }
         }
+        metrics.keyRequest(key: key.id, outcome: .allowed)
         var profile = try await profiles.findOrCreate(userID, email: nil, at: clock.now())
         if key.kind == .service, let zone = request.headers[Self.timeZoneHeader], zone != profile.timeZone.effective(at: clock.now()),
            zone != profile.timeZone.pending {
@@ -229,10 +233,11 @@ public struct ApiKeyAuthority: Sendable {
 
     /// One request of a per-minute allowance (the key's, or one end user's), exact across instances;
     /// a refusal costs nothing.
-    private func takeRequest(_ key: ApiKey, subject: String, limit: Int) async throws {
+    private func takeRequest(_ key: ApiKey, subject: String, limit: Int, refused: ModelgateMetrics.KeyOutcome) async throws {
         let now = clock.now()
         let minute = floor(now.timeIntervalSince1970 / 60) * 60
         guard try await keys.takeRequest(key: key.id, subject: subject, window: String(Int(minute)), limit: limit) else {
+            metrics.keyRequest(key: key.id, outcome: refused)
             throw ModelgateError.keyRateLimited(limit: limit, retryAfterSeconds: max(1, Int((minute + 60 - now.timeIntervalSince1970).rounded(.up))))
         }
     }

@@ -191,6 +191,7 @@ public struct ModelAccessService: Sendable {
         try check(model)
         let day = QuotaCalendar.day(at: clock.now(), zoneIdentifier: "UTC")
         guard let used = try await keys.takeTask(key: key.id, day: day.key, budget: budget) else {
+            metrics.keyRequest(key: key.id, outcome: .taskBudgetExhausted)
             throw ModelgateError.taskBudgetExhausted(
                 limit: budget, resetAt: day.resetAt, retryAfterSeconds: max(1, Int(day.resetAt.timeIntervalSince(clock.now()).rounded(.up))))
         }
