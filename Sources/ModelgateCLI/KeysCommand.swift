@@ -35,6 +35,8 @@ struct CreateKeyCommand: AsyncParsableCommand {
     @Option(help: "The app the key belongs to; its end users are the app's.") var app = "default"
     @Option(help: "Requests a minute the key may send.") var rpm: Int?
     @Option(help: "Requests a minute each end user of a service key may send.") var rpmPerEndUser: Int?
+    @Option(help: "Chat calls the key may have open at once.") var maxStreams: Int?
+    @Option(help: "Chat calls each end user of a service key may have open at once.") var maxStreamsPerEndUser: Int?
     @Option(help: "The model that answers background calls (X-Modelgate-Purpose: task).") var taskModel: String?
     @Option(help: "Background calls a UTC day, charged to the key, never to an end user.") var taskDailyBudget: Int?
     @Option(help: "When the key stops working, ISO 8601.") var expiresAt: String?
@@ -49,7 +51,7 @@ struct CreateKeyCommand: AsyncParsableCommand {
                 if let userID { _ = try await ProfileRepository(database: database).findOrCreate(userID, email: UserID(user) == nil ? user : nil, at: Date()) }
             }
             let created = try await keys.createKey(
-                name: name, kind: kind, app: app, user: userID, rpm: rpm, rpmPerEndUser: rpmPerEndUser, taskModel: taskModel, taskDailyBudget: taskDailyBudget, expiresAt: expiresAt, forwardedUserHeaders: forwardedUserHeaders,
+                name: name, kind: kind, app: app, user: userID, rpm: rpm, rpmPerEndUser: rpmPerEndUser, maxStreams: maxStreams, maxStreamsPerEndUser: maxStreamsPerEndUser, taskModel: taskModel, taskDailyBudget: taskDailyBudget, expiresAt: expiresAt, forwardedUserHeaders: forwardedUserHeaders,
                 environment: test ? "test" : "live")
             print(created.key)
             FileHandle.standardError.write(Data("key \(created.id) (\(created.kind.rawValue), app \(created.app)): store it now, it is not shown again\n".utf8))

@@ -17,6 +17,8 @@ public enum ModelgateError: Error, Sendable, Equatable {
     case taskBudgetExhausted(limit: Int, resetAt: Date, retryAfterSeconds: Int)
     /// A service key's request named no end user.
     case endUserRequired
+    /// An API key (or one of its end users) has as many chat calls open as it may.
+    case tooManyStreams(limit: Int)
     /// An API key used up its requests of this minute.
     case keyRateLimited(limit: Int, retryAfterSeconds: Int)
     /// A form body (`application/x-www-form-urlencoded`) that cannot be read at all.

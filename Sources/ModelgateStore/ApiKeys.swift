@@ -20,6 +20,9 @@ public struct ApiKey: Sendable, Equatable {
     public let rpmLimit: Int?
     /// A service key's requests a minute for each of its end users.
     public let rpmPerEndUser: Int?
+    /// Chat calls the key (and each of its end users) may have open at once.
+    public let maxStreams: Int?
+    public let maxStreamsPerEndUser: Int?
     /// The model that serves the key's background calls (`X-Modelgate-Purpose: task`), and how many a UTC day.
     public let taskModelID: ModelID?
     public let taskDailyBudget: Int?
@@ -42,13 +45,18 @@ public struct NewApiKey: Sendable {
     public let userID: UserID?
     public let rpmLimit: Int?
     public let rpmPerEndUser: Int?
+    public let maxStreams: Int?
+    public let maxStreamsPerEndUser: Int?
     public let taskModelID: ModelID?
     public let taskDailyBudget: Int?
     public let acceptsForwardedUserHeaders: Bool
     public let expiresAt: Date?
 
     public init(id: String, app: String, name: String, kind: ApiKeyKind, prefix: String, secretHash: String, userID: UserID?, rpmLimit: Int?,
-                rpmPerEndUser: Int?, taskModelID: ModelID?, taskDailyBudget: Int?, acceptsForwardedUserHeaders: Bool, expiresAt: Date?) {
+                rpmPerEndUser: Int?, maxStreams: Int?, maxStreamsPerEndUser: Int?, taskModelID: ModelID?, taskDailyBudget: Int?,
+                acceptsForwardedUserHeaders: Bool, expiresAt: Date?) {
+        self.maxStreams = maxStreams
+        self.maxStreamsPerEndUser = maxStreamsPerEndUser
         self.rpmPerEndUser = rpmPerEndUser
         self.taskModelID = taskModelID
         self.taskDailyBudget = taskDailyBudget
@@ -79,10 +87,11 @@ public struct ApiKeyRepository: Sendable {
                 ON CONFLICT (name) DO NOTHING
                 """).run()
             try await db.raw("""
-                INSERT INTO api_keys (id, app_id, name, kind, prefix, secret_hash, user_id, rpm_limit, rpm_per_end_user, task_model_id,
-                                      task_daily_budget, forwarded_user_headers, created_at, expires_at)
+                INSERT INTO api_keys (id, app_id, name, kind, prefix, secret_hash, user_id, rpm_limit, rpm_per_end_user, max_streams,
+                                      max_streams_per_end_user, task_model_id, task_daily_budget, forwarded_user_headers, created_at, expires_at)
                 SELECT \(bind: key.id), id, \(bind: key.name), \(bind: key.kind.rawValue), \(bind: key.prefix), \(bind: key.secretHash),
-                       \(bind: key.userID?.description), \(bind: key.rpmLimit), \(bind: key.rpmPerEndUser), \(bind: key.taskModelID?.rawValue),
+                       \(bind: key.userID?.description), \(bind: key.rpmLimit), \(bind: key.rpmPerEndUser), \(bind: key.maxStreams),
+                       \(bind: key.maxStreamsPerEndUser), \(bind: key.taskModelID?.rawValue),
                        \(bind: key.taskDailyBudget), \(bind: key.acceptsForwardedUserHeaders ? 1 : 0), \(bind: now), \(bind: key.expiresAt)
                 FROM apps WHERE name = \(bind: key.app)
                 """).run()
@@ -178,6 +187,33 @@ public struct ApiKeyRepository: Sendable {
         }
     }
 
+    /// Opens a chat call slot for the key (and its end user `subject`) unless either is at its limit.
+    /// Acquisitions of one key are serialized (a row lock on PostgreSQL, the one writer on SQLite),
+    /// so the count is exact across instances; slots of a crashed instance expire at `expiresAt`.
+    public func openStream(id: String, key: ApiKey, subject: String, expiresAt: Date, at now: Date) async throws -> Bool {
+        let backend = database.backend
+        return try await database.transaction { db in
+            if backend == .postgres { try await db.raw("SELECT id FROM api_keys WHERE id = \(bind: key.id) FOR UPDATE").run() }
+            try await db.raw("DELETE FROM key_streams WHERE key_id = \(bind: key.id) AND expires_at <= \(bind: now)").run()
+            let counts = try await db.raw("""
+                SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN subject = \(bind: subject) THEN 1 ELSE 0 END), 0) AS mine
+                FROM key_streams WHERE key_id = \(bind: key.id)
+                """).first()
+            let total = try counts?.decode(column: "total", as: Int.self) ?? 0
+            let mine = try counts?.decode(column: "mine", as: Int.self) ?? 0
+            if let limit = key.maxStreams, total >= limit { return false }
+            if let limit = key.maxStreamsPerEndUser, mine >= limit { return false }
+            try await db.raw("""
+                INSERT INTO key_streams (id, key_id, subject, expires_at) VALUES (\(bind: id), \(bind: key.id), \(bind: subject), \(bind: expiresAt))
+                """).run()
+            return true
+        }
+    }
+
+    public func closeStream(id: String) async throws {
+        try await database.write { db in try await db.raw("DELETE FROM key_streams WHERE id = \(bind: id)").run() }
+    }
+
     /// Stores a sign-in link (only its token's hash) for an end user.
     public func createSignInLink(tokenHash: String, user: UserID, key: String, expiresAt: Date, at now: Date) async throws {
         try await database.write { db in
@@ -204,7 +240,7 @@ public struct ApiKeyRepository: Sendable {
     private static func select(_ condition: SQLQueryString, in db: any SQLDatabase) async throws -> [ApiKey] {
         try await db.raw("""
             SELECT k.id, k.app_id, a.name AS app_name, k.name, k.kind, k.prefix, k.secret_hash, k.user_id, k.rpm_limit, k.rpm_per_end_user,
-                   k.task_model_id, k.task_daily_budget,
+                   k.max_streams, k.max_streams_per_end_user, k.task_model_id, k.task_daily_budget,
                    k.forwarded_user_headers, k.created_at, k.last_used_at, k.expires_at, k.revoked_at
             FROM api_keys k JOIN apps a ON a.id = k.app_id WHERE \(condition) ORDER BY k.created_at, k.id
             """).all().map { row in
@@ -215,6 +251,8 @@ public struct ApiKeyRepository: Sendable {
                 secretHash: try row.decode(column: "secret_hash", as: String.self),
                 userID: try row.decode(column: "user_id", as: String?.self).flatMap(UserID.init),
                 rpmLimit: try row.decode(column: "rpm_limit", as: Int?.self), rpmPerEndUser: try row.decode(column: "rpm_per_end_user", as: Int?.self),
+                maxStreams: try row.decode(column: "max_streams", as: Int?.self),
+                maxStreamsPerEndUser: try row.decode(column: "max_streams_per_end_user", as: Int?.self),
                 taskModelID: try row.decode(column: "task_model_id", as: String?.self).map(ModelID.init(rawValue:)),
                 taskDailyBudget: try row.decode(column: "task_daily_budget", as: Int?.self),
                 acceptsForwardedUserHeaders: try row.decode(column: "forwarded_user_headers", as: Int.self) != 0,

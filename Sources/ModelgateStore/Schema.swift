@@ -282,6 +282,8 @@ enum Schema {
                 user_id TEXT REFERENCES profiles (id),
                 rpm_limit INTEGER CHECK (rpm_limit > 0),
                 rpm_per_end_user INTEGER CHECK (rpm_per_end_user > 0),
+                max_streams INTEGER CHECK (max_streams > 0),
+                max_streams_per_end_user INTEGER CHECK (max_streams_per_end_user > 0),
                 task_model_id TEXT REFERENCES ai_models (id),
                 task_daily_budget INTEGER CHECK (task_daily_budget > 0),
                 forwarded_user_headers INTEGER NOT NULL DEFAULT 0,
@@ -321,6 +323,16 @@ enum Schema {
                 PRIMARY KEY (key_id, subject, window_start)
             )
             """,
+            // The chat calls a key has open now; a row outlives a crashed instance only until it expires.
+            """
+            CREATE TABLE key_streams (
+                id TEXT PRIMARY KEY,
+                key_id TEXT NOT NULL REFERENCES api_keys (id),
+                subject TEXT NOT NULL,
+                expires_at {ts} NOT NULL
+            )
+            """,
+            "CREATE INDEX key_streams_key ON key_streams (key_id, subject)",
             // A sign-in link a service makes for one of its end users: single use, short-lived.
             """
             CREATE TABLE sign_in_links (

@@ -149,6 +149,34 @@ extension TestApp {
         }
     }
 
+    @Test func aKeyAndEachEndUserHoldOnlySoManyOpenCalls() async throws {
+        try await withFakeProviders { fake, app, client in
+            let key = try await app.createKey(client, #"{"name": "bot", "kind": "service", "maxStreams": 2, "maxStreamsPerEndUser": 1}"#)
+            let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
+            // Upstream answers take a second, so every call below is open at once.
+            fake.script(.slowFirstByte(seconds: 1, then: "Hello there"), .slowFirstByte(seconds: 1, then: "Hello there"))
+            let users = ["alice", "alice", "bob", "carol", "dave"]
+            let outcomes = try await withThrowingTaskGroup(of: (String, String?).self) { group in
+                for (index, user) in users.enumerated() {
+                    group.addTask {
+                        try await Task.sleep(for: .milliseconds(index * 20))
+                        let reply = try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: user])
+                        return (user, reply.status == .ok ? "ok" : reply.json["error"]?["code"]?.stringValue)
+                    }
+                }
+                return try await group.reduce(into: [(String, String?)]()) { $0.append($1) }
+            }
+            // The key holds two calls, an end user one: two distinct users are answered, the rest refused.
+            let answered = outcomes.filter { $0.1 == "ok" }.map(\.0)
+            #expect(answered.count == 2 && Set(answered).count == 2, "\(outcomes)")
+            #expect(outcomes.filter { $0.1 == "too_many_streams" }.count == 3, "\(outcomes)")
+            #expect(fake.requests.count == 2)
+            // Closed when the answers were written: the next call has a slot again.
+            #expect(try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: "carol"]).status == .ok)
+            #expect(try await app.count("key_streams") == 0)
+        }
+    }
+
     @Test func eachEndUserHasTheirOwnRequestsPerMinute() async throws {
         try await withFakeProviders { _, app, client in
             let key = try await app.createKey(client, #"{"name": "bot", "kind": "service", "rpmPerEndUser": 2}"#)

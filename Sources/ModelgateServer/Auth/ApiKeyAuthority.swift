@@ -32,6 +32,8 @@ struct ApiKeyView: Encodable, Sendable {
     let userId: UserID?
     let rpmLimit: Int?
     let rpmPerEndUser: Int?
+    let maxStreams: Int?
+    let maxStreamsPerEndUser: Int?
     let taskModel: ModelID?
     let taskDailyBudget: Int?
     let forwardedUserHeaders: Bool
@@ -49,6 +51,8 @@ struct ApiKeyView: Encodable, Sendable {
         userId = key.userID
         rpmLimit = key.rpmLimit
         rpmPerEndUser = key.rpmPerEndUser
+        maxStreams = key.maxStreams
+        maxStreamsPerEndUser = key.maxStreamsPerEndUser
         taskModel = key.taskModelID
         taskDailyBudget = key.taskDailyBudget
         forwardedUserHeaders = key.acceptsForwardedUserHeaders
@@ -70,6 +74,9 @@ struct ApiKeyRequest: Decodable, Sendable {
     let rpm: Int?
     /// A service key's requests a minute for each end user.
     let rpmPerEndUser: Int?
+    /// Chat calls the key, and each of its end users, may have open at once.
+    let maxStreams: Int?
+    let maxStreamsPerEndUser: Int?
     /// The model that answers the key's background calls (`X-Modelgate-Purpose: task`), and how many a UTC day.
     let taskModel: String?
     let taskDailyBudget: Int?
@@ -131,10 +138,11 @@ public struct ApiKeyAuthority: Sendable {
     }
 
     /// For the CLI: a key as `POST /api/admin/keys` makes it.
-    public func createKey(name: String, kind: ApiKeyKind, app: String, user: UserID?, rpm: Int?, rpmPerEndUser: Int?, taskModel: String?,
+    public func createKey(name: String, kind: ApiKeyKind, app: String, user: UserID?, rpm: Int?, rpmPerEndUser: Int?, maxStreams: Int?,
+                          maxStreamsPerEndUser: Int?, taskModel: String?,
                           taskDailyBudget: Int?, expiresAt: String?,
                           forwardedUserHeaders: Bool, environment: String) async throws -> (key: String, id: String, kind: ApiKeyKind, app: String) {
-        let created = try await create(ApiKeyRequest(name: name, kind: kind, app: app, user: nil, rpm: rpm, rpmPerEndUser: rpmPerEndUser, taskModel: taskModel, taskDailyBudget: taskDailyBudget, expiresAt: expiresAt,
+        let created = try await create(ApiKeyRequest(name: name, kind: kind, app: app, user: nil, rpm: rpm, rpmPerEndUser: rpmPerEndUser, maxStreams: maxStreams, maxStreamsPerEndUser: maxStreamsPerEndUser, taskModel: taskModel, taskDailyBudget: taskDailyBudget, expiresAt: expiresAt,
                                                      forwardedUserHeaders: forwardedUserHeaders, environment: environment), user: user)
         return (created.key, created.id, created.kind, created.app)
     }
@@ -156,6 +164,9 @@ public struct ApiKeyAuthority: Sendable {
         if let rpm = request.rpmPerEndUser, rpm < 1 || request.kind == .user {
             throw ModelgateError.invalidField(field: "rpmPerEndUser", reason: "must be at least 1, on a service key")
         }
+        for (field, value) in [("maxStreams", request.maxStreams), ("maxStreamsPerEndUser", request.maxStreamsPerEndUser)] where (value ?? 1) < 1 {
+            throw ModelgateError.invalidField(field: field, reason: "must be at least 1")
+        }
         guard (request.taskModel == nil) == (request.taskDailyBudget == nil), (request.taskDailyBudget ?? 1) >= 1 else {
             throw ModelgateError.invalidField(field: "taskDailyBudget", reason: "a task model needs a daily budget of at least 1, and a budget a task model")
         }
@@ -172,7 +183,8 @@ public struct ApiKeyAuthority: Sendable {
         let key = "\(prefix)_\(Self.randomSecret())"
         let stored = try await keys.create(NewApiKey(
             id: id, app: request.app ?? "default", name: request.name, kind: request.kind, prefix: prefix, secretHash: Self.hash(key),
-            userID: user, rpmLimit: request.rpm, rpmPerEndUser: request.rpmPerEndUser,
+            userID: user, rpmLimit: request.rpm, rpmPerEndUser: request.rpmPerEndUser, maxStreams: request.maxStreams,
+            maxStreamsPerEndUser: request.maxStreamsPerEndUser,
             taskModelID: request.taskModel.map(ModelID.init(rawValue:)), taskDailyBudget: request.taskDailyBudget, acceptsForwardedUserHeaders: request.forwardedUserHeaders ?? false, expiresAt: expiresAt),
             makeAppID: { [makeID] in makeID().uuidString.lowercased() }, at: clock.now())
         return CreatedApiKey(key: key, id: stored.id, prefix: stored.prefix, name: stored.name, kind: stored.kind, app: stored.appName,
@@ -229,6 +241,23 @@ public struct ApiKeyAuthority: Sendable {
             try await profiles.setTimeZone(profile.timeZone, for: userID, at: clock.now())
         }
         return (profile, request)
+    }
+
+    /// How long an open-call slot outlives an instance that died holding it.
+    static let streamSlotLifetime: TimeInterval = 15 * 60
+
+    /// Chat routes, the calls that hold a provider stream open.
+    static let chatPaths: Set<String> = ["/v1/chat/completions", "/api/chat"]
+
+    /// Opens a chat-call slot when the key limits them; the returned closure closes it (nil: no limit).
+    func openStream(_ key: ApiKey, for user: UserID, path: String) async throws -> (@Sendable () async -> Void)? {
+        guard key.maxStreams != nil || key.maxStreamsPerEndUser != nil, Self.chatPaths.contains(path) else { return nil }
+        let id = makeID().uuidString.lowercased()
+        let now = clock.now()
+        guard try await keys.openStream(id: id, key: key, subject: user.description, expiresAt: now.addingTimeInterval(Self.streamSlotLifetime), at: now) else {
+            throw ModelgateError.tooManyStreams(limit: key.maxStreams ?? key.maxStreamsPerEndUser ?? 0)
+        }
+        return { [keys] in try? await keys.closeStream(id: id) }
     }
 
     /// One request of a per-minute allowance (the key's, or one end user's), exact across instances;

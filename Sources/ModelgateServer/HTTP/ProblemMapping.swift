@@ -51,6 +51,10 @@ extension Problem {
             self.init(status: .badRequest, code: "end_user_required", title: "End user required",
                       detail: "A service key acts for an end user: name one in X-Modelgate-User or OpenAI's user field.",
                       extra: ["field": .string("user")])
+        case .tooManyStreams(let limit):
+            self.init(status: .tooManyRequests, code: "too_many_streams", title: "Too many open calls",
+                      detail: "This API key (or its end user) may have \(limit) chat calls open at once; nothing was charged.",
+                      extra: ["limit": .number(Double(limit))], headers: [.retryAfter: "1", .shouldRetry: "true"])
         case .keyRateLimited(let limit, let seconds):
             self.init(status: .tooManyRequests, code: "key_rate_limited", title: "Key rate limit reached",
                       detail: "This API key may send \(limit) requests a minute; nothing was charged.",
