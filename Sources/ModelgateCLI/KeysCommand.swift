@@ -51,7 +51,8 @@ struct CreateKeyCommand: AsyncParsableCommand {
                 if let userID { _ = try await ProfileRepository(database: database).findOrCreate(userID, email: UserID(user) == nil ? user : nil, at: Date()) }
             }
             let created = try await keys.createKey(
-                name: name, kind: kind, app: app, user: userID, rpm: rpm, rpmPerEndUser: rpmPerEndUser, maxStreams: maxStreams, maxStreamsPerEndUser: maxStreamsPerEndUser, taskModel: taskModel, taskDailyBudget: taskDailyBudget, expiresAt: expiresAt, forwardedUserHeaders: forwardedUserHeaders,
+                name: name, kind: kind, app: app, user: userID, limits: ApiKeyLimits(rpm: rpm, rpmPerEndUser: rpmPerEndUser, maxStreams: maxStreams, maxStreamsPerEndUser: maxStreamsPerEndUser,
+                                    taskModel: taskModel.map(ModelID.init(rawValue:)), taskDailyBudget: taskDailyBudget), expiresAt: expiresAt, forwardedUserHeaders: forwardedUserHeaders,
                 environment: test ? "test" : "live")
             print(created.key)
             FileHandle.standardError.write(Data("key \(created.id) (\(created.kind.rawValue), app \(created.app)): store it now, it is not shown again\n".utf8))
@@ -68,7 +69,7 @@ struct ListKeysCommand: AsyncParsableCommand {
             print("id\tprefix\tkind\tapp\tname\trpm\tlast used\texpires\trevoked")
             for key in try await keys.listKeys() {
                 let dates = [key.lastUsedAt, key.expiresAt, key.revokedAt].map { $0.map(ISO8601.string) ?? "-" }
-                print(([key.id, key.prefix, key.kind.rawValue, key.appName, key.name, key.rpmLimit.map(String.init) ?? "-"] + dates).joined(separator: "\t"))
+                print(([key.id, key.prefix, key.kind.rawValue, key.appName, key.name, key.limits.rpm.map(String.init) ?? "-"] + dates).joined(separator: "\t"))
             }
         }
     }

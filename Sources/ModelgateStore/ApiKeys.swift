@@ -7,31 +7,28 @@ public enum ApiKeyKind: String, Sendable, Codable {
     case user, service
 }
 
-/// An API key as stored: never its secret, only the secret's SHA-256 and the visible prefix.
-public struct ApiKey: Sendable, Equatable {
-    public let id: String
-    public let appID: String
-    public let appName: String
-    public let name: String
-    public let kind: ApiKeyKind
-    public let prefix: String
-    public let secretHash: String
-    public let userID: UserID?
-    public let rpmLimit: Int?
+/// What a key may do: limits per minute and on open calls, for the key and each end user, and the
+/// task model and budget of its background calls. Nil means no limit (or no task model).
+public struct ApiKeyLimits: Sendable, Equatable, Codable {
+    public var rpm: Int?
     /// A service key's requests a minute for each of its end users.
-    public let rpmPerEndUser: Int?
+    public var rpmPerEndUser: Int?
     /// Chat calls the key (and each of its end users) may have open at once.
-    public let maxStreams: Int?
-    public let maxStreamsPerEndUser: Int?
+    public var maxStreams: Int?
+    public var maxStreamsPerEndUser: Int?
     /// The model that serves the key's background calls (`X-Modelgate-Purpose: task`), and how many a UTC day.
-    public let taskModelID: ModelID?
-    public let taskDailyBudget: Int?
-    /// A service key may take the end user from Open WebUI's forwarded user headers.
-    public let acceptsForwardedUserHeaders: Bool
-    public let createdAt: Date
-    public let lastUsedAt: Date?
-    public let expiresAt: Date?
-    public let revokedAt: Date?
+    public var taskModel: ModelID?
+    public var taskDailyBudget: Int?
+
+    public init(rpm: Int? = nil, rpmPerEndUser: Int? = nil, maxStreams: Int? = nil, maxStreamsPerEndUser: Int? = nil,
+                taskModel: ModelID? = nil, taskDailyBudget: Int? = nil) {
+        self.rpm = rpm
+        self.rpmPerEndUser = rpmPerEndUser
+        self.maxStreams = maxStreams
+        self.maxStreamsPerEndUser = maxStreamsPerEndUser
+        self.taskModel = taskModel
+        self.taskDailyBudget = taskDailyBudget
+    }
 }
 
 /// A key to create; its secret hash is computed by the caller, who shows the secret once.
@@ -43,23 +40,13 @@ public struct NewApiKey: Sendable {
     public let prefix: String
     public let secretHash: String
     public let userID: UserID?
-    public let rpmLimit: Int?
-    public let rpmPerEndUser: Int?
-    public let maxStreams: Int?
-    public let maxStreamsPerEndUser: Int?
-    public let taskModelID: ModelID?
-    public let taskDailyBudget: Int?
+    public let limits: ApiKeyLimits
+    /// A service key may take the end user from Open WebUI's forwarded user headers.
     public let acceptsForwardedUserHeaders: Bool
     public let expiresAt: Date?
 
-    public init(id: String, app: String, name: String, kind: ApiKeyKind, prefix: String, secretHash: String, userID: UserID?, rpmLimit: Int?,
-                rpmPerEndUser: Int?, maxStreams: Int?, maxStreamsPerEndUser: Int?, taskModelID: ModelID?, taskDailyBudget: Int?,
-                acceptsForwardedUserHeaders: Bool, expiresAt: Date?) {
-        self.maxStreams = maxStreams
-        self.maxStreamsPerEndUser = maxStreamsPerEndUser
-        self.rpmPerEndUser = rpmPerEndUser
-        self.taskModelID = taskModelID
-        self.taskDailyBudget = taskDailyBudget
+    public init(id: String, app: String, name: String, kind: ApiKeyKind, prefix: String, secretHash: String, userID: UserID?,
+                limits: ApiKeyLimits, acceptsForwardedUserHeaders: Bool, expiresAt: Date?) {
         self.id = id
         self.app = app
         self.name = name
@@ -67,10 +54,28 @@ public struct NewApiKey: Sendable {
         self.prefix = prefix
         self.secretHash = secretHash
         self.userID = userID
-        self.rpmLimit = rpmLimit
+        self.limits = limits
         self.acceptsForwardedUserHeaders = acceptsForwardedUserHeaders
         self.expiresAt = expiresAt
     }
+}
+
+/// An API key as stored: never its secret, only the secret's SHA-256 and the visible prefix.
+public struct ApiKey: Sendable, Equatable {
+    public let id: String
+    public let appID: String
+    public let appName: String
+    public let name: String
+    public let kind: ApiKeyKind
+    public let prefix: String
+    public let secretHash: String
+    public let userID: UserID?
+    public let limits: ApiKeyLimits
+    public let acceptsForwardedUserHeaders: Bool
+    public let createdAt: Date
+    public let lastUsedAt: Date?
+    public let expiresAt: Date?
+    public let revokedAt: Date?
 }
 
 /// Apps, their keys, their end users, and the per-key request windows. Nothing is cached: a key
@@ -90,9 +95,9 @@ public struct ApiKeyRepository: Sendable {
                 INSERT INTO api_keys (id, app_id, name, kind, prefix, secret_hash, user_id, rpm_limit, rpm_per_end_user, max_streams,
                                       max_streams_per_end_user, task_model_id, task_daily_budget, forwarded_user_headers, created_at, expires_at)
                 SELECT \(bind: key.id), id, \(bind: key.name), \(bind: key.kind.rawValue), \(bind: key.prefix), \(bind: key.secretHash),
-                       \(bind: key.userID?.description), \(bind: key.rpmLimit), \(bind: key.rpmPerEndUser), \(bind: key.maxStreams),
-                       \(bind: key.maxStreamsPerEndUser), \(bind: key.taskModelID?.rawValue),
-                       \(bind: key.taskDailyBudget), \(bind: key.acceptsForwardedUserHeaders ? 1 : 0), \(bind: now), \(bind: key.expiresAt)
+                       \(bind: key.userID?.description), \(bind: key.limits.rpm), \(bind: key.limits.rpmPerEndUser), \(bind: key.limits.maxStreams),
+                       \(bind: key.limits.maxStreamsPerEndUser), \(bind: key.limits.taskModel?.rawValue),
+                       \(bind: key.limits.taskDailyBudget), \(bind: key.acceptsForwardedUserHeaders ? 1 : 0), \(bind: now), \(bind: key.expiresAt)
                 FROM apps WHERE name = \(bind: key.app)
                 """).run()
             guard let created = try await Self.select("k.id = \(bind: key.id)", in: db).first else {
@@ -201,8 +206,8 @@ public struct ApiKeyRepository: Sendable {
                 """).first()
             let total = try counts?.decode(column: "total", as: Int.self) ?? 0
             let mine = try counts?.decode(column: "mine", as: Int.self) ?? 0
-            if let limit = key.maxStreams, total >= limit { return false }
-            if let limit = key.maxStreamsPerEndUser, mine >= limit { return false }
+            if let limit = key.limits.maxStreams, total >= limit { return false }
+            if let limit = key.limits.maxStreamsPerEndUser, mine >= limit { return false }
             try await db.raw("""
                 INSERT INTO key_streams (id, key_id, subject, expires_at) VALUES (\(bind: id), \(bind: key.id), \(bind: subject), \(bind: expiresAt))
                 """).run()
@@ -250,11 +255,12 @@ public struct ApiKeyRepository: Sendable {
                 kind: try row.decodeEnum(column: "kind", as: ApiKeyKind.self), prefix: try row.decode(column: "prefix", as: String.self),
                 secretHash: try row.decode(column: "secret_hash", as: String.self),
                 userID: try row.decode(column: "user_id", as: String?.self).flatMap(UserID.init),
-                rpmLimit: try row.decode(column: "rpm_limit", as: Int?.self), rpmPerEndUser: try row.decode(column: "rpm_per_end_user", as: Int?.self),
-                maxStreams: try row.decode(column: "max_streams", as: Int?.self),
-                maxStreamsPerEndUser: try row.decode(column: "max_streams_per_end_user", as: Int?.self),
-                taskModelID: try row.decode(column: "task_model_id", as: String?.self).map(ModelID.init(rawValue:)),
-                taskDailyBudget: try row.decode(column: "task_daily_budget", as: Int?.self),
+                limits: ApiKeyLimits(
+                    rpm: try row.decode(column: "rpm_limit", as: Int?.self), rpmPerEndUser: try row.decode(column: "rpm_per_end_user", as: Int?.self),
+                    maxStreams: try row.decode(column: "max_streams", as: Int?.self),
+                    maxStreamsPerEndUser: try row.decode(column: "max_streams_per_end_user", as: Int?.self),
+                    taskModel: try row.decode(column: "task_model_id", as: String?.self).map(ModelID.init(rawValue:)),
+                    taskDailyBudget: try row.decode(column: "task_daily_budget", as: Int?.self)),
                 acceptsForwardedUserHeaders: try row.decode(column: "forwarded_user_headers", as: Int.self) != 0,
                 createdAt: try row.decode(column: "created_at", as: Date.self), lastUsedAt: try row.decode(column: "last_used_at", as: Date?.self),
                 expiresAt: try row.decode(column: "expires_at", as: Date?.self), revokedAt: try row.decode(column: "revoked_at", as: Date?.self))

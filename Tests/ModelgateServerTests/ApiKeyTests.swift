@@ -123,7 +123,7 @@ extension TestApp {
 
     @Test func aBackgroundCallSpendsTheKeysTaskBudgetNeverTheEndUsersMessages() async throws {
         try await withFakeProviders { fake, app, client in
-            let key = try await app.createKey(client, #"{"name": "open-webui", "kind": "service", "taskModel": "claude-3-5-haiku", "taskDailyBudget": 3}"#)
+            let key = try await app.createKey(client, #"{"name": "open-webui", "kind": "service", "limits": {"taskModel": "claude-3-5-haiku", "taskDailyBudget": 3}}"#)
             try await app.sql("UPDATE ai_models SET rate_limit_messages_per_day = 1 WHERE id = 'gpt-4o-mini'")
             let alice: HTTPFields = [.init("X-Modelgate-User")!: "alice"]
             let chat = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
@@ -151,7 +151,7 @@ extension TestApp {
 
     @Test func aKeyAndEachEndUserHoldOnlySoManyOpenCalls() async throws {
         try await withFakeProviders { fake, app, client in
-            let key = try await app.createKey(client, #"{"name": "bot", "kind": "service", "maxStreams": 2, "maxStreamsPerEndUser": 1}"#)
+            let key = try await app.createKey(client, #"{"name": "bot", "kind": "service", "limits": {"maxStreams": 2, "maxStreamsPerEndUser": 1}}"#)
             let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
             // Upstream answers take a second, so every call below is open at once.
             fake.script(.slowFirstByte(seconds: 1, then: "Hello there"), .slowFirstByte(seconds: 1, then: "Hello there"))
@@ -179,7 +179,7 @@ extension TestApp {
 
     @Test func eachEndUserHasTheirOwnRequestsPerMinute() async throws {
         try await withFakeProviders { _, app, client in
-            let key = try await app.createKey(client, #"{"name": "bot", "kind": "service", "rpmPerEndUser": 2}"#)
+            let key = try await app.createKey(client, #"{"name": "bot", "kind": "service", "limits": {"rpmPerEndUser": 2}}"#)
             let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
             func send(_ user: String) async throws -> HTTPResponse.Status {
                 try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: user]).status
@@ -232,7 +232,7 @@ extension TestApp {
     @Test func theSecretIsShownOnceAndStoredNowhere() async throws {
         try await withFakeProviders { _, app, client in
             let admin = try await app.token(testUser(900), admin: true)
-            let key = try await app.createKey(client, #"{"name": "backend", "kind": "service", "rpm": 100}"#)
+            let key = try await app.createKey(client, #"{"name": "backend", "kind": "service", "limits": {"rpm": 100}}"#)
             let secret = try #require(key.split(separator: "_", maxSplits: 3).last.map(String.init))
             #expect(secret.count == 43)
             let listed = try await client.call(.get, "/api/admin/keys", token: admin)
@@ -257,7 +257,7 @@ extension TestApp {
 
     @Test func aKeysRequestsPerMinuteHoldExactlyAndARefusalCostsNothing() async throws {
         try await withFakeProviders { fake, app, client in
-            let key = try await app.createKey(client, #"{"name": "bot", "kind": "service", "rpm": 5}"#)
+            let key = try await app.createKey(client, #"{"name": "bot", "kind": "service", "limits": {"rpm": 5}}"#)
             let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for index in 0..<40 {
@@ -284,7 +284,7 @@ extension TestApp {
     @Test(.enabled(if: TestDatabase.backend == .postgres, "two instances need a shared PostgreSQL"))
     func aKeysRequestsPerMinuteHoldExactlyAcrossTwoInstances() async throws {
         try await withFakeProviders { fake, first, firstClient in
-            let key = try await first.createKey(firstClient, #"{"name": "bot", "kind": "service", "rpm": 37}"#)
+            let key = try await first.createKey(firstClient, #"{"name": "bot", "kind": "service", "limits": {"rpm": 37}}"#)
             let dependencies = TestApp.dependencies(database: first.database, providers: first.providers, clock: first.clock)
             let router = buildRouter(configuration: ServerConfiguration(), dependencies: dependencies,
                                      services: try await Services(dependencies: dependencies), tokens: first.tokens)

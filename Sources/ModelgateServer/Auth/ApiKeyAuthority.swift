@@ -7,21 +7,6 @@ import ModelgateMetrics
 import ModelgateStore
 import NIOCore
 
-/// A key as created: the only moment its secret exists outside the caller's hands.
-struct CreatedApiKey: Encodable, Sendable {
-    /// The whole key (`mg_live_<id>_<secret>`), shown once.
-    let key: String
-    let id: String
-    let prefix: String
-    let name: String
-    let kind: ApiKeyKind
-    let app: String
-    let userId: UserID?
-    let rpmLimit: Int?
-    let rpmPerEndUser: Int?
-    let expiresAt: Date?
-}
-
 /// A key as listed: never its secret.
 struct ApiKeyView: Encodable, Sendable {
     let id: String
@@ -30,12 +15,7 @@ struct ApiKeyView: Encodable, Sendable {
     let kind: ApiKeyKind
     let app: String
     let userId: UserID?
-    let rpmLimit: Int?
-    let rpmPerEndUser: Int?
-    let maxStreams: Int?
-    let maxStreamsPerEndUser: Int?
-    let taskModel: ModelID?
-    let taskDailyBudget: Int?
+    let limits: ApiKeyLimits
     let forwardedUserHeaders: Bool
     let createdAt: Date
     let lastUsedAt: Date?
@@ -49,17 +29,26 @@ struct ApiKeyView: Encodable, Sendable {
         kind = key.kind
         app = key.appName
         userId = key.userID
-        rpmLimit = key.rpmLimit
-        rpmPerEndUser = key.rpmPerEndUser
-        maxStreams = key.maxStreams
-        maxStreamsPerEndUser = key.maxStreamsPerEndUser
-        taskModel = key.taskModelID
-        taskDailyBudget = key.taskDailyBudget
+        limits = key.limits
         forwardedUserHeaders = key.acceptsForwardedUserHeaders
         createdAt = key.createdAt
         lastUsedAt = key.lastUsedAt
         expiresAt = key.expiresAt
         revokedAt = key.revokedAt
+    }
+}
+
+/// A key as created: its view plus `key`, the whole key with its secret, shown this once.
+struct CreatedApiKey: Encodable, Sendable {
+    let key: String
+    let view: ApiKeyView
+
+    enum CodingKeys: CodingKey { case key }
+
+    func encode(to encoder: any Encoder) throws {
+        try view.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(key, forKey: .key)
     }
 }
 
@@ -71,15 +60,8 @@ struct ApiKeyRequest: Decodable, Sendable {
     let app: String?
     /// A user key's user: an id or an email of a profile.
     let user: String?
-    let rpm: Int?
-    /// A service key's requests a minute for each end user.
-    let rpmPerEndUser: Int?
-    /// Chat calls the key, and each of its end users, may have open at once.
-    let maxStreams: Int?
-    let maxStreamsPerEndUser: Int?
-    /// The model that answers the key's background calls (`X-Modelgate-Purpose: task`), and how many a UTC day.
-    let taskModel: String?
-    let taskDailyBudget: Int?
+    /// Per-minute and open-call limits, and the task model and budget for background calls.
+    let limits: ApiKeyLimits?
     /// ISO 8601, e.g. `2027-01-01T00:00:00Z`.
     let expiresAt: String?
     let forwardedUserHeaders: Bool?
@@ -138,13 +120,11 @@ public struct ApiKeyAuthority: Sendable {
     }
 
     /// For the CLI: a key as `POST /api/admin/keys` makes it.
-    public func createKey(name: String, kind: ApiKeyKind, app: String, user: UserID?, rpm: Int?, rpmPerEndUser: Int?, maxStreams: Int?,
-                          maxStreamsPerEndUser: Int?, taskModel: String?,
-                          taskDailyBudget: Int?, expiresAt: String?,
+    public func createKey(name: String, kind: ApiKeyKind, app: String, user: UserID?, limits: ApiKeyLimits, expiresAt: String?,
                           forwardedUserHeaders: Bool, environment: String) async throws -> (key: String, id: String, kind: ApiKeyKind, app: String) {
-        let created = try await create(ApiKeyRequest(name: name, kind: kind, app: app, user: nil, rpm: rpm, rpmPerEndUser: rpmPerEndUser, maxStreams: maxStreams, maxStreamsPerEndUser: maxStreamsPerEndUser, taskModel: taskModel, taskDailyBudget: taskDailyBudget, expiresAt: expiresAt,
+        let created = try await create(ApiKeyRequest(name: name, kind: kind, app: app, user: nil, limits: limits, expiresAt: expiresAt,
                                                      forwardedUserHeaders: forwardedUserHeaders, environment: environment), user: user)
-        return (created.key, created.id, created.kind, created.app)
+        return (created.key, created.view.id, created.view.kind, created.view.app)
     }
 
     public func listKeys() async throws -> [ApiKey] { try await keys.list() }
@@ -160,15 +140,16 @@ public struct ApiKeyAuthority: Sendable {
         guard !request.name.trimmingCharacters(in: .whitespaces).isEmpty, request.name.count <= 100 else {
             throw ModelgateError.invalidField(field: "name", reason: "is required (at most 100 characters)")
         }
-        if let rpm = request.rpm, rpm < 1 { throw ModelgateError.invalidField(field: "rpm", reason: "must be at least 1") }
-        if let rpm = request.rpmPerEndUser, rpm < 1 || request.kind == .user {
-            throw ModelgateError.invalidField(field: "rpmPerEndUser", reason: "must be at least 1, on a service key")
-        }
-        for (field, value) in [("maxStreams", request.maxStreams), ("maxStreamsPerEndUser", request.maxStreamsPerEndUser)] where (value ?? 1) < 1 {
+        let limits = request.limits ?? ApiKeyLimits()
+        for (field, value) in [("limits.rpm", limits.rpm), ("limits.rpmPerEndUser", limits.rpmPerEndUser), ("limits.maxStreams", limits.maxStreams),
+                               ("limits.maxStreamsPerEndUser", limits.maxStreamsPerEndUser)] where (value ?? 1) < 1 {
             throw ModelgateError.invalidField(field: field, reason: "must be at least 1")
         }
-        guard (request.taskModel == nil) == (request.taskDailyBudget == nil), (request.taskDailyBudget ?? 1) >= 1 else {
-            throw ModelgateError.invalidField(field: "taskDailyBudget", reason: "a task model needs a daily budget of at least 1, and a budget a task model")
+        if request.kind == .user, limits.rpmPerEndUser != nil || limits.maxStreamsPerEndUser != nil {
+            throw ModelgateError.invalidField(field: "limits", reason: "per-end-user limits are for service keys")
+        }
+        guard (limits.taskModel == nil) == (limits.taskDailyBudget == nil), (limits.taskDailyBudget ?? 1) >= 1 else {
+            throw ModelgateError.invalidField(field: "limits.taskDailyBudget", reason: "a task model needs a daily budget of at least 1, and a budget a task model")
         }
         let expiresAt = try request.expiresAt.map { text throws(ModelgateError) -> Date in
             guard let date = try? Date(text, strategy: .iso8601) else {
@@ -183,12 +164,9 @@ public struct ApiKeyAuthority: Sendable {
         let key = "\(prefix)_\(Self.randomSecret())"
         let stored = try await keys.create(NewApiKey(
             id: id, app: request.app ?? "default", name: request.name, kind: request.kind, prefix: prefix, secretHash: Self.hash(key),
-            userID: user, rpmLimit: request.rpm, rpmPerEndUser: request.rpmPerEndUser, maxStreams: request.maxStreams,
-            maxStreamsPerEndUser: request.maxStreamsPerEndUser,
-            taskModelID: request.taskModel.map(ModelID.init(rawValue:)), taskDailyBudget: request.taskDailyBudget, acceptsForwardedUserHeaders: request.forwardedUserHeaders ?? false, expiresAt: expiresAt),
+            userID: user, limits: limits, acceptsForwardedUserHeaders: request.forwardedUserHeaders ?? false, expiresAt: expiresAt),
             makeAppID: { [makeID] in makeID().uuidString.lowercased() }, at: clock.now())
-        return CreatedApiKey(key: key, id: stored.id, prefix: stored.prefix, name: stored.name, kind: stored.kind, app: stored.appName,
-                             userId: stored.userID, rpmLimit: stored.rpmLimit, rpmPerEndUser: stored.rpmPerEndUser, expiresAt: stored.expiresAt)
+        return CreatedApiKey(key: key, view: ApiKeyView(stored))
     }
 
     /// The key a bearer token names, if it is live: unknown, altered, revoked and expired keys are all a 401.
@@ -207,7 +185,7 @@ public struct ApiKeyAuthority: Sendable {
     /// `X-Modelgate-User`, else OpenAI's `user` field of the body, else (when the key allows it)
     /// Open WebUI's forwarded user id. Returns the request with its body intact.
     func caller(_ key: ApiKey, request: Request, bodyLimit: Int) async throws -> (Profile, Request) {
-        if let limit = key.rpmLimit { try await takeRequest(key, subject: "", limit: limit, refused: .rateLimited) }
+        if let limit = key.limits.rpm { try await takeRequest(key, subject: "", limit: limit, refused: .rateLimited) }
         try await keys.touch(key, at: clock.now())
         var request = request
         let userID: UserID
@@ -231,7 +209,7 @@ public struct ApiKeyAuthority: Sendable {
                 throw ModelgateError.invalidField(field: "user", reason: "an end user id is 1–128 characters without control characters")
             }
             userID = try await keys.endUser(app: key.appID, externalID: external, newUser: UserID(makeID()), at: clock.now())
-            if let perUser = key.rpmPerEndUser { try await takeRequest(key, subject: userID.description, limit: perUser, refused: .endUserRateLimited) }
+            if let perUser = key.limits.rpmPerEndUser { try await takeRequest(key, subject: userID.description, limit: perUser, refused: .endUserRateLimited) }
         }
         metrics.keyRequest(key: key.id, outcome: .allowed)
         var profile = try await profiles.findOrCreate(userID, email: nil, at: clock.now())
@@ -251,11 +229,11 @@ public struct ApiKeyAuthority: Sendable {
 
     /// Opens a chat-call slot when the key limits them; the returned closure closes it (nil: no limit).
     func openStream(_ key: ApiKey, for user: UserID, path: String) async throws -> (@Sendable () async -> Void)? {
-        guard key.maxStreams != nil || key.maxStreamsPerEndUser != nil, Self.chatPaths.contains(path) else { return nil }
+        guard key.limits.maxStreams != nil || key.limits.maxStreamsPerEndUser != nil, Self.chatPaths.contains(path) else { return nil }
         let id = makeID().uuidString.lowercased()
         let now = clock.now()
         guard try await keys.openStream(id: id, key: key, subject: user.description, expiresAt: now.addingTimeInterval(Self.streamSlotLifetime), at: now) else {
-            throw ModelgateError.tooManyStreams(limit: key.maxStreams ?? key.maxStreamsPerEndUser ?? 0)
+            throw ModelgateError.tooManyStreams(limit: key.limits.maxStreams ?? key.limits.maxStreamsPerEndUser ?? 0)
         }
         return { [keys] in try? await keys.closeStream(id: id) }
     }

@@ -86,7 +86,7 @@ struct OpenAICompatibleRoutes {
             let call = try body.providerRequest()
             if let purpose = request.headers[Self.purposeHeader], purpose != "chat" {
                 guard purpose == "task" else { throw ModelgateError.invalidField(field: "X-Modelgate-Purpose", reason: "must be chat or task") }
-                guard let key = context.apiKey, key.taskModelID != nil else { throw ModelgateError.taskNotConfigured }
+                guard let key = context.apiKey, key.limits.taskModel != nil else { throw ModelgateError.taskNotConfigured }
                 let reply = try await chat.complete(call, persona: nil, explicit: nil, task: key, for: profile)
                 return try await respond(reply, to: body, id: context.id)
             }

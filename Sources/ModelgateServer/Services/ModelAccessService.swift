@@ -185,7 +185,7 @@ public struct ModelAccessService: Sendable {
     /// model and charged to the key's budget for the UTC day, never to the end user's messages or
     /// trials. `check` refuses what the model cannot take, before the charge.
     func admitTask(for key: ApiKey, check: (AIModel) throws -> Void) async throws -> Admission {
-        guard let modelID = key.taskModelID, let budget = key.taskDailyBudget else { throw ModelgateError.taskNotConfigured }
+        guard let modelID = key.limits.taskModel, let budget = key.limits.taskDailyBudget else { throw ModelgateError.taskNotConfigured }
         guard let model = cache.catalog.model(modelID), model.enabled else { throw ModelgateError.modelUnavailable(modelID) }
         guard configuredProviders.contains(model.provider) else { throw ModelgateError.providerNotConfigured(model.provider) }
         try check(model)
