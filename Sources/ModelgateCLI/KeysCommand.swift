@@ -53,7 +53,7 @@ struct CreateKeyCommand: AsyncParsableCommand {
             let created = try await keys.createKey(
                 name: name, kind: kind, app: app, user: userID, limits: ApiKeyLimits(rpm: rpm, rpmPerEndUser: rpmPerEndUser, maxStreams: maxStreams, maxStreamsPerEndUser: maxStreamsPerEndUser,
                                     taskModel: taskModel.map(ModelID.init(rawValue:)), taskDailyBudget: taskDailyBudget), expiresAt: expiresAt, forwardedUserHeaders: forwardedUserHeaders,
-                environment: test ? "test" : "live")
+                environment: test ? "test" : "live", by: Actor(command: "cli:keys"))
             print(created.key)
             FileHandle.standardError.write(Data("key \(created.id) (\(created.kind.rawValue), app \(created.app)): store it now, it is not shown again\n".utf8))
         }
@@ -82,7 +82,7 @@ struct RevokeKeyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await withKeys(options) { keys, _ in
-            print(try await keys.revokeKey(id) ? "revoked \(id)" : "\(id) was already revoked")
+            print(try await keys.revokeKey(id, by: Actor(command: "cli:keys")) ? "revoked \(id)" : "\(id) was already revoked")
         }
     }
 }

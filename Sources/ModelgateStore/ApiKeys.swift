@@ -85,7 +85,8 @@ public struct ApiKeyRepository: Sendable {
 
     public init(database: Database) { self.database = database }
 
-    public func create(_ key: NewApiKey, makeAppID: @Sendable () -> String, at now: Date) async throws -> ApiKey {
+    /// Creates the key (and its app on first use) with its `key.created` audit row, in one transaction.
+    public func create(_ key: NewApiKey, by actor: Actor, makeAppID: @Sendable () -> String, at now: Date) async throws -> ApiKey {
         try await database.transaction { db in
             try await db.raw("""
                 INSERT INTO apps (id, name, created_at) VALUES (\(bind: makeAppID()), \(bind: key.app), \(bind: now))
@@ -103,6 +104,8 @@ public struct ApiKeyRepository: Sendable {
             guard let created = try await Self.select("k.id = \(bind: key.id)", in: db).first else {
                 throw ModelgateError.notFound(what: "api key", id: key.id)
             }
+            try await AuditLog.record(actor: actor.id, action: "key.created", targetType: "api_key", targetID: created.id, before: nil,
+                                      after: try JSONValue(encoding: AuditedKey(created)), at: now, in: db)
             return created
         }
     }
@@ -116,9 +119,13 @@ public struct ApiKeyRepository: Sendable {
     }
 
     /// Revokes the key; false when it was already revoked (or does not exist).
-    public func revoke(_ id: String, at now: Date) async throws -> Bool {
-        try await database.write { db in
-            try await db.raw("UPDATE api_keys SET revoked_at = \(bind: now) WHERE id = \(bind: id) AND revoked_at IS NULL RETURNING id").all().count == 1
+    /// Revokes a live key with its `key.revoked` audit row; false when it was already revoked.
+    public func revoke(_ id: String, by actor: Actor, at now: Date) async throws -> Bool {
+        try await database.transaction { db in
+            let rows = try await db.raw("UPDATE api_keys SET revoked_at = \(bind: now) WHERE id = \(bind: id) AND revoked_at IS NULL RETURNING id").all()
+            guard !rows.isEmpty else { return false }
+            try await AuditLog.record(actor: actor.id, action: "key.revoked", targetType: "api_key", targetID: id, before: nil, after: nil, at: now, in: db)
+            return true
         }
     }
 
@@ -265,5 +272,28 @@ public struct ApiKeyRepository: Sendable {
                 createdAt: try row.decode(column: "created_at", as: Date.self), lastUsedAt: try row.decode(column: "last_used_at", as: Date?.self),
                 expiresAt: try row.decode(column: "expires_at", as: Date?.self), revokedAt: try row.decode(column: "revoked_at", as: Date?.self))
         }
+    }
+}
+
+/// What the audit log keeps of a new key: never its secret or hash.
+private struct AuditedKey: Encodable {
+    let name: String
+    let kind: ApiKeyKind
+    let app: String
+    let prefix: String
+    let userId: UserID?
+    let limits: ApiKeyLimits
+    let forwardedUserHeaders: Bool
+    let expiresAt: Date?
+
+    init(_ key: ApiKey) {
+        name = key.name
+        kind = key.kind
+        app = key.appName
+        prefix = key.prefix
+        userId = key.userID
+        limits = key.limits
+        forwardedUserHeaders = key.acceptsForwardedUserHeaders
+        expiresAt = key.expiresAt
     }
 }

@@ -325,4 +325,39 @@ extension TestApp {
             #expect(fake.requests.count == 1)
         }
     }
+
+    @Test func anAdminCreatesListsAndRevokesKeysInTheConsoleAndSeesTheSecretOnce() async throws {
+        try await withFakeProviders { _, app, client in
+            let admin = try await app.token(testUser(910), admin: true)
+            let csrf = try #require(try await client.page(.get, "/admin/keys", cookie: admin).csrf)
+            #expect(try await client.page(.get, "/admin/keys", cookie: try await app.token(testUser(911))).status == .forbidden)
+
+            let refused = try await client.page(.post, "/admin/keys", cookie: admin, form: "_csrf=\(csrf)&name=bot&kind=service&rpm=lots")
+            #expect(refused.status == .unprocessableContent && refused.html.contains("rpm: must be a whole number"))
+            #expect(try await ApiKeyRepository(database: app.database).list().isEmpty)
+
+            let form = "_csrf=\(csrf)&name=console-bot&kind=service&app=coach&rpm=9&taskModel=claude-3-5-haiku&taskDailyBudget=2&environment=live"
+            let created = try await client.page(.post, "/admin/keys", cookie: admin, form: form)
+            #expect(created.status == .created)
+            let key = try #require(created.html.firstMatch(of: /data-secret>(mg_live_[A-Za-z0-9_-]+)</)?.1).description
+            let secret = try #require(key.split(separator: "_", maxSplits: 3).last.map(String.init))
+            let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
+            #expect(try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: "alice"]).status == .ok)
+
+            let listed = try await client.page(.get, "/admin/keys", cookie: admin)
+            #expect(!listed.html.contains(secret) && listed.html.contains(String(key.prefix(20))))
+            #expect(listed.html.contains("9/min") && listed.html.contains("tasks: claude-3-5-haiku, 2/day"))
+            let id = try #require(listed.html.firstMatch(of: #/"/admin/keys/([a-z0-9]+)/revoke"/#)?.1).description
+            let revoked = try await client.page(.post, "/admin/keys/\(id)/revoke", cookie: admin, form: "_csrf=\(csrf)")
+            #expect(revoked.status == .seeOther && revoked.headers[.location] == "/admin/keys?notice=revoked")
+            #expect(try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: "alice"]).status == .unauthorized)
+            let after = try await client.page(.get, "/admin/keys?notice=revoked", cookie: admin)
+            #expect(after.html.contains("revoked 20") && !after.html.contains("/admin/keys/\(id)/revoke"))
+            for action in ["key.created", "key.revoked"] {
+                let audit = try await client.call(.get, "/api/admin/audit?action=\(action)", token: admin)
+                #expect(audit.json["total"]?.int == 1 && audit.json["data"]?[0]?["targetId"] == .string(id), "\(action)")
+                #expect(audit.json["data"]?[0]?["actorId"] == .string(testUser(910).description))
+            }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 """The admin console in headless Chromium: an admin creates a model and a user sees it; the admin
 disables it and it disappears; a refused form shows field messages; a grant gives a user a premium
-model at once; every action is in the audit log. Screenshots at 375, 768 and 1280 px."""
+model at once; an API key is shown once, works, and stops working when revoked; every action is in
+the audit log. Screenshots at 375, 768 and 1280 px."""
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -88,10 +89,29 @@ try:
     check("the granted model shows Purchased for the user", wait_text(user, '.model-card[data-model="claude-3-opus"]', "Purchased"))
     check("the user can chat with it at once, no purchase", chat(BASE, S["user"]["token"], "claude-3-opus") == 200)
 
+    # An API key: the whole key once, then only its prefix; revoked, it is refused at once.
+    admin.get(BASE + "/admin/keys")
+    find(admin, "#k-name").send_keys("discord-bot")
+    Select(admin.find_element(By.ID, "k-kind")).select_by_value("service")
+    admin.find_element(By.ID, "k-rpm").send_keys("60")
+    admin.find_element(By.CSS_SELECTOR, "form.key-form button[type=submit]").click()
+    key = find(admin, "[data-secret]").text
+    check("creating a key shows the whole key", key.startswith("mg_live_"), key)
+    screenshots(admin, OUT, "key-created")
+    check("the key chats for an end user it names", chat(BASE, key, "gpt-4o-mini", end_user="discord:42") == 200)
+    admin.get(BASE + "/admin/keys")
+    check("the keys table never shows the secret", key.split("_", 3)[3] not in admin.page_source)
+    check("the keys table lists the key with its limit", wait_text(admin, "table.keys", "60/min"))
+    admin.find_element(By.CSS_SELECTOR, "button[aria-label='Revoke discord-bot']").click()
+    wait(admin).until(lambda d: "notice=revoked" in d.current_url)
+    check("the revoked key shows as revoked", wait_text(admin, "table.keys", "revoked 20"))
+    screenshots(admin, OUT, "keys")
+    check("a revoked key is refused", chat(BASE, key, "gpt-4o-mini", end_user="discord:42") == 401)
+
     # The audit log has every action with before and after.
     admin.get(BASE + "/admin/audit")
     log = text_of(admin, "table.audit")
-    for action in ("model.created", "model.disabled", "access.granted"):
+    for action in ("model.created", "model.disabled", "access.granted", "key.created", "key.revoked"):
         check(f"the audit log shows {action}", action in log)
     check("the audit log shows before/after values", '{"enabled":false}' in log and '"note":"pilot group"' in log)
     screenshots(admin, OUT, "audit")

@@ -88,11 +88,14 @@ def screenshots(driver, out, name, viewport_only=False):
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
-def chat(base, token, model, persona="career"):
-    """Sends one chat message through the API, as the app would; returns the HTTP status."""
+def chat(base, token, model, persona="career", end_user=None):
+    """Sends one chat message through the API, as the app would (a service key names its end user);
+    returns the HTTP status."""
     body = json.dumps({"message": "Hello coach", "personaId": persona, "modelId": model}).encode()
-    request = urllib.request.Request(base + "/api/chat", data=body, method="POST", headers={
-        "Authorization": "Bearer " + token, "Content-Type": "application/json", "Accept": "text/event-stream"})
+    headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json", "Accept": "text/event-stream"}
+    if end_user:
+        headers["X-Modelgate-User"] = end_user
+    request = urllib.request.Request(base + "/api/chat", data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=20) as response:
             response.read()

@@ -121,20 +121,30 @@ public struct ApiKeyAuthority: Sendable {
 
     /// For the CLI: a key as `POST /api/admin/keys` makes it.
     public func createKey(name: String, kind: ApiKeyKind, app: String, user: UserID?, limits: ApiKeyLimits, expiresAt: String?,
-                          forwardedUserHeaders: Bool, environment: String) async throws -> (key: String, id: String, kind: ApiKeyKind, app: String) {
+                          forwardedUserHeaders: Bool, environment: String, by actor: Actor) async throws -> (key: String, id: String, kind: ApiKeyKind, app: String) {
         let created = try await create(ApiKeyRequest(name: name, kind: kind, app: app, user: nil, limits: limits, expiresAt: expiresAt,
-                                                     forwardedUserHeaders: forwardedUserHeaders, environment: environment), user: user)
+                                                     forwardedUserHeaders: forwardedUserHeaders, environment: environment), user: user, by: actor)
         return (created.key, created.view.id, created.view.kind, created.view.app)
     }
 
     public func listKeys() async throws -> [ApiKey] { try await keys.list() }
 
-    public func revokeKey(_ id: String) async throws -> Bool {
+    public func revokeKey(_ id: String, by actor: Actor) async throws -> Bool {
         guard try await keys.find(id) != nil else { throw ModelgateError.notFound(what: "api key", id: id) }
-        return try await keys.revoke(id, at: clock.now())
+        return try await keys.revoke(id, by: actor, at: clock.now())
     }
 
-    func create(_ request: ApiKeyRequest, user: UserID?) async throws -> CreatedApiKey {
+    /// A key as an admin asks for it (API or console), its user key's user found by id or email.
+    func create(_ request: ApiKeyRequest, users: AdminService, by actor: Actor) async throws -> CreatedApiKey {
+        var user: UserID?
+        if let reference = request.user {
+            guard let found = try await users.findUser(reference) else { throw ModelgateError.notFound(what: "user", id: reference) }
+            user = found.id
+        }
+        return try await create(request, user: user, by: actor)
+    }
+
+    func create(_ request: ApiKeyRequest, user: UserID?, by actor: Actor) async throws -> CreatedApiKey {
         let environment = request.environment ?? "live"
         guard environment == "live" || environment == "test" else { throw ModelgateError.invalidField(field: "environment", reason: "must be live or test") }
         guard !request.name.trimmingCharacters(in: .whitespaces).isEmpty, request.name.count <= 100 else {
@@ -165,7 +175,7 @@ public struct ApiKeyAuthority: Sendable {
         let stored = try await keys.create(NewApiKey(
             id: id, app: request.app ?? "default", name: request.name, kind: request.kind, prefix: prefix, secretHash: Self.hash(key),
             userID: user, limits: limits, acceptsForwardedUserHeaders: request.forwardedUserHeaders ?? false, expiresAt: expiresAt),
-            makeAppID: { [makeID] in makeID().uuidString.lowercased() }, at: clock.now())
+            by: actor, makeAppID: { [makeID] in makeID().uuidString.lowercased() }, at: clock.now())
         return CreatedApiKey(key: key, view: ApiKeyView(stored))
     }
 

@@ -107,8 +107,7 @@ struct AdminPageRoutes {
     }
 
     private func chrome(_ context: AppRequestContext, _ title: String, notice: SettingsNotice? = nil) throws -> AdminPage.Chrome {
-        AdminPage.Chrome(title: title, email: try context.requireIdentity().profile.email ?? "admin", csrf: session.csrf(context),
-                         notice: notice.map { SettingsPage.Notice(kind: $0.kind, text: $0.text) })
+        try AdminPage.Chrome(context, session: session, title: title, notice: notice)
     }
 
     /// Runs a table action: redirect with its notice, or show the table with why it was refused.

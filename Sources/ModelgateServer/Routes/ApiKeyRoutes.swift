@@ -34,17 +34,12 @@ struct ApiKeyRoutes {
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.get("keys") { _, _ in JSONBody(ApiKeyList(data: try await apiKeys.listKeys().map(ApiKeyView.init))) }
-        group.post("keys") { request, _ in
+        group.post("keys") { request, context in
             let body = try await request.decodeJSON(ApiKeyRequest.self, limit: maxBodyBytes)
-            var user: UserID?
-            if let reference = body.user {
-                guard let found = try await admin.findUser(reference) else { throw ModelgateError.notFound(what: "user", id: reference) }
-                user = found.id
-            }
-            return JSONBody(try await apiKeys.create(body, user: user), status: .created)
+            return JSONBody(try await apiKeys.create(body, users: admin, by: try context.actor()), status: .created)
         }
         group.post("keys/:id/revoke") { _, context in
-            JSONBody(["revoked": try await apiKeys.revokeKey(try context.parameters.require("id"))])
+            JSONBody(["revoked": try await apiKeys.revokeKey(try context.parameters.require("id"), by: try context.actor())])
         }
     }
 }

@@ -56,8 +56,9 @@ struct PageRoutes {
                 return try await settings(context, notice: .refused(error, catalog: userModels.catalog))
             }
         }
-        AdminPageRoutes(renderer: renderer, session: session, admin: admin)
-            .register(on: pages.group("admin").add(middleware: RequireAdminMiddleware()))
+        let console = pages.group("admin").add(middleware: RequireAdminMiddleware())
+        AdminPageRoutes(renderer: renderer, session: session, admin: admin).register(on: console)
+        AdminKeyPageRoutes(renderer: renderer, session: session, apiKeys: apiKeys, admin: admin).register(on: console)
         pages.post("logout") { request, context in
             _ = try await session.verifiedForm(EmptyForm.self, request, context)
             var response = Response.redirect(to: "/login", type: .normal)
