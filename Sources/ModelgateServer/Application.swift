@@ -79,7 +79,7 @@ public func buildRouter(
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: MetricsMiddleware(metrics: dependencies.metrics))
     router.add(middleware: ProblemMiddleware())
-    router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: RequestLogMiddleware())
     HealthRoutes(database: dependencies.database).register(on: router)
     MetricsRoutes(metrics: dependencies.metrics, database: dependencies.database, token: configuration.metricsToken).register(on: router)
 

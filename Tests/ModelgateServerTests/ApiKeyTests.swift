@@ -360,4 +360,32 @@ extension TestApp {
             }
         }
     }
+
+    @Test func noKeySecretSignInLinkOrTokenReachesTheLogs() async throws {
+        let capture = LogCapture()
+        try await TestApp.run(logger: capture.logger) { app, client in
+            let admin = try await app.token(testUser(920), admin: true)
+            let key = try await app.createKey(client, #"{"name": "bot", "kind": "service"}"#)
+            let secret = try #require(key.split(separator: "_", maxSplits: 3).last.map(String.init))
+            let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
+            #expect(try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: "alice"]).status == .ok)
+            #expect(try await client.complete(key: key.dropLast(2) + "xx", body: free, headers: [.init("X-Modelgate-User")!: "alice"]).status == .unauthorized)
+            let made = try await client.execute(uri: "/api/keys/self/sign-in-links", method: .post,
+                                                headers: [.authorization: "Bearer \(key)", .init("X-Modelgate-User")!: "alice"]) {
+                (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: $0.body)))?["url"]?.stringValue ?? ""
+            }
+            let link = try #require(made.range(of: "/login?link=").map { String(made[$0.upperBound...]) })
+            #expect(try await client.page(.get, "/login?link=\(link)").status == .seeOther)
+            #expect(try await client.page(.get, "/login?token=\(admin)").status == .seeOther)
+            let id = try #require(key.split(separator: "_", maxSplits: 3).dropLast().last.map(String.init))
+            #expect(try await client.call(.post, "/api/admin/keys/\(id)/revoke", token: admin).status == .ok)
+            #expect(try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: "alice"]).status == .unauthorized)
+
+            let logs = capture.text
+            #expect(logs.contains("/v1/chat/completions") && logs.contains("/login") && logs.contains(id), "\(logs)")
+            for (name, credential) in [("key secret", secret), ("sign-in link", link), ("JWT", admin)] {
+                #expect(!logs.contains(credential), "the \(name) is in the logs")
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import ModelgateBilling
 import ModelgateCore
 import ModelgateMetrics
@@ -28,8 +29,9 @@ struct TestApp {
     let stripe: StripeClient?
     /// One registry per app: the services and the routes count into it.
     let metrics: ModelgateMetrics
+    var logger = TestDatabase.logger
     var dependencies: Dependencies {
-        var dependencies = Self.dependencies(database: database, providers: providers, clock: clock)
+        var dependencies = Self.dependencies(database: database, providers: providers, clock: clock, logger: logger)
         dependencies.stripe = stripe
         dependencies.metrics = metrics
         return dependencies
@@ -38,12 +40,12 @@ struct TestApp {
     /// Sequential ids, unique across every app in the test process (two instances may share a database).
     static let idCounter = NIOLockedValueBox(0)
 
-    static func dependencies(database: Database, providers: ProviderRouter, clock: any WallClock) -> Dependencies {
+    static func dependencies(database: Database, providers: ProviderRouter, clock: any WallClock, logger: Logger = TestDatabase.logger) -> Dependencies {
         let counter = idCounter
         return Dependencies(
             database: database, providers: providers, clock: clock,
             makeID: { UUID(uuidString: String(format: "00000000-0000-4000-8000-%012d", counter.withLockedValue { $0 += 1; return $0 }))! },
-            logger: TestDatabase.logger)
+            logger: logger)
     }
 
     func application() -> some ApplicationProtocol {
@@ -108,7 +110,7 @@ struct TestApp {
     static func run(
         at start: Date = Date(timeIntervalSince1970: 1_795_000_000), providers configuration: ProvidersConfiguration = TestApp.providers(fake: nil, demo: true),
         billing: BillingConfiguration = TestApp.billing(stripe: nil), features: FeatureFlags = .init(), test: TestingSetup = .router,
-        _ body: @escaping @Sendable (TestApp, any TestClientProtocol) async throws -> Void
+        logger: Logger = TestDatabase.logger, _ body: @escaping @Sendable (TestApp, any TestClientProtocol) async throws -> Void
     ) async throws {
         let httpClient = ProviderRouter.makeHTTPClient(configuration.timeouts)
         let providers = ProviderRouter(configuration: configuration, httpClient: httpClient)
@@ -116,13 +118,13 @@ struct TestApp {
         do {
             try await TestDatabase.with(at: start) { database, url in
                 let clock = ManualClock(start)
-                var dependencies = dependencies(database: database, providers: providers, clock: clock)
+                var dependencies = dependencies(database: database, providers: providers, clock: clock, logger: logger)
                 dependencies.stripe = stripe
                 dependencies.features = features
                 let services = try await Services(dependencies: dependencies, billing: billing)
                 let app = TestApp(
                     database: database, databaseURL: url, clock: clock, tokens: await TokenAuthority(secret: testSecret, clock: clock),
-                    services: services, providers: providers, stripe: stripe, metrics: dependencies.metrics)
+                    services: services, providers: providers, stripe: stripe, metrics: dependencies.metrics, logger: logger)
                 try await app.application().test(test) { client in try await body(app, client) }
             }
         } catch {
