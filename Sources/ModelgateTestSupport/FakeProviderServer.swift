@@ -12,6 +12,8 @@ public final class FakeProviderServer: Sendable {
         case status(Int)
         case rateLimited(retryAfter: Int)
         case slowFirstByte(seconds: Double, then: String)
+        /// Answers only once the test calls `release()`, so a test decides how long calls stay open.
+        case heldUntilReleased(then: String)
         /// Sends `deltas` pieces of text, then closes the connection without finishing.
         case cutAfter(deltas: Int)
         /// Sends one delta, then waits until the client goes away.
@@ -29,6 +31,7 @@ public final class FakeProviderServer: Sendable {
         var scenarios: [Scenario] = []
         var requests: [RecordedRequest] = []
         var cancellations = 0
+        var released = false
     }
 
     private let state: NIOLockedValueBox<State>
@@ -55,6 +58,8 @@ public final class FakeProviderServer: Sendable {
     public func script(_ scenarios: Scenario...) { state.withLockedValue { $0.scenarios = scenarios } }
     public var requests: [RecordedRequest] { state.withLockedValue { $0.requests } }
     public var cancellations: Int { state.withLockedValue { $0.cancellations } }
+    /// Lets every `heldUntilReleased` answer go.
+    public func release() { state.withLockedValue { $0.released = true } }
     public func stop() async { await server.stop() }
 
     /// Base URLs for every provider, pointing at this server.
@@ -127,6 +132,9 @@ private struct Responder: Sendable {
             }
         case .slowFirstByte(let seconds, let text):
             try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            return streaming ? stream(format, pieces: Self.pieces(text), finish: true) : FakeProviderServer.json(format.unary(text))
+        case .heldUntilReleased(let text):
+            while !state.withLockedValue({ $0.released }) { try await Task.sleep(for: .milliseconds(10)) }
             return streaming ? stream(format, pieces: Self.pieces(text), finish: true) : FakeProviderServer.json(format.unary(text))
         case .cutAfter(let deltas):
             return stream(format, pieces: Array(repeating: "part ", count: deltas), finish: false)

@@ -6,6 +6,7 @@ import ModelgateCore
 import ModelgateServer
 import ModelgateStore
 import ModelgateTestSupport
+import NIOConcurrencyHelpers
 import NIOCore
 import SQLKit
 import Testing
@@ -303,6 +304,50 @@ extension TestApp {
                 #expect(statuses.filter { $0 == .tooManyRequests }.count == 163)
             }
             #expect(fake.requests.count == 37)
+        }
+    }
+
+    @Test(.enabled(if: TestDatabase.backend == .postgres, "two instances need a shared PostgreSQL"))
+    func aKeysOpenCallsHoldExactlyAcrossTwoInstances() async throws {
+        try await withFakeProviders { fake, first, firstClient in
+            let key = try await first.createKey(firstClient, #"{"name": "bot", "kind": "service", "limits": {"maxStreams": 7, "maxStreamsPerEndUser": 1}}"#)
+            let dependencies = TestApp.dependencies(database: first.database, providers: first.providers, clock: first.clock)
+            let router = buildRouter(configuration: ServerConfiguration(), dependencies: dependencies,
+                                     services: try await Services(dependencies: dependencies), tokens: first.tokens)
+            // Every admitted call stays open upstream until each of the 200 has been decided.
+            fake.script(.heldUntilReleased(then: "Hello there"), .heldUntilReleased(then: "Hello there"), .heldUntilReleased(then: "Hello there"),
+                        .heldUntilReleased(then: "Hello there"), .heldUntilReleased(then: "Hello there"), .heldUntilReleased(then: "Hello there"),
+                        .heldUntilReleased(then: "Hello there"))
+            let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
+            let refused = NIOLockedValueBox(0)
+            try await Application(router: router).test(.router) { secondClient in
+                let outcomes = try await withThrowingTaskGroup(of: (user: String, status: HTTPResponse.Status)?.self) { group in
+                    for index in 0..<200 {
+                        let client: any TestClientProtocol = index % 2 == 0 ? firstClient : secondClient
+                        let user = "user-\(index % 20)"
+                        group.addTask {
+                            let reply = try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: user])
+                            if reply.json["error"]?["code"] == .string("too_many_streams") { refused.withLockedValue { $0 += 1 } }
+                            return (user, reply.status)
+                        }
+                    }
+                    group.addTask {
+                        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+                        while refused.withLockedValue({ $0 }) + fake.requests.count < 200, ContinuousClock.now < deadline {
+                            try await Task.sleep(for: .milliseconds(10))
+                        }
+                        fake.release()
+                        return nil
+                    }
+                    return try await group.reduce(into: [(user: String, status: HTTPResponse.Status)]()) { if let outcome = $1 { $0.append(outcome) } }
+                }
+                let answered = outcomes.filter { $0.status == .ok }.map(\.user)
+                #expect(answered.count == 7 && Set(answered).count == 7, "\(answered)")
+                #expect(outcomes.filter { $0.status == .tooManyRequests }.count == 193)
+                #expect(refused.withLockedValue { $0 } == 193)
+            }
+            #expect(fake.requests.count == 7)
+            #expect(try await first.count("key_streams") == 0)
         }
     }
 
