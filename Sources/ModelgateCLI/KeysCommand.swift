@@ -18,7 +18,7 @@ func withKeys(_ options: CommonOptions, _ body: (ApiKeyAuthority, Database) asyn
     let database = try await openMigratedDatabase(configuration, logger: makeLogger(), clock: clock)
     var failure: (any Error)?
     do {
-        try await body(ApiKeyAuthority(database: database, clock: clock, makeID: { UUID() }), database)
+        try await body(ApiKeyAuthority(database: database, clock: clock, makeID: { UUID() }, defaults: configuration.keyDefaults), database)
     } catch {
         failure = error
     }

@@ -30,6 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
         let stripe = configuration.billing.secretKey.map { StripeClient(http: httpClient, baseURL: configuration.billing.apiBase, key: $0) }
         var dependencies = Dependencies(database: database, providers: providers, stripe: stripe, clock: clock, logger: logger)
         dependencies.features = configuration.features
+        dependencies.keyDefaults = configuration.keyDefaults
         let services = try await Services(dependencies: dependencies, billing: configuration.billing)
         let app = buildApplication(configuration: configuration, dependencies: dependencies, services: services, tokens: tokens)
         let reachable = Provider.allCases.filter(providers.isAvailable).map(\.rawValue)

@@ -13,6 +13,8 @@ import ServiceLifecycle
 public struct Dependencies: Sendable {
     public var database: Database
     public var features = FeatureFlags()
+    /// Limits a new API key gets where its creator sets none.
+    public var keyDefaults = ApiKeyLimits()
     public var providers: ProviderRouter
     /// `nil` closes purchases (no Stripe key).
     public var stripe: StripeClient?
@@ -51,7 +53,8 @@ public struct Services: Sendable {
         let database = dependencies.database
         cache = try await CatalogCache(database: database)
         profiles = ProfileRepository(database: database)
-        apiKeys = ApiKeyAuthority(database: database, clock: dependencies.clock, makeID: dependencies.makeID, metrics: dependencies.metrics)
+        apiKeys = ApiKeyAuthority(database: database, clock: dependencies.clock, makeID: dependencies.makeID, metrics: dependencies.metrics,
+                                  defaults: dependencies.keyDefaults)
         access = ModelAccessService(
             cache: cache, entitlements: EntitlementRepository(database: database), ledger: QuotaLedger(database: database),
             outbox: AnalyticsOutbox(makeID: dependencies.makeID), metrics: dependencies.metrics, clock: dependencies.clock,

@@ -33,6 +33,8 @@ public struct ServerConfiguration: Sendable {
     /// When set, `GET /metrics` needs `Authorization: Bearer <token>`.
     public var metricsToken: String?
     public var features = FeatureFlags()
+    /// Limits a new API key gets where its creator sets none (`MODELGATE_KEY_*`).
+    public var keyDefaults = ApiKeyLimits()
 
     public init(host: String = "127.0.0.1", port: Int = 8080, databaseURL: DatabaseURL = .sqliteFile(path: "modelgate.sqlite"),
                 jwtSecret: String? = nil, maxBodyBytes: Int = 64 * 1024, providers: ProvidersConfiguration = .init(),
@@ -66,6 +68,7 @@ public struct ServerConfiguration: Sendable {
         configuration.billing = try parseBilling(environment)
         configuration.analytics = try parseAnalytics(environment)
         if let token = environment["MODELGATE_METRICS_TOKEN"], !token.isEmpty { configuration.metricsToken = token }
+        configuration.keyDefaults = try parseKeyDefaults(environment)
         if let flag = environment["MODELGATE_FEATURE_MODEL_SELECTION"], !flag.isEmpty {
             configuration.features.modelSelection = try parseSwitch(flag, variable: "MODELGATE_FEATURE_MODEL_SELECTION")
         }
@@ -146,6 +149,16 @@ public struct ServerConfiguration: Sendable {
             billing[keyPath: keyPath] = try parseHTTPURL(url, variable: variable)
         }
         return billing
+    }
+
+    static func parseKeyDefaults(_ environment: [String: String]) throws(ConfigurationError) -> ApiKeyLimits {
+        func count(_ variable: String) throws(ConfigurationError) -> Int? {
+            guard let value = environment[variable], !value.isEmpty else { return nil }
+            guard let number = Int(value), number >= 1 else { throw ConfigurationError(variable: variable, reason: "'\(value)' is not a whole number of at least 1") }
+            return number
+        }
+        return ApiKeyLimits(rpm: try count("MODELGATE_KEY_RPM"), rpmPerEndUser: try count("MODELGATE_KEY_RPM_PER_END_USER"),
+                            maxStreams: try count("MODELGATE_KEY_MAX_STREAMS"), maxStreamsPerEndUser: try count("MODELGATE_KEY_MAX_STREAMS_PER_END_USER"))
     }
 
     public static func parsePort(_ value: String, variable: String) throws(ConfigurationError) -> Int {

@@ -31,6 +31,16 @@ public struct ApiKeyLimits: Sendable, Equatable, Codable {
     }
 }
 
+extension ApiKeyLimits {
+    /// These limits with `defaults` where they are unset; the per-end-user ones only for a key that has end users.
+    public func filled(from defaults: ApiKeyLimits, forEndUsers: Bool) -> ApiKeyLimits {
+        ApiKeyLimits(rpm: rpm ?? defaults.rpm, rpmPerEndUser: rpmPerEndUser ?? (forEndUsers ? defaults.rpmPerEndUser : nil),
+                     maxStreams: maxStreams ?? defaults.maxStreams,
+                     maxStreamsPerEndUser: maxStreamsPerEndUser ?? (forEndUsers ? defaults.maxStreamsPerEndUser : nil),
+                     taskModel: taskModel, taskDailyBudget: taskDailyBudget)
+    }
+}
+
 /// A key to create; its secret hash is computed by the caller, who shows the secret once.
 public struct NewApiKey: Sendable {
     public let id: String

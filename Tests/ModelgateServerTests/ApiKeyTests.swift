@@ -433,4 +433,30 @@ extension TestApp {
             }
         }
     }
+
+    @Test func unsetLimitsTakeTheConfiguredDefaults() async throws {
+        let environment = ["MODELGATE_KEY_RPM": "600", "MODELGATE_KEY_RPM_PER_END_USER": "20", "MODELGATE_KEY_MAX_STREAMS_PER_END_USER": "2"]
+        let defaults = try ServerConfiguration.fromEnvironment(environment).keyDefaults
+        #expect(defaults == ApiKeyLimits(rpm: 600, rpmPerEndUser: 20, maxStreamsPerEndUser: 2))
+        #expect(try ServerConfiguration.fromEnvironment([:]).keyDefaults == ApiKeyLimits())
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration.fromEnvironment(["MODELGATE_KEY_MAX_STREAMS": "0"]) }
+        try await TestDatabase.with { database, _ in
+            let authority = ApiKeyAuthority(database: database, clock: ManualClock(Date(timeIntervalSince1970: 1_795_000_000)), makeID: { UUID() },
+                                            defaults: defaults)
+            let repository = ApiKeyRepository(database: database)
+            let owner = testUser(930)
+            _ = try await ProfileRepository(database: database).findOrCreate(owner, email: nil, at: Date(timeIntervalSince1970: 1_795_000_000))
+            func create(_ kind: ApiKeyKind, _ limits: ApiKeyLimits) async throws -> ApiKeyLimits? {
+                let created = try await authority.createKey(name: "k", kind: kind, app: "app", user: kind == .user ? owner : nil, limits: limits, expiresAt: nil,
+                                                            forwardedUserHeaders: false, environment: "live", by: Actor(command: "test"))
+                return try await repository.find(created.id)?.limits
+            }
+            // What the creator sets wins; the rest comes from the defaults.
+            let service = try await create(.service, ApiKeyLimits(rpm: 5))
+            #expect(service == ApiKeyLimits(rpm: 5, rpmPerEndUser: 20, maxStreamsPerEndUser: 2))
+            // A user key has no end users: only the key-wide defaults apply.
+            let user = try await create(.user, ApiKeyLimits())
+            #expect(user == ApiKeyLimits(rpm: 600))
+        }
+    }
 }

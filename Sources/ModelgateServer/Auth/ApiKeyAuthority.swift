@@ -78,9 +78,13 @@ public struct ApiKeyAuthority: Sendable {
     let clock: any WallClock
     let makeID: @Sendable () -> UUID
     let metrics: ModelgateMetrics
+    /// What a new key gets for each limit its creator leaves unset.
+    let defaults: ApiKeyLimits
 
-    public init(database: Database, clock: any WallClock, makeID: @escaping @Sendable () -> UUID, metrics: ModelgateMetrics = ModelgateMetrics()) {
+    public init(database: Database, clock: any WallClock, makeID: @escaping @Sendable () -> UUID, metrics: ModelgateMetrics = ModelgateMetrics(),
+                defaults: ApiKeyLimits = ApiKeyLimits()) {
         keys = ApiKeyRepository(database: database)
+        self.defaults = defaults
         profiles = ProfileRepository(database: database)
         self.metrics = metrics
         self.clock = clock
@@ -150,7 +154,7 @@ public struct ApiKeyAuthority: Sendable {
         guard !request.name.trimmingCharacters(in: .whitespaces).isEmpty, request.name.count <= 100 else {
             throw ModelgateError.invalidField(field: "name", reason: "is required (at most 100 characters)")
         }
-        let limits = request.limits ?? ApiKeyLimits()
+        let limits = (request.limits ?? ApiKeyLimits()).filled(from: defaults, forEndUsers: request.kind == .service)
         for (field, value) in [("limits.rpm", limits.rpm), ("limits.rpmPerEndUser", limits.rpmPerEndUser), ("limits.maxStreams", limits.maxStreams),
                                ("limits.maxStreamsPerEndUser", limits.maxStreamsPerEndUser)] where (value ?? 1) < 1 {
             throw ModelgateError.invalidField(field: field, reason: "must be at least 1")
