@@ -71,7 +71,8 @@ public struct NewApiKey: Sendable {
 }
 
 /// An API key as stored: never its secret, only the secret's SHA-256 and the visible prefix.
-public struct ApiKey: Sendable, Equatable {
+/// A stored key. It encodes as the API lists it (and the audit log keeps it): never its secret hash.
+public struct ApiKey: Sendable, Equatable, Encodable {
     public let id: String
     public let appID: String
     public let appName: String
@@ -86,6 +87,26 @@ public struct ApiKey: Sendable, Equatable {
     public let lastUsedAt: Date?
     public let expiresAt: Date?
     public let revokedAt: Date?
+
+    private enum CodingKeys: String, CodingKey {
+        case id, prefix, name, kind, app, userId, limits, forwardedUserHeaders, createdAt, lastUsedAt, expiresAt, revokedAt
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(prefix, forKey: .prefix)
+        try container.encode(name, forKey: .name)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(appName, forKey: .app)
+        try container.encodeIfPresent(userID, forKey: .userId)
+        try container.encode(limits, forKey: .limits)
+        try container.encode(acceptsForwardedUserHeaders, forKey: .forwardedUserHeaders)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encodeIfPresent(lastUsedAt, forKey: .lastUsedAt)
+        try container.encodeIfPresent(expiresAt, forKey: .expiresAt)
+        try container.encodeIfPresent(revokedAt, forKey: .revokedAt)
+    }
 }
 
 /// Apps, their keys, their end users, and the per-key request windows. Nothing is cached: a key
@@ -115,7 +136,7 @@ public struct ApiKeyRepository: Sendable {
                 throw ModelgateError.notFound(what: "api key", id: key.id)
             }
             try await AuditLog.record(actor: actor.id, action: "key.created", targetType: "api_key", targetID: created.id, before: nil,
-                                      after: try JSONValue(encoding: AuditedKey(created)), at: now, in: db)
+                                      after: try JSONValue(encoding: created), at: now, in: db)
             return created
         }
     }
@@ -282,28 +303,5 @@ public struct ApiKeyRepository: Sendable {
                 createdAt: try row.decode(column: "created_at", as: Date.self), lastUsedAt: try row.decode(column: "last_used_at", as: Date?.self),
                 expiresAt: try row.decode(column: "expires_at", as: Date?.self), revokedAt: try row.decode(column: "revoked_at", as: Date?.self))
         }
-    }
-}
-
-/// What the audit log keeps of a new key: never its secret or hash.
-private struct AuditedKey: Encodable {
-    let name: String
-    let kind: ApiKeyKind
-    let app: String
-    let prefix: String
-    let userId: UserID?
-    let limits: ApiKeyLimits
-    let forwardedUserHeaders: Bool
-    let expiresAt: Date?
-
-    init(_ key: ApiKey) {
-        name = key.name
-        kind = key.kind
-        app = key.appName
-        prefix = key.prefix
-        userId = key.userID
-        limits = key.limits
-        forwardedUserHeaders = key.acceptsForwardedUserHeaders
-        expiresAt = key.expiresAt
     }
 }

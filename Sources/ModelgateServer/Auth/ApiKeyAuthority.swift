@@ -7,46 +7,15 @@ import ModelgateMetrics
 import ModelgateStore
 import NIOCore
 
-/// A key as listed: never its secret.
-struct ApiKeyView: Encodable, Sendable {
-    let id: String
-    let prefix: String
-    let name: String
-    let kind: ApiKeyKind
-    let app: String
-    let userId: UserID?
-    let limits: ApiKeyLimits
-    let forwardedUserHeaders: Bool
-    let createdAt: Date
-    let lastUsedAt: Date?
-    let expiresAt: Date?
-    let revokedAt: Date?
-
-    init(_ key: ApiKey) {
-        id = key.id
-        prefix = key.prefix
-        name = key.name
-        kind = key.kind
-        app = key.appName
-        userId = key.userID
-        limits = key.limits
-        forwardedUserHeaders = key.acceptsForwardedUserHeaders
-        createdAt = key.createdAt
-        lastUsedAt = key.lastUsedAt
-        expiresAt = key.expiresAt
-        revokedAt = key.revokedAt
-    }
-}
-
-/// A key as created: its view plus `key`, the whole key with its secret, shown this once.
+/// A key as created: the stored key plus `key`, the whole key with its secret, shown this once.
 struct CreatedApiKey: Encodable, Sendable {
     let key: String
-    let view: ApiKeyView
+    let apiKey: ApiKey
 
     enum CodingKeys: CodingKey { case key }
 
     func encode(to encoder: any Encoder) throws {
-        try view.encode(to: encoder)
+        try apiKey.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(key, forKey: .key)
     }
@@ -128,7 +97,7 @@ public struct ApiKeyAuthority: Sendable {
                           forwardedUserHeaders: Bool, environment: String, by actor: Actor) async throws -> (key: String, id: String, kind: ApiKeyKind, app: String) {
         let created = try await create(ApiKeyRequest(name: name, kind: kind, app: app, user: nil, limits: limits, expiresAt: expiresAt,
                                                      forwardedUserHeaders: forwardedUserHeaders, environment: environment), user: user, by: actor)
-        return (created.key, created.view.id, created.view.kind, created.view.app)
+        return (created.key, created.apiKey.id, created.apiKey.kind, created.apiKey.appName)
     }
 
     public func listKeys() async throws -> [ApiKey] { try await keys.list() }
@@ -180,7 +149,7 @@ public struct ApiKeyAuthority: Sendable {
             id: id, app: request.app ?? "default", name: request.name, kind: request.kind, prefix: prefix, secretHash: Self.hash(key),
             userID: user, limits: limits, acceptsForwardedUserHeaders: request.forwardedUserHeaders ?? false, expiresAt: expiresAt),
             by: actor, makeAppID: { [makeID] in makeID().uuidString.lowercased() }, at: clock.now())
-        return CreatedApiKey(key: key, view: ApiKeyView(stored))
+        return CreatedApiKey(key: key, apiKey: stored)
     }
 
     /// The key a bearer token names, if it is live: unknown, altered, revoked and expired keys are all a 401.

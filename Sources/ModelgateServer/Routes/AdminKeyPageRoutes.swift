@@ -23,7 +23,7 @@ struct AdminKeyPageRoutes {
         let form = try await session.verifiedForm(ApiKeyForm.self, request, context)
         do {
             let created = try await apiKeys.create(try form.request, users: admin, by: try context.actor())
-            let notice = SettingsNotice(kind: "success", text: "\(created.view.name) was created.", status: .created)
+            let notice = SettingsNotice(kind: "success", text: "\(created.apiKey.name) was created.", status: .created)
             return try await page(context, notice: notice, created: created.key)
         } catch {
             return try await page(context, notice: .refused(error, catalog: admin.cache.catalog))

@@ -3,7 +3,7 @@ import Hummingbird
 import ModelgateCore
 import ModelgateStore
 
-struct ApiKeyList: Encodable, Sendable { let data: [ApiKeyView] }
+struct ApiKeyList: Encodable, Sendable { let data: [ApiKey] }
 
 struct SignInLinkView: Encodable, Sendable {
     let url: String
@@ -33,7 +33,7 @@ struct ApiKeyRoutes {
     let maxBodyBytes: Int
 
     func register(on group: RouterGroup<AppRequestContext>) {
-        group.get("keys") { _, _ in JSONBody(ApiKeyList(data: try await apiKeys.listKeys().map(ApiKeyView.init))) }
+        group.get("keys") { _, _ in JSONBody(ApiKeyList(data: try await apiKeys.listKeys())) }
         group.post("keys") { request, context in
             let body = try await request.decodeJSON(ApiKeyRequest.self, limit: maxBodyBytes)
             return JSONBody(try await apiKeys.create(body, users: admin, by: try context.actor()), status: .created)
