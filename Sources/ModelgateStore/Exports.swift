@@ -100,12 +100,22 @@ enum ISO8601Format {
 }
 
 /// RFC 4180 CSV: fields with a comma, quote or line break are quoted, quotes doubled; CRLF lines.
+/// A text cell a spreadsheet would run as a formula (it begins with `= + - @`, a tab or a carriage
+/// return, e.g. an email claim `=HYPERLINK(…)`) gets a leading `'`, as OWASP advises; numbers stay numbers.
 public enum CSV {
     public static func line(_ fields: [String]) -> String {
         fields.map { field in
-            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+            let cell = inert(field)
+            return cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                ? "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : cell
         }.joined(separator: ",") + "\r\n"
+    }
+
+    static let formulaStarts: Set<Character> = ["=", "+", "-", "@", "\t", "\r"]
+
+    static func inert(_ field: String) -> String {
+        guard let first = field.first, formulaStarts.contains(first), Double(field) == nil else { return field }
+        return "'" + field
     }
 }
 
