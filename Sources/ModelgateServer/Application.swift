@@ -80,6 +80,7 @@ public func buildRouter(
     configuration: ServerConfiguration, dependencies: Dependencies, services: Services, tokens: TokenAuthority
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: SecurityHeadersMiddleware(publicURL: configuration.billing.publicURL))
     router.add(middleware: MetricsMiddleware(metrics: dependencies.metrics))
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: RequestLogMiddleware())

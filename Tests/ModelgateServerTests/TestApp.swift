@@ -37,14 +37,16 @@ struct TestApp {
         return dependencies
     }
 
-    /// Sequential ids, unique across every app in the test process (two instances may share a database).
+    /// Sequential ids, unique across every app in the test process (two instances may share a database),
+    /// in their own range (`…-9000-…`): `testUser(n)` is `…-8000-…n`, and a shared range let the
+    /// 901st id made in a run be test user 901 (a duplicate profile on PostgreSQL).
     static let idCounter = NIOLockedValueBox(0)
 
     static func dependencies(database: Database, providers: ProviderRouter, clock: any WallClock, logger: Logger = TestDatabase.logger) -> Dependencies {
         let counter = idCounter
         return Dependencies(
             database: database, providers: providers, clock: clock,
-            makeID: { UUID(uuidString: String(format: "00000000-0000-4000-8000-%012d", counter.withLockedValue { $0 += 1; return $0 }))! },
+            makeID: { UUID(uuidString: String(format: "00000000-0000-4000-9000-%012d", counter.withLockedValue { $0 += 1; return $0 }))! },
             logger: logger)
     }
 

@@ -116,8 +116,7 @@ struct ChatRoutes {
             guard let data = attachment.data.flatMap({ Data(base64Encoded: $0) }) else {
                 return Response.redirect(to: attachment.url ?? "/", type: .found)
             }
-            return Response(status: .ok, headers: [.contentType: attachment.mediaType, .cacheControl: "private, max-age=86400",
-                                                   .init("X-Content-Type-Options")!: "nosniff"],
+            return Response(status: .ok, headers: [.contentType: attachment.mediaType, .cacheControl: "private, max-age=86400"],
                             body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
     }
