@@ -188,19 +188,38 @@ public struct ServerConfiguration: Sendable {
             return try JWTSecret(Self.randomSecret())
         case .sqliteFile(let path):
             let file = path + ".jwt-secret"
-            if let stored = try? String(contentsOfFile: file, encoding: .utf8) {
-                return try JWTSecret(stored.trimmingCharacters(in: .whitespacesAndNewlines))
-            }
+            if let stored = try Self.readPrivateSecret(file) { return try JWTSecret(stored) }
             let secret = Self.randomSecret()
-            do {
-                try secret.write(toFile: file, atomically: true, encoding: .utf8)
-                _ = try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
-            } catch {
+            guard Self.createPrivateFile(file, containing: secret) else {
+                // Another process made it first: use theirs.
+                if let stored = try Self.readPrivateSecret(file) { return try JWTSecret(stored) }
                 throw ConfigurationError(variable: "MODELGATE_JWT_SECRET", reason: "not set, and \(file) cannot be written")
             }
             warn("MODELGATE_JWT_SECRET is not set: generated a development secret in \(file); set one for production")
             return try JWTSecret(secret)
         }
+    }
+
+    /// The development secret, if its file exists; a file other users may read is refused, not used.
+    static func readPrivateSecret(_ file: String) throws(ConfigurationError) -> String? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: file) else { return nil }
+        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
+        guard mode & 0o077 == 0 else {
+            throw ConfigurationError(variable: "MODELGATE_JWT_SECRET",
+                                     reason: "\(file) is open to other users (mode \(String(mode, radix: 8))): run chmod 600 on it, or set the variable")
+        }
+        guard let stored = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+        return stored.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Creates `file` readable by its owner only, failing if it already exists (`O_EXCL`), so the
+    /// secret is never briefly readable by others and two processes never overwrite each other.
+    static func createPrivateFile(_ file: String, containing text: String) -> Bool {
+        let descriptor = open(file, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) } == bytes.count
     }
 
     static func randomSecret() -> String {
