@@ -27,7 +27,11 @@ public struct CheckoutStarted: Encodable, Sendable {
 }
 
 public enum WebhookOutcome: String, Sendable {
-    case granted, pending, failed, refunded, duplicate, ignored
+    case granted, pending, failed, refunded, disputed, duplicate, ignored
+    /// A checkout session Modelgate's checkout never created: nothing granted.
+    case unmatched
+    /// A session whose user, model, amount or currency differs from its purchase: nothing granted.
+    case mismatched
 }
 
 /// Checkout and the webhook that turns paid sessions into entitlements and refunds into revocations.

@@ -16,6 +16,10 @@ public enum AnalyticsEvent: Sendable, Equatable {
     case adminModelEnabled(model: ModelID)
     case adminModelDisabled(model: ModelID)
     case adminModelAccessGranted(model: ModelID, user: UserID, source: AccessGrantSource)
+    case modelPurchaseRefused(model: ModelID, reason: PurchaseRefusal)
+    case modelPurchaseRefunded(model: ModelID, priceCents: Int)
+    case modelPurchaseDisputed(model: ModelID, status: DisputeStatus)
+    case requestLimitHit(limit: RequestLimit, retryAfterSeconds: Int)
 
     /// Where a completed purchase was paid.
     public enum PurchaseChannel: String, Sendable { case stripe }
@@ -24,6 +28,14 @@ public enum AnalyticsEvent: Sendable, Equatable {
     public enum AccessGrantSource: String, Sendable {
         case adminGrant = "admin_grant"
         case trial
+    }
+
+    /// Why a signed checkout event granted nothing.
+    public enum PurchaseRefusal: String, Sendable {
+        case userMismatch = "user_mismatch"
+        case modelMismatch = "model_mismatch"
+        case amountMismatch = "amount_mismatch"
+        case currencyMismatch = "currency_mismatch"
     }
 
     /// The event names PostHog sees.
@@ -41,12 +53,17 @@ public enum AnalyticsEvent: Sendable, Equatable {
         case adminModelEnabled = "admin_model_enabled"
         case adminModelDisabled = "admin_model_disabled"
         case adminModelAccessGranted = "admin_model_access_granted"
+        case modelPurchaseRefused = "model_purchase_refused"
+        case modelPurchaseRefunded = "model_purchase_refunded"
+        case modelPurchaseDisputed = "model_purchase_disputed"
+        case requestLimitHit = "request_limit_hit"
     }
 
     /// Property keys (camelCase, as in the PostHog insights).
     public enum Key: String, Sendable, CaseIterable {
         case modelId, personaId, isDefault, isOverride, defaultModelId, hasOverrides, priceCents, source
         case trialMessagesRemaining, dailyLimit, resetAt, isTrialMessage, tier, userId
+        case reason, status, limit, retryAfterSeconds
     }
 
     public var name: Name {
@@ -64,6 +81,10 @@ public enum AnalyticsEvent: Sendable, Equatable {
         case .adminModelEnabled: .adminModelEnabled
         case .adminModelDisabled: .adminModelDisabled
         case .adminModelAccessGranted: .adminModelAccessGranted
+        case .modelPurchaseRefused: .modelPurchaseRefused
+        case .modelPurchaseRefunded: .modelPurchaseRefunded
+        case .modelPurchaseDisputed: .modelPurchaseDisputed
+        case .requestLimitHit: .requestLimitHit
         }
     }
 
@@ -93,9 +114,29 @@ public enum AnalyticsEvent: Sendable, Equatable {
             properties = [.modelId: .id(model)]
         case .adminModelAccessGranted(let model, let user, let source):
             properties = [.modelId: .id(model), .userId: .string(user.description), .source: .string(source.rawValue)]
+        case .modelPurchaseRefused(let model, let reason):
+            properties = [.modelId: .id(model), .reason: .string(reason.rawValue)]
+        case .modelPurchaseRefunded(let model, let price):
+            properties = [.modelId: .id(model), .priceCents: .int(price)]
+        case .modelPurchaseDisputed(let model, let status):
+            properties = [.modelId: .id(model), .status: .string(status.rawValue)]
+        case .requestLimitHit(let limit, let retryAfter):
+            properties = [.limit: .string(limit.rawValue), .retryAfterSeconds: .int(retryAfter)]
         }
         return Dictionary(uniqueKeysWithValues: properties.map { ($0.key.rawValue, $0.value) })
     }
+}
+
+/// Where a chargeback stands: access is suspended while it is open, restored when won, revoked when lost.
+public enum DisputeStatus: String, Sendable {
+    case open, won, lost
+}
+
+/// A per-user abuse limit that refused a request.
+public enum RequestLimit: String, Sendable {
+    case requestsPerMinute = "requests_per_minute"
+    case concurrentStreams = "concurrent_streams"
+    case checkoutsPerHour = "checkouts_per_hour"
 }
 
 extension JSONValue {

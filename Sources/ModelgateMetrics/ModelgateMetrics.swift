@@ -7,7 +7,7 @@ import Prometheus
 /// help text, because Prometheus' `promtool check metrics` wants a `# HELP` for each family.
 public final class ModelgateMetrics: Sendable {
     public enum QuotaOutcome: String, Sendable, CaseIterable { case allowed, trial, locked, rateLimited = "rate_limited", trialExhausted = "trial_exhausted" }
-    public enum WebhookOutcome: String, Sendable, CaseIterable { case granted, duplicate, badSignature = "bad_signature", failed, ignored, refunded }
+    public enum WebhookOutcome: String, Sendable, CaseIterable { case granted, duplicate, badSignature = "bad_signature", failed, ignored, refunded, disputed, refused }
     /// Where a premium model was asked for without access.
     public enum RequestPath: String, Sendable, CaseIterable { case chat = "api_chat", openAI = "v1", preview, preferences }
     /// What became of a request made with an API key.

@@ -23,7 +23,7 @@ public struct EntitlementRepository: Sendable {
     static func entitledModels(of user: UserID, in db: any SQLDatabase) async throws -> Set<ModelID> {
         let rows = try await db.raw("""
             SELECT p.model_id FROM entitlements e JOIN products p ON p.id = e.product_id
-            WHERE e.user_id = \(bind: user.description) AND e.revoked_at IS NULL
+            WHERE e.user_id = \(bind: user.description) AND e.revoked_at IS NULL AND e.suspended_at IS NULL
             """).all()
         return Set(try rows.map { ModelID(try $0.decode(column: "model_id", as: String.self)) })
     }
@@ -54,5 +54,26 @@ public struct EntitlementRepository: Sendable {
             RETURNING id
             """).all()
         return !rows.isEmpty
+    }
+
+    /// Revokes the entitlement one purchase granted (never an admin grant of the same model).
+    /// Returns whether it was active.
+    @discardableResult
+    public static func revoke(purchase: Int, reason: String, at now: Date, in db: any SQLDatabase) async throws -> Bool {
+        try await !db.raw("""
+            UPDATE entitlements SET revoked_at = \(bind: now), revoke_reason = \(bind: reason)
+            WHERE purchase_id = \(bind: purchase) AND revoked_at IS NULL RETURNING id
+            """).all().isEmpty
+    }
+
+    /// Suspends (or, with `false`, restores) the entitlement one purchase granted while its payment
+    /// is disputed. Returns whether one changed.
+    @discardableResult
+    public static func suspend(_ suspended: Bool, purchase: Int, at now: Date, in db: any SQLDatabase) async throws -> Bool {
+        let value: Date? = suspended ? now : nil
+        return try await !db.raw("""
+            UPDATE entitlements SET suspended_at = \(bind: value)
+            WHERE purchase_id = \(bind: purchase) AND revoked_at IS NULL AND (suspended_at IS NULL) = \(bind: suspended) RETURNING id
+            """).all().isEmpty
     }
 }

@@ -14,8 +14,10 @@ public struct PurchaseRecord: Sendable, Equatable {
     public let model: ModelID
     public let status: PurchaseStatus
     public let amountCents: Int
+    public let currency: String
     public let paymentIntent: String?
 }
+
 
 /// Purchases, Stripe ids of products, and the processed-event ledger that makes webhooks idempotent.
 public struct PurchaseRepository: Sendable {
@@ -45,22 +47,13 @@ public struct PurchaseRepository: Sendable {
             """).all().isEmpty
     }
 
-    /// The purchase of a checkout session, created from the event when our own row is missing.
-    public static func upsert(
-        sessionID: String, user: UserID, model: ModelID, amountCents: Int, paymentIntent: String?, at now: Date, in db: any SQLDatabase
-    ) async throws -> PurchaseRecord {
-        try await db.raw("""
-            INSERT INTO purchases (user_id, product_id, stripe_checkout_session_id, stripe_payment_intent_id, amount_cents, currency,
-                                   status, created_at, updated_at)
-            VALUES (\(bind: user.description), \(bind: "model:" + model.rawValue), \(bind: sessionID), \(bind: paymentIntent),
-                    \(bind: amountCents), 'usd', 'pending', \(bind: now), \(bind: now))
-            ON CONFLICT (stripe_checkout_session_id) DO UPDATE
-                SET stripe_payment_intent_id = COALESCE(excluded.stripe_payment_intent_id, purchases.stripe_payment_intent_id)
-            """).run()
-        guard let purchase = try await find(sessionID: sessionID, in: db) else {
-            throw ModelgateError.notFound(what: "purchase", id: sessionID)
-        }
-        return purchase
+    /// Records the payment intent Stripe made for a checkout, so a refund or dispute finds its purchase.
+    public static func attach(paymentIntent: String, to id: Int, in db: any SQLDatabase) async throws {
+        try await db.raw("UPDATE purchases SET stripe_payment_intent_id = \(bind: paymentIntent) WHERE id = \(bind: id)").run()
+    }
+
+    public static func setDispute(_ status: DisputeStatus, of id: Int, at now: Date, in db: any SQLDatabase) async throws {
+        try await db.raw("UPDATE purchases SET dispute_status = \(bind: status.rawValue), updated_at = \(bind: now) WHERE id = \(bind: id)").run()
     }
 
     public static func find(sessionID: String, in db: any SQLDatabase) async throws -> PurchaseRecord? {
@@ -89,7 +82,7 @@ public struct PurchaseRepository: Sendable {
 
     private static func select(_ condition: SQLQueryString, in db: any SQLDatabase) async throws -> PurchaseRecord? {
         guard let row = try await db.raw("""
-            SELECT p.id, p.user_id, r.model_id, p.status, p.amount_cents, p.stripe_payment_intent_id
+            SELECT p.id, p.user_id, r.model_id, p.status, p.amount_cents, p.currency, p.stripe_payment_intent_id
             FROM purchases p JOIN products r ON r.id = p.product_id WHERE \(condition)
             """).first() else { return nil }
         return PurchaseRecord(
@@ -98,6 +91,7 @@ public struct PurchaseRepository: Sendable {
             model: ModelID(try row.decode(column: "model_id", as: String.self)),
             status: try row.decodeEnum(column: "status", as: PurchaseStatus.self),
             amountCents: try row.decode(column: "amount_cents", as: Int.self),
+            currency: try row.decode(column: "currency", as: String.self),
             paymentIntent: try row.decode(column: "stripe_payment_intent_id", as: String?.self))
     }
 

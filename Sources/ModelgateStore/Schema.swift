@@ -345,5 +345,56 @@ enum Schema {
             )
             """,
         ]),
+        Migration(version: 8, name: "server-side sessions, disputes, per-user abuse limits", statements: [
+            // A page session: only the SHA-256 of its random id is stored, so a database copy signs nobody in.
+            """
+            CREATE TABLE sessions (
+                id_hash TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES profiles (id),
+                email TEXT,
+                claims_admin BOOLEAN NOT NULL,
+                user_agent TEXT,
+                created_at {ts} NOT NULL,
+                last_seen_at {ts} NOT NULL,
+                expires_at {ts} NOT NULL
+            )
+            """,
+            "CREATE INDEX sessions_user ON sessions (user_id)",
+            // A one-time sign-in code: the token it was made from is exchanged by the page's POST, once.
+            """
+            CREATE TABLE sign_in_codes (
+                code_hash TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES profiles (id),
+                email TEXT,
+                claims_admin BOOLEAN NOT NULL,
+                session_expires_at {ts} NOT NULL,
+                expires_at {ts} NOT NULL,
+                used_at {ts}
+            )
+            """,
+            "ALTER TABLE entitlements ADD COLUMN suspended_at {ts}",
+            "ALTER TABLE purchases ADD COLUMN dispute_status TEXT CHECK (dispute_status IN ('open', 'won', 'lost'))",
+            // Per-user request windows of the chat routes and of checkout, counted with one conditional upsert.
+            """
+            CREATE TABLE user_request_windows (
+                user_id TEXT NOT NULL REFERENCES profiles (id),
+                scope TEXT NOT NULL CHECK (scope IN ('chat', 'checkout')),
+                window_start TEXT NOT NULL,
+                requests INTEGER NOT NULL CHECK (requests >= 0),
+                PRIMARY KEY (user_id, scope, window_start)
+            )
+            """,
+            // The chat calls a user has open now; a row outlives a crashed instance only until it expires.
+            """
+            CREATE TABLE user_streams (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES profiles (id),
+                expires_at {ts} NOT NULL
+            )
+            """,
+            "CREATE INDEX user_streams_user ON user_streams (user_id)",
+            // NULL: free models without a daily limit of their own are unlimited (set so explicitly).
+            "ALTER TABLE catalog_settings ADD COLUMN free_daily_limit INTEGER DEFAULT 200 CHECK (free_daily_limit > 0)",
+        ]),
     ]
 }

@@ -2,12 +2,15 @@ import Foundation
 
 /// A Stripe event for a checkout session or a charge, as Stripe sends it.
 public enum StripeEvents {
-    public static func session(_ type: String, id: String, session: String, user: some CustomStringConvertible, model: String, paid: Bool = true, intent: String = "pi_1") -> String {
+    public static func session(
+        _ type: String, id: String, session: String, user: some CustomStringConvertible, model: String, paid: Bool = true, intent: String = "pi_1",
+        amount: Int = 299, currency: String = "usd"
+    ) -> String {
         """
         {"id":"\(id)","object":"event","api_version":"2026-10-28.endive","created":1732406400,"livemode":false,"pending_webhooks":1,\
         "request":{"id":null,"idempotency_key":null},"type":"\(type)","data":{"object":{"id":"\(session)","object":"checkout.session",\
         "mode":"payment","status":"complete","payment_status":"\(paid ? "paid" : "unpaid")","client_reference_id":"\(user)",\
-        "metadata":{"model_id":"\(model)","user_id":"\(user)"},"amount_total":299,"currency":"usd","payment_intent":"\(intent)","url":null}}}
+        "metadata":{"model_id":"\(model)","user_id":"\(user)"},"amount_total":\(amount),"currency":"\(currency)","payment_intent":"\(intent)","url":null}}}
         """
     }
 
@@ -17,5 +20,12 @@ public enum StripeEvents {
         "amount_refunded":\(full ? 299 : 100),"refunded":\(full),"payment_intent":"\(intent)","currency":"usd"}}}
         """
     }
-}
 
+    /// `charge.dispute.created` (status `needs_response`) or `charge.dispute.closed` (`won`, `lost`, `warning_closed`).
+    public static func dispute(_ type: String, id: String, intent: String = "pi_1", status: String = "needs_response") -> String {
+        """
+        {"id":"\(id)","object":"event","type":"\(type)","data":{"object":{"id":"dp_1","object":"dispute","amount":299,\
+        "charge":"ch_1","currency":"usd","payment_intent":"\(intent)","reason":"fraudulent","status":"\(status)"}}}
+        """
+    }
+}

@@ -78,7 +78,7 @@ extension TestApp {
             let checkout = try await call(.post, "/api/models/claude-3-opus/checkout", as: "alice")
             let session = try #require(checkout.json["sessionId"]?.stringValue)
             let alice = try await app.endUser("alice")
-            let paid = StripeEvents.session("checkout.session.completed", id: "evt_\(session)", session: session, user: alice, model: "claude-3-opus")
+            let paid = StripeEvents.session("checkout.session.completed", id: "evt_\(session)", session: session, user: alice, model: "claude-3-opus", amount: 499)
             #expect(try await client.deliver(paid, signature: app.sign(paid)).json["outcome"] == .string("granted"))
             func purchased(_ user: String) async throws -> JSONValue? {
                 try await call(.get, "/api/models", as: user).json["data"]?["premium"]?.array.first { $0["id"] == .string("claude-3-opus") }?["purchased"]

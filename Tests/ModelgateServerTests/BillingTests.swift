@@ -143,7 +143,7 @@ func withFakeStripe(_ body: @escaping @Sendable (FakeStripeServer, TestApp, any 
             let buyer = testUser(83)
             let token = try await app.token(buyer)
             let session = try #require(try await client.call(.post, "/api/models/claude-3-opus/checkout", token: token).json["sessionId"]?.stringValue)
-            let paid = StripeEvents.session("checkout.session.completed", id: "evt_10", session: session, user: buyer, model: "claude-3-opus")
+            let paid = StripeEvents.session("checkout.session.completed", id: "evt_10", session: session, user: buyer, model: "claude-3-opus", amount: 499)
             #expect(try await client.deliver(paid, signature: app.sign(paid)).json["outcome"] == .string("granted"))
             let refund = StripeEvents.refund(id: "evt_11")
             #expect(try await client.deliver(refund, signature: app.sign(refund)).json["outcome"] == .string("refunded"))
@@ -168,17 +168,18 @@ func withFakeStripe(_ body: @escaping @Sendable (FakeStripeServer, TestApp, any 
         try await withFakeStripe { _, app, client in
             let buyer = testUser(84)
             let token = try await app.token(buyer)
-            _ = try await client.call(.get, "/api/me", token: token)
+            let lateSession = try #require(try await client.call(.post, "/api/models/gpt-4o/checkout", token: token).json["sessionId"]?.stringValue)
+            let asyncSession = try #require(try await client.call(.post, "/api/models/gemini-pro-1.5/checkout", token: token).json["sessionId"]?.stringValue)
             let refund = StripeEvents.refund(id: "evt_20", intent: "pi_early")
             #expect(try await client.deliver(refund, signature: app.sign(refund)).json["outcome"] == .string("refunded"))
-            let late = StripeEvents.session("checkout.session.completed", id: "evt_21", session: "cs_late", user: buyer, model: "gpt-4o", intent: "pi_early")
+            let late = StripeEvents.session("checkout.session.completed", id: "evt_21", session: lateSession, user: buyer, model: "gpt-4o", intent: "pi_early")
             #expect(try await client.deliver(late, signature: app.sign(late)).json["outcome"] == .string("refunded"))
             #expect(try await app.purchased("gpt-4o", token: token, client: client) == false)
 
-            let unpaid = StripeEvents.session("checkout.session.completed", id: "evt_22", session: "cs_async", user: buyer, model: "gemini-pro-1.5",
+            let unpaid = StripeEvents.session("checkout.session.completed", id: "evt_22", session: asyncSession, user: buyer, model: "gemini-pro-1.5",
                                               paid: false, intent: "pi_async")
             #expect(try await client.deliver(unpaid, signature: app.sign(unpaid)).json["outcome"] == .string("pending"))
-            let failed = StripeEvents.session("checkout.session.async_payment_failed", id: "evt_23", session: "cs_async", user: buyer,
+            let failed = StripeEvents.session("checkout.session.async_payment_failed", id: "evt_23", session: asyncSession, user: buyer,
                                               model: "gemini-pro-1.5", paid: false, intent: "pi_async")
             #expect(try await client.deliver(failed, signature: app.sign(failed)).json["outcome"] == .string("failed"))
             #expect(try await app.purchased("gemini-pro-1.5", token: token, client: client) == false)

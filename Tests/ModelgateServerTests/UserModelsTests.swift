@@ -102,7 +102,7 @@ import Testing
             // A purchase unlocks it as a coach's model.
             let checkout = try await client.call(.post, "/api/models/claude-3-opus/checkout", token: token)
             let session = try #require(checkout.json["sessionId"]?.stringValue)
-            let paid = StripeEvents.session("checkout.session.completed", id: "evt_\(session)", session: session, user: testUser(7), model: "claude-3-opus")
+            let paid = StripeEvents.session("checkout.session.completed", id: "evt_\(session)", session: session, user: testUser(7), model: "claude-3-opus", amount: 499)
             #expect(try await client.deliver(paid, signature: app.sign(paid)).json["outcome"] == .string("granted"))
             let saved = try await client.call(.patch, "/api/profile/model-preferences", token: token,
                                               json: #"{"personaOverrides": {"career": "claude-3-opus"}}"#)

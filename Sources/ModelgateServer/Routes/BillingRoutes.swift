@@ -43,6 +43,8 @@ struct BillingRoutes {
         case .duplicate: .duplicate
         case .failed: .failed
         case .refunded: .refunded
+        case .disputed: .disputed
+        case .unmatched, .mismatched: .refused
         case .ignored, .pending: .ignored
         }
     }
