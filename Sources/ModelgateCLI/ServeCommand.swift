@@ -36,10 +36,10 @@ struct ServeCommand: AsyncParsableCommand {
         let reachable = Provider.allCases.filter(providers.isAvailable).map(\.rawValue)
         logger.info("modelgate on http://\(configuration.host):\(configuration.port) with \(configuration.databaseURL)")
         logger.info("providers answering: \(reachable.isEmpty ? "none (set MODELGATE_*_API_KEY or use --demo)" : reachable.joined(separator: ", "))\(configuration.providers.demo ? " (demo responder for those without a key)" : "")")
-        if case .sqliteFile = configuration.databaseURL {
-            let email = "demo@example.com"
-            let token = try await tokens.issue(user: TokenAuthority.userID(forEmail: email), email: email, admin: false, ttl: 86_400, now: clock.now())
-            logger.info("settings page for \(email): http://\(configuration.host):\(configuration.port)/login?token=\(token)")
+        // Only for a person at a terminal trying the demo: never in a log that is shipped somewhere.
+        if configuration.providers.demo, isatty(STDOUT_FILENO) == 1 {
+            let url = try await services.demoSignInURL(email: "demo@example.com", base: "http://\(configuration.host):\(configuration.port)")
+            print("settings page for demo@example.com (one-time link, 15 minutes): \(url)")
         }
         var failure: (any Error)?
         do { try await app.runService() } catch { failure = error }

@@ -43,6 +43,7 @@ public struct Services: Sendable {
     public let access: ModelAccessService
     public let profiles: ProfileRepository
     public let apiKeys: ApiKeyAuthority
+    let sessions: SessionAuthority
     let userModels: UserModelsService
     let chat: ChatService
     public let purchases: PurchaseService
@@ -55,6 +56,9 @@ public struct Services: Sendable {
         profiles = ProfileRepository(database: database)
         apiKeys = ApiKeyAuthority(database: database, clock: dependencies.clock, makeID: dependencies.makeID, metrics: dependencies.metrics,
                                   defaults: dependencies.keyDefaults)
+        sessions = SessionAuthority(
+            sessions: SessionRepository(database: database), profiles: profiles, apiKeys: apiKeys, clock: dependencies.clock,
+            secureCookies: billing.publicURL.lowercased().hasPrefix("https://"))
         access = ModelAccessService(
             cache: cache, entitlements: EntitlementRepository(database: database), ledger: QuotaLedger(database: database),
             outbox: AnalyticsOutbox(makeID: dependencies.makeID), metrics: dependencies.metrics, clock: dependencies.clock,
@@ -75,6 +79,15 @@ public struct Services: Sendable {
     }
 }
 
+extension Services {
+    /// A one-time, 15-minute sign-in link for a demo user (`serve --demo` prints it on a terminal).
+    public func demoSignInURL(email: String, base: String) async throws -> String {
+        let user = TokenAuthority.userID(forEmail: email)
+        let identity = TokenIdentity(user: user, email: email, claimsAdmin: false, expiresAt: Date().addingTimeInterval(86_400))
+        return "\(base)/login?code=\(try await sessions.code(for: identity, lifetime: 900).code)"
+    }
+}
+
 /// Builds the router: one function, used by `serve` and by every server test.
 public func buildRouter(
     configuration: ServerConfiguration, dependencies: Dependencies, services: Services, tokens: TokenAuthority
@@ -88,20 +101,20 @@ public func buildRouter(
     MetricsRoutes(metrics: dependencies.metrics, database: dependencies.database, token: configuration.metricsToken).register(on: router)
 
     router.add(middleware: FileMiddleware(PageRenderer.staticDirectory, urlBasePath: "/static", logger: dependencies.logger))
-    let auth = AuthMiddleware(tokens: tokens, apiKeys: services.apiKeys, profiles: services.profiles, clock: dependencies.clock,
+    let auth = AuthMiddleware(tokens: tokens, sessions: services.sessions, apiKeys: services.apiKeys, profiles: services.profiles, clock: dependencies.clock,
                               bodyLimit: configuration.maxChatBodyBytes)
     let api = router.group("api").add(middleware: auth)
     UserRoutes(service: services.userModels, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
     ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxChatBodyBytes, logger: dependencies.logger).register(on: api)
-    SignInLinkRoutes(apiKeys: services.apiKeys, publicURL: configuration.billing.publicURL).register(on: api)
+    SignInLinkRoutes(apiKeys: services.apiKeys, sessions: services.sessions, tokens: tokens, publicURL: configuration.billing.publicURL).register(on: api)
     let openAI = router.group("v1").add(middleware: auth)
     OpenAICompatibleRoutes(
         chat: services.chat, userModels: services.userModels, clock: dependencies.clock, maxBodyBytes: configuration.maxChatBodyBytes
     ).register(on: openAI)
     BillingRoutes(purchases: services.purchases, userModels: services.userModels, metrics: dependencies.metrics).register(api: api, router: router)
     PageRoutes(
-        renderer: services.pages, tokens: tokens, apiKeys: services.apiKeys, userModels: services.userModels, purchases: services.purchases, admin: services.admin,
-        clock: dependencies.clock, maxBodyBytes: configuration.maxBodyBytes
+        renderer: services.pages, tokens: tokens, sessions: services.sessions, apiKeys: services.apiKeys, userModels: services.userModels,
+        purchases: services.purchases, admin: services.admin, maxBodyBytes: configuration.maxBodyBytes
     ).register(on: router, auth: auth)
     let admin = api.group("admin").add(middleware: RequireAdminMiddleware())
     AdminRoutes(admin: services.admin, maxBodyBytes: configuration.maxBodyBytes).register(on: admin)

@@ -267,6 +267,17 @@ public struct ApiKeyRepository: Sendable {
         }
     }
 
+    /// The end user an unused, unexpired link would sign in, without using it (the page asks first).
+    public func peekSignInLink(tokenHash: String, at now: Date) async throws -> UserID? {
+        try await database.read { db in
+            try await db.raw("""
+                SELECT user_id FROM sign_in_links
+                WHERE token_hash = \(bind: tokenHash) AND used_at IS NULL AND expires_at > \(bind: now)
+                  AND key_id IN (SELECT id FROM api_keys WHERE revoked_at IS NULL)
+                """).first().map { try $0.decodeUserID(column: "user_id") }
+        }
+    }
+
     /// Uses a sign-in link once: the user it signs in, or nil when it is unknown, used, expired, or
     /// its key was revoked since. One conditional update, so two clicks never both sign in.
     public func redeemSignInLink(tokenHash: String, at now: Date) async throws -> UserID? {

@@ -236,7 +236,7 @@ let newModelJSON = """
             #expect(revoked.status == .ok && revoked.json["changed"] == .bool(false))
             let entitlements = try await app.count("entitlements"), audits = try await app.auditActions(target: "gpt-4o")
             #expect(entitlements == 0 && audits.isEmpty)
-            let missing = try await client.page(.get, "/admin/models/gpt-9", cookie: admin)
+            let missing = try await client.page(.get, "/admin/models/gpt-9", cookie: try await app.session(adminUser, admin: true, client: client))
             #expect(missing.status == .notFound && missing.html.contains("model_not_found"))
         }
     }

@@ -99,11 +99,11 @@ extension TestApp {
             #expect(made.status == .created)
             let url = try #require(made.json["url"]?.stringValue)
             let path = try #require(url.range(of: "/login?link=").map { String(url[$0.lowerBound...]) })
-            let signedIn = try await client.page(.get, path)
+            let signedIn = try await client.confirmSignIn(path)
             #expect(signedIn.status == .seeOther && signedIn.headers[.location] == "/settings")
-            let cookie = try #require(signedIn.headers[.setCookie]?.split(separator: ";").first?.split(separator: "=", maxSplits: 1).last.map(String.init))
+            let cookie = try #require(signedIn.cookie("modelgate_session"))
             #expect(try await client.page(.get, "/settings", cookie: cookie).status == .ok)
-            #expect(try await client.call(.get, "/api/me", token: cookie).json["id"] == .string(try await app.endUser("alice").description))
+            #expect(try await client.call(.get, "/api/me", cookie: cookie).json["id"] == .string(try await app.endUser("alice").description))
             // Single use.
             #expect(try await client.page(.get, path).status == .unauthorized)
             // Short-lived.
@@ -373,9 +373,9 @@ extension TestApp {
 
     @Test func anAdminCreatesListsAndRevokesKeysInTheConsoleAndSeesTheSecretOnce() async throws {
         try await withFakeProviders { _, app, client in
-            let admin = try await app.token(testUser(910), admin: true)
+            let admin = try await app.session(testUser(910), admin: true, client: client)
             let csrf = try #require(try await client.page(.get, "/admin/keys", cookie: admin).csrf)
-            #expect(try await client.page(.get, "/admin/keys", cookie: try await app.token(testUser(911))).status == .forbidden)
+            #expect(try await client.page(.get, "/admin/keys", cookie: try await app.session(testUser(911), client: client)).status == .forbidden)
 
             let refused = try await client.page(.post, "/admin/keys", cookie: admin, form: "_csrf=\(csrf)&name=bot&kind=service&rpm=lots")
             #expect(refused.status == .unprocessableContent && refused.html.contains("rpm: must be a whole number"))
@@ -399,7 +399,7 @@ extension TestApp {
             let after = try await client.page(.get, "/admin/keys?notice=revoked", cookie: admin)
             #expect(after.html.contains("revoked 20") && !after.html.contains("/admin/keys/\(id)/revoke"))
             for action in ["key.created", "key.revoked"] {
-                let audit = try await client.call(.get, "/api/admin/audit?action=\(action)", token: admin)
+                let audit = try await client.call(.get, "/api/admin/audit?action=\(action)", cookie: admin)
                 #expect(audit.json["total"]?.int == 1 && audit.json["data"]?[0]?["targetId"] == .string(id), "\(action)")
                 #expect(audit.json["data"]?[0]?["actorId"] == .string(testUser(910).description))
             }
@@ -420,15 +420,16 @@ extension TestApp {
                 (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: $0.body)))?["url"]?.stringValue ?? ""
             }
             let link = try #require(made.range(of: "/login?link=").map { String(made[$0.upperBound...]) })
-            #expect(try await client.page(.get, "/login?link=\(link)").status == .seeOther)
-            #expect(try await client.page(.get, "/login?token=\(admin)").status == .seeOther)
+            #expect(try await client.confirmSignIn("/login?link=\(link)").status == .seeOther)
+            let session = try await app.session(testUser(920), admin: true, client: client)
+            #expect(try await client.page(.get, "/login?token=\(admin)").status == .badRequest)
             let id = try #require(key.split(separator: "_", maxSplits: 3).dropLast().last.map(String.init))
             #expect(try await client.call(.post, "/api/admin/keys/\(id)/revoke", token: admin).status == .ok)
             #expect(try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: "alice"]).status == .unauthorized)
 
             let logs = capture.text
             #expect(logs.contains("/v1/chat/completions") && logs.contains("/login") && logs.contains(id), "\(logs)")
-            for (name, credential) in [("key secret", secret), ("sign-in link", link), ("JWT", admin)] {
+            for (name, credential) in [("key secret", secret), ("sign-in link", link), ("JWT", admin), ("session", session)] {
                 #expect(!logs.contains(credential), "the \(name) is in the logs")
             }
         }

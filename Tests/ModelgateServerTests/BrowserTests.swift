@@ -92,8 +92,8 @@ struct SettingsPageBrowserTests {
 
             let result = try await Browser.run("settings_e2e.py", scenario: [
                 "base": base, "out": Browser.outputDirectory + "/settings",
-                "main": ["login": "\(base)/login?token=\(mainToken)", "token": mainToken],
-                "limited": ["login": "\(base)/login?token=\(limitedToken)"],
+                "main": ["token": mainToken],
+                "limited": ["token": limitedToken],
             ])
             #expect(result.status == 0, "\(result.output)")
 
@@ -118,8 +118,8 @@ struct AdminConsoleBrowserTests {
             try await app.sql("UPDATE ai_models SET trial_messages_allowed = 0 WHERE id = 'claude-3-opus'")
             let result = try await Browser.run("admin_e2e.py", scenario: [
                 "base": base, "out": Browser.outputDirectory + "/admin",
-                "admin": ["login": "\(base)/login?token=\(admin)"],
-                "user": ["login": "\(base)/login?token=\(userToken)", "token": userToken, "email": "uma@example.com"],
+                "admin": ["token": admin],
+                "user": ["token": userToken, "email": "uma@example.com"],
             ])
             #expect(result.status == 0, "\(result.output)")
             let model = try #require(try await CatalogRepository(database: app.database).snapshot().model("mistral-small"))

@@ -47,7 +47,7 @@ import Testing
         #expect(routes.count >= 10, "\(routes)")
         print("page form routes:", routes.joined(separator: " "))
         try await TestApp.run(test: .live) { app, client in
-            let admin = try await app.token(testUser(70), admin: true)
+            let admin = try await app.session(testUser(70), admin: true, client: client)
             let csrf = try #require(try await client.page(.get, "/settings", cookie: admin).csrf)
             func post(_ route: String, _ bytes: [UInt8]) async throws -> HTTPResponse.Status {
                 var body = ByteBuffer(string: "_csrf=\(csrf)&")
@@ -65,9 +65,10 @@ import Testing
                 #expect(try await client.call(.get, "/healthz", token: nil).status == .ok, "after \(route)")
             }
             // Nothing above changed the user's choices or the catalog.
-            #expect(try await client.call(.get, "/api/profile/model-preferences", token: admin).json["defaultModelId"] == .null)
+            #expect(try await client.call(.get, "/api/profile/model-preferences", cookie: admin).json["defaultModelId"] == .null)
             #expect(try await app.count("audit_log") == 0)
-            for route in routes {
+            // Signing out (a well-formed post) comes last, so every other route still sees the session.
+            for route in routes.filter({ !$0.hasPrefix("/logout") }) + routes.filter({ $0.hasPrefix("/logout") }) {
                 for odd in Self.odd {
                     let status = try await post(route, odd.bytes)
                     #expect(status.code < 500, "\(route) with \(odd.name): \(status)")
@@ -79,7 +80,7 @@ import Testing
 
     @Test func aMalformedFormIsA400PageNamingTheProblem() async throws {
         try await TestApp.run { app, client in
-            let token = try await app.token(testUser(71))
+            let token = try await app.session(testUser(71), client: client)
             let csrf = try #require(try await client.page(.get, "/settings", cookie: token).csrf)
             let reply = try await client.page(.post, "/settings/default-model", cookie: token, form: "_csrf=\(csrf)&%ZZ=1")
             #expect(reply.status == .badRequest && reply.headers[.contentType]?.hasPrefix("text/html") == true)

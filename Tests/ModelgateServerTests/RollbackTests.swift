@@ -116,7 +116,7 @@ extension TestApp {
             #expect(try await client.call(.post, "/api/models/gpt-4o/checkout", token: token).code == "model_selection_disabled")
             let personas = try await client.call(.get, "/api/personas", token: token)
             #expect(personas.json.array.allSatisfy { $0["modelId"] == .string("gpt-4o-mini") })
-            let page = try await client.page(.get, "/settings", cookie: token)
+            let page = try await client.page(.get, "/settings", cookie: try await app.session(testUser(620), client: client))
             #expect(page.html.contains("data-selection-off") && page.html.contains("<fieldset class=\"plain\" disabled>"))
             #expect(try await client.call(.get, "/api/profile/model-preferences", token: token).json["defaultModelId"] == .string("claude-3-5-haiku"))
         }

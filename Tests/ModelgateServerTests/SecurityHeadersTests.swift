@@ -15,8 +15,8 @@ import Testing
         try await TestApp.run { app, client in
             let token = try await app.token(testUser(940))
             let answers = [
-                try await client.page(.get, "/settings", cookie: token).headers,
-                try await client.page(.get, "/login?token=\(token)").headers,
+                try await client.page(.get, "/settings", cookie: try await app.session(testUser(940), client: client)).headers,
+                try await client.page(.post, "/login", form: "token=\(token)").headers,
                 try await client.page(.get, "/static/app.css").headers,
                 try await client.call(.get, "/api/me", token: token).headers,
                 try await client.call(.get, "/api/conversations/none", token: token).headers,

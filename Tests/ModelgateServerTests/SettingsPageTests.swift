@@ -19,6 +19,41 @@ struct PageReply {
         guard let range = html.range(of: #"name="csrf-token" content=""#) else { return nil }
         return String(html[range.upperBound...].prefix { $0 != "\"" })
     }
+
+    /// The value of a hidden field of a form on the page.
+    func field(_ name: String) -> String? {
+        guard let range = html.range(of: #"name="\#(name)" value=""#) else { return nil }
+        return String(html[range.upperBound...].prefix { $0 != "\"" })
+    }
+
+    /// The value a `Set-Cookie` of this answer gives `name` (the last one, as a browser keeps it).
+    func cookie(_ name: String) -> String? {
+        headers[values: .setCookie].last { $0.hasPrefix(name + "=") }
+            .map { String($0.dropFirst(name.count + 1).prefix { $0 != ";" }) }
+    }
+}
+
+extension TestApp {
+    /// Signs `user` in as a browser does: an app posts the token, the page asks, its button posts
+    /// the one-time code back. The session cookie's value.
+    func session(_ user: UserID, email: String? = nil, admin: Bool = false, client: any TestClientProtocol) async throws -> String {
+        let posted = try await client.page(.post, "/login", form: "token=\(try await token(user, email: email, admin: admin))")
+        let location = try #require(posted.headers[.location], "POST /login answered \(posted.status) \(posted.html)")
+        let signedIn = try await client.confirmSignIn(location)
+        return try #require(signedIn.cookie("modelgate_session"), "signing in answered \(signedIn.status)")
+    }
+}
+
+extension TestClientProtocol {
+    /// Opens a sign-in page (`/login?code=…` or `?link=…`) and presses its button, with the
+    /// page's double-submit cookie (and `session`, a browser's current one): the POST's answer.
+    func confirmSignIn(_ location: String, session: String? = nil) async throws -> PageReply {
+        let asking = try await page(.get, location, cookie: session)
+        let csrf = try #require(asking.cookie("modelgate_sign_in"), "\(location) answered \(asking.status)")
+        let grant = asking.field("code").map { "code=\($0)" } ?? asking.field("link").map { "link=\($0)" } ?? ""
+        let cookies = ["modelgate_sign_in=\(csrf)"] + (session.map { ["modelgate_session=\($0)"] } ?? [])
+        return try await page(.post, "/login", form: "signInCSRF=\(csrf)&\(grant)", headers: [.cookie: cookies.joined(separator: "; ")])
+    }
 }
 
 extension TestClientProtocol {
@@ -34,18 +69,23 @@ extension TestClientProtocol {
 }
 
 @Suite struct SettingsPageTests {
-    @Test func theSignInLinkSetsAnHttpOnlyLaxCookieAndBadTokensGetAPage() async throws {
+    @Test func signingInAsksThenSetsAnHttpOnlyLaxSessionCookieAndBadTokensGetAPage() async throws {
         try await TestApp.run { app, client in
             let token = try await app.token(testUser(1))
-            let signedIn = try await client.page(.get, "/login?token=\(token)")
-            #expect(signedIn.status == .seeOther && signedIn.headers[.location] == "/settings")
-            let cookie = try #require(signedIn.headers[.setCookie])
-            #expect(cookie.contains("modelgate_session=\(token)") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"))
+            let posted = try await client.page(.post, "/login", form: "token=\(token)")
+            let location = try #require(posted.headers[.location])
+            #expect(posted.status == .seeOther && location.hasPrefix("/login?code=") && !location.contains(token))
+            let asking = try await client.page(.get, location)
+            #expect(asking.status == .ok && asking.html.contains("data-continue") && asking.headers[.setCookie]?.contains("SameSite=Strict") == true)
+            let session = try await app.session(testUser(2), client: client)
+            #expect(session.count >= 40 && !session.contains("."), "a random id, not a JWT")
+            #expect(try await client.page(.get, "/settings", cookie: session).status == .ok)
 
-            let tampered = try await client.page(.get, "/login?token=\(token.dropLast(2))xx")
+            let tampered = try await client.page(.post, "/login", form: "token=\(token.dropLast(2))xx")
             #expect(tampered.status == .unauthorized && tampered.headers[.contentType]?.hasPrefix("text/html") == true)
             #expect(tampered.html.contains("unauthenticated") && tampered.headers[.setCookie] == nil)
             #expect(try await client.page(.get, "/settings").status == .unauthorized)
+            #expect(try await client.page(.get, "/settings", cookie: token).status == .unauthorized, "a JWT is not a session")
             #expect(try await client.page(.get, "/login").status == .unauthorized)
         }
     }
@@ -53,16 +93,17 @@ extension TestClientProtocol {
     @Test func theJSONAPIRefusesACookieSessionWithoutItsCSRFToken() async throws {
         try await TestApp.run { app, client in
             let token = try await app.token(testUser(2))
+            let session = try await app.session(testUser(2), client: client)
             let body = ByteBuffer(string: #"{"defaultModelId": "llama-3.1-8b"}"#)
             func patch(csrf: String?) async throws -> HTTPResponse.Status {
-                var headers: HTTPFields = [.cookie: "modelgate_session=\(token)", .contentType: "application/json"]
+                var headers: HTTPFields = [.cookie: "modelgate_session=\(session)", .contentType: "application/json"]
                 if let csrf { headers[.init("X-CSRF-Token")!] = csrf }
                 return try await client.execute(uri: "/api/profile/model-preferences", method: .patch, headers: headers, body: body) { $0.status }
             }
             #expect(try await patch(csrf: nil) == .forbidden)
             #expect(try await patch(csrf: "forged") == .forbidden)
             #expect(try await client.call(.get, "/api/profile/model-preferences", token: token).json["defaultModelId"] == .null)
-            let csrf = try #require(try await client.page(.get, "/settings", cookie: token).csrf)
+            let csrf = try #require(try await client.page(.get, "/settings", cookie: session).csrf)
             #expect(try await patch(csrf: csrf) == .ok)
             #expect(try await client.call(.get, "/api/profile/model-preferences", token: token).json["defaultModelId"] == .string("llama-3.1-8b"))
         }
@@ -71,32 +112,33 @@ extension TestClientProtocol {
     @Test func formsPostAndRedirectAndAStaleCSRFTokenChangesNothing() async throws {
         try await TestApp.run { app, client in
             let token = try await app.token(testUser(3))
-            let other = try await app.token(testUser(4))
+            let cookie = try await app.session(testUser(3), client: client)
+            let other = try await app.session(testUser(4), client: client)
             let otherCSRF = try #require(try await client.page(.get, "/settings", cookie: other).csrf)
-            let forged = try await client.page(.post, "/settings/default-model", cookie: token, form: "_csrf=\(otherCSRF)&modelId=llama-3.1-8b")
+            let forged = try await client.page(.post, "/settings/default-model", cookie: cookie, form: "_csrf=\(otherCSRF)&modelId=llama-3.1-8b")
             #expect(forged.status == .forbidden)
             #expect(try await client.call(.get, "/api/me", token: token).json["defaultModelId"] == .null)
 
-            let csrf = try #require(try await client.page(.get, "/settings", cookie: token).csrf)
-            let saved = try await client.page(.post, "/settings/default-model", cookie: token, form: "_csrf=\(csrf)&modelId=llama-3.1-8b")
+            let csrf = try #require(try await client.page(.get, "/settings", cookie: cookie).csrf)
+            let saved = try await client.page(.post, "/settings/default-model", cookie: cookie, form: "_csrf=\(csrf)&modelId=llama-3.1-8b")
             #expect(saved.status == .seeOther && saved.headers[.location] == "/settings?saved=default")
-            let after = try await client.page(.get, "/settings?saved=default", cookie: token)
+            let after = try await client.page(.get, "/settings?saved=default", cookie: cookie)
             #expect(after.html.contains("Default model saved.") && after.html.contains(#"<option value="llama-3.1-8b" selected>"#))
 
-            let override = try await client.page(.post, "/settings/overrides", cookie: token, form: "_csrf=\(csrf)&personaId=fitness&modelId=claude-3-5-haiku")
+            let override = try await client.page(.post, "/settings/overrides", cookie: cookie, form: "_csrf=\(csrf)&personaId=fitness&modelId=claude-3-5-haiku")
             #expect(override.headers[.location] == "/settings?saved=override")
-            let cleared = try await client.page(.post, "/settings/overrides", cookie: token, form: "_csrf=\(csrf)&personaId=fitness&modelId=")
+            let cleared = try await client.page(.post, "/settings/overrides", cookie: cookie, form: "_csrf=\(csrf)&personaId=fitness&modelId=")
             #expect(cleared.headers[.location] == "/settings?saved=cleared")
             #expect(try await client.call(.get, "/api/profile/model-preferences", token: token).json["personaOverrides"] == .object([:]))
 
-            let unknown = try await client.page(.post, "/settings/overrides", cookie: token, form: "_csrf=\(csrf)&personaId=astrologer&modelId=gpt-4o")
+            let unknown = try await client.page(.post, "/settings/overrides", cookie: cookie, form: "_csrf=\(csrf)&personaId=astrologer&modelId=gpt-4o")
             #expect(unknown.status == .unprocessableContent && unknown.html.contains("There is no persona"))
         }
     }
 
     @Test func withoutStripeBuyIsDisabledAndSaysWhy() async throws {
         try await TestApp.run { app, client in
-            let token = try await app.token(testUser(5))
+            let token = try await app.session(testUser(5), client: client)
             let page = try await client.page(.get, "/settings", cookie: token)
             #expect(page.html.contains("data-payments-off"))
             #expect(page.html.contains(#"disabled aria-describedby="buy-why-gpt-4o""#))
@@ -109,14 +151,14 @@ extension TestClientProtocol {
     @Test func anEmptyCatalogSaysSo() async throws {
         try await TestApp.run { app, client in
             try await app.sql("UPDATE ai_models SET enabled = FALSE")
-            let page = try await client.page(.get, "/settings", cookie: try await app.token(testUser(6)))
+            let page = try await client.page(.get, "/settings", cookie: try await app.session(testUser(6), client: client))
             #expect(page.status == .ok && page.html.contains("data-empty") && !page.html.contains("model-card"))
         }
     }
 
     @Test func theStaticAssetsAreServedAndNothingComesFromTheInternet() async throws {
         try await TestApp.run { app, client in
-            let page = try await client.page(.get, "/settings", cookie: try await app.token(testUser(7)))
+            let page = try await client.page(.get, "/settings", cookie: try await app.session(testUser(7), client: client))
             #expect(!page.html.contains("http://") && !page.html.contains("https://"))
             #expect(try await client.page(.get, "/static/app.css").status == .ok)
             #expect(try await client.page(.get, "/static/settings.js").html.contains("X-CSRF-Token"))

@@ -147,9 +147,11 @@ struct Reply {
 }
 
 extension TestClientProtocol {
-    func call(_ method: HTTPRequest.Method, _ path: String, token: String?, json: String? = nil) async throws -> Reply {
+    /// A JSON call with a bearer `token`, or with a page session's `cookie` (safe methods only: others need its CSRF token).
+    func call(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, cookie: String? = nil, json: String? = nil) async throws -> Reply {
         var headers: HTTPFields = [:]
         if let token { headers[.authorization] = "Bearer \(token)" }
+        if let cookie { headers[.cookie] = "modelgate_session=\(cookie)" }
         if json != nil { headers[.contentType] = "application/json" }
         return try await execute(uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) }) { response in
             let data = Data(buffer: response.body)

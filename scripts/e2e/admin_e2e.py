@@ -5,7 +5,7 @@ the audit log. Screenshots at 375, 768 and 1280 px."""
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from browser import browser, chat, check, find, finish, scenario, screenshots, text_of, wait, wait_text
+from browser import browser, chat, check, find, finish, scenario, screenshots, sign_in, text_of, wait, wait_text
 
 S = scenario()
 BASE, OUT = S["base"], S["out"]
@@ -25,11 +25,11 @@ def user_model_ids(user):
 
 admin, user = browser(), browser()
 try:
-    admin.get(S["admin"]["login"])
+    sign_in(admin, BASE, S["admin"]["token"])
     admin.get(BASE + "/admin/models")
     check("the admin table lists the seeded models", len(admin.find_elements(By.CSS_SELECTOR, "tr[data-model]")) == 7)
     screenshots(admin, OUT, "table")
-    user.get(S["user"]["login"])
+    sign_in(user, BASE, S["user"]["token"])
     check("the new model is not there yet", "mistral-small" not in user_model_ids(user))
 
     # A refused form: premium without a price, a negative limit and bad JSON, each named.

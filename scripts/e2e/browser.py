@@ -6,7 +6,7 @@ import sys
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -53,11 +53,12 @@ def find(driver, css):
 
 
 def text_of(driver, css):
-    """The element's text, or "" while it is missing or being replaced by the page's refresh."""
+    """The element's text, or "" while it is missing, being replaced by the page's refresh, or the
+    browser is between two pages (a form post's answer is loading)."""
     try:
         elements = driver.find_elements(By.CSS_SELECTOR, css)
         return elements[0].text if elements else ""
-    except StaleElementReferenceException:
+    except WebDriverException:
         return ""
 
 
@@ -86,6 +87,18 @@ def screenshots(driver, out, name, viewport_only=False):
         with open(os.path.join(out, f"{name}-{width}.png"), "wb") as file:
             file.write(base64.b64decode(shot["data"]))
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def sign_in(driver, base, token):
+    """Signs in as a person would: the token goes into the sign-in form (never a URL), the page
+    names the account, and its button opens the session."""
+    driver.get(base + "/login")
+    find(driver, "details summary").click()
+    find(driver, "#token").send_keys(token)
+    find(driver, "details button[type=submit]").click()
+    find(driver, "[data-continue]").click()
+    wait(driver).until(EC.url_to_be(base + "/settings"))
+    find(driver, "h1")
 
 
 def chat(base, token, model, persona="career", end_user=None):

@@ -4,7 +4,7 @@ the page works without JavaScript. Screenshots at 375, 768 and 1280 px go to sce
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from browser import browser, chat, check, find, finish, scenario, screenshots, text_of, wait, wait_text
+from browser import browser, chat, check, find, finish, scenario, screenshots, sign_in, text_of, wait, wait_text
 
 S = scenario()
 BASE, OUT = S["base"], S["out"]
@@ -17,9 +17,8 @@ def card(model):
 def with_javascript():
     driver = browser()
     try:
-        driver.get(S["main"]["login"])
-        find(driver, "h1")
-        check("sign-in link lands on /settings", driver.current_url == BASE + "/settings", driver.current_url)
+        sign_in(driver, BASE, S["main"]["token"])
+        check("signing in lands on /settings", driver.current_url == BASE + "/settings", driver.current_url)
         check("session cookie is HttpOnly", all(c["httpOnly"] for c in driver.get_cookies()
                                                  if c["name"] == "modelgate_session"), driver.get_cookies())
         check("premium cards show price and trials", wait_text(driver, card("gpt-4o"), "2 of 2 free messages left")
@@ -108,7 +107,7 @@ def with_javascript():
 def rate_limited():
     driver = browser()
     try:
-        driver.get(S["limited"]["login"])
+        sign_in(driver, BASE, S["limited"]["token"])
         sonnet = text_of(driver, card("claude-3-5-sonnet"))
         check("an owned model at its limit shows the reset time", "Daily limit reached" in sonnet and "Purchased" in sonnet, sonnet)
         check("usage today shows used / limit", wait_text(driver, "table.usage", "50 / 50"), text_of(driver, "table.usage"))
@@ -120,7 +119,7 @@ def rate_limited():
 def without_javascript():
     driver = browser(javascript=False)
     try:
-        driver.get(S["limited"]["login"])
+        sign_in(driver, BASE, S["limited"]["token"])
         find(driver, "#default-model")
         check("without JavaScript the models show", len(driver.find_elements(By.CSS_SELECTOR, ".model-card")) == 7)
         check("without JavaScript the comparison is a disclosure", driver.find_element(By.ID, "compare").is_displayed())

@@ -86,6 +86,10 @@ public struct ApiKeyAuthority: Sendable {
         try await keys.redeemSignInLink(tokenHash: Self.hash(token), at: clock.now())
     }
 
+    func peekSignInLink(_ token: String) async throws -> UserID? {
+        try await keys.peekSignInLink(tokenHash: Self.hash(token), at: clock.now())
+    }
+
     /// 256 random bits, base64url without padding.
     static func randomSecret() -> String {
         Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()

@@ -4,11 +4,12 @@ import Hummingbird
 import ModelgateCore
 import ModelgateStore
 
-/// Verifies the caller's token — a bearer header from apps, or the session cookie the settings
-/// page signs in with — and loads (or creates) the caller's profile.
+/// Verifies the caller's credential — a bearer token or API key from apps, or the session cookie
+/// the settings page signs in with — and loads (or creates) the caller's profile.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let tokens: TokenAuthority
+    let sessions: SessionAuthority
     let apiKeys: ApiKeyAuthority
     let profiles: ProfileRepository
     let clock: any WallClock
@@ -27,13 +28,25 @@ struct AuthMiddleware: RouterMiddleware {
            !tokens.isValidCSRFToken(request.headers[.csrfToken], forSession: credential.token) {
             throw ModelgateError.forbidden(reason: "a cookie session must send its CSRF token in X-CSRF-Token")
         }
-        let token = try await tokens.verify(credential.token)
-        let profile = try await profiles.findOrCreate(token.user, email: token.email, at: clock.now())
+        let signedIn = try await signedInUser(credential)
+        let profile = try await profiles.findOrCreate(signedIn.user, email: signedIn.email, at: clock.now())
         var context = context
-        context.identity = Identity(profile: profile, isAdmin: token.claimsAdmin || profile.role == .admin)
+        context.identity = Identity(profile: profile, isAdmin: signedIn.claimsAdmin || profile.role == .admin)
         context.sessionToken = credential.fromCookie ? credential.token : nil
-        context.logger[metadataKey: "user"] = "\(token.user)"
+        context.logger[metadataKey: "user"] = "\(signedIn.user)"
         return try await next(request, context)
+    }
+
+    /// A cookie is a page session (ended by signing out); a bearer token is verified itself.
+    private func signedInUser(_ credential: SessionCredential) async throws -> SignedInUser {
+        guard credential.fromCookie else {
+            let token = try await tokens.verify(credential.token)
+            return SignedInUser(user: token.user, email: token.email, claimsAdmin: token.claimsAdmin)
+        }
+        guard let user = try await sessions.user(ofSession: credential.token) else {
+            throw ModelgateError.unauthenticated(reason: "this session has ended (signed out or expired); sign in again from the app")
+        }
+        return user
     }
 
     /// An API key: its user, or the end user a service key names. Keys never grant admin.
@@ -72,9 +85,8 @@ struct AuthMiddleware: RouterMiddleware {
     }
 }
 
-/// Where a request's token came from.
+/// Where a request's credential came from.
 struct SessionCredential {
-    static let cookieName = "modelgate_session"
     let token: String
     let fromCookie: Bool
 
@@ -85,11 +97,11 @@ struct SessionCredential {
             }
             token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
             fromCookie = false
-        } else if let cookie = request.cookies[Self.cookieName]?.value, !cookie.isEmpty {
+        } else if let cookie = request.cookies[SessionAuthority.cookieName]?.value, !cookie.isEmpty {
             token = cookie
             fromCookie = true
         } else {
-            throw .unauthenticated(reason: "send 'Authorization: Bearer <token>', or sign in at /login?token=<token>")
+            throw .unauthenticated(reason: "send 'Authorization: Bearer <token>', or sign in to the settings page with a link from the app")
         }
     }
 }

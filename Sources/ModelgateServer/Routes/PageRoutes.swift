@@ -5,16 +5,16 @@ import ModelgateBilling
 import ModelgateCore
 import ModelgateStore
 
-/// The server-rendered settings page, its sign-in link and the forms it posts without JavaScript.
+/// The server-rendered settings page and the forms it posts without JavaScript.
 /// Forms post, then redirect back with a notice; a refused form re-renders with the reason.
 struct PageRoutes {
     let renderer: PageRenderer
     let tokens: TokenAuthority
+    let sessions: SessionAuthority
     let apiKeys: ApiKeyAuthority
     let userModels: UserModelsService
     let purchases: PurchaseService
     let admin: AdminService
-    let clock: any WallClock
     let maxBodyBytes: Int
 
     private var session: PageSession { PageSession(tokens: tokens, maxBodyBytes: maxBodyBytes) }
@@ -23,10 +23,13 @@ struct PageRoutes {
         var pageAuth = auth
         pageAuth.checksCSRFHeader = false
         let open = router.group().add(middleware: PageErrorMiddleware(renderer: renderer))
-        open.get("login") { request, _ in try await signIn(request) }
         open.get("docs") { _, _ in Response.redirect(to: "/docs/user-guide", type: .normal) }
         open.get("docs/:name") { _, context in try guide(try context.parameters.require("name")) }
+        let signIn = SignInRoutes(renderer: renderer, session: session, sessions: sessions, tokens: tokens, maxBodyBytes: maxBodyBytes)
+        // Routes of a group take only the middleware added before them: the sign-in routes come first.
+        signIn.register(open: open)
         let pages = open.add(middleware: pageAuth)
+        signIn.register(signedIn: pages)
         pages.get("settings") { request, context in
             try await settings(context, notice: SettingsNotice(query: request.uri.queryParameters, catalog: userModels.catalog))
         }
@@ -59,36 +62,6 @@ struct PageRoutes {
         let console = pages.group("admin").add(middleware: RequireAdminMiddleware())
         AdminPageRoutes(renderer: renderer, session: session, admin: admin).register(on: console)
         AdminKeyPageRoutes(renderer: renderer, session: session, apiKeys: apiKeys, admin: admin).register(on: console)
-        pages.post("logout") { request, context in
-            _ = try await session.verifiedForm(EmptyForm.self, request, context)
-            var response = Response.redirect(to: "/login", type: .normal)
-            response.setCookie(Self.sessionCookie(value: "", maxAge: 0))
-            return response
-        }
-    }
-
-    /// How long a session from a service's sign-in link lasts.
-    static let linkSessionLifetime: TimeInterval = 12 * 3600
-
-    /// `GET /login?token=<JWT>` swaps a token from the app for an HttpOnly session cookie;
-    /// `GET /login?link=<token>` does the same, once, for a service's end user.
-    private func signIn(_ request: Request) async throws -> Response {
-        var token = request.uri.queryParameters["token"].map(String.init) ?? ""
-        if let link = request.uri.queryParameters["link"].map(String.init), !link.isEmpty {
-            guard let user = try await apiKeys.redeemSignInLink(link) else {
-                throw ModelgateError.unauthenticated(reason: "this sign-in link was used, has expired, or was never made; ask the app for a new one")
-            }
-            token = try await tokens.issue(user: user, email: nil, admin: false, ttl: Self.linkSessionLifetime, now: clock.now())
-        }
-        guard !token.isEmpty else {
-            return renderer.render("signed-out", ["title": "Sign in"], status: .unauthorized)
-        }
-        let identity = try await tokens.verify(token)
-        // Clamped before the conversion: a token may carry any `exp`, and Int(Double) traps out of range.
-        let lifetime = Int(min(max(0, identity.expiresAt.timeIntervalSince(clock.now())), Double(Int32.max)))
-        var response = Response.redirect(to: "/settings", type: .normal)
-        response.setCookie(Self.sessionCookie(value: token, maxAge: lifetime))
-        return response
     }
 
     /// A bundled guide, rendered from its Markdown.
@@ -99,10 +72,6 @@ struct PageRoutes {
         else { throw ModelgateError.notFound(what: "guide", id: name) }
         let title = source.split(separator: "\n").first.map { $0.drop { $0 == "#" || $0 == " " } }.map(String.init) ?? name
         return renderer.render("doc", ["title": title, "body": Markdown.html(source)])
-    }
-
-    static func sessionCookie(value: String, maxAge: Int) -> Cookie {
-        Cookie(name: SessionCredential.cookieName, value: value, maxAge: maxAge, path: "/", httpOnly: true, sameSite: .lax)
     }
 
     private func settings(_ context: AppRequestContext, notice: SettingsNotice?, status: HTTPResponse.Status = .ok) async throws -> Response {
