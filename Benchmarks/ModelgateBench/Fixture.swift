@@ -147,9 +147,11 @@ struct RunningModelgate: Sendable {
         let providerClient = ProviderRouter.makeHTTPClient(configuration.providers.timeouts)
         return try await withCleanup {
             try await target.withFreshDatabase { database in
-                let dependencies = Dependencies(
+                var dependencies = Dependencies(
                     database: database, providers: ProviderRouter(configuration: configuration.providers, httpClient: providerClient),
                     logger: Bench.logger)
+                // Load from a few hundred users would trip the per-user abuse limits (60 a minute by default).
+                dependencies.userLimits = .off
                 let services = try await Services(dependencies: dependencies)
                 let tokens = try await Bench.tokenAuthority()
                 let server = try await LoopbackServer.start(

@@ -31,6 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
         var dependencies = Dependencies(database: database, providers: providers, stripe: stripe, clock: clock, logger: logger)
         dependencies.features = configuration.features
         dependencies.keyDefaults = configuration.keyDefaults
+        dependencies.userLimits = configuration.userLimits
         let services = try await Services(dependencies: dependencies, billing: configuration.billing)
         let app = buildApplication(configuration: configuration, dependencies: dependencies, services: services, tokens: tokens)
         let reachable = Provider.allCases.filter(providers.isAvailable).map(\.rawValue)

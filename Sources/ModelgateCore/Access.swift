@@ -87,7 +87,7 @@ public struct AccessQuote: Sendable, Equatable {
         switch decision {
         case .locked: .modelLocked
         case .trialExhausted: .trialExhausted
-        case .allowed: model.dailyMessageLimit.map { usedToday >= $0 } == true ? .rateLimited : .allowed
+        case .allowed: model.dailyLimit.map { usedToday >= $0 } == true ? .rateLimited : .allowed
         }
     }
 
@@ -106,7 +106,7 @@ public struct AccessQuote: Sendable, Equatable {
     }
 
     /// Today's count against the daily limit, reset at the user's own midnight.
-    public var usage: DailyUsage { DailyUsage(used: usedToday, limit: model.dailyMessageLimit, resetAt: ISO8601.string(day.resetAt)) }
+    public var usage: DailyUsage { DailyUsage(used: usedToday, limit: model.dailyLimit, resetAt: ISO8601.string(day.resetAt)) }
 
     /// The one place the trials left are computed.
     public static func trialMessagesLeft(of model: AIModel, used: Int) -> Int {

@@ -23,10 +23,20 @@ public struct AIModel: Sendable, Equatable, Codable {
     public var stripePriceID: String?
     /// Free-form JSON object: badges (`speed`, `quality`), `contextWindow`, …
     public var metadata: JSONValue
-    /// Messages a user may send per calendar day; `nil` means unlimited.
+    /// Messages a user may send per calendar day, as set on the model; `nil` means none of its own.
     public var dailyMessageLimit: Int?
     public var trialMessagesAllowed: Int
     public var sortOrder: Int
+    /// The catalog's default daily limit of free models, for a free model without one of its own.
+    public var inheritedDailyLimit: Int? = nil
+
+    /// The daily limit that applies: the model's own, else the free-model default; `nil` is unlimited.
+    public var dailyLimit: Int? { dailyMessageLimit ?? inheritedDailyLimit }
+
+    enum CodingKeys: String, CodingKey {
+        case id, provider, providerModelID, displayName, description, enabled, tier, priceCents, stripeProductID, stripePriceID
+        case metadata, dailyMessageLimit, trialMessagesAllowed, sortOrder
+    }
 
     public init(
         id: ModelID, provider: Provider, providerModelID: String, displayName: String, description: String,
@@ -57,12 +67,20 @@ public struct CatalogSnapshot: Sendable {
     public let models: [AIModel]
     public let systemDefaultID: ModelID
     public let version: Int64
+    /// The daily limit of free models that set none; `nil` only when an admin made them unlimited.
+    public let freeDailyLimit: Int?
     private let byID: [ModelID: AIModel]
 
-    public init(models: [AIModel], systemDefaultID: ModelID, version: Int64 = 0) {
+    public init(models: [AIModel], systemDefaultID: ModelID, version: Int64 = 0, freeDailyLimit: Int? = nil) {
+        let models = models.map { model in
+            var model = model
+            model.inheritedDailyLimit = model.tier == .free ? freeDailyLimit : nil
+            return model
+        }
         self.models = models.sorted { ($0.sortOrder, $0.id) < ($1.sortOrder, $1.id) }
         self.systemDefaultID = systemDefaultID
         self.version = version
+        self.freeDailyLimit = freeDailyLimit
         self.byID = Dictionary(models.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 

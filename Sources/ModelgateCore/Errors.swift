@@ -21,6 +21,10 @@ public enum ModelgateError: Error, Sendable, Equatable {
     case tooManyStreams(limit: Int)
     /// An API key used up its requests of this minute.
     case keyRateLimited(limit: Int, retryAfterSeconds: Int)
+    /// A per-user abuse limit (requests a minute, open calls, checkouts an hour) refused it; nothing was charged.
+    case userLimitReached(RequestLimit, allowed: Int, retryAfterSeconds: Int)
+    /// The messages of one request are longer in total than the configured limit.
+    case promptTooLarge(bytes: Int, limit: Int)
     /// A form body (`application/x-www-form-urlencoded`) that cannot be read at all.
     case malformedForm(reason: String)
     case invalidField(field: String, reason: String)

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ModelgateAnalytics
 import ModelgateBilling
@@ -15,6 +16,8 @@ public struct Dependencies: Sendable {
     public var features = FeatureFlags()
     /// Limits a new API key gets where its creator sets none.
     public var keyDefaults = ApiKeyLimits()
+    /// Per-user abuse limits on chat and checkout.
+    public var userLimits = UserLimits()
     public var providers: ProviderRouter
     /// `nil` closes purchases (no Stripe key).
     public var stripe: StripeClient?
@@ -44,6 +47,7 @@ public struct Services: Sendable {
     public let profiles: ProfileRepository
     public let apiKeys: ApiKeyAuthority
     let sessions: SessionAuthority
+    let limits: UserLimitGuard
     let userModels: UserModelsService
     let chat: ChatService
     public let purchases: PurchaseService
@@ -65,11 +69,14 @@ public struct Services: Sendable {
             keys: ApiKeyRepository(database: database), configuredProviders: Set(Provider.allCases.filter(dependencies.providers.isAvailable)),
             modelSelection: dependencies.features.modelSelection)
         dependencies.metrics.register(models: cache.catalog.models)
+        limits = UserLimitGuard(
+            limits: dependencies.userLimits, repository: UserLimitRepository(database: database), database: database,
+            outbox: AnalyticsOutbox(makeID: dependencies.makeID), clock: dependencies.clock, makeID: dependencies.makeID)
         userModels = UserModelsService(
             access: access, profiles: profiles, providers: dependencies.providers, outbox: AnalyticsOutbox(makeID: dependencies.makeID),
-            clock: dependencies.clock)
+            limits: limits, clock: dependencies.clock)
         chat = ChatService(
-            access: access, conversations: ConversationRepository(database: database), providers: dependencies.providers,
+            access: access, conversations: ConversationRepository(database: database), providers: dependencies.providers, limits: limits,
             metrics: dependencies.metrics, clock: dependencies.clock, makeID: dependencies.makeID)
         purchases = PurchaseService(
             stripe: dependencies.stripe, configuration: billing, database: database, clock: dependencies.clock,
@@ -103,11 +110,12 @@ public func buildRouter(
     router.add(middleware: FileMiddleware(PageRenderer.staticDirectory, urlBasePath: "/static", logger: dependencies.logger))
     let auth = AuthMiddleware(tokens: tokens, sessions: services.sessions, apiKeys: services.apiKeys, profiles: services.profiles, clock: dependencies.clock,
                               bodyLimit: configuration.maxChatBodyBytes)
-    let api = router.group("api").add(middleware: auth)
+    let limits = UserLimitMiddleware(limits: services.limits)
+    let api = router.group("api").add(middleware: auth).add(middleware: limits)
     UserRoutes(service: services.userModels, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
     ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxChatBodyBytes, logger: dependencies.logger).register(on: api)
     SignInLinkRoutes(apiKeys: services.apiKeys, sessions: services.sessions, tokens: tokens, publicURL: configuration.billing.publicURL).register(on: api)
-    let openAI = router.group("v1").add(middleware: auth)
+    let openAI = router.group("v1").add(middleware: auth).add(middleware: limits)
     OpenAICompatibleRoutes(
         chat: services.chat, userModels: services.userModels, clock: dependencies.clock, maxBodyBytes: configuration.maxChatBodyBytes
     ).register(on: openAI)
@@ -133,7 +141,13 @@ public func buildApplication(
     let services: [any Service] = dependencies.database.backend == .postgres ? [refresher, sender] : [sender]
     return Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "modelgate"),
+        // The idle timeout also closes a connection that sends its request head or body too slowly;
+        // a response being streamed is never cut by it.
+        server: .http1(configuration: .init(idleTimeout: .init(configuration.idleTimeout))),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "modelgate",
+            // A burst of new connections waits in the kernel's queue instead of being dropped and retried.
+            backlog: 4096, availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
         services: services,
         logger: dependencies.logger)
 }

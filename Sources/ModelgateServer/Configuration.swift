@@ -35,6 +35,12 @@ public struct ServerConfiguration: Sendable {
     public var features = FeatureFlags()
     /// Limits a new API key gets where its creator sets none (`MODELGATE_KEY_*`).
     public var keyDefaults = ApiKeyLimits()
+    /// Per-user abuse limits (`MODELGATE_USER_RPM`, `_USER_MAX_STREAMS`, `_CHECKOUTS_PER_HOUR`, `_MAX_PROMPT_BYTES`).
+    public var userLimits = UserLimits()
+    /// An idle connection (or one that sends its request too slowly) is closed after this.
+    public var idleTimeout: Duration = .seconds(60)
+    /// Connections open at once; more wait to be accepted.
+    public var maxConnections = 4096
 
     public init(host: String = "127.0.0.1", port: Int = 8080, databaseURL: DatabaseURL = .sqliteFile(path: "modelgate.sqlite"),
                 jwtSecret: String? = nil, maxBodyBytes: Int = 64 * 1024, providers: ProvidersConfiguration = .init(),
@@ -69,6 +75,9 @@ public struct ServerConfiguration: Sendable {
         configuration.analytics = try parseAnalytics(environment)
         if let token = environment["MODELGATE_METRICS_TOKEN"], !token.isEmpty { configuration.metricsToken = token }
         configuration.keyDefaults = try parseKeyDefaults(environment)
+        configuration.userLimits = try parseUserLimits(environment, defaults: configuration.userLimits)
+        if let seconds = try parseCount("MODELGATE_IDLE_TIMEOUT", environment) { configuration.idleTimeout = .seconds(seconds) }
+        if let count = try parseCount("MODELGATE_MAX_CONNECTIONS", environment) { configuration.maxConnections = count }
         if let flag = environment["MODELGATE_FEATURE_MODEL_SELECTION"], !flag.isEmpty {
             configuration.features.modelSelection = try parseSwitch(flag, variable: "MODELGATE_FEATURE_MODEL_SELECTION")
         }
@@ -151,14 +160,30 @@ public struct ServerConfiguration: Sendable {
         return billing
     }
 
+    /// A whole number of at least 1, or nil when the variable is unset.
+    static func parseCount(_ variable: String, _ environment: [String: String]) throws(ConfigurationError) -> Int? {
+        guard let value = environment[variable], !value.isEmpty else { return nil }
+        guard let number = Int(value), number >= 1 else { throw ConfigurationError(variable: variable, reason: "'\(value)' is not a whole number of at least 1") }
+        return number
+    }
+
     static func parseKeyDefaults(_ environment: [String: String]) throws(ConfigurationError) -> ApiKeyLimits {
-        func count(_ variable: String) throws(ConfigurationError) -> Int? {
-            guard let value = environment[variable], !value.isEmpty else { return nil }
-            guard let number = Int(value), number >= 1 else { throw ConfigurationError(variable: variable, reason: "'\(value)' is not a whole number of at least 1") }
-            return number
+        ApiKeyLimits(rpm: try parseCount("MODELGATE_KEY_RPM", environment), rpmPerEndUser: try parseCount("MODELGATE_KEY_RPM_PER_END_USER", environment),
+                     maxStreams: try parseCount("MODELGATE_KEY_MAX_STREAMS", environment),
+                     maxStreamsPerEndUser: try parseCount("MODELGATE_KEY_MAX_STREAMS_PER_END_USER", environment))
+    }
+
+    /// Each limit: unset keeps the default, `off` turns it off (only ever explicitly), else a count.
+    static func parseUserLimits(_ environment: [String: String], defaults: UserLimits) throws(ConfigurationError) -> UserLimits {
+        func limit(_ variable: String, _ fallback: Int?) throws(ConfigurationError) -> Int? {
+            if environment[variable]?.lowercased() == "off" { return nil }
+            return try parseCount(variable, environment) ?? fallback
         }
-        return ApiKeyLimits(rpm: try count("MODELGATE_KEY_RPM"), rpmPerEndUser: try count("MODELGATE_KEY_RPM_PER_END_USER"),
-                            maxStreams: try count("MODELGATE_KEY_MAX_STREAMS"), maxStreamsPerEndUser: try count("MODELGATE_KEY_MAX_STREAMS_PER_END_USER"))
+        return UserLimits(
+            requestsPerMinute: try limit("MODELGATE_USER_RPM", defaults.requestsPerMinute),
+            maxStreams: try limit("MODELGATE_USER_MAX_STREAMS", defaults.maxStreams),
+            checkoutsPerHour: try limit("MODELGATE_CHECKOUTS_PER_HOUR", defaults.checkoutsPerHour),
+            maxPromptBytes: try limit("MODELGATE_MAX_PROMPT_BYTES", defaults.maxPromptBytes))
     }
 
     public static func parsePort(_ value: String, variable: String) throws(ConfigurationError) -> Int {

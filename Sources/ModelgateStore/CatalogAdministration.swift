@@ -106,6 +106,20 @@ public struct CatalogAdministration: Sendable {
         }
     }
 
+    /// Sets the daily limit of free models that have none of their own; `nil` makes them unlimited.
+    public func setFreeDailyLimit(_ limit: Int?, by actor: Actor, at now: Date) async throws {
+        if let limit, limit < 1 { throw ModelgateError.validationFailed([FieldError("limit", "must be 1 or more, or null for unlimited")]) }
+        try await database.transaction { db in
+            let before = try await db.raw("SELECT free_daily_limit FROM catalog_settings WHERE id = 1").first()?
+                .decode(column: "free_daily_limit", as: Int?.self)
+            try await db.raw("UPDATE catalog_settings SET free_daily_limit = \(bind: limit) WHERE id = 1").run()
+            let value: (Int?) -> JSONValue = { .object(["limit": $0.map { .number(Double($0)) } ?? .null]) }
+            try await AuditLog.record(actor: actor.id, action: "settings.free_daily_limit_changed", targetType: "settings",
+                                      targetID: "free-daily-limit", before: value(before), after: value(limit), at: now, in: db)
+            try await Self.bumpVersion(at: now, in: db)
+        }
+    }
+
     static func systemDefault(in db: any SQLDatabase) async throws -> ModelID? {
         try await db.raw("SELECT system_default_model_id FROM catalog_settings WHERE id = 1").first()
             .map { ModelID(try $0.decode(column: "system_default_model_id", as: String.self)) }

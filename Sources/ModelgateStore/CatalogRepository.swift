@@ -13,13 +13,16 @@ public struct CatalogRepository: Sendable {
         try await database.read { db in
             let rows = try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM ai_models").all()
             let models = try rows.map(Self.decodeModel)
-            guard let settings = try await db.raw("SELECT system_default_model_id, version FROM catalog_settings WHERE id = 1").first() else {
+            guard let settings = try await db.raw("""
+                SELECT system_default_model_id, version, free_daily_limit FROM catalog_settings WHERE id = 1
+                """).first() else {
                 throw ModelgateError.noModelAvailable
             }
             return CatalogSnapshot(
                 models: models,
                 systemDefaultID: ModelID(try settings.decode(column: "system_default_model_id", as: String.self)),
-                version: Int64(try settings.decode(column: "version", as: Int.self)))
+                version: Int64(try settings.decode(column: "version", as: Int.self)),
+                freeDailyLimit: try settings.decode(column: "free_daily_limit", as: Int?.self))
         }
     }
 

@@ -98,14 +98,15 @@ public struct ConversationRepository: Sendable {
         }
     }
 
-    /// Messages of a conversation the user owns, oldest first; the last `limit` when given.
-    public func messages(of id: String, ownedBy user: UserID, limit: Int? = nil) async throws -> [StoredMessage] {
+    /// Messages of a conversation the user owns, oldest first: the last `limit` when given, of
+    /// those older than message `before` when given (the next page back).
+    public func messages(of id: String, ownedBy user: UserID, limit: Int? = nil, before: Int? = nil) async throws -> [StoredMessage] {
         try await database.read { db in
             let rows = try await db.raw("""
                 SELECT m.id, m.role, m.content, m.model_id, m.payment_kind, m.selection_reason, m.input_tokens, m.cached_input_tokens,
                        m.output_tokens, m.created_at, m.attachment_ids, m.tool_calls, m.tool_results
                 FROM messages m JOIN conversations c ON c.id = m.conversation_id
-                WHERE m.conversation_id = \(bind: id) AND c.user_id = \(bind: user.description)
+                WHERE m.conversation_id = \(bind: id) AND c.user_id = \(bind: user.description) AND m.id < \(bind: before ?? Int.max)
                 ORDER BY m.id DESC LIMIT \(bind: limit ?? Int(Int32.max))
                 """).all()
             let ids: [[String]] = try rows.map { JSONColumn.decode(try $0.decode(column: "attachment_ids", as: String?.self)) }

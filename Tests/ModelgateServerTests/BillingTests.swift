@@ -36,10 +36,12 @@ extension TestApp {
     }
 }
 
-func withFakeStripe(_ body: @escaping @Sendable (FakeStripeServer, TestApp, any TestClientProtocol) async throws -> Void) async throws {
+func withFakeStripe(
+    limits: UserLimits = .off, _ body: @escaping @Sendable (FakeStripeServer, TestApp, any TestClientProtocol) async throws -> Void
+) async throws {
     let stripe = try await FakeStripeServer.start()
     do {
-        try await TestApp.run(providers: TestApp.providers(fake: nil, demo: true), billing: TestApp.billing(stripe: stripe)) { app, client in
+        try await TestApp.run(providers: TestApp.providers(fake: nil, demo: true), billing: TestApp.billing(stripe: stripe), limits: limits) { app, client in
             _ = try await StripeSync(stripe: try #require(app.stripe), database: app.database, clock: app.clock).run(dryRun: false)
             try await app.services.cache.refresh()
             try await body(stripe, app, client)

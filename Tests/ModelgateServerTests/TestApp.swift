@@ -44,10 +44,12 @@ struct TestApp {
 
     static func dependencies(database: Database, providers: ProviderRouter, clock: any WallClock, logger: Logger = TestDatabase.logger) -> Dependencies {
         let counter = idCounter
-        return Dependencies(
+        var dependencies = Dependencies(
             database: database, providers: providers, clock: clock,
             makeID: { UUID(uuidString: String(format: "00000000-0000-4000-9000-%012d", counter.withLockedValue { $0 += 1; return $0 }))! },
             logger: logger)
+        dependencies.userLimits = .off
+        return dependencies
     }
 
     func application() -> some ApplicationProtocol {
@@ -109,10 +111,11 @@ struct TestApp {
 
     /// A running app; providers answer from the demo responder unless a test says otherwise, so
     /// admission tests need no fake (a provider without a key is refused before any charge).
+    /// Per-user abuse limits are off unless a test sets them (`AbuseLimitTests` does).
     static func run(
         at start: Date = Date(timeIntervalSince1970: 1_795_000_000), providers configuration: ProvidersConfiguration = TestApp.providers(fake: nil, demo: true),
         billing: BillingConfiguration = TestApp.billing(stripe: nil), features: FeatureFlags = .init(), test: TestingSetup = .router,
-        logger: Logger = TestDatabase.logger, _ body: @escaping @Sendable (TestApp, any TestClientProtocol) async throws -> Void
+        limits: UserLimits = .off, logger: Logger = TestDatabase.logger, _ body: @escaping @Sendable (TestApp, any TestClientProtocol) async throws -> Void
     ) async throws {
         let httpClient = ProviderRouter.makeHTTPClient(configuration.timeouts)
         let providers = ProviderRouter(configuration: configuration, httpClient: httpClient)
@@ -123,6 +126,7 @@ struct TestApp {
                 var dependencies = dependencies(database: database, providers: providers, clock: clock, logger: logger)
                 dependencies.stripe = stripe
                 dependencies.features = features
+                dependencies.userLimits = limits
                 let services = try await Services(dependencies: dependencies, billing: billing)
                 let app = TestApp(
                     database: database, databaseURL: url, clock: clock, tokens: await TokenAuthority(secret: testSecret, clock: clock),

@@ -63,25 +63,7 @@ struct AuthMiddleware: RouterMiddleware {
         guard let close = try await apiKeys.openStream(key, for: profile.id, path: request.uri.path) else {
             return try await next(request, context)
         }
-        // The slot stays open until the response body is written (a stream's end), or the call fails.
-        var response: Response
-        do {
-            response = try await next(request, context)
-        } catch {
-            await close()
-            throw error
-        }
-        let body = response.body
-        response.body = ResponseBody(contentLength: body.contentLength) { writer in
-            do {
-                try await body.write(writer)
-            } catch {
-                await close()
-                throw error
-            }
-            await close()
-        }
-        return response
+        return try await respond(holding: close) { try await next(request, context) }
     }
 }
 

@@ -60,6 +60,19 @@ extension Problem {
                       detail: "This API key may send \(limit) requests a minute; nothing was charged.",
                       extra: ["limit": .number(Double(limit))],
                       headers: [.retryAfter: String(seconds), .shouldRetry: "true"])
+        case .userLimitReached(let limit, let allowed, let seconds):
+            let (code, what) = switch limit {
+            case .requestsPerMinute: ("user_rate_limited", "\(allowed) chat requests a minute")
+            case .concurrentStreams: ("user_too_many_streams", "\(allowed) chat calls open at once")
+            case .checkoutsPerHour: ("checkout_rate_limited", "\(allowed) checkouts an hour")
+            }
+            self.init(status: .tooManyRequests, code: code, title: "Too many requests",
+                      detail: "Each user may make \(what); nothing was charged. Try again in \(seconds) s.",
+                      extra: ["limit": .number(Double(allowed))], headers: [.retryAfter: String(seconds), .shouldRetry: "true"])
+        case .promptTooLarge(let bytes, let limit):
+            self.init(status: .contentTooLarge, code: "prompt_too_large", title: "Prompt too large",
+                      detail: "The messages of one request may hold \(limit) bytes of text in total; this one has \(bytes). Nothing was charged.",
+                      extra: ["limit": .number(Double(limit))])
         case .malformedForm(let reason):
             self.init(status: .badRequest, code: "malformed_form", title: "Malformed form",
                       detail: "The form could not be read (\(reason)); reload the page and send it again.")

@@ -54,6 +54,8 @@ enum AdminPage {
         let pagination: Pagination?
         let exportFrom: String
         let exportTo: String
+        /// Blank when free models are unlimited.
+        let freeDailyLimit: String
         let defaultOptions: [Option]
     }
 
@@ -294,6 +296,11 @@ struct EnabledForm: Decodable {
 struct BulkForm: Decodable {
     let ids: [String]?
     let enabled: Bool
+}
+
+/// The daily limit of free models; blank is unlimited.
+struct FreeDailyLimitForm: Decodable {
+    let limit: String?
 }
 
 /// A grant to a user (email or id), with where it comes from and a note.

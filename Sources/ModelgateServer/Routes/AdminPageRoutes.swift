@@ -20,6 +20,7 @@ struct AdminPageRoutes {
         group.post("models/:id/enabled", use: toggle)
         group.post("models/bulk", use: bulk)
         group.post("settings/default-model", use: setSystemDefault)
+        group.post("settings/free-daily-limit", use: setFreeDailyLimit)
         group.get("models/:id/stats") { request, context in try await stats(request, context) }
         group.post("models/:id/grants", use: grant)
         group.post("models/:id/grants/revoke", use: revoke)
@@ -83,6 +84,19 @@ struct AdminPageRoutes {
             let id = ModelID(form.modelId ?? "")
             try await admin.setSystemDefault(id, by: try context.actor())
             return "notice=default&model=\(id)"
+        }
+    }
+
+    /// A blank field is unlimited: the form labels it so.
+    @Sendable private func setFreeDailyLimit(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let form = try await session.verifiedForm(FreeDailyLimitForm.self, request, context)
+        return try await act(request, context) {
+            let raw = form.limit?.trimmingCharacters(in: .whitespaces) ?? ""
+            guard raw.isEmpty || Int(raw) != nil else {
+                throw ModelgateError.validationFailed([FieldError("limit", "must be a whole number, or blank for unlimited")])
+            }
+            try await admin.setFreeDailyLimit(Int(raw), by: try context.actor())
+            return "notice=free-limit"
         }
     }
 
@@ -153,6 +167,7 @@ struct AdminPageRoutes {
             },
             pagination: AdminPage.pages(total: page.total, perPage: list.perPage, current: list.page, path: "/admin/models", query: kept),
             exportFrom: window.monthStart, exportTo: window.today,
+            freeDailyLimit: catalog.freeDailyLimit.map(String.init) ?? "",
             defaultOptions: catalog.enabledModels.map { AdminPage.Option(value: $0.id.rawValue, label: $0.displayName, selected: $0.id == catalog.systemDefaultID) })
         return renderer.render("admin-models", view, status: notice?.status ?? .ok)
     }
@@ -204,22 +219,32 @@ struct AdminPageRoutes {
     }
 }
 
-/// The notice after an admin form redirected back: a fixed set of flags, never text from the URL.
-enum AdminNotice {
+/// The notice after an admin form redirected back: a fixed set of flags. Only a model name found
+/// in the catalog and a number reach the page, so a crafted link cannot put its words on it.
+enum AdminNotice: String {
+    case created, updated, enabled, disabled, bulk, `default`, granted, unchanged, revoked
+    case freeLimit = "free-limit"
+
     static func from(_ query: Query, catalog: CatalogSnapshot) -> SettingsNotice? {
-        let model = query.string("model").map { catalog.model(ModelID($0))?.displayName ?? $0 } ?? "The model"
-        let text: String? = switch query.string("notice") {
-        case "created": "\(model) was created."
-        case "updated": "\(model) was saved."
-        case "enabled": "\(model) is enabled: users see it at once."
-        case "disabled": "\(model) is disabled: users no longer see it, and their choices of it fall back until it is enabled again."
-        case "bulk": "\(query.string("count") ?? "0") model(s) changed."
-        case "default": "\(model) is now the system default."
-        case "granted": "Access granted: the user can use the model now."
-        case "unchanged": "That user already had access."
-        case "revoked": "Access revoked."
-        default: nil
+        guard let notice = query.string("notice").flatMap(Self.init(rawValue:)) else { return nil }
+        let model = query.string("model").flatMap { catalog.model(ModelID($0))?.displayName } ?? "The model"
+        let count = query.string("count").flatMap(Int.init) ?? 0
+        return SettingsNotice(kind: "success", text: notice.text(model: model, count: count, freeLimit: catalog.freeDailyLimit))
+    }
+
+    private func text(model: String, count: Int, freeLimit: Int?) -> String {
+        switch self {
+        case .created: "\(model) was created."
+        case .updated: "\(model) was saved."
+        case .enabled: "\(model) is enabled: users see it at once."
+        case .disabled: "\(model) is disabled: users no longer see it, and their choices of it fall back until it is enabled again."
+        case .bulk: "\(count) model(s) changed."
+        case .default: "\(model) is now the system default."
+        case .granted: "Access granted: the user can use the model now."
+        case .unchanged: "That user already had access."
+        case .revoked: "Access revoked."
+        case .freeLimit: freeLimit.map { "Free models without their own limit now allow \($0) messages a day per user." }
+            ?? "Free models without their own limit are now unlimited."
         }
-        return text.map { SettingsNotice(kind: "success", text: $0) }
     }
 }

@@ -62,6 +62,26 @@ struct DefaultModelRequest: Decodable {
     let modelId: ModelID
 }
 
+/// `{"limit": 200}`, or `{"limit": null}` for unlimited: the key is required, so unlimited is
+/// never the result of leaving it out.
+struct FreeDailyLimitRequest: Codable {
+    let limit: Int?
+
+    enum CodingKeys: String, CodingKey { case limit }
+
+    init(limit: Int?) { self.limit = limit }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        limit = try container.decodeNil(forKey: .limit) ? nil : try container.decode(Int.self, forKey: .limit)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(limit, forKey: .limit)
+    }
+}
+
 struct GrantRequest: Decodable {
     let user: String
     let source: EntitlementSource
@@ -111,6 +131,11 @@ struct AdminRoutes {
             let body = try await request.decodeJSON(DefaultModelRequest.self, limit: maxBodyBytes)
             try await admin.setSystemDefault(body.modelId, by: try context.actor())
             return JSONBody(view(try await admin.model(body.modelId)))
+        }
+        group.put("settings/free-daily-limit") { request, context in
+            let body = try await request.decodeJSON(FreeDailyLimitRequest.self, limit: maxBodyBytes)
+            try await admin.setFreeDailyLimit(body.limit, by: try context.actor())
+            return JSONBody(FreeDailyLimitRequest(limit: admin.cache.catalog.freeDailyLimit))
         }
         group.get("models/:id/grants") { _, context in JSONBody(DataList(data: try await admin.holders(of: try context.parameters.model()))) }
         group.post("models/:id/grants") { request, context in

@@ -72,9 +72,21 @@ enum ReplyPump {
 
 struct ConversationList: Encodable, Sendable { let data: [ConversationSummary] }
 
+/// A page of a conversation: its newest messages (or those before a cursor), oldest first.
 struct ConversationDetail: Encodable, Sendable {
     let conversation: ConversationSummary
     let messages: [StoredMessage]
+    /// Pass as `before` for the page of older messages; `null` when there are none.
+    let nextBefore: Int?
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(conversation, forKey: .conversation)
+        try container.encode(messages, forKey: .messages)
+        try container.encode(nextBefore, forKey: .nextBefore)
+    }
+
+    enum CodingKeys: String, CodingKey { case conversation, messages, nextBefore }
 }
 
 /// `POST /api/chat` streams a reply as server-sent events: `meta`, `delta`…, then `done` or one `error`.
@@ -98,13 +110,19 @@ struct ChatRoutes {
         group.get("conversations") { _, context in
             JSONBody(ConversationList(data: try await chat.conversations.list(ownedBy: try context.requireIdentity().user)))
         }
-        group.get("conversations/:id") { _, context in
+        group.get("conversations/:id") { request, context in
             let user = try context.requireIdentity().user
             let id = try context.parameters.require("id")
+            let query = Query(request)
+            let limit = try query.int("limit", default: 100, in: 1...500)
+            let before = query.string("before") == nil ? nil : try query.int("before", default: 0, in: 1...Int.max)
             guard let conversation = try await chat.conversations.find(id, ownedBy: user) else {
                 throw ModelgateError.notFound(what: "conversation", id: id)
             }
-            return JSONBody(ConversationDetail(conversation: conversation, messages: try await chat.conversations.messages(of: id, ownedBy: user)))
+            // One more than the page tells whether an older page exists.
+            let found = try await chat.conversations.messages(of: id, ownedBy: user, limit: limit + 1, before: before)
+            let page = Array(found.suffix(limit))
+            return JSONBody(ConversationDetail(conversation: conversation, messages: page, nextBefore: found.count > limit ? page.first?.id : nil))
         }
         group.get("conversations/:id/attachments/:attachment") { _, context in
             let user = try context.requireIdentity().user

@@ -80,6 +80,11 @@ struct AdminService: Sendable {
         try await cache.refresh()
     }
 
+    func setFreeDailyLimit(_ limit: Int?, by actor: Actor) async throws {
+        try await administration.setFreeDailyLimit(limit, by: actor, at: clock.now())
+        try await cache.refresh()
+    }
+
     /// Grants a premium model to a user found by id or email. Returns whether access is new.
     func grant(_ model: ModelID, to reference: String, source: EntitlementSource, note: String?, by actor: Actor)
         async throws -> (user: UserSummary, granted: Bool) {

@@ -98,6 +98,7 @@ public struct ChatService: Sendable {
     let access: ModelAccessService
     let conversations: ConversationRepository
     let providers: ProviderRouter
+    let limits: UserLimitGuard
     let metrics: ModelgateMetrics
     let clock: any WallClock
     let makeID: @Sendable () -> UUID
@@ -159,6 +160,7 @@ public struct ChatService: Sendable {
         _ profile: Profile, call: ProviderRequest, conversation: ChatReply.Conversation?,
         admit: (_ check: (AIModel) throws -> Void) async throws -> Admission
     ) async throws -> ChatReply {
+        try limits.checkPromptSize(call.messages.reduce(call.system?.utf8.count ?? 0) { $0 + $1.text.utf8.count })
         var providerRequest = call
         providerRequest.endUserID = profile.id.description
         let admission = try await admit { [providerRequest] model in

@@ -159,7 +159,7 @@ public struct ModelAccessService: Sendable {
             metrics.quota(payment == .trial ? .trial : .allowed, model: model.id)
             return Admission(
                 choice: plan.choice, payment: payment,
-                usage: DailyUsage(used: consumption.usedToday, limit: model.dailyMessageLimit, resetAt: ISO8601.string(day.resetAt)),
+                usage: DailyUsage(used: consumption.usedToday, limit: model.dailyLimit, resetAt: ISO8601.string(day.resetAt)),
                 trialMessagesRemaining: consumption.trialUsed.map { AccessQuote.trialMessagesLeft(of: model, used: $0) },
                 systemPrompt: persona.flatMap { cache.persona($0)?.systemPrompt },
                 release: { [ledger, metrics] in
@@ -172,7 +172,7 @@ public struct ModelAccessService: Sendable {
                 })
         case .dailyLimitReached:
             metrics.quota(.rateLimited, model: model.id)
-            await recordRefusal(.modelRateLimitHit(model: model.id, dailyLimit: model.dailyMessageLimit ?? 0, resetAt: day.resetAt), of: profile)
+            await recordRefusal(.modelRateLimitHit(model: model.id, dailyLimit: model.dailyLimit ?? 0, resetAt: day.resetAt), of: profile)
             throw rateLimited(model, day: day)
         case .trialExhausted:
             metrics.quota(.trialExhausted, model: model.id)
@@ -205,7 +205,7 @@ public struct ModelAccessService: Sendable {
     private func charge(_ plan: MessagePlan, payment: PaymentKind, profile: Profile, persona: PersonaID?) async throws -> ConsumeOutcome {
         let model = plan.choice.model
         let charge = QuotaCharge(
-            user: profile.id, model: model.id, day: plan.quote.day.key, dailyLimit: model.dailyMessageLimit,
+            user: profile.id, model: model.id, day: plan.quote.day.key, dailyLimit: model.dailyLimit,
             trialLimit: payment == .trial ? model.trialMessagesAllowed : nil)
         let events = ChargeEvents(outbox: outbox, at: clock.now(), of: AdmittedMessage(choice: plan.choice, persona: persona, payment: payment))
         do {
@@ -224,7 +224,7 @@ public struct ModelAccessService: Sendable {
 
     private func rateLimited(_ model: AIModel, day: QuotaDay) -> ModelgateError {
         let seconds = max(1, Int(day.resetAt.timeIntervalSince(clock.now()).rounded(.up)))
-        return .rateLimited(model.id, limit: model.dailyMessageLimit ?? 0, resetAt: day.resetAt, retryAfterSeconds: seconds)
+        return .rateLimited(model.id, limit: model.dailyLimit ?? 0, resetAt: day.resetAt, retryAfterSeconds: seconds)
     }
 }
 

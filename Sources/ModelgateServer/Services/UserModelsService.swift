@@ -11,6 +11,7 @@ struct UserModelsService: Sendable {
     let profiles: ProfileRepository
     let providers: ProviderRouter
     let outbox: AnalyticsOutbox
+    let limits: UserLimitGuard
     let clock: any WallClock
 
     var catalog: CatalogSnapshot { access.catalog }
@@ -85,6 +86,7 @@ struct UserModelsService: Sendable {
     func checkout(_ id: ModelID, for profile: Profile, purchases: PurchaseService) async throws -> CheckoutStarted {
         try access.requireModelSelection()
         let entitled = try await access.isEntitled(profile, to: id)
+        try await limits.admitCheckout(profile.id)
         return try await purchases.checkout(model: access.catalog.model(id), id: id, user: profile.id, alreadyEntitled: entitled)
     }
 

@@ -54,14 +54,14 @@ struct ModelView: Encodable, Sendable {
         description = model.description
         tier = model.tier
         priceCents = Nullable(model.priceCents)
-        dailyMessageLimit = Nullable(model.dailyMessageLimit)
+        dailyMessageLimit = Nullable(model.dailyLimit)
         trialMessagesAllowed = model.trialMessagesAllowed
         sortOrder = model.sortOrder
         metadata = model.metadata
         isSystemDefault = model.id == systemDefault
         self.available = available
         purchased = quote.purchased
-        usageToday = model.tier == .premium || model.dailyMessageLimit != nil ? UsageView(quote.usage) : nil
+        usageToday = model.tier == .premium || model.dailyLimit != nil ? UsageView(quote.usage) : nil
         trialMessagesRemaining = quote.trialMessagesRemaining
         access = quote.outcome
     }

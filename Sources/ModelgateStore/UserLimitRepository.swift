@@ -1,0 +1,51 @@
+import Foundation
+import ModelgateCore
+import SQLKit
+
+/// What a user may do per window of time or at once, counted in the database so every instance
+/// shares one count: request windows (one conditional upsert each) and open chat calls.
+public struct UserLimitRepository: Sendable {
+    /// What a request window counts.
+    public enum Scope: String, Sendable {
+        case chat, checkout
+    }
+
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Counts one request in the user's `window` of `scope` unless it is full; `false` when refused.
+    public func take(_ scope: Scope, user: UserID, window: String, limit: Int) async throws -> Bool {
+        try await database.write { db in
+            try await db.raw("""
+                INSERT INTO user_request_windows (user_id, scope, window_start, requests)
+                VALUES (\(bind: user.description), \(bind: scope.rawValue), \(bind: window), 1)
+                ON CONFLICT (user_id, scope, window_start) DO UPDATE SET requests = user_request_windows.requests + 1
+                WHERE user_request_windows.requests < \(bind: limit)
+                RETURNING requests
+                """).all().count == 1
+        }
+    }
+
+    /// Opens a chat call slot for the user unless `limit` are open. Acquisitions of one user are
+    /// serialized (a row lock on the profile on PostgreSQL, the one writer on SQLite), so the count
+    /// is exact across instances; slots of a crashed instance expire at `expiresAt`.
+    public func openStream(id: String, user: UserID, limit: Int, expiresAt: Date, at now: Date) async throws -> Bool {
+        let backend = database.backend
+        return try await database.transaction { db in
+            if backend == .postgres { try await db.raw("SELECT id FROM profiles WHERE id = \(bind: user.description) FOR UPDATE").run() }
+            try await db.raw("DELETE FROM user_streams WHERE user_id = \(bind: user.description) AND expires_at <= \(bind: now)").run()
+            let open = try await db.raw("SELECT COUNT(*) AS n FROM user_streams WHERE user_id = \(bind: user.description)").first()?
+                .decode(column: "n", as: Int.self) ?? 0
+            guard open < limit else { return false }
+            try await db.raw("""
+                INSERT INTO user_streams (id, user_id, expires_at) VALUES (\(bind: id), \(bind: user.description), \(bind: expiresAt))
+                """).run()
+            return true
+        }
+    }
+
+    public func closeStream(id: String) async throws {
+        try await database.write { db in try await db.raw("DELETE FROM user_streams WHERE id = \(bind: id)").run() }
+    }
+}

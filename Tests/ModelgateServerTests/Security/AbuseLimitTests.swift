@@ -1,0 +1,158 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import ModelgateCore
+import ModelgateServer
+import ModelgateTestSupport
+import NIOConcurrencyHelpers
+import SQLKit
+import Testing
+
+/// Attacks on capacity and cost by one user: floods of chats and checkouts, endless free
+/// messages, huge prompts. Each refusal is a 429 (or 413) that costs nothing. (Idle and slow
+/// connections: `scripts/connection_flood.py`, run by the test command.)
+@Suite struct AbuseLimitTests {
+    static let chat = #"{"message": "Hi", "personaId": "career"}"#
+
+    @Test func twoHundredConcurrentChatsFromOneUserRunAtMostTheStreamLimitAndTheRestAre429AndFree() async throws {
+        let fake = try await FakeProviderServer.start()
+        var limits = UserLimits.off
+        limits.maxStreams = 4
+        do {
+            try await TestApp.run(providers: TestApp.providers(fake: fake), limits: limits) { app, client in
+                let token = try await app.token(testUser(160))
+                // Every admitted call stays open upstream until each of the 200 has been decided.
+                fake.script(.heldUntilReleased(then: "Hello"), .heldUntilReleased(then: "Hello"), .heldUntilReleased(then: "Hello"),
+                            .heldUntilReleased(then: "Hello"))
+                let body = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
+                let refused = NIOLockedValueBox(0)
+                let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status?.self) { group in
+                    for _ in 0..<200 {
+                        group.addTask {
+                            let reply = try await client.complete(key: token, body: body)
+                            if reply.json["error"]?["code"] == .string("user_too_many_streams") { refused.withLockedValue { $0 += 1 } }
+                            return reply.status
+                        }
+                    }
+                    group.addTask {
+                        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+                        while refused.withLockedValue({ $0 }) + fake.requests.count < 200, ContinuousClock.now < deadline {
+                            try await Task.sleep(for: .milliseconds(10))
+                        }
+                        fake.release()
+                        return nil
+                    }
+                    return try await group.reduce(into: [HTTPResponse.Status]()) { if let status = $1 { $0.append(status) } }
+                }
+                #expect(statuses.filter { $0 == .ok }.count == 4)
+                #expect(statuses.filter { $0 == .tooManyRequests }.count == 196)
+                #expect(fake.requests.count == 4)
+                let charged = try await app.database.read { db in
+                    try await db.raw("SELECT COALESCE(SUM(message_count), 0) AS n FROM model_usage_daily").first()?.decode(column: "n", as: Int.self)
+                }
+                #expect(charged == 4, "only the admitted calls are charged")
+                #expect(try await app.count("analytics_outbox WHERE event = 'request_limit_hit'") == 196)
+                #expect(try await app.count("user_streams") == 0, "every slot is freed when its stream ends")
+            }
+        } catch {
+            await fake.stop()
+            throw error
+        }
+        await fake.stop()
+    }
+
+    @Test func aUserSendingFasterThanTheMinuteAllowsGets429WithRetryAfterAndIsNotCharged() async throws {
+        var limits = UserLimits.off
+        limits.requestsPerMinute = 3
+        // The app's clock starts 40 s into a minute.
+        try await TestApp.run(limits: limits) { app, client in
+            let token = try await app.token(testUser(161)), other = try await app.token(testUser(162))
+            for _ in 0..<3 { #expect(try await client.chat(Self.chat, token: token).status == .ok) }
+            let refused = try await client.call(.post, "/api/chat", token: token, json: Self.chat)
+            #expect(refused.status == .tooManyRequests && refused.code == "user_rate_limited")
+            #expect(refused.headers[.retryAfter] == "20", "the minute window ends 20 s later")
+            #expect(try await client.chat(Self.chat, token: other).status == .ok, "another user is not slowed")
+            #expect(try await client.call(.get, "/api/me", token: token).status == .ok, "only chat routes count")
+            let usage = try await client.call(.get, "/api/models", token: token)
+            let mini = usage.json["data"]?["free"]?.array.first { $0["id"] == "gpt-4o-mini" }
+            #expect(mini?["usageToday"]?["used"] == .number(3))
+            app.clock.set(app.clock.now().addingTimeInterval(20))
+            #expect(try await client.chat(Self.chat, token: token).status == .ok)
+        }
+    }
+
+    @Test func checkoutSessionsPerUserPerHourAreCapped() async throws {
+        var limits = UserLimits.off
+        limits.checkoutsPerHour = 2
+        try await withFakeStripe(limits: limits) { stripe, app, client in
+            let token = try await app.token(testUser(163))
+            for model in ["gpt-4o", "claude-3-opus"] {
+                #expect(try await client.call(.post, "/api/models/\(model)/checkout", token: token).status == .ok)
+            }
+            let refused = try await client.call(.post, "/api/models/gemini-pro-1.5/checkout", token: token)
+            #expect(refused.status == .tooManyRequests && refused.code == "checkout_rate_limited" && refused.headers[.retryAfter] != nil)
+            #expect(try await app.count("purchases") == 2)
+            #expect(stripe.writes.filter { $0 == "POST /v1/checkout/sessions" }.count == 2)
+            app.clock.set(app.clock.now().addingTimeInterval(3600))
+            #expect(try await client.call(.post, "/api/models/gemini-pro-1.5/checkout", token: token).status == .ok)
+        }
+    }
+
+    @Test func freeModelsHaveADefaultDailyLimitThatIsUnlimitedOnlyWhenSetSoExplicitly() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await app.adminToken(), token = try await app.token(testUser(164))
+            let models = try await client.call(.get, "/api/models", token: token)
+            #expect(models.json["data"]?["free"]?.array.allSatisfy { $0["dailyMessageLimit"] == .number(200) } == true, "the seeded default")
+            #expect(try await client.call(.put, "/api/admin/settings/free-daily-limit", token: admin, json: "{}").status == .badRequest)
+            #expect(try await client.call(.put, "/api/admin/settings/free-daily-limit", token: admin, json: #"{"limit": 0}"#).status == .unprocessableContent)
+            let set = try await client.call(.put, "/api/admin/settings/free-daily-limit", token: admin, json: #"{"limit": 2}"#)
+            #expect(set.status == .ok && set.json["limit"] == .number(2))
+            for _ in 0..<2 { #expect(try await client.chat(Self.chat, token: token).status == .ok) }
+            let limited = try await client.chat(Self.chat, token: token)
+            #expect(limited.problem?["code"] == .string("rate_limited"))
+            let unlimited = try await client.call(.put, "/api/admin/settings/free-daily-limit", token: admin, json: #"{"limit": null}"#)
+            #expect(unlimited.status == .ok && unlimited.json["limit"] == .null)
+            #expect(try await client.chat(Self.chat, token: token).status == .ok)
+            #expect(try await app.auditActions(target: "free-daily-limit") == ["settings.free_daily_limit_changed", "settings.free_daily_limit_changed"])
+        }
+    }
+
+    @Test func aHugePromptIsRefusedWholeBeforeAnyCharge() async throws {
+        var limits = UserLimits.off
+        limits.maxPromptBytes = 1000
+        try await TestApp.run(limits: limits) { app, client in
+            let token = try await app.token(testUser(165))
+            let part = String(repeating: "a", count: 400)
+            // Each message is short; together they are not (OpenAI clients send the whole history).
+            let history = Array(repeating: #"{"role": "user", "content": "\#(part)"}"#, count: 3).joined(separator: ", ")
+            let reply = try await client.complete(key: token, body: #"{"model": "gpt-4o-mini", "messages": [\#(history)]}"#)
+            #expect(reply.status == .contentTooLarge && reply.json["error"]?["code"] == .string("prompt_too_large"))
+            #expect(try await app.count("model_usage_daily") == 0)
+            let fits = try await client.complete(key: token, body: #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "\#(part)"}]}"#)
+            #expect(fits.status == .ok)
+        }
+    }
+
+    @Test func aLongConversationIsReadPageByPageNeverAllAtOnce() async throws {
+        try await TestApp.run { app, client in
+            let token = try await app.token(testUser(166))
+            let first = try await client.chat(Self.chat, token: token)
+            let id = try #require(first.meta?["conversationId"]?.stringValue)
+            for _ in 0..<4 {
+                #expect(try await client.chat(#"{"message": "More", "personaId": "career", "conversationId": "\#(id)"}"#, token: token).status == .ok)
+            }
+            var seen: [Int] = []
+            var before: Int?
+            repeat {
+                let page = try await client.call(.get, "/api/conversations/\(id)?limit=4" + (before.map { "&before=\($0)" } ?? ""), token: token)
+                let ids = page.json["messages"]?.array.compactMap { $0["id"]?.int } ?? []
+                #expect(ids.count <= 4 && ids == ids.sorted())
+                seen = ids + seen
+                before = page.json["nextBefore"]?.int
+            } while before != nil
+            #expect(seen.count == 10 && Set(seen).count == 10 && seen == seen.sorted())
+            #expect(try await client.call(.get, "/api/conversations/\(id)?limit=100000", token: token).status == .unprocessableContent)
+            #expect(try await client.call(.get, "/api/conversations/\(id)", token: try await app.token(testUser(167))).status == .notFound)
+        }
+    }
+}
