@@ -20,11 +20,12 @@ struct ServeCommand: AsyncParsableCommand {
         if let host { configuration.host = host }
         if let port { configuration.port = try ServerConfiguration.parsePort(String(port), variable: "--port") }
         if demo { configuration.providers.demo = true }
+        try configuration.checkExposure()
         let logger = makeLogger()
         let clock = SystemClock()
         let secret = try configuration.resolveJWTSecret { logger.warning("\($0)") }
         let database = try await openMigratedDatabase(configuration, logger: logger, clock: clock)
-        let tokens = await TokenAuthority(secret: secret)
+        let tokens = await TokenAuthority(secret: secret, rules: configuration.tokenRules)
         let httpClient = ProviderRouter.makeHTTPClient(configuration.providers.timeouts)
         let providers = ProviderRouter(configuration: configuration.providers, httpClient: httpClient)
         let stripe = configuration.billing.secretKey.map { StripeClient(http: httpClient, baseURL: configuration.billing.apiBase, key: $0) }

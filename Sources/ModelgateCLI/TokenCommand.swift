@@ -8,7 +8,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     @OptionGroup var options: CommonOptions
     @Option(help: "The user's email; the same email always gives the same user id.") var email: String
-    @Flag(help: "Mark the token as an admin's (app_metadata.role = admin).") var admin = false
+    @Flag(help: "Mark the token as an admin's (app_metadata.modelgate_role = admin, or the configured claim).") var admin = false
     @Option(help: "Lifetime, e.g. 30m, 1h, 7d or seconds.") var ttl = "1h"
 
     func run() async throws {
@@ -17,7 +17,7 @@ struct TokenCommand: AsyncParsableCommand {
             throw ValidationError("--ttl '\(ttl)' is not a duration such as 30m, 1h or 7d")
         }
         let secret = try configuration.resolveJWTSecret { FileHandle.standardError.write(Data(("warning: " + $0 + "\n").utf8)) }
-        let tokens = await TokenAuthority(secret: secret)
+        let tokens = await TokenAuthority(secret: secret, rules: configuration.tokenRules)
         print(try await tokens.issue(
             user: TokenAuthority.userID(forEmail: email), email: email, admin: admin, ttl: seconds, now: Date()))
     }

@@ -35,6 +35,8 @@ public struct ServerConfiguration: Sendable {
     public var features = FeatureFlags()
     /// Limits a new API key gets where its creator sets none (`MODELGATE_KEY_*`).
     public var keyDefaults = ApiKeyLimits()
+    /// Audience, issuer and admin claim of tokens (`MODELGATE_JWT_AUDIENCE`, `_ISSUER`, `_ADMIN_CLAIM`).
+    public var tokenRules = TokenRules()
     /// Per-user abuse limits (`MODELGATE_USER_RPM`, `_USER_MAX_STREAMS`, `_CHECKOUTS_PER_HOUR`, `_MAX_PROMPT_BYTES`).
     public var userLimits = UserLimits()
     /// An idle connection (or one that sends its request too slowly) is closed after this.
@@ -76,6 +78,9 @@ public struct ServerConfiguration: Sendable {
         if let token = environment["MODELGATE_METRICS_TOKEN"], !token.isEmpty { configuration.metricsToken = token }
         configuration.keyDefaults = try parseKeyDefaults(environment)
         configuration.userLimits = try parseUserLimits(environment, defaults: configuration.userLimits)
+        func text(_ variable: String) -> String? { environment[variable].flatMap { $0.isEmpty ? nil : $0 } }
+        configuration.tokenRules = TokenRules(
+            audience: text("MODELGATE_JWT_AUDIENCE"), issuer: text("MODELGATE_JWT_ISSUER"), adminClaim: text("MODELGATE_JWT_ADMIN_CLAIM") ?? "modelgate_role")
         if let seconds = try parseCount("MODELGATE_IDLE_TIMEOUT", environment) { configuration.idleTimeout = .seconds(seconds) }
         if let count = try parseCount("MODELGATE_MAX_CONNECTIONS", environment) { configuration.maxConnections = count }
         if let flag = environment["MODELGATE_FEATURE_MODEL_SELECTION"], !flag.isEmpty {
@@ -158,6 +163,17 @@ public struct ServerConfiguration: Sendable {
             billing[keyPath: keyPath] = try parseHTTPURL(url, variable: variable)
         }
         return billing
+    }
+
+    /// Refuses to serve `/metrics` without a token on an address beyond loopback, where anyone
+    /// could read it (call after `--host` is applied).
+    public func checkExposure() throws(ConfigurationError) {
+        let loopback = ["127.0.0.1", "::1", "localhost"].contains(host.lowercased()) || host.hasPrefix("127.")
+        guard loopback || metricsToken != nil else {
+            throw ConfigurationError(
+                variable: "MODELGATE_METRICS_TOKEN",
+                reason: "is required when listening on \(host), beyond loopback: without it anyone could read /metrics")
+        }
     }
 
     /// A whole number of at least 1, or nil when the variable is unset.

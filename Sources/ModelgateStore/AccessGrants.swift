@@ -25,15 +25,20 @@ public struct AccessGrants: Sendable {
 
     public init(database: Database) { self.database = database }
 
-    /// A user by id or by exact email (case-insensitive).
+    /// A user by id or by exact email (case-insensitive). An email that several profiles carry
+    /// (emails are not verified by Modelgate) is refused: access goes only to the user named by id.
     public func findUser(_ reference: String) async throws -> UserSummary? {
         try await database.read { db in
-            let row = if UserID(reference) != nil {
-                try await db.raw("SELECT id, email FROM profiles WHERE id = \(bind: reference.lowercased())").first()
-            } else {
-                try await db.raw("SELECT id, email FROM profiles WHERE LOWER(email) = \(bind: reference.lowercased()) ORDER BY created_at LIMIT 1").first()
+            if UserID(reference) != nil {
+                return try await db.raw("SELECT id, email FROM profiles WHERE id = \(bind: reference.lowercased())").first().map(Self.user)
             }
-            return try row.map(Self.user)
+            let rows = try await db.raw("""
+                SELECT id, email FROM profiles WHERE LOWER(email) = \(bind: reference.lowercased()) ORDER BY created_at LIMIT 2
+                """).all()
+            guard rows.count < 2 else {
+                throw ModelgateError.conflict(code: "ambiguous_user", detail: "Several users have the email '\(reference)'; name the user by id.")
+            }
+            return try rows.first.map(Self.user)
         }
     }
 

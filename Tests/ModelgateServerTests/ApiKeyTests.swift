@@ -309,7 +309,7 @@ extension TestApp {
 
     @Test(.enabled(if: TestDatabase.backend == .postgres, "two instances need a shared PostgreSQL"))
     func aKeysOpenCallsHoldExactlyAcrossTwoInstances() async throws {
-        try await withFakeProviders { fake, first, firstClient in
+        try await withFakeProviders(holdingCalls: true) { fake, first, firstClient in
             let key = try await first.createKey(firstClient, #"{"name": "bot", "kind": "service", "limits": {"maxStreams": 7, "maxStreamsPerEndUser": 1}}"#)
             let dependencies = TestApp.dependencies(database: first.database, providers: first.providers, clock: first.clock)
             let router = buildRouter(configuration: ServerConfiguration(), dependencies: dependencies,

@@ -36,10 +36,18 @@ extension TestClientProtocol {
     }
 }
 
-func withFakeProviders(_ body: @escaping @Sendable (FakeProviderServer, TestApp, any TestClientProtocol) async throws -> Void) async throws {
+/// A test app whose providers are `fake`. `holdingCalls`: for tests that hold calls open upstream
+/// until many others are decided, which under load takes longer than the usual first-byte timeout
+/// (a retry would reach the fake twice).
+func withFakeProviders(
+    holdingCalls: Bool = false, limits: UserLimits = .off,
+    _ body: @escaping @Sendable (FakeProviderServer, TestApp, any TestClientProtocol) async throws -> Void
+) async throws {
     let fake = try await FakeProviderServer.start()
+    var providers = TestApp.providers(fake: fake)
+    if holdingCalls { providers.timeouts = ProviderTimeouts(connect: .seconds(2), firstByte: .seconds(120), idle: .seconds(120)) }
     do {
-        try await TestApp.run(providers: TestApp.providers(fake: fake)) { app, client in try await body(fake, app, client) }
+        try await TestApp.run(providers: providers, limits: limits) { app, client in try await body(fake, app, client) }
     } catch {
         await fake.stop()
         throw error

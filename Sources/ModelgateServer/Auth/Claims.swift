@@ -3,36 +3,40 @@ import ModelgateCore
 
 /// A token in the shape Supabase Auth issues, so an app on Supabase can point its tokens here.
 public struct SupabaseClaims: JWTPayload, Equatable {
-    public struct AppMetadata: Codable, Sendable, Equatable {
-        public var role: String?
-        public init(role: String?) { self.role = role }
-    }
-
     public var sub: SubjectClaim
     public var email: String?
     /// `authenticated` or `service_role`.
     public var role: String
     public var exp: ExpirationClaim
     public var iat: IssuedAtClaim?
-    public var appMetadata: AppMetadata?
+    public var aud: AudienceClaim?
+    public var iss: IssuerClaim?
+    /// Supabase's server-set metadata; Modelgate reads its own admin claim from it.
+    public var appMetadata: [String: JSONValue]?
 
     enum CodingKeys: String, CodingKey {
-        case sub, email, role, exp, iat
+        case sub, email, role, exp, iat, aud, iss
         case appMetadata = "app_metadata"
     }
 
-    public init(sub: String, email: String?, role: String = "authenticated", exp: ExpirationClaim, iat: IssuedAtClaim?, appMetadata: AppMetadata?) {
+    public init(
+        sub: String, email: String?, role: String = "authenticated", exp: ExpirationClaim, iat: IssuedAtClaim?,
+        aud: AudienceClaim? = nil, iss: IssuerClaim? = nil, appMetadata: [String: JSONValue]?
+    ) {
         self.sub = SubjectClaim(value: sub)
         self.email = email
         self.role = role
         self.exp = exp
         self.iat = iat
+        self.aud = aud
+        self.iss = iss
         self.appMetadata = appMetadata
     }
 
-    /// The signature is JWTKit's to check; expiry is checked by `TokenAuthority` against the app's
-    /// clock, so time is injected like everywhere else.
+    /// The signature is JWTKit's to check; expiry, audience and issuer are checked by
+    /// `TokenAuthority` against the app's clock and settings, so time is injected like everywhere else.
     public func verify(using algorithm: some JWTAlgorithm) async throws {}
 
-    public var claimsAdmin: Bool { appMetadata?.role == "admin" }
+    /// Whether `app_metadata.<claim>` says `admin`.
+    func claimsAdmin(_ claim: String) -> Bool { appMetadata?[claim]?.stringValue == "admin" }
 }

@@ -19,6 +19,23 @@ public struct JWTSecret: Sendable, CustomStringConvertible {
     public var description: String { "<redacted>" }
 }
 
+/// What a token must say beyond its signature and expiry.
+public struct TokenRules: Sendable {
+    /// When set, the token's `aud` must contain it (`MODELGATE_JWT_AUDIENCE`; Supabase: `authenticated`).
+    public var audience: String?
+    /// When set, the token's `iss` must equal it (`MODELGATE_JWT_ISSUER`; Supabase: `https://<project>.supabase.co/auth/v1`).
+    public var issuer: String?
+    /// The key of `app_metadata` whose value `admin` makes a Modelgate admin (`MODELGATE_JWT_ADMIN_CLAIM`):
+    /// Modelgate's own, so the identity project's other admins are not Modelgate's.
+    public var adminClaim = "modelgate_role"
+
+    public init(audience: String? = nil, issuer: String? = nil, adminClaim: String = "modelgate_role") {
+        self.audience = audience
+        self.issuer = issuer
+        self.adminClaim = adminClaim
+    }
+}
+
 /// Who a verified token says the caller is.
 public struct TokenIdentity: Sendable {
     public let user: UserID
@@ -31,11 +48,13 @@ public struct TokenIdentity: Sendable {
 public struct TokenAuthority: Sendable {
     private let keys: JWTKeyCollection
     private let clock: any WallClock
+    private let rules: TokenRules
     /// Derived from the secret, so CSRF tokens need no storage and die with the session token.
     private let csrfKey: SymmetricKey
 
-    public init(secret: JWTSecret, clock: any WallClock = SystemClock()) async {
+    public init(secret: JWTSecret, clock: any WallClock = SystemClock(), rules: TokenRules = .init()) async {
         self.clock = clock
+        self.rules = rules
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret.value), digestAlgorithm: .sha256)
         self.keys = keys
@@ -65,19 +84,26 @@ public struct TokenAuthority: Sendable {
             throw .unauthenticated(reason: "the token is malformed or its signature is wrong")
         }
         guard claims.exp.value > clock.now() else { throw .unauthenticated(reason: "the token has expired") }
+        if let audience = rules.audience, claims.aud?.value.contains(audience) != true {
+            throw .unauthenticated(reason: "the token's aud claim does not name this service")
+        }
+        if let issuer = rules.issuer, claims.iss?.value != issuer {
+            throw .unauthenticated(reason: "the token's iss claim is not the configured issuer")
+        }
         guard claims.role == "authenticated" || claims.role == "service_role" else {
             throw .unauthenticated(reason: "the token's role claim is not authenticated")
         }
         guard let user = UserID(claims.sub.value) else {
             throw .unauthenticated(reason: "the token's sub claim is not a UUID")
         }
-        return TokenIdentity(user: user, email: claims.email, claimsAdmin: claims.claimsAdmin, expiresAt: claims.exp.value)
+        return TokenIdentity(user: user, email: claims.email, claimsAdmin: claims.claimsAdmin(rules.adminClaim), expiresAt: claims.exp.value)
     }
 
     public func issue(user: UserID, email: String?, admin: Bool, ttl: TimeInterval, now: Date) async throws -> String {
         let claims = SupabaseClaims(
             sub: user.description, email: email, exp: ExpirationClaim(value: now.addingTimeInterval(ttl)),
-            iat: IssuedAtClaim(value: now), appMetadata: admin ? .init(role: "admin") : nil)
+            iat: IssuedAtClaim(value: now), aud: rules.audience.map { AudienceClaim(value: $0) }, iss: rules.issuer.map { IssuerClaim(value: $0) },
+            appMetadata: admin ? [rules.adminClaim: .string("admin")] : nil)
         return try await keys.sign(claims)
     }
 

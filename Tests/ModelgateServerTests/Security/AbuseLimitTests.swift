@@ -15,11 +15,9 @@ import Testing
     static let chat = #"{"message": "Hi", "personaId": "career"}"#
 
     @Test func twoHundredConcurrentChatsFromOneUserRunAtMostTheStreamLimitAndTheRestAre429AndFree() async throws {
-        let fake = try await FakeProviderServer.start()
         var limits = UserLimits.off
         limits.maxStreams = 4
-        do {
-            try await TestApp.run(providers: TestApp.providers(fake: fake), limits: limits) { app, client in
+        try await withFakeProviders(holdingCalls: true, limits: limits) { fake, app, client in
                 let token = try await app.token(testUser(160))
                 // Every admitted call stays open upstream until each of the 200 has been decided.
                 fake.script(.heldUntilReleased(then: "Hello"), .heldUntilReleased(then: "Hello"), .heldUntilReleased(then: "Hello"),
@@ -53,12 +51,7 @@ import Testing
                 #expect(charged == 4, "only the admitted calls are charged")
                 #expect(try await app.count("analytics_outbox WHERE event = 'request_limit_hit'") == 196)
                 #expect(try await app.count("user_streams") == 0, "every slot is freed when its stream ends")
-            }
-        } catch {
-            await fake.stop()
-            throw error
         }
-        await fake.stop()
     }
 
     @Test func aUserSendingFasterThanTheMinuteAllowsGets429WithRetryAfterAndIsNotCharged() async throws {
