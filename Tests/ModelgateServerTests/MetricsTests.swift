@@ -39,13 +39,15 @@ func runProgram(_ path: String, _ arguments: [String]) async throws -> (status: 
     close(output)
     guard spawned == 0 else { throw POSIXError(.init(rawValue: spawned) ?? .EIO) }
     let child = pid
+    // The wait blocks, so it gets a thread of its own: on Linux Swift's tasks run on dispatch's
+    // global queues, and waits parked there stalled every test for seconds.
     let status: Int32 = await withCheckedContinuation { continuation in
-        DispatchQueue.global().async {
+        Thread {
             var raw: Int32 = 0
             while waitpid(child, &raw, 0) < 0, errno == EINTR {}
             // WIFEXITED / WEXITSTATUS, else 128 + the signal, as a shell reports it.
             continuation.resume(returning: raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f))
-        }
+        }.start()
     }
     return (status, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import ModelgateCore
 import ModelgateServer
@@ -14,18 +15,24 @@ import Testing
 @Suite struct AbuseLimitTests {
     static let chat = #"{"message": "Hi", "personaId": "career"}"#
 
+    /// Two instances on one database (on PostgreSQL, the scale-out case) share the user's count.
     @Test func twoHundredConcurrentChatsFromOneUserRunAtMostTheStreamLimitAndTheRestAre429AndFree() async throws {
-        var limits = UserLimits.off
-        limits.maxStreams = 4
-        try await withFakeProviders(holdingCalls: true, limits: limits) { fake, app, client in
-                let token = try await app.token(testUser(160))
-                // Every admitted call stays open upstream until each of the 200 has been decided.
-                fake.script(.heldUntilReleased(then: "Hello"), .heldUntilReleased(then: "Hello"), .heldUntilReleased(then: "Hello"),
-                            .heldUntilReleased(then: "Hello"))
-                let body = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
-                let refused = NIOLockedValueBox(0)
+        let limits = UserLimits(requestsPerMinute: nil, maxStreams: 4, checkoutsPerHour: nil, maxPromptBytes: nil)
+        try await withFakeProviders(holdingCalls: true, limits: limits) { fake, app, firstClient in
+            let token = try await app.token(testUser(160))
+            var dependencies = TestApp.dependencies(database: app.database, providers: app.providers, clock: app.clock)
+            dependencies.userLimits = limits
+            let second = buildRouter(configuration: ServerConfiguration(), dependencies: dependencies,
+                                     services: try await Services(dependencies: dependencies), tokens: app.tokens)
+            // Every admitted call stays open upstream until each of the 200 has been decided.
+            fake.script(.heldUntilReleased(then: "Hello"), .heldUntilReleased(then: "Hello"), .heldUntilReleased(then: "Hello"),
+                        .heldUntilReleased(then: "Hello"))
+            let body = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
+            let refused = NIOLockedValueBox(0)
+            try await Application(router: second).test(.router) { secondClient in
                 let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status?.self) { group in
-                    for _ in 0..<200 {
+                    for index in 0..<200 {
+                        let client: any TestClientProtocol = index % 2 == 0 ? firstClient : secondClient
                         group.addTask {
                             let reply = try await client.complete(key: token, body: body)
                             if reply.json["error"]?["code"] == .string("user_too_many_streams") { refused.withLockedValue { $0 += 1 } }
@@ -44,13 +51,14 @@ import Testing
                 }
                 #expect(statuses.filter { $0 == .ok }.count == 4)
                 #expect(statuses.filter { $0 == .tooManyRequests }.count == 196)
-                #expect(fake.requests.count == 4)
-                let charged = try await app.database.read { db in
-                    try await db.raw("SELECT COALESCE(SUM(message_count), 0) AS n FROM model_usage_daily").first()?.decode(column: "n", as: Int.self)
-                }
-                #expect(charged == 4, "only the admitted calls are charged")
-                #expect(try await app.count("analytics_outbox WHERE event = 'request_limit_hit'") == 196)
-                #expect(try await app.count("user_streams") == 0, "every slot is freed when its stream ends")
+            }
+            #expect(fake.requests.count == 4)
+            let charged = try await app.database.read { db in
+                try await db.raw("SELECT COALESCE(SUM(message_count), 0) AS n FROM model_usage_daily").first()?.decode(column: "n", as: Int.self)
+            }
+            #expect(charged == 4, "only the admitted calls are charged")
+            #expect(try await app.count("analytics_outbox WHERE event = 'request_limit_hit'") == 196)
+            #expect(try await app.count("user_streams") == 0, "every slot is freed when its stream ends")
         }
     }
 
