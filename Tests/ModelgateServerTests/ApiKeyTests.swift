@@ -332,11 +332,7 @@ extension TestApp {
                         }
                     }
                     group.addTask {
-                        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
-                        while refused.withLockedValue({ $0 }) + fake.requests.count < 200, ContinuousClock.now < deadline {
-                            try await Task.sleep(for: .milliseconds(10))
-                        }
-                        fake.release()
+                        try await releaseHeldCalls(of: fake) { refused.withLockedValue { $0 } + fake.requests.count >= 200 }
                         return nil
                     }
                     return try await group.reduce(into: [(user: String, status: HTTPResponse.Status)]()) { if let outcome = $1 { $0.append(outcome) } }

@@ -55,6 +55,16 @@ func withFakeProviders(
     await fake.stop()
 }
 
+/// Releases the fake's held calls once `decided` says every call has been admitted or refused
+/// (or after a minute, so a broken count fails the test instead of hanging it).
+func releaseHeldCalls(of fake: FakeProviderServer, when decided: @Sendable () -> Bool) async throws {
+    let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+    while !decided(), ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    fake.release()
+}
+
 @Suite struct ChatTests {
     @Test(arguments: [
         ("gpt-4o-mini", "/openai/v1/chat/completions"), ("claude-3-5-haiku", "/anthropic/v1/messages"),

@@ -31,6 +31,7 @@ func runProgram(_ path: String, _ arguments: [String]) async throws -> (status: 
     posix_spawn_file_actions_init(&actions)
     posix_spawn_file_actions_adddup2(&actions, output, 1)
     posix_spawn_file_actions_adddup2(&actions, output, 2)
+    closeInheritedDescriptors(&actions)
     let argv = ([path] + arguments).map { strdup($0) } + [nil]
     var pid = pid_t()
     let spawned = posix_spawn(&pid, path, &actions, nil, argv, environ)
@@ -50,6 +51,20 @@ func runProgram(_ path: String, _ arguments: [String]) async throws -> (status: 
         }.start()
     }
     return (status, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+}
+
+/// The child gets only its standard streams. Sockets of the test process are not all close-on-exec,
+/// and a child holding one keeps a connection open after the test closed it (a peer never sees it
+/// end). glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+) is not in Swift's Glibc module,
+/// so it is looked up; without it every descriptor open now is closed one by one.
+private func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") {
+        _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+        return
+    }
+    let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
+    for descriptor in open where descriptor > 2 { posix_spawn_file_actions_addclose(&actions, descriptor) }
 }
 
 enum Promtool {
