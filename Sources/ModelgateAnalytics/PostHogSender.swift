@@ -97,6 +97,8 @@ public final class PostHogSender: Service, Sendable {
             logger.info("MODELGATE_POSTHOG_API_KEY is not set: analytics events stay local (modelgate analytics tail)")
         }
         try? await cancelWhenGracefulShutdown { try await self.loop() }
+        // Stopping: one last batch, so a deploy leaves as little as possible waiting for the next instance.
+        _ = await deliverOnce()
     }
 
     func loop() async throws {

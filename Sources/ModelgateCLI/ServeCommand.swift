@@ -33,6 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
         dependencies.features = configuration.features
         dependencies.keyDefaults = configuration.keyDefaults
         dependencies.userLimits = configuration.userLimits
+        dependencies.shutdown = ShutdownState(grace: configuration.shutdownGrace)
         let services = try await Services(dependencies: dependencies, billing: configuration.billing)
         let app = buildApplication(configuration: configuration, dependencies: dependencies, services: services, tokens: tokens)
         let reachable = Provider.allCases.filter(providers.isAvailable).map(\.rawValue)
@@ -44,9 +45,11 @@ struct ServeCommand: AsyncParsableCommand {
             print("settings page for demo@example.com (one-time link, 15 minutes): \(url)")
         }
         var failure: (any Error)?
-        do { try await app.runService() } catch { failure = error }
+        do { try await runUntilStopped(app, shutdown: dependencies.shutdown, logger: logger) } catch { failure = error }
         try? await httpClient.shutdown()
-        await database.shutdown()
+        // A connection a stuck request still leases must not keep the process from exiting.
+        _ = await firstToEnd({ await database.shutdown() }, or: { try? await Task.sleep(for: .seconds(5)) })
+        logger.info("stopped")
         if let failure { throw failure }
     }
 }

@@ -40,6 +40,8 @@ public enum ModelgateError: Error, Sendable, Equatable {
     case noModelAvailable
     case conflict(code: String, detail: String)
     case databaseUnavailable
+    /// The instance is stopping (a deploy): send the request again, another instance answers it.
+    case shuttingDown
     case modelNotPurchasable(ModelID)
     case paymentsNotConfigured
     case paymentProviderFailed(reason: String)

@@ -18,6 +18,8 @@ public struct Dependencies: Sendable {
     public var keyDefaults = ApiKeyLimits()
     /// Per-user abuse limits on chat and checkout.
     public var userLimits = UserLimits()
+    /// Draining on the shutdown signal, with its grace period for open streams.
+    public var shutdown = ShutdownState()
     public var providers: ProviderRouter
     /// `nil` closes purchases (no Stripe key).
     public var stripe: StripeClient?
@@ -48,6 +50,8 @@ public struct Services: Sendable {
     public let apiKeys: ApiKeyAuthority
     let sessions: SessionAuthority
     let limits: UserLimitGuard
+    /// The instance's shutdown state: readiness and open streams follow it.
+    public let shutdown: ShutdownState
     let userModels: UserModelsService
     let chat: ChatService
     public let purchases: PurchaseService
@@ -69,6 +73,7 @@ public struct Services: Sendable {
             keys: ApiKeyRepository(database: database), configuredProviders: Set(Provider.allCases.filter(dependencies.providers.isAvailable)),
             modelSelection: dependencies.features.modelSelection)
         dependencies.metrics.register(models: cache.catalog.models)
+        shutdown = dependencies.shutdown
         limits = UserLimitGuard(
             limits: dependencies.userLimits, repository: UserLimitRepository(database: database), database: database,
             outbox: AnalyticsOutbox(makeID: dependencies.makeID), clock: dependencies.clock, makeID: dependencies.makeID)
@@ -77,7 +82,7 @@ public struct Services: Sendable {
             limits: limits, clock: dependencies.clock)
         chat = ChatService(
             access: access, conversations: ConversationRepository(database: database), providers: dependencies.providers, limits: limits,
-            metrics: dependencies.metrics, clock: dependencies.clock, makeID: dependencies.makeID)
+            shutdown: dependencies.shutdown, metrics: dependencies.metrics, clock: dependencies.clock, makeID: dependencies.makeID)
         purchases = PurchaseService(
             stripe: dependencies.stripe, configuration: billing, database: database, clock: dependencies.clock,
             makeID: dependencies.makeID, logger: dependencies.logger)
@@ -104,7 +109,7 @@ public func buildRouter(
     router.add(middleware: MetricsMiddleware(metrics: dependencies.metrics))
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: RequestLogMiddleware())
-    HealthRoutes(database: dependencies.database).register(on: router)
+    HealthRoutes(database: dependencies.database, shutdown: services.shutdown).register(on: router)
     MetricsRoutes(metrics: dependencies.metrics, database: dependencies.database, token: configuration.metricsToken).register(on: router)
 
     router.add(middleware: FileMiddleware(PageRenderer.staticDirectory, urlBasePath: "/static", logger: dependencies.logger))

@@ -43,6 +43,8 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout: Duration = .seconds(60)
     /// Connections open at once; more wait to be accepted.
     public var maxConnections = 4096
+    /// How long open streams may run on after the shutdown signal (`MODELGATE_SHUTDOWN_GRACE`, seconds).
+    public var shutdownGrace: Duration = .seconds(30)
 
     public init(host: String = "127.0.0.1", port: Int = 8080, databaseURL: DatabaseURL = .sqliteFile(path: "modelgate.sqlite"),
                 jwtSecret: String? = nil, maxBodyBytes: Int = 64 * 1024, providers: ProvidersConfiguration = .init(),
@@ -83,6 +85,7 @@ public struct ServerConfiguration: Sendable {
             audience: text("MODELGATE_JWT_AUDIENCE"), issuer: text("MODELGATE_JWT_ISSUER"), adminClaim: text("MODELGATE_JWT_ADMIN_CLAIM") ?? "modelgate_role")
         if let seconds = try parseCount("MODELGATE_IDLE_TIMEOUT", environment) { configuration.idleTimeout = .seconds(seconds) }
         if let count = try parseCount("MODELGATE_MAX_CONNECTIONS", environment) { configuration.maxConnections = count }
+        if let seconds = try parseCount("MODELGATE_SHUTDOWN_GRACE", environment) { configuration.shutdownGrace = .seconds(seconds) }
         if let flag = environment["MODELGATE_FEATURE_MODEL_SELECTION"], !flag.isEmpty {
             configuration.features.modelSelection = try parseSwitch(flag, variable: "MODELGATE_FEATURE_MODEL_SELECTION")
         }

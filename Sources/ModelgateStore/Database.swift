@@ -1,6 +1,7 @@
 @preconcurrency import AsyncKit
 import Foundation
 import Logging
+import ModelgateCore
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -54,16 +55,31 @@ public final class Database: Sendable {
 
     /// Runs statements that only read.
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await reader.withConnection { try await body(CountingSQLDatabase(base: $0, counter: statements)) }
+        try await reportingFaults { try await reader.withConnection { try await body(CountingSQLDatabase(base: $0, counter: statements)) } }
     }
 
     /// Runs one or more statements that write, each atomic on its own.
     public func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await writer.withConnection { try await body(CountingSQLDatabase(base: $0, counter: statements)) }
+        try await reportingFaults { try await writer.withConnection { try await body(CountingSQLDatabase(base: $0, counter: statements)) } }
+    }
+
+    /// A database that cannot be reached or written now (restart, lost connection, full disk,
+    /// read-only file) becomes `databaseUnavailable` with one clear log line; other errors pass.
+    private func reportingFaults<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch where DatabaseFault.isUnavailable(error) {
+            logger.error("database unavailable", metadata: ["backend": "\(backend.rawValue)", "error": "\(String(reflecting: error))"])
+            throw ModelgateError.databaseUnavailable
+        }
     }
 
     /// Runs `body` in one transaction: all of it is committed, or none of it when `body` throws.
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await reportingFaults { try await runTransaction(body) }
+    }
+
+    private func runTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let begin = backend == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN"
         return try await writer.withConnection { base in
             let connection = CountingSQLDatabase(base: base, counter: statements)
@@ -110,8 +126,11 @@ final class GroupPool<Source: ConnectionPoolSource>: ConnectionLeaser, @unchecke
         source: Source, perLoop: Int, group: any EventLoopGroup, logger: Logger,
         toSQL: @escaping @Sendable (Source.Connection) -> any SQLDatabase
     ) {
+        // A request waits at most 5 s for a connection, then answers 503: AsyncKit's wait cannot be
+        // cancelled, and after a database restart some waits were only ever ended by this timeout
+        // (at 30 s they outlasted a deploy's grace period and the instance had to be killed).
         self.pool = EventLoopGroupConnectionPool(
-            source: source, maxConnectionsPerEventLoop: perLoop, requestTimeout: .seconds(30), logger: logger, on: group)
+            source: source, maxConnectionsPerEventLoop: perLoop, requestTimeout: .seconds(5), logger: logger, on: group)
         self.toSQL = toSQL
         self.capacity = perLoop * Array(group.makeIterator()).count
     }

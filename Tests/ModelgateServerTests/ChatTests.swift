@@ -40,14 +40,14 @@ extension TestClientProtocol {
 /// until many others are decided, which under load takes longer than the usual first-byte timeout
 /// (a retry would reach the fake twice).
 func withFakeProviders(
-    holdingCalls: Bool = false, limits: UserLimits = .off,
+    holdingCalls: Bool = false, limits: UserLimits = .off, shutdown: ShutdownState = .init(),
     _ body: @escaping @Sendable (FakeProviderServer, TestApp, any TestClientProtocol) async throws -> Void
 ) async throws {
     let fake = try await FakeProviderServer.start()
     var providers = TestApp.providers(fake: fake)
     if holdingCalls { providers.timeouts = ProviderTimeouts(connect: .seconds(2), firstByte: .seconds(120), idle: .seconds(120)) }
     do {
-        try await TestApp.run(providers: providers, limits: limits) { app, client in try await body(fake, app, client) }
+        try await TestApp.run(providers: providers, limits: limits, shutdown: shutdown) { app, client in try await body(fake, app, client) }
     } catch {
         await fake.stop()
         throw error

@@ -115,7 +115,7 @@ struct TestApp {
     static func run(
         at start: Date = Date(timeIntervalSince1970: 1_795_000_000), providers configuration: ProvidersConfiguration = TestApp.providers(fake: nil, demo: true),
         billing: BillingConfiguration = TestApp.billing(stripe: nil), features: FeatureFlags = .init(), test: TestingSetup = .router,
-        limits: UserLimits = .off, logger: Logger = TestDatabase.logger, _ body: @escaping @Sendable (TestApp, any TestClientProtocol) async throws -> Void
+        limits: UserLimits = .off, shutdown: ShutdownState = .init(), logger: Logger = TestDatabase.logger, _ body: @escaping @Sendable (TestApp, any TestClientProtocol) async throws -> Void
     ) async throws {
         let httpClient = ProviderRouter.makeHTTPClient(configuration.timeouts)
         let providers = ProviderRouter(configuration: configuration, httpClient: httpClient)
@@ -127,6 +127,7 @@ struct TestApp {
                 dependencies.stripe = stripe
                 dependencies.features = features
                 dependencies.userLimits = limits
+                dependencies.shutdown = shutdown
                 let services = try await Services(dependencies: dependencies, billing: billing)
                 let app = TestApp(
                     database: database, databaseURL: url, clock: clock, tokens: await TokenAuthority(secret: testSecret, clock: clock),

@@ -147,7 +147,11 @@ extension Problem {
                       detail: "Choosing models and buying them is switched off for now; every coach uses the system default.")
         case .databaseUnavailable:
             self.init(status: .serviceUnavailable, code: "database_unavailable", title: "Database unavailable",
-                      detail: "The database cannot be reached.")
+                      detail: "The database cannot be reached; nothing was charged. Try again shortly.",
+                      headers: [.retryAfter: "1", .shouldRetry: "true"])
+        case .shuttingDown:
+            self.init(status: .serviceUnavailable, code: "shutting_down", title: "Restarting",
+                      detail: "This server is restarting; send the message again.", headers: [.retryAfter: "1", .shouldRetry: "true"])
         }
     }
 

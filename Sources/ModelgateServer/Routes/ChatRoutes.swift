@@ -46,7 +46,9 @@ enum ReplyPump {
         case failed(any Error)
     }
 
-    static func items(of reply: ChatReply, heartbeat: Duration) -> AsyncStream<Item> {
+    /// The reply's events, a heartbeat every `heartbeat`, and — once `shutdown` says open streams
+    /// must end — a `shuttingDown` failure that ends it.
+    static func items(of reply: ChatReply, heartbeat: Duration, shutdown: ShutdownState) -> AsyncStream<Item> {
         AsyncStream { continuation in
             let reader = Task {
                 do {
@@ -59,6 +61,11 @@ enum ReplyPump {
             let ticker = Task {
                 while !Task.isCancelled {
                     try await Task.sleep(for: heartbeat)
+                    guard !shutdown.streamsMustEnd else {
+                        continuation.yield(.failed(ModelgateError.shuttingDown))
+                        continuation.finish()
+                        return
+                    }
                     continuation.yield(.heartbeat)
                 }
             }
@@ -140,14 +147,20 @@ struct ChatRoutes {
     }
 
     private func stream(_ reply: ChatReply, user: UserID, requestID: String, to writer: inout any ResponseBodyWriter) async throws {
-        let items = ReplyPump.items(of: reply, heartbeat: heartbeat)
+        let items = ReplyPump.items(of: reply, heartbeat: heartbeat, shutdown: chat.shutdown)
+        var recorded = false
         do {
             try await writer.write(Self.event("meta", ChatMeta(reply)))
             loop: for await item in items {
                 switch item {
                 case .event(.delta(let text)): try await writer.write(Self.event("delta", ChatDelta(text: text)))
                 case .event(.finish(let reason, let usage)):
+                    // Stored before `done` goes out: a client that saw its reply finish finds it in the
+                    // history, even if this instance dies the next moment.
+                    let failure = await record(reply, user: user)
+                    recorded = true
                     try await writer.write(Self.event("done", ChatDone(finishReason: reason, usage: usage, toolCalls: reply.toolCalls)))
+                    if let failure { try await writer.write(Self.problemEvent(failure, requestID: requestID)) }
                 // Tool calls arrive whole in `done`; the pieces are for OpenAI clients.
                 case .event(.toolCall): break
                 // A comment the client ignores; writing it is how a vanished client is noticed.
@@ -161,25 +174,38 @@ struct ChatRoutes {
             }
         } catch {
             // The client went away: store what was delivered; ending `items` cancels the provider call.
-            _ = await record(reply, user: user)
+            if !recorded { _ = await record(reply, user: user) }
             throw error
         }
-        if let failure = await record(reply, user: user) {
+        if !recorded, let failure = await record(reply, user: user) {
             try await writer.write(Self.problemEvent(failure, requestID: requestID))
         }
         try await writer.finish(nil)
     }
 
-    /// Stores the exchange; a failure is logged and reported, never cuts a delivered reply.
+    /// Stores the exchange; a failure is logged and reported, never cuts a delivered reply. A
+    /// database that is briefly away (a restart, a failover) is waited for up to 15 s, so its
+    /// charged turn is not lost.
     private func record(_ reply: ChatReply, user: UserID) async -> Problem? {
-        do {
-            try await chat.record(reply, for: user)
-            return nil
-        } catch {
-            logger.error("chat turn not stored", metadata: ["error": "\(String(reflecting: error))", "conversation": "\(reply.conversation?.id ?? "")"])
-            return Problem(status: .internalServerError, code: "history_not_saved", title: "History not saved",
-                           detail: "The reply was delivered but could not be stored in the conversation history.")
+        let deadline = ContinuousClock.now.advanced(by: .seconds(15))
+        var pause = Duration.milliseconds(200)
+        while true {
+            do {
+                try await chat.record(reply, for: user)
+                return nil
+            } catch ModelgateError.databaseUnavailable where ContinuousClock.now < deadline && !chat.shutdown.streamsMustEnd {
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(2))
+            } catch {
+                return failedToRecord(reply, error)
+            }
         }
+    }
+
+    private func failedToRecord(_ reply: ChatReply, _ error: any Error) -> Problem {
+        logger.error("chat turn not stored", metadata: ["error": "\(String(reflecting: error))", "conversation": "\(reply.conversation?.id ?? "")"])
+        return Problem(status: .internalServerError, code: "history_not_saved", title: "History not saved",
+                       detail: "The reply was delivered but could not be stored in the conversation history.")
     }
 
     static func event(_ name: String, _ value: some Encodable) throws -> ByteBuffer {

@@ -9,10 +9,12 @@ struct StatusBody: Encodable, Sendable {
 
 struct HealthRoutes {
     let database: Database
+    let shutdown: ShutdownState
 
     func register(on router: Router<AppRequestContext>) {
         router.get("healthz") { _, _ in JSONBody(StatusBody(status: "ok")) }
         router.get("readyz") { _, _ in
+            guard !shutdown.isDraining else { throw ModelgateError.shuttingDown }
             do {
                 _ = try await database.read { try await $0.raw("SELECT 1 AS one").all() }
             } catch {

@@ -104,7 +104,7 @@ struct OpenAICompatibleRoutes {
         let completion = CompletionWriter(
             id: "chatcmpl-" + id, created: Int(clock.now().timeIntervalSince1970), model: reply.admission.choice.model.id.rawValue)
         guard body.stream == true else { return try await completion.whole(reply) }
-        return completion.streaming(reply, includeUsage: body.stream_options?.include_usage == true)
+        return completion.streaming(reply, includeUsage: body.stream_options?.include_usage == true, shutdown: chat.shutdown)
     }
 }
 
@@ -137,24 +137,25 @@ struct CompletionWriter: Sendable {
         return try JSONBody(body).response()
     }
 
-    func streaming(_ reply: ChatReply, includeUsage: Bool) -> Response {
+    /// The reply as OpenAI's chunks; a failure (a provider's, or the end of a deploy's grace
+    /// period) is an error envelope before `[DONE]`.
+    func streaming(_ reply: ChatReply, includeUsage: Bool, shutdown: ShutdownState) -> Response {
         Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
                 try await writer.write(chunk(delta: .object(["role": .string("assistant"), "content": .string("")]), finish: nil))
-                do {
-                    while let event = try await reply.next() {
-                        switch event {
-                        case .delta(let text): try await writer.write(chunk(delta: .object(["content": .string(text)]), finish: nil))
-                        case .toolCall(let call): try await writer.write(chunk(delta: .object(["tool_calls": .array([Self.toolCall(call)])]), finish: nil))
-                        case .finish(let reason, let usage):
-                            try await writer.write(chunk(delta: .object([:]), finish: reason.rawValue))
-                            if includeUsage { try await writer.write(line(usageChunk(usage))) }
-                        }
+                loop: for await item in ReplyPump.items(of: reply, heartbeat: .seconds(1), shutdown: shutdown) {
+                    switch item {
+                    case .event(.delta(let text)): try await writer.write(chunk(delta: .object(["content": .string(text)]), finish: nil))
+                    case .event(.toolCall(let call)): try await writer.write(chunk(delta: .object(["tool_calls": .array([Self.toolCall(call)])]), finish: nil))
+                    case .event(.finish(let reason, let usage)):
+                        try await writer.write(chunk(delta: .object([:]), finish: reason.rawValue))
+                        if includeUsage { try await writer.write(line(usageChunk(usage))) }
+                    case .heartbeat: continue
+                    case .failed(let error):
+                        try await writer.write(line(OpenAIError(Problem(error)).envelope))
+                        break loop
                     }
-                } catch {
-                    let problem = Problem(error)
-                    try await writer.write(line(OpenAIError(problem).envelope))
                 }
                 try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
                 try await writer.finish(nil)

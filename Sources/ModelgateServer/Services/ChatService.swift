@@ -99,6 +99,8 @@ public struct ChatService: Sendable {
     let conversations: ConversationRepository
     let providers: ProviderRouter
     let limits: UserLimitGuard
+    /// Open streams end when it says so (a deploy's grace period is over).
+    let shutdown: ShutdownState
     let metrics: ModelgateMetrics
     let clock: any WallClock
     let makeID: @Sendable () -> UUID
