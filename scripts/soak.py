@@ -15,7 +15,6 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from api_fuzz import free_port  # noqa: E402
 from clusterlib import FakeOpenAI, Instance, token  # noqa: E402
 import http.client  # noqa: E402
 import json  # noqa: E402

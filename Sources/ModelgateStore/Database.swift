@@ -126,11 +126,11 @@ final class GroupPool<Source: ConnectionPoolSource>: ConnectionLeaser, @unchecke
         source: Source, perLoop: Int, group: any EventLoopGroup, logger: Logger,
         toSQL: @escaping @Sendable (Source.Connection) -> any SQLDatabase
     ) {
-        // A request waits at most 5 s for a connection, then answers 503: AsyncKit's wait cannot be
-        // cancelled, and after a database restart some waits were only ever ended by this timeout
-        // (at 30 s they outlasted a deploy's grace period and the instance had to be killed).
+        // A request waits at most 30 s for a connection, then answers 503. SQLite's one writer
+        // queues every concurrent charge, so a burst may wait seconds; AsyncKit's wait cannot be
+        // cancelled, so a stopping instance does not wait for it (`runUntilStopped`).
         self.pool = EventLoopGroupConnectionPool(
-            source: source, maxConnectionsPerEventLoop: perLoop, requestTimeout: .seconds(5), logger: logger, on: group)
+            source: source, maxConnectionsPerEventLoop: perLoop, requestTimeout: .seconds(30), logger: logger, on: group)
         self.toSQL = toSQL
         self.capacity = perLoop * Array(group.makeIterator()).count
     }
