@@ -119,7 +119,9 @@ struct TestApp {
     ) async throws {
         let httpClient = ProviderRouter.makeHTTPClient(configuration.timeouts)
         let providers = ProviderRouter(configuration: configuration, httpClient: httpClient)
-        let stripe = billing.secretKey.map { StripeClient(http: httpClient, baseURL: billing.apiBase, key: $0) }
+        // Its own client: the providers' 2 s idle timeout is for fakes that answer at once, and a busy
+        // machine can take longer to answer a Stripe call (a read timeout failed tests under load).
+        let stripe = billing.secretKey.map { StripeClient(http: .shared, baseURL: billing.apiBase, key: $0) }
         do {
             try await TestDatabase.with(at: start) { database, url in
                 let clock = ManualClock(start)

@@ -202,9 +202,11 @@ struct ChatRoutes {
         }
     }
 
+    /// 503 when the database stayed away (it is not this server's fault), else 500.
     private func failedToRecord(_ reply: ChatReply, _ error: any Error) -> Problem {
         logger.error("chat turn not stored", metadata: ["error": "\(String(reflecting: error))", "conversation": "\(reply.conversation?.id ?? "")"])
-        return Problem(status: .internalServerError, code: "history_not_saved", title: "History not saved",
+        let away = (error as? ModelgateError) == .databaseUnavailable
+        return Problem(status: away ? .serviceUnavailable : .internalServerError, code: "history_not_saved", title: "History not saved",
                        detail: "The reply was delivered but could not be stored in the conversation history.")
     }
 
