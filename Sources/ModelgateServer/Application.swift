@@ -106,6 +106,7 @@ public func buildRouter(
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: SecurityHeadersMiddleware(publicURL: configuration.billing.publicURL))
+    router.add(middleware: DrainingMiddleware(shutdown: services.shutdown))
     router.add(middleware: MetricsMiddleware(metrics: dependencies.metrics))
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: RequestLogMiddleware())

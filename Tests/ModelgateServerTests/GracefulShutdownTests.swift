@@ -20,6 +20,7 @@ import Testing
             shutdown.beginDraining()
             let ready = try await client.call(.get, "/readyz")
             #expect(ready.status == .serviceUnavailable && ready.code == "shutting_down" && ready.headers[.retryAfter] == "1")
+            #expect(ready.headers[.connection] == "close", "a proxy stops reusing its connections to a draining instance")
             let result = try await chat
             #expect(result.events.contains { $0.event == "delta" })
             let last = try #require(result.events.last)

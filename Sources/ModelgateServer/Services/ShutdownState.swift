@@ -26,8 +26,12 @@ public final class ShutdownState: Sendable {
 }
 
 /// Turns the shutdown signal into draining. It is the last service of the group, so the group
-/// tells it first, before the HTTP server starts waiting for open streams.
+/// tells it first, before the HTTP server starts waiting for open streams. For one second more the
+/// server keeps serving, answering with `Connection: close`: a proxy in front stops reusing its
+/// keep-alive connections to this instance, so none is closed under a request it just sent (a
+/// 502 the proxy could not retry, since it never resends a POST).
 struct DrainOnShutdown: Service {
+    static let handOver: Duration = .seconds(1)
     let shutdown: ShutdownState
     let logger: Logger
 
@@ -35,6 +39,18 @@ struct DrainOnShutdown: Service {
         try? await gracefulShutdown()
         shutdown.beginDraining()
         logger.info("shutting down: not ready any more; open streams may run \(shutdown.grace)")
+        try? await Task.sleep(for: Self.handOver)
+    }
+}
+
+/// While the instance drains, every answer says `Connection: close` (see `DrainOnShutdown`).
+struct DrainingMiddleware<Context: RequestContext>: RouterMiddleware {
+    let shutdown: ShutdownState
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        if shutdown.isDraining { response.headers[.connection] = "close" }
+        return response
     }
 }
 
