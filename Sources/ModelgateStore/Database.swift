@@ -48,9 +48,7 @@ public final class Database: Sendable {
         case .postgres(let url):
             let configuration = try SQLPostgresConfiguration(url: url)
             let source = PostgresConnectionSource(sqlConfiguration: configuration)
-            // 10 s, not 30: after a PostgreSQL restart AsyncKit leaves some waiters queued until
-            // their timeout even though connections can be made again (seen in scripts/chaos).
-            let pool = GroupPool(source: source, perLoop: poolSize, group: group, logger: logger, waitAtMost: .seconds(10)) { $0.sql() }
+            let pool = GroupPool(source: source, perLoop: poolSize, group: group, logger: logger) { $0.sql() }
             return Database(backend: .postgres, writer: pool, reader: pool, logger: logger)
         }
     }
@@ -124,15 +122,16 @@ final class GroupPool<Source: ConnectionPoolSource>: ConnectionLeaser, @unchecke
     private let leased = NIOLockedValueBox(0)
     let capacity: Int
 
-    /// `waitAtMost`: how long a request waits for a connection before it answers 503. SQLite's one
-    /// writer queues every concurrent charge, so a burst may wait seconds there. AsyncKit's wait
-    /// cannot be cancelled, so a stopping instance does not wait for it (`runUntilStopped`).
     init(
-        source: Source, perLoop: Int, group: any EventLoopGroup, logger: Logger, waitAtMost: TimeAmount = .seconds(30),
+        source: Source, perLoop: Int, group: any EventLoopGroup, logger: Logger,
         toSQL: @escaping @Sendable (Source.Connection) -> any SQLDatabase
     ) {
+        // A request waits at most 30 s for a connection, then answers 503. A burst of charges to
+        // one row (SQLite's one writer; a user's counter on PostgreSQL) queues for seconds on a
+        // busy machine: 5 s and 10 s both refused some of them. AsyncKit's wait cannot be
+        // cancelled, so a stopping instance does not wait for it (`runUntilStopped`).
         self.pool = EventLoopGroupConnectionPool(
-            source: source, maxConnectionsPerEventLoop: perLoop, requestTimeout: waitAtMost, logger: logger, on: group)
+            source: source, maxConnectionsPerEventLoop: perLoop, requestTimeout: .seconds(30), logger: logger, on: group)
         self.toSQL = toSQL
         self.capacity = perLoop * Array(group.makeIterator()).count
     }
