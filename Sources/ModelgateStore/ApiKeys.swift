@@ -70,8 +70,8 @@ public struct NewApiKey: Sendable {
     }
 }
 
-/// An API key as stored: never its secret, only the secret's SHA-256 and the visible prefix.
-/// A stored key. It encodes as the API lists it (and the audit log keeps it): never its secret hash.
+/// A stored key: never its secret, only the secret's SHA-256 and the visible prefix. It encodes as
+/// the API lists it (and the audit log keeps it): never its secret hash.
 public struct ApiKey: Sendable, Equatable, Encodable {
     public let id: String
     public let appID: String

@@ -24,6 +24,16 @@ import Testing
         }
     }
 
+    @Test func aStolenSessionEndsWithItsLifetimeEvenIfNobodySignsOut() async throws {
+        try await TestApp.run { app, client in
+            let cookie = try await app.session(testUser(149), client: client)
+            app.clock.set(app.clock.now().addingTimeInterval(6 * 86_400))
+            #expect(try await client.page(.get, "/settings", cookie: cookie).status == .ok)
+            app.clock.set(app.clock.now().addingTimeInterval(86_400 + 1))
+            #expect(try await client.page(.get, "/settings", cookie: cookie).status == .unauthorized, "7 days at most, whatever the token's expiry")
+        }
+    }
+
     @Test func signOutEverywhereEndsEverySessionOfThatUserAndNoOneElses() async throws {
         try await TestApp.run { app, client in
             let phone = try await app.session(testUser(151), client: client)
