@@ -118,9 +118,10 @@ public struct ApiKeyRepository: Sendable {
 
     /// Creates the key (and its app on first use) with its `key.created` audit row, in one transaction.
     public func create(_ key: NewApiKey, by actor: Actor, makeAppID: @Sendable () -> String, at now: Date) async throws -> ApiKey {
-        try await database.transaction { db in
+        let appID = makeAppID()
+        return try await database.transaction { db in
             try await db.raw("""
-                INSERT INTO apps (id, name, created_at) VALUES (\(bind: makeAppID()), \(bind: key.app), \(bind: now))
+                INSERT INTO apps (id, name, created_at) VALUES (\(bind: appID), \(bind: key.app), \(bind: now))
                 ON CONFLICT (name) DO NOTHING
                 """).run()
             try await db.raw("""

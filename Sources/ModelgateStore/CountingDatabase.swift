@@ -17,6 +17,14 @@ public final class StatementCounter: Sendable {
 
     @TaskLocal private static var scope: NIOLockedValueBox<Int>?
 
+    /// The scope counting now, to carry into work another task runs on this one's behalf.
+    static var currentScope: NIOLockedValueBox<Int>? { scope }
+
+    /// Runs `body` counting into `scope` (SQLite's group commit runs writes in the leader's task).
+    static func within<T: Sendable>(_ scope: NIOLockedValueBox<Int>?, _ body: () async throws -> T) async rethrows -> T {
+        try await $scope.withValue(scope) { try await body() }
+    }
+
     /// Runs `body` and counts the statements it (and the tasks it starts) ran on any database,
     /// leaving out background work such as a poller on the same database.
     public static func counting<T: Sendable>(_ body: () async throws -> T) async rethrows -> (result: T, statements: Int) {

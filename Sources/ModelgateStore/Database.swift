@@ -35,15 +35,14 @@ public final class Database: Sendable {
         let group = MultiThreadedEventLoopGroup.singleton
         switch url {
         case .sqliteFile(let path):
-            let source = SQLiteSource(storage: .file(path: path), journalWAL: true)
-            let writer = GroupPool(source: source, perLoop: 1, group: group.next(), logger: logger) { $0.sql() }
-            // Touch the writer first so the file and WAL mode exist before readers open it.
-            _ = try await writer.withConnection { try await $0.raw("SELECT 1").all() }
-            let reader = GroupPool(source: source, perLoop: max(1, poolSize / 2), group: group, logger: logger) { $0.sql() }
-            return Database(backend: .sqlite, writer: writer, reader: reader, logger: logger)
+            // Durable: a write is acknowledged only once its commit is on disk (`synchronous = FULL`);
+            // group commit (`SQLiteWriter`) makes that one fsync per batch.
+            let writer = SQLiteWriter(
+                handle: try SQLiteHandle(path: path, pragmas: ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"]), logger: logger)
+            let readers = SQLiteReaders(capacity: max(2, poolSize), logger: logger) { try SQLiteHandle(path: path, pragmas: []) }
+            return Database(backend: .sqlite, writer: writer, reader: readers, logger: logger)
         case .sqliteMemory:
-            let source = SQLiteSource(storage: .memory, journalWAL: false)
-            let writer = GroupPool(source: source, perLoop: 1, group: group.next(), logger: logger) { $0.sql() }
+            let writer = SQLiteWriter(handle: try SQLiteHandle(path: ":memory:", pragmas: []), logger: logger)
             return Database(backend: .sqlite, writer: writer, reader: writer, logger: logger)
         case .postgres(let url):
             let configuration = try SQLPostgresConfiguration(url: url)
@@ -54,13 +53,13 @@ public final class Database: Sendable {
     }
 
     /// Runs statements that only read.
-    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await reportingFaults { try await reader.withConnection { try await body(CountingSQLDatabase(base: $0, counter: statements)) } }
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await reportingFaults { try await reader.withConnection { [statements] in try await body(CountingSQLDatabase(base: $0, counter: statements)) } }
     }
 
     /// Runs one or more statements that write, each atomic on its own.
-    public func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await reportingFaults { try await writer.withConnection { try await body(CountingSQLDatabase(base: $0, counter: statements)) } }
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await reportingFaults { try await writer.withConnection { [statements] in try await body(CountingSQLDatabase(base: $0, counter: statements)) } }
     }
 
     /// A database that cannot be reached or written now (restart, lost connection, full disk,
@@ -75,15 +74,18 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` in one transaction: all of it is committed, or none of it when `body` throws.
-    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await reportingFaults { try await runTransaction(body) }
     }
 
-    private func runTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let begin = backend == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN"
-        return try await writer.withConnection { base in
+    private func runTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        // SQLite's writer runs every write in a savepoint of its group commit's transaction.
+        if let writer = writer as? SQLiteWriter {
+            return try await writer.withConnection(atomic: true) { [statements] in try await body(CountingSQLDatabase(base: $0, counter: statements)) }
+        }
+        return try await writer.withConnection { [statements] base in
             let connection = CountingSQLDatabase(base: base, counter: statements)
-            try await connection.raw(SQLQueryString(begin)).run()
+            try await connection.raw("BEGIN").run()
             do {
                 let result = try await body(connection)
                 try await connection.raw("COMMIT").run()
@@ -108,7 +110,7 @@ public final class Database: Sendable {
 }
 
 protocol ConnectionLeaser: AnyObject, Sendable {
-    func withConnection<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     func shutdown() async
     var inUse: Int { get }
     var capacity: Int { get }
@@ -138,7 +140,7 @@ final class GroupPool<Source: ConnectionPoolSource>: ConnectionLeaser, @unchecke
 
     var inUse: Int { leased.withLockedValue { $0 } }
 
-    func withConnection<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let connection = try await pool.requestConnection().get()
         leased.withLockedValue { $0 += 1 }
         defer {
@@ -150,25 +152,5 @@ final class GroupPool<Source: ConnectionPoolSource>: ConnectionLeaser, @unchecke
 
     func shutdown() async {
         try? await pool.shutdownAsync()
-    }
-}
-
-/// SQLite connections with the settings Modelgate relies on: foreign keys always, WAL for files.
-struct SQLiteSource: ConnectionPoolSource {
-    let base: SQLiteConnectionSource
-    let journalWAL: Bool
-
-    init(storage: SQLiteConfiguration.Storage, journalWAL: Bool) {
-        self.base = SQLiteConnectionSource(configuration: .init(storage: storage, enableForeignKeys: true))
-        self.journalWAL = journalWAL
-    }
-
-    func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
-        let pragmas = journalWAL ? ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL"] : []
-        return base.makeConnection(logger: logger, on: eventLoop).flatMap { connection in
-            pragmas.reduce(eventLoop.makeSucceededVoidFuture()) { chain, pragma in
-                chain.flatMap { connection.query(pragma).map { _ in } }
-            }.map { connection }
-        }
     }
 }

@@ -2,7 +2,6 @@
 import NIOCore
 import NIOPosix
 import PostgresKit
-import SQLiteKit
 
 /// Whether a failure means the database cannot be reached or written right now — restarting,
 /// gone, its disk full or read-only — rather than that a statement was wrong. Such failures are
@@ -24,11 +23,8 @@ enum DatabaseFault {
             default:
                 return false
             }
-        case let error as SQLiteError:
-            switch error.reason {
-            case .full, .readOnly, .ioError, .cantOpen: return true
-            default: return false
-            }
+        case let error as SQLiteFailure:
+            return error.meansUnavailable
         default:
             return false
         }

@@ -1,5 +1,5 @@
+import ModelgateStore
 import PostgresKit
-import SQLiteKit
 
 /// Which database rule refused a write, read the same way on SQLite and PostgreSQL, so schema
 /// tests expect the specific refusal instead of any error.
@@ -11,11 +11,11 @@ public enum ConstraintViolation: Equatable, Sendable {
     case unique
 
     public init?(_ error: any Error) {
-        if let error = error as? SQLiteError {
-            switch error.reason {
-            case .constraintForeignKeyFailed: self = .foreignKey
-            case .constraintCheckFailed: self = .check
-            case .constraintUniqueFailed, .constraintPrimaryKeyFailed: self = .unique
+        if let error = error as? SQLiteFailure {
+            switch error.code {
+            case SQLiteFailure.constraintForeignKey: self = .foreignKey
+            case SQLiteFailure.constraintCheck: self = .check
+            case SQLiteFailure.constraintUnique, SQLiteFailure.constraintPrimaryKey: self = .unique
             default: return nil
             }
         } else if let error = error as? PSQLError {
