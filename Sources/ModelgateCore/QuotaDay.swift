@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The calendar day a quota counter belongs to: the user's own local date, and the UTC instant of
 /// the local midnight that ends it. "What day is it" is decided here and nowhere else.
@@ -48,13 +49,29 @@ public struct UserTimeZone: Sendable, Equatable {
 }
 
 public enum QuotaCalendar {
+    /// The day last computed per zone, with the instant it starts: Foundation's calendar work
+    /// was a visible part of every charge's profile, and the answer changes once a day.
+    private static let recent = Mutex<[String: (starts: Date, day: QuotaDay)]>([:])
+
     public static func day(at instant: Date, zoneIdentifier: String) -> QuotaDay {
+        if let known = recent.withLock({ $0[zoneIdentifier] }), known.starts <= instant, instant < known.day.resetAt {
+            return known.day
+        }
+        let (starts, day) = compute(at: instant, zoneIdentifier: zoneIdentifier)
+        recent.withLock { days in
+            if days.count >= 1_024 { days = [:] }
+            days[zoneIdentifier] = (starts, day)
+        }
+        return day
+    }
+
+    private static func compute(at instant: Date, zoneIdentifier: String) -> (starts: Date, day: QuotaDay) {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: zoneIdentifier) ?? .gmt
         let parts = calendar.dateComponents([.year, .month, .day], from: instant)
         let start = calendar.startOfDay(for: instant)
         let next = calendar.date(byAdding: .day, value: 1, to: start) ?? start.addingTimeInterval(86_400)
         let key = String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
-        return QuotaDay(key: key, resetAt: calendar.startOfDay(for: next))
+        return (start, QuotaDay(key: key, resetAt: calendar.startOfDay(for: next)))
     }
 }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import ModelgateCore
 import NIOCore
 import NIOHTTP1
 
@@ -107,7 +108,7 @@ enum ProviderJSON {
     }
 
     static func encode(_ object: [String: Any]) -> Data {
-        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        Data((JSONValue(foundation: object)?.jsonText ?? "{}").utf8)
     }
 
     /// `error.type`, `error.status` or `error.code` of a provider's error envelope.

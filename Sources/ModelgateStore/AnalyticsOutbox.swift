@@ -15,7 +15,7 @@ public struct AnalyticsOutbox: Sendable {
     public func enqueue(_ events: [AnalyticsEvent], for user: UserID, at now: Date, in db: any SQLDatabase) async throws -> [String] {
         guard !events.isEmpty else { return [] }
         let ids = events.map { _ in makeID().uuidString.lowercased() }
-        let rows: [SQLQueryString] = try zip(ids, events).map { id, event in
+        let rows: [SQLQueryString] = zip(ids, events).map { id, event in
             let properties = JSONValue.object(event.properties).jsonText
             return "(\(bind: id), \(bind: event.name.rawValue), \(bind: user.description), \(bind: properties), \(bind: now))"
         }

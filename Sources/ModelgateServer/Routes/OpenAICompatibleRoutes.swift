@@ -178,8 +178,7 @@ struct CompletionWriter: Sendable {
     }
 
     private func line(_ value: JSONValue) -> ByteBuffer {
-        let data = (try? JSONEncoder.sorted.encode(value)) ?? Data()
-        return ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n")
+        ByteBuffer(string: "data: " + value.jsonText + "\n\n")
     }
 
     static func usage(_ usage: TokenUsage) -> JSONValue {
