@@ -40,16 +40,25 @@ struct UserLimitGuard: Sendable {
     /// Admits a chat call: one request of the minute and one open slot. Returns what frees the
     /// slot, to run when the answer has been written (nil when streams are not limited).
     func admitChat(_ user: UserID) async throws -> (@Sendable () async -> Void)? {
-        if let perMinute = limits.requestsPerMinute {
-            try await take(.chat, for: user, limit: perMinute, window: 60, refused: .requestsPerMinute)
-        }
-        guard let maxStreams = limits.maxStreams else { return nil }
-        let id = makeID().uuidString.lowercased()
+        guard limits.requestsPerMinute != nil || limits.maxStreams != nil else { return nil }
         let now = clock.now()
-        guard try await repository.openStream(id: id, user: user, limit: maxStreams, expiresAt: now.addingTimeInterval(Self.streamSlotLifetime), at: now) else {
-            try await refuse(.concurrentStreams, allowed: maxStreams, retryAfter: 1, user: user)
+        let window = limits.requestsPerMinute.map { perMinute in
+            UserLimitRepository.RequestWindow(start: String(Int(Self.windowStart(now, length: 60))), limit: perMinute)
         }
-        return { [repository] in try? await repository.closeStream(id: id) }
+        let slot = limits.maxStreams.map { maxStreams in
+            UserLimitRepository.StreamSlot(
+                id: makeID().uuidString.lowercased(), limit: maxStreams, expiresAt: now.addingTimeInterval(Self.streamSlotLifetime))
+        }
+        switch try await repository.admitChat(user, window: window, stream: slot, at: now) {
+        case .admitted:
+            guard let slot else { return nil }
+            return { [repository] in try? await repository.closeStream(id: slot.id) }
+        case .windowFull:
+            let perMinute = window?.limit ?? 0
+            try await refuse(.requestsPerMinute, allowed: perMinute, retryAfter: Self.secondsLeft(of: 60, at: now), user: user)
+        case .tooManyStreams:
+            try await refuse(.concurrentStreams, allowed: slot?.limit ?? 0, retryAfter: 1, user: user)
+        }
     }
 
     func admitCheckout(_ user: UserID) async throws {
@@ -63,11 +72,18 @@ struct UserLimitGuard: Sendable {
     }
 
     private func take(_ scope: UserLimitRepository.Scope, for user: UserID, limit: Int, window: TimeInterval, refused: RequestLimit) async throws {
-        let now = clock.now().timeIntervalSince1970
-        let start = floor(now / window) * window
-        guard try await repository.take(scope, user: user, window: String(Int(start)), limit: limit) else {
-            try await refuse(refused, allowed: limit, retryAfter: max(1, Int((start + window - now).rounded(.up))), user: user)
+        let now = clock.now()
+        guard try await repository.take(scope, user: user, window: String(Int(Self.windowStart(now, length: window))), limit: limit) else {
+            try await refuse(refused, allowed: limit, retryAfter: Self.secondsLeft(of: window, at: now), user: user)
         }
+    }
+
+    private static func windowStart(_ now: Date, length: TimeInterval) -> TimeInterval {
+        floor(now.timeIntervalSince1970 / length) * length
+    }
+
+    private static func secondsLeft(of length: TimeInterval, at now: Date) -> Int {
+        max(1, Int((windowStart(now, length: length) + length - now.timeIntervalSince1970).rounded(.up)))
     }
 
     private func refuse(_ limit: RequestLimit, allowed: Int, retryAfter: Int, user: UserID) async throws -> Never {
