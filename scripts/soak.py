@@ -71,7 +71,7 @@ def main():
     for thread in threads:
         thread.start()
     pid = instance.process.pid
-    print(f"soak: {args.minutes} min, {WORKERS} clients, SQLite in WAL with synchronous=NORMAL (a commit survives a crash of the process; a power cut may lose the last ones), "
+    print(f"soak: {args.minutes} min, {WORKERS} clients, SQLite in WAL with synchronous=FULL (a commit is on disk before it is acknowledged; group commit), "
           f"binary {args.binary}")
     print("| minute | requests | failed | p50 ms | p99 ms | RSS MB | open fds |")
     print("|---|---|---|---|---|---|---|")

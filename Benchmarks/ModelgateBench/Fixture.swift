@@ -75,7 +75,7 @@ enum DatabaseTarget: Sendable {
     func describe() async throws -> String {
         switch self {
         case .sqlite:
-            return "SQLite: temp file, WAL, synchronous=NORMAL (as Modelgate opens it)"
+            return "SQLite: temp file, WAL, synchronous=FULL with group commit (as Modelgate opens it)"
         case .postgres(let serverURL):
             let settings = try await Self.withAdminConnection(serverURL) { admin in
                 try await admin.read { db -> String in

@@ -86,7 +86,9 @@ public struct ProviderRouter: Sendable {
     public static func makeHTTPClient(_ timeouts: ProviderTimeouts) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: timeouts.connect, read: timeouts.idle)
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1024
+        // One HTTP/1 connection per open stream (HTTP/2 providers multiplex): 1,024 made the
+        // 1,025th concurrent stream to one provider wait for a free connection.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 16_384
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 }
