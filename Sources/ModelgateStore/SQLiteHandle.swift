@@ -52,7 +52,7 @@ final class SQLiteHandle: @unchecked Sendable {
 
     /// Runs one statement, calling `onRow` with each row.
     func run(_ sql: String, binds: [SQLiteData], onRow: (SQLiteRowValues) throws -> Void) throws {
-        guard let raw else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "the connection is closed") }
+        guard let raw else { throw SQLiteFailure.closed }
         let statement = try prepared(sql, on: raw)
         defer {
             sqlite_nio_sqlite3_reset(statement)
@@ -142,8 +142,12 @@ public struct SQLiteFailure: Error, CustomStringConvertible, Sendable {
     public static let constraintPrimaryKey: Int32 = 1555
     public static let constraintUnique: Int32 = 2067
 
-    /// The disk is full or read-only, the file is gone or cannot be read: the database is away.
-    var meansUnavailable: Bool { [SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN].contains(primaryCode) }
+    /// The disk is full or read-only, the file is gone or cannot be read, or the database was
+    /// closed (the process is stopping): the database is away.
+    var meansUnavailable: Bool { [SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_MISUSE].contains(primaryCode) }
+
+    /// What a closed connection answers (SQLite's own code for a call on a closed handle).
+    static let closed = SQLiteFailure(code: SQLITE_MISUSE, message: "the database is closed")
 }
 
 /// One row as SQLite returned it.

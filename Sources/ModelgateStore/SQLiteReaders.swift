@@ -49,7 +49,7 @@ final class SQLiteReaders: ConnectionLeaser, Sendable {
         }
         switch next {
         case .idle(let handle): return handle
-        case .closed: throw SQLiteFailure(code: 21, message: "the database is closed")
+        case .closed: throw SQLiteFailure.closed
         case .openNew:
             do {
                 return try open()
@@ -71,7 +71,7 @@ final class SQLiteReaders: ConnectionLeaser, Sendable {
                 case .openNew, .wait: break
                 }
             }
-            guard let handed else { throw SQLiteFailure(code: 21, message: "the database is closed") }
+            guard let handed else { throw SQLiteFailure.closed }
             return handed
         }
     }

@@ -61,7 +61,7 @@ final class SQLiteWriter: ConnectionLeaser, Sendable {
             state.leading = true
             return true
         }
-        guard let lead else { throw SQLiteFailure(code: 21, message: "the database is closed") }
+        guard let lead else { throw SQLiteFailure.closed }
         var turn: WriteJob.Turn = lead ? .lead : await job.wait()
         while case .lead = turn {
             await runBatch()
