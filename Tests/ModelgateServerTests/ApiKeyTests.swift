@@ -151,7 +151,7 @@ extension TestApp {
     }
 
     @Test func aKeyAndEachEndUserHoldOnlySoManyOpenCalls() async throws {
-        try await withFakeProviders { fake, app, client in
+        try await withFakeProviders(patientProvider: true) { fake, app, client in
             let key = try await app.createKey(client, #"{"name": "bot", "kind": "service", "limits": {"maxStreams": 2, "maxStreamsPerEndUser": 1}}"#)
             let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
             // Upstream answers take a second, so every call below is open at once.
@@ -309,7 +309,7 @@ extension TestApp {
 
     @Test(.enabled(if: TestDatabase.backend == .postgres, "two instances need a shared PostgreSQL"))
     func aKeysOpenCallsHoldExactlyAcrossTwoInstances() async throws {
-        try await withFakeProviders(holdingCalls: true) { fake, first, firstClient in
+        try await withFakeProviders(patientProvider: true) { fake, first, firstClient in
             let key = try await first.createKey(firstClient, #"{"name": "bot", "kind": "service", "limits": {"maxStreams": 7, "maxStreamsPerEndUser": 1}}"#)
             let dependencies = TestApp.dependencies(database: first.database, providers: first.providers, clock: first.clock)
             let router = buildRouter(configuration: ServerConfiguration(), dependencies: dependencies,

@@ -36,16 +36,17 @@ extension TestClientProtocol {
     }
 }
 
-/// A test app whose providers are `fake`. `holdingCalls`: for tests that hold calls open upstream
-/// until many others are decided, which under load takes longer than the usual first-byte timeout
-/// (a retry would reach the fake twice).
+/// A test app whose providers are `fake`. `patientProvider`: for tests whose upstream calls are
+/// slow on purpose — held open until many others are decided, delayed a second, or carrying a
+/// 6 MB body — which under load take longer than the usual 2 s timeouts (a retry would reach the
+/// fake twice, or give up).
 func withFakeProviders(
-    holdingCalls: Bool = false, limits: UserLimits = .off, shutdown: ShutdownState = .init(),
+    patientProvider: Bool = false, limits: UserLimits = .off, shutdown: ShutdownState = .init(),
     _ body: @escaping @Sendable (FakeProviderServer, TestApp, any TestClientProtocol) async throws -> Void
 ) async throws {
     let fake = try await FakeProviderServer.start()
     var providers = TestApp.providers(fake: fake)
-    if holdingCalls { providers.timeouts = ProviderTimeouts(connect: .seconds(2), firstByte: .seconds(120), idle: .seconds(120)) }
+    if patientProvider { providers.timeouts = ProviderTimeouts(connect: .seconds(2), firstByte: .seconds(120), idle: .seconds(120)) }
     do {
         try await TestApp.run(providers: providers, limits: limits, shutdown: shutdown) { app, client in try await body(fake, app, client) }
     } catch {

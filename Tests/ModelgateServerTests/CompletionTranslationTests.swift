@@ -132,7 +132,7 @@ import Testing
     }
 
     @Test func aFiveMegabyteImageOnItsOwnIsAcceptedAndReachesTheProvider() async throws {
-        try await withFakeProviders { fake, app, client in
+        try await withFakeProviders(patientProvider: true) { fake, app, client in
             let token = try await app.token(testUser(303))
             let photo = Data(repeating: 0xAB, count: 5_000_000).base64EncodedString()
             let body = #"{"model": "claude-3-5-haiku", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,\#(photo)"}}]}]}"#

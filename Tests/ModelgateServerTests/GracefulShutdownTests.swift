@@ -11,7 +11,7 @@ import Testing
 @Suite struct GracefulShutdownTests {
     @Test func drainingTurnsReadinessOffAndEndsAStreamPastTheGraceWithAnErrorItsTurnStored() async throws {
         let shutdown = ShutdownState(grace: .milliseconds(300))
-        try await withFakeProviders(holdingCalls: true, shutdown: shutdown) { fake, app, client in
+        try await withFakeProviders(patientProvider: true, shutdown: shutdown) { fake, app, client in
             let token = try await app.token(testUser(180))
             fake.script(.hang)
             #expect(try await client.call(.get, "/readyz").status == .ok)

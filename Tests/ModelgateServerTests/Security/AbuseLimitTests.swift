@@ -18,7 +18,7 @@ import Testing
     /// Two instances on one database (on PostgreSQL, the scale-out case) share the user's count.
     @Test func twoHundredConcurrentChatsFromOneUserRunAtMostTheStreamLimitAndTheRestAre429AndFree() async throws {
         let limits = UserLimits(requestsPerMinute: nil, maxStreams: 4, checkoutsPerHour: nil, maxPromptBytes: nil)
-        try await withFakeProviders(holdingCalls: true, limits: limits) { fake, app, firstClient in
+        try await withFakeProviders(patientProvider: true, limits: limits) { fake, app, firstClient in
             let token = try await app.token(testUser(160))
             var dependencies = TestApp.dependencies(database: app.database, providers: app.providers, clock: app.clock)
             dependencies.userLimits = limits
