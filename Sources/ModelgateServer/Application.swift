@@ -117,11 +117,11 @@ public func buildRouter(
     let auth = AuthMiddleware(tokens: tokens, sessions: services.sessions, apiKeys: services.apiKeys, profiles: services.profiles, clock: dependencies.clock,
                               bodyLimit: configuration.maxChatBodyBytes)
     let limits = UserLimitMiddleware(limits: services.limits)
-    let api = router.group("api").add(middleware: auth).add(middleware: limits)
+    let api = router.group("api").add(middleware: ChildTaskMiddleware()).add(middleware: auth).add(middleware: limits)
     UserRoutes(service: services.userModels, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
     ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxChatBodyBytes, logger: dependencies.logger).register(on: api)
     SignInLinkRoutes(apiKeys: services.apiKeys, sessions: services.sessions, tokens: tokens, publicURL: configuration.billing.publicURL).register(on: api)
-    let openAI = router.group("v1").add(middleware: auth).add(middleware: limits)
+    let openAI = router.group("v1").add(middleware: ChildTaskMiddleware()).add(middleware: auth).add(middleware: limits)
     OpenAICompatibleRoutes(
         chat: services.chat, userModels: services.userModels, clock: dependencies.clock, maxBodyBytes: configuration.maxChatBodyBytes
     ).register(on: openAI)
