@@ -13,14 +13,22 @@ public struct AnalyticsOutbox: Sendable {
     /// transaction; returns the rows' ids.
     @discardableResult
     public func enqueue(_ events: [AnalyticsEvent], for user: UserID, at now: Date, in db: any SQLDatabase) async throws -> [String] {
-        guard !events.isEmpty else { return [] }
+        guard let rows = rows(events, for: user, at: now) else { return [] }
+        try await db.raw("INSERT INTO analytics_outbox (\(unsafeRaw: Self.columns)) VALUES " + rows.values).run()
+        return rows.ids
+    }
+
+    static let columns = "id, event, distinct_id, properties, created_at"
+
+    /// The rows of `events` as a `VALUES` list in `columns` order, and their ids; `nil` for none.
+    func rows(_ events: [AnalyticsEvent], for user: UserID, at now: Date) -> (ids: [String], values: SQLQueryString)? {
+        guard !events.isEmpty else { return nil }
         let ids = events.map { _ in makeID().uuidString.lowercased() }
         let rows: [SQLQueryString] = zip(ids, events).map { id, event in
             let properties = JSONValue.object(event.properties).jsonText
             return "(\(bind: id), \(bind: event.name.rawValue), \(bind: user.description), \(bind: properties), \(bind: now))"
         }
-        try await db.raw("INSERT INTO analytics_outbox (id, event, distinct_id, properties, created_at) VALUES " + rows.joined(separator: ", ")).run()
-        return ids
+        return (ids, rows.joined(separator: ", "))
     }
 
     /// Takes back undelivered events whose change was undone (a charge given back), in that transaction.

@@ -64,18 +64,24 @@ public struct UserLimitRepository: Sendable {
             if let window, try await !Self.take(.chat, user: user, window: window.start, limit: window.limit, in: db) { return .windowFull }
             guard let stream else { return .admitted }
             if backend == .postgres { try await db.raw("SELECT id FROM profiles WHERE id = \(bind: user.description) FOR UPDATE").run() }
-            try await db.raw("DELETE FROM user_streams WHERE user_id = \(bind: user.description) AND expires_at <= \(bind: now)").run()
-            let open = try await db.raw("SELECT COUNT(*) AS n FROM user_streams WHERE user_id = \(bind: user.description)").first()?
-                .decode(column: "n", as: Int.self) ?? 0
-            guard open < stream.limit else { return .tooManyStreams }
-            try await db.raw("""
-                INSERT INTO user_streams (id, user_id, expires_at) VALUES (\(bind: stream.id), \(bind: user.description), \(bind: stream.expiresAt))
-                """).run()
-            return .admitted
+            // Counted after the lock, by a statement of its own (a new snapshot on PostgreSQL), so
+            // it sees every slot committed before; expired slots do not count.
+            let opened = try await db.raw("""
+                INSERT INTO user_streams (id, user_id, expires_at)
+                SELECT \(bind: stream.id), \(bind: user.description), \(bind: stream.expiresAt)
+                WHERE (SELECT COUNT(*) FROM user_streams WHERE user_id = \(bind: user.description) AND expires_at > \(bind: now)) < \(bind: stream.limit)
+                RETURNING id
+                """).first()
+            return opened == nil ? .tooManyStreams : .admitted
         }
     }
 
-    public func closeStream(id: String) async throws {
-        try await database.write { db in try await db.raw("DELETE FROM user_streams WHERE id = \(bind: id)").run() }
+    /// Frees the slot, and sweeps the user's slots that expired (left by an instance that died).
+    public func closeStream(id: String, user: UserID, at now: Date) async throws {
+        try await database.write { db in
+            try await db.raw("""
+                DELETE FROM user_streams WHERE id = \(bind: id) OR (user_id = \(bind: user.description) AND expires_at <= \(bind: now))
+                """).run()
+        }
     }
 }

@@ -52,7 +52,7 @@ struct UserLimitGuard: Sendable {
         switch try await repository.admitChat(user, window: window, stream: slot, at: now) {
         case .admitted:
             guard let slot else { return nil }
-            return { [repository] in try? await repository.closeStream(id: slot.id) }
+            return { [repository, clock] in try? await repository.closeStream(id: slot.id, user: user, at: clock.now()) }
         case .windowFull:
             let perMinute = window?.limit ?? 0
             try await refuse(.requestsPerMinute, allowed: perMinute, retryAfter: Self.secondsLeft(of: 60, at: now), user: user)

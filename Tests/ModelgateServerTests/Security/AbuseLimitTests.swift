@@ -15,6 +15,24 @@ import Testing
 @Suite struct AbuseLimitTests {
     static let chat = #"{"message": "Hi", "personaId": "career"}"#
 
+    /// An instance that died left its slot behind: it counts until it expires, then it does not,
+    /// and the user's next finished call sweeps it away.
+    @Test func aSlotLeftByADeadInstanceStopsCountingWhenItExpiresAndIsSweptAway() async throws {
+        let limits = UserLimits(requestsPerMinute: nil, maxStreams: 1, checkoutsPerHour: nil, maxPromptBytes: nil)
+        try await withFakeProviders(limits: limits) { _, app, client in
+            let user = testUser(161)
+            let token = try await app.token(user)
+            #expect(try await client.chat(Self.chat, token: token).status == .ok)
+            let expiry = app.clock.now().addingTimeInterval(60)
+            try await app.sql("INSERT INTO user_streams (id, user_id, expires_at) VALUES ('dead-instance', \(bind: user.description), \(bind: expiry))")
+            let refused = try await client.call(.post, "/api/chat", token: token, json: Self.chat)
+            #expect(refused.status == .tooManyRequests && refused.code == "user_too_many_streams")
+            app.clock.set(expiry.addingTimeInterval(1))
+            #expect(try await client.chat(Self.chat, token: token).status == .ok)
+            #expect(try await app.count("user_streams") == 0)
+        }
+    }
+
     /// Two instances on one database (on PostgreSQL, the scale-out case) share the user's count.
     @Test func twoHundredConcurrentChatsFromOneUserRunAtMostTheStreamLimitAndTheRestAre429AndFree() async throws {
         let limits = UserLimits(requestsPerMinute: nil, maxStreams: 4, checkoutsPerHour: nil, maxPromptBytes: nil)
