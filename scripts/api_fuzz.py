@@ -24,7 +24,7 @@ import urllib.request
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clusterlib import free_port  # noqa: E402
+from clusterlib import free_port, stop_process  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECRET = "api-fuzz-secret-api-fuzz-secret-0123456789"
@@ -94,11 +94,7 @@ class Modelgate:
         return self.process.poll() is None
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
         self.log.close()
 
 

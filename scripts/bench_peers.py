@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clusterlib import Instance, Postgres, free_port, token  # noqa: E402
+from clusterlib import Instance, Postgres, free_port, stop_process, token  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 USERS = 200
@@ -98,11 +98,7 @@ class LiteLLM:
         time.sleep(3)  # its workers finish starting; their start-up would eat the CPU measured
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
 
 
 WRK_SCRIPT = """
@@ -155,11 +151,6 @@ def modelgate(binary, folder, name, database_url, upstream_port):
                                               "Content-Type": "application/json"})
     urllib.request.urlopen(request).read()
     return instance, base
-
-
-def row(table, label, result, direct=None):
-    overhead = f"{result['p50'] - direct['p50']:+.2f}" if direct else "—"
-    table.append((label, result, overhead))
 
 
 def main():

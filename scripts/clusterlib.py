@@ -91,6 +91,16 @@ class FakeOpenAI:
         self.server.shutdown()
 
 
+def stop_process(process, timeout=20):
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def as_postgres(command):
     if os.getuid() == 0:
         return ["su", "postgres", "-s", "/bin/bash", "-c", command]
