@@ -202,7 +202,7 @@ public struct ApiKeyRepository: Sendable {
     /// user's id), unless the window is full: one conditional upsert, so any number of instances can
     /// never let more than `limit` through.
     public func takeRequest(key: String, subject: String = "", window: String, limit: Int) async throws -> Bool {
-        try await database.write { db in
+        try await database.write(.crashSafe) { db in
             try await db.raw("""
                 INSERT INTO key_request_windows (key_id, subject, window_start, requests) VALUES (\(bind: key), \(bind: subject), \(bind: window), 1)
                 ON CONFLICT (key_id, subject, window_start) DO UPDATE SET requests = key_request_windows.requests + 1
@@ -236,7 +236,7 @@ public struct ApiKeyRepository: Sendable {
     /// so the count is exact across instances; slots of a crashed instance expire at `expiresAt`.
     public func openStream(id: String, key: ApiKey, subject: String, expiresAt: Date, at now: Date) async throws -> Bool {
         let backend = database.backend
-        return try await database.transaction { db in
+        return try await database.transaction(.crashSafe) { db in
             if backend == .postgres { try await db.raw("SELECT id FROM api_keys WHERE id = \(bind: key.id) FOR UPDATE").run() }
             try await db.raw("DELETE FROM key_streams WHERE key_id = \(bind: key.id) AND expires_at <= \(bind: now)").run()
             let counts = try await db.raw("""
@@ -255,7 +255,7 @@ public struct ApiKeyRepository: Sendable {
     }
 
     public func closeStream(id: String) async throws {
-        try await database.write { db in try await db.raw("DELETE FROM key_streams WHERE id = \(bind: id)").run() }
+        try await database.write(.crashSafe) { db in try await db.raw("DELETE FROM key_streams WHERE id = \(bind: id)").run() }
     }
 
     /// Stores a sign-in link (only its token's hash) for an end user.

@@ -13,6 +13,17 @@ public enum SQLBackend: String, Sendable {
     case sqlite, postgres
 }
 
+/// What a write needs before it is acknowledged.
+public enum Durability: Sendable {
+    /// On disk (money, history, audit, identity): SQLite fsyncs its commit.
+    case durable
+    /// Survives a crash of the process but may be lost with the last moments before a power cut:
+    /// counters that only guard capacity (request windows, open-call slots), which a lost update
+    /// leaves harmlessly low or expiring. On SQLite such a commit skips the fsync; the next durable
+    /// commit makes it durable too. PostgreSQL commits every write durably.
+    case crashSafe
+}
+
 /// The one door to the database. Reads and writes go through separate pools so that SQLite can
 /// keep a single writer (its busy handler would otherwise spin) while readers run side by side in
 /// WAL mode; on PostgreSQL both are the same pool.
@@ -58,8 +69,17 @@ public final class Database: Sendable {
     }
 
     /// Runs one or more statements that write, each atomic on its own.
-    public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await reportingFaults { try await writer.withConnection { [statements] in try await body(CountingSQLDatabase(base: $0, counter: statements)) } }
+    public func write<T: Sendable>(
+        _ durability: Durability = .durable, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        try await reportingFaults {
+            if let writer = writer as? SQLiteWriter {
+                return try await writer.withConnection(atomic: false, durability: durability) { [statements] in
+                    try await body(CountingSQLDatabase(base: $0, counter: statements))
+                }
+            }
+            return try await writer.withConnection { [statements] in try await body(CountingSQLDatabase(base: $0, counter: statements)) }
+        }
     }
 
     /// A database that cannot be reached or written now (restart, lost connection, full disk,
@@ -74,14 +94,20 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` in one transaction: all of it is committed, or none of it when `body` throws.
-    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await reportingFaults { try await runTransaction(body) }
+    public func transaction<T: Sendable>(
+        _ durability: Durability = .durable, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        try await reportingFaults { try await runTransaction(durability, body) }
     }
 
-    private func runTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    private func runTransaction<T: Sendable>(
+        _ durability: Durability, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
         // SQLite's writer runs every write in a savepoint of its group commit's transaction.
         if let writer = writer as? SQLiteWriter {
-            return try await writer.withConnection(atomic: true) { [statements] in try await body(CountingSQLDatabase(base: $0, counter: statements)) }
+            return try await writer.withConnection(atomic: true, durability: durability) { [statements] in
+                try await body(CountingSQLDatabase(base: $0, counter: statements))
+            }
         }
         return try await writer.withConnection { [statements] base in
             let connection = CountingSQLDatabase(base: base, counter: statements)

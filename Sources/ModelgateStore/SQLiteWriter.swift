@@ -15,6 +15,8 @@ final class SQLiteWriter: ConnectionLeaser, Sendable {
     private let handle: SQLiteHandle
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
+    /// Whether the connection's commits fsync now (`synchronous = FULL`, as it is opened).
+    private let fsyncsCommits = NIOLockedValueBox(true)
     /// Writes larger than this batch go in the next one (bounds one commit's latency).
     private static let maxBatch = 256
 
@@ -32,19 +34,22 @@ final class SQLiteWriter: ConnectionLeaser, Sendable {
     var inUse: Int { state.withLockedValue { $0.leading ? 1 : 0 } }
     let capacity = 1
 
-    /// A write whose statements may each commit on their own (`Database.write`).
+    /// A durable write whose statements may each commit on their own.
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await withConnection(atomic: false, body)
+        try await withConnection(atomic: false, durability: .durable, body)
     }
 
-    /// `atomic`: all of `body` commits or none of it (`Database.transaction`).
-    func withConnection<T: Sendable>(atomic: Bool, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    /// `atomic`: all of `body` commits or none of it (`Database.transaction`). A batch is committed
+    /// with an fsync (`synchronous = FULL`) when any of its writes is `.durable`.
+    func withConnection<T: Sendable>(
+        atomic: Bool, durability: Durability, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
         let session = SQLiteSession(handle: handle, logger: logger)
         // A write inside a write (one job calling another) joins the batch it is part of.
         if WriteJob.current === self { return try await body(session) }
         let outcome = ResultBox<T>()
         let counterScope = StatementCounter.currentScope
-        let job = WriteJob(atomic: atomic) { [body] session in
+        let job = WriteJob(atomic: atomic, durable: durability == .durable) { [body] session in
             do {
                 let value = try await StatementCounter.within(counterScope) { try await body(session) }
                 outcome.set(.success(value))
@@ -81,6 +86,7 @@ final class SQLiteWriter: ConnectionLeaser, Sendable {
         let session = SQLiteSession(handle: handle, logger: logger)
         var failure: (any Error)?
         do {
+            try syncCommits(batch.contains { $0.durable })
             try handle.run("BEGIN IMMEDIATE", binds: []) { _ in }
         } catch {
             // No transaction to be had (the connection is read-only, say): a plain write, whose
@@ -102,6 +108,14 @@ final class SQLiteWriter: ConnectionLeaser, Sendable {
         }
         for job in batch { job.finish(failure.map { .failed($0) } ?? .done) }
         passLead()
+    }
+
+    /// Sets `synchronous` for the next commit when it differs from the last one's (WAL: a commit
+    /// without fsync is made durable by the next one with it).
+    private func syncCommits(_ durable: Bool) throws {
+        guard fsyncsCommits.withLockedValue({ $0 }) != durable else { return }
+        try handle.run(durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", binds: []) { _ in }
+        fsyncsCommits.withLockedValue { $0 = durable }
     }
 
     /// Gives the lead to the oldest waiting write, or gives it up when none waits.
@@ -162,9 +176,12 @@ private final class WriteJob: Sendable {
     let work: @Sendable (SQLiteSession) async -> (any Error)?
     /// All or nothing: it may not run outside a transaction.
     let atomic: Bool
+    /// Its commit must be on disk before it is answered.
+    let durable: Bool
 
-    init(atomic: Bool, work: @escaping @Sendable (SQLiteSession) async -> (any Error)?) {
+    init(atomic: Bool, durable: Bool, work: @escaping @Sendable (SQLiteSession) async -> (any Error)?) {
         self.atomic = atomic
+        self.durable = durable
         self.work = work
     }
 

@@ -16,7 +16,7 @@ public struct UserLimitRepository: Sendable {
 
     /// Counts one request in the user's `window` of `scope` unless it is full; `false` when refused.
     public func take(_ scope: Scope, user: UserID, window: String, limit: Int) async throws -> Bool {
-        try await database.write { db in try await Self.take(scope, user: user, window: window, limit: limit, in: db) }
+        try await database.write(.crashSafe) { db in try await Self.take(scope, user: user, window: window, limit: limit, in: db) }
     }
 
     private static func take(_ scope: Scope, user: UserID, window: String, limit: Int, in db: any SQLDatabase) async throws -> Bool {
@@ -60,7 +60,7 @@ public struct UserLimitRepository: Sendable {
     /// expire at `expiresAt`.
     public func admitChat(_ user: UserID, window: RequestWindow?, stream: StreamSlot?, at now: Date) async throws -> ChatAdmission {
         let backend = database.backend
-        return try await database.transaction { db in
+        return try await database.transaction(.crashSafe) { db in
             if let window, try await !Self.take(.chat, user: user, window: window.start, limit: window.limit, in: db) { return .windowFull }
             guard let stream else { return .admitted }
             if backend == .postgres { try await db.raw("SELECT id FROM profiles WHERE id = \(bind: user.description) FOR UPDATE").run() }
@@ -78,7 +78,7 @@ public struct UserLimitRepository: Sendable {
 
     /// Frees the slot, and sweeps the user's slots that expired (left by an instance that died).
     public func closeStream(id: String, user: UserID, at now: Date) async throws {
-        try await database.write { db in
+        try await database.write(.crashSafe) { db in
             try await db.raw("""
                 DELETE FROM user_streams WHERE id = \(bind: id) OR (user_id = \(bind: user.description) AND expires_at <= \(bind: now))
                 """).run()

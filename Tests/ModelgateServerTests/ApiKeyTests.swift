@@ -154,18 +154,25 @@ extension TestApp {
         try await withFakeProviders(patientProvider: true) { fake, app, client in
             let key = try await app.createKey(client, #"{"name": "bot", "kind": "service", "limits": {"maxStreams": 2, "maxStreamsPerEndUser": 1}}"#)
             let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
-            // Upstream answers take a second, so every call below is open at once.
-            fake.script(.slowFirstByte(seconds: 1, then: "Hello there"), .slowFirstByte(seconds: 1, then: "Hello there"))
+            // Admitted calls stay open upstream until all five are decided (a timed delay let a
+            // slow machine finish one first and admit a third).
+            fake.script(.heldUntilReleased(then: "Hello there"), .heldUntilReleased(then: "Hello there"))
             let users = ["alice", "alice", "bob", "carol", "dave"]
-            let outcomes = try await withThrowingTaskGroup(of: (String, String?).self) { group in
+            let refused = NIOLockedValueBox(0)
+            let outcomes = try await withThrowingTaskGroup(of: (String, String?)?.self) { group in
                 for (index, user) in users.enumerated() {
                     group.addTask {
                         try await Task.sleep(for: .milliseconds(index * 20))
                         let reply = try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: user])
+                        if reply.status != .ok { refused.withLockedValue { $0 += 1 } }
                         return (user, reply.status == .ok ? "ok" : reply.json["error"]?["code"]?.stringValue)
                     }
                 }
-                return try await group.reduce(into: [(String, String?)]()) { $0.append($1) }
+                group.addTask {
+                    try await releaseHeldCalls(of: fake) { refused.withLockedValue { $0 } + fake.requests.count >= users.count }
+                    return nil
+                }
+                return try await group.reduce(into: [(String, String?)]()) { if let outcome = $1 { $0.append(outcome) } }
             }
             // The key holds two calls, an end user one: two distinct users are answered, the rest refused.
             let answered = outcomes.filter { $0.1 == "ok" }.map(\.0)
