@@ -13,6 +13,11 @@ public enum SQLBackend: String, Sendable {
     case sqlite, postgres
 }
 
+/// How long a read may take: a `long` one (statistics, exports) runs away from the request threads.
+public enum ReadLength: Sendable {
+    case short, long
+}
+
 /// What a write needs before it is acknowledged.
 public enum Durability: Sendable {
     /// On disk (money, history, audit, identity): SQLite fsyncs its commit.
@@ -64,8 +69,12 @@ public final class Database: Sendable {
     }
 
     /// Runs statements that only read.
-    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await reportingFaults { try await reader.withConnection { [statements] in try await body(CountingSQLDatabase(base: $0, counter: statements)) } }
+    public func read<T: Sendable>(
+        _ length: ReadLength = .short, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        let run = { [reader, statements] in try await reader.withConnection { try await body(CountingSQLDatabase(base: $0, counter: statements)) } }
+        guard length == .long, backend == .sqlite else { return try await reportingFaults(run) }
+        return try await withTaskExecutorPreference(LongReadExecutor.shared) { try await self.reportingFaults(run) }
     }
 
     /// Runs one or more statements that write, each atomic on its own.

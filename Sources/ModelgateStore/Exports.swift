@@ -52,7 +52,7 @@ public struct ExportReader: Sendable {
 
     /// One page of rows after `cursor` (nil: from the start); the next cursor is nil at the end.
     public func page(_ kind: ExportKind, range: ExportRange, after cursor: Cursor?) async throws -> (rows: [[String]], next: Cursor?) {
-        let rows: [[String]] = try await database.read { db in
+        let rows: [[String]] = try await database.read(.long) { db in
             switch kind {
             case .usage:
                 let after: SQLQueryString = cursor.map { "AND (day > \(bind: $0.key) OR (day = \(bind: $0.key) AND model_id > \(bind: $0.model)))" } ?? ""

@@ -62,7 +62,7 @@ public struct StatisticsRepository: Sendable {
     /// Every model's figures (without top users), keyed by model.
     public func all(models: [ModelID], window: StatisticsWindow) async throws -> [ModelStatistics] {
         try await rollUp(window)
-        return try await database.read { db in
+        return try await database.read(.long) { db in
             try await Self.figures(models: models, window: window, in: db)
         }
     }
@@ -70,7 +70,7 @@ public struct StatisticsRepository: Sendable {
     /// One model's figures, with its 30-day active users and its top 10 users of all time.
     public func one(_ model: ModelID, window: StatisticsWindow) async throws -> ModelStatistics {
         try await rollUp(window)
-        return try await database.read { db in
+        return try await database.read(.long) { db in
             guard var stats = try await Self.figures(models: [model], window: window, in: db).first else {
                 throw ModelgateError.notFound(what: "model", id: model.rawValue)
             }
