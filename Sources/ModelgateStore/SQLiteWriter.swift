@@ -17,7 +17,7 @@ final class SQLiteWriter: ConnectionLeaser, Sendable {
     private let state = NIOLockedValueBox(State())
     /// Whether the connection's commits fsync now (`synchronous = FULL`, as it is opened).
     private let fsyncsCommits = NIOLockedValueBox(true)
-    /// Writes larger than this batch go in the next one (bounds one commit's latency).
+    /// Writes beyond this many wait for the next batch (bounds one commit's latency).
     private static let maxBatch = 256
 
     private struct State {
