@@ -22,10 +22,11 @@ public enum ReadLength: Sendable {
 public enum Durability: Sendable {
     /// On disk (money, history, audit, identity): SQLite fsyncs its commit.
     case durable
-    /// Survives a crash of the process but may be lost with the last moments before a power cut:
-    /// counters that only guard capacity (request windows, open-call slots), which a lost update
-    /// leaves harmlessly low or expiring. On SQLite such a commit skips the fsync; the next durable
-    /// commit makes it durable too. PostgreSQL commits every write durably.
+    /// Survives a crash of the process but may be lost with the last moments before a power cut (or
+    /// of the database server's crash): counters that only guard capacity (request windows, open-call
+    /// slots), which a lost update leaves harmlessly low or expiring. On SQLite such a commit skips
+    /// the fsync, and the next durable commit makes it durable too; on PostgreSQL it goes through
+    /// connections with `synchronous_commit = off` (no wait for the WAL flush, never inconsistent).
     case crashSafe
 }
 
@@ -36,14 +37,20 @@ public final class Database: Sendable {
     public let backend: SQLBackend
     private let writer: any ConnectionLeaser
     private let reader: any ConnectionLeaser
+    /// PostgreSQL connections that do not wait for the WAL flush, for `.crashSafe` writes.
+    private let crashSafeWriter: (any ConnectionLeaser)?
     private let logger: Logger
     /// Every statement sent through this database, reads and writes alike.
     public let statements = StatementCounter()
 
-    init(backend: SQLBackend, writer: any ConnectionLeaser, reader: any ConnectionLeaser, logger: Logger) {
+    init(
+        backend: SQLBackend, writer: any ConnectionLeaser, reader: any ConnectionLeaser, crashSafeWriter: (any ConnectionLeaser)? = nil,
+        logger: Logger
+    ) {
         self.backend = backend
         self.writer = writer
         self.reader = reader
+        self.crashSafeWriter = crashSafeWriter
         self.logger = logger
     }
 
@@ -62,9 +69,16 @@ public final class Database: Sendable {
             return Database(backend: .sqlite, writer: writer, reader: writer, logger: logger)
         case .postgres(let url):
             let configuration = try SQLPostgresConfiguration(url: url)
-            let source = PostgresConnectionSource(sqlConfiguration: configuration)
-            let pool = GroupPool(source: source, perLoop: poolSize, group: group, logger: logger) { $0.sql() }
-            return Database(backend: .postgres, writer: pool, reader: pool, logger: logger)
+            let pool = GroupPool(source: PostgresConnectionSource(sqlConfiguration: configuration), perLoop: poolSize, group: group, logger: logger) {
+                $0.sql()
+            }
+            // A startup parameter, so it costs no statement.
+            var relaxed = configuration
+            relaxed.coreConfiguration.options.additionalStartupParameters.append(("synchronous_commit", "off"))
+            let crashSafe = GroupPool(
+                source: PostgresConnectionSource(sqlConfiguration: relaxed), perLoop: max(1, poolSize / 2), group: group, logger: logger
+            ) { $0.sql() }
+            return Database(backend: .postgres, writer: pool, reader: pool, crashSafeWriter: crashSafe, logger: logger)
         }
     }
 
@@ -87,8 +101,14 @@ public final class Database: Sendable {
                     try await body(CountingSQLDatabase(base: $0, counter: statements))
                 }
             }
-            return try await writer.withConnection { [statements] in try await body(CountingSQLDatabase(base: $0, counter: statements)) }
+            return try await leaser(for: durability).withConnection { [statements] in
+                try await body(CountingSQLDatabase(base: $0, counter: statements))
+            }
         }
+    }
+
+    private func leaser(for durability: Durability) -> any ConnectionLeaser {
+        durability == .crashSafe ? crashSafeWriter ?? writer : writer
     }
 
     /// A database that cannot be reached or written now (restart, lost connection, full disk,
@@ -118,7 +138,7 @@ public final class Database: Sendable {
                 try await body(CountingSQLDatabase(base: $0, counter: statements))
             }
         }
-        return try await writer.withConnection { [statements] base in
+        return try await leaser(for: durability).withConnection { [statements] base in
             let connection = CountingSQLDatabase(base: base, counter: statements)
             try await connection.raw("BEGIN").run()
             do {
@@ -134,13 +154,14 @@ public final class Database: Sendable {
 
     /// Connections leased right now and the most the pools may open (writer and readers together).
     public var pool: (inUse: Int, max: Int) {
-        let leasers: [any ConnectionLeaser] = reader === writer ? [writer] : [writer, reader]
+        let leasers: [any ConnectionLeaser] = (reader === writer ? [writer] : [writer, reader]) + [crashSafeWriter].compactMap { $0 }
         return (leasers.map(\.inUse).reduce(0, +), leasers.map(\.capacity).reduce(0, +))
     }
 
     public func shutdown() async {
         await writer.shutdown()
         if reader !== writer { await reader.shutdown() }
+        await crashSafeWriter?.shutdown()
     }
 }
 

@@ -60,4 +60,18 @@ struct WriteBatchingTests {
             #expect(counts.sorted() == (0..<50).map { $0 % 3 + 1 }.sorted())
         }
     }
+
+    /// PostgreSQL: capacity counters skip the wait for the WAL flush, everything else waits for it.
+    @Test(.enabled(if: TestDatabase.backend == .postgres, "SQLite's commits: the writer's fsync per batch"))
+    func crashSafeWritesOnPostgreSQLDoNotWaitForTheFlushAndDurableOnesDo() async throws {
+        try await TestDatabase.with(seeded: false) { database, _ in
+            let setting: @Sendable (any SQLDatabase) async throws -> String = { db in
+                try await db.raw("SHOW synchronous_commit").first()?.decode(column: "synchronous_commit", as: String.self) ?? ""
+            }
+            let relaxed = (try await database.write(.crashSafe, setting), try await database.transaction(.crashSafe, setting))
+            let durable = (try await database.write { try await setting($0) }, try await database.transaction { try await setting($0) })
+            #expect(relaxed == ("off", "off"))
+            #expect(durable == ("on", "on"))
+        }
+    }
 }
