@@ -209,7 +209,8 @@ def report(targets, results, args, durability):
     print(f"Streamed chat completion, {USERS} users rotated, wrk {args.duration} s per row after a 2 s warm-up.")
     print("Modelgate: per-user limits on (raised), message charged and its analytics events written in the same commit;")
     print(f"SQLite in WAL with synchronous = FULL (fsync per group commit); PostgreSQL fsync = {durability[0]}, "
-          f"synchronous_commit = {durability[1]}.")
+          f"synchronous_commit = {durability[1]}; only the capacity counters (request windows, open-call slots) commit without")
+    print("waiting for the disk (no fsync on SQLite, synchronous_commit = off on their PostgreSQL connections).")
     print()
     print("| path | connections | p50 ms | p99 ms | req/s | p50 over direct | req/s vs LiteLLM |")
     print("|---|---:|---:|---:|---:|---:|---:|")
