@@ -34,6 +34,12 @@ public enum WebhookOutcome: String, Sendable {
     case mismatched
 }
 
+/// What a webhook delivery did, and the revenue it booked.
+public struct WebhookResult: Sendable {
+    public let outcome: WebhookOutcome
+    public let bookings: [RevenueBooking]
+}
+
 /// Checkout and the webhook that turns paid sessions into entitlements and refunds into revocations.
 public struct PurchaseService: Sendable {
     let stripe: StripeClient?
@@ -78,7 +84,7 @@ public struct PurchaseService: Sendable {
 
     /// Verifies and applies one webhook delivery, all of it in one transaction: a failure writes
     /// nothing (Stripe retries), a replay changes nothing.
-    public func handleWebhook(payload: Data, signature: String?) async throws -> WebhookOutcome {
+    public func handleWebhook(payload: Data, signature: String?) async throws -> WebhookResult {
         guard let secret = configuration.webhookSecret else { throw ModelgateError.paymentsNotConfigured }
         do {
             try WebhookSignature.verify(payload: payload, header: signature, secret: secret, now: clock.now())
@@ -90,8 +96,12 @@ public struct PurchaseService: Sendable {
         }
         let now = clock.now()
         return try await database.transaction { db in
-            guard try await PurchaseRepository.markProcessed(eventID: event.id, type: event.type, at: now, in: db) else { return .duplicate }
-            return try await WebhookHandler(event: event, now: now, outbox: AnalyticsOutbox(makeID: makeID), db: db).apply()
+            guard try await PurchaseRepository.markProcessed(eventID: event.id, type: event.type, at: now, in: db) else {
+                return WebhookResult(outcome: .duplicate, bookings: [])
+            }
+            let handler = WebhookHandler(event: event, now: now, outbox: AnalyticsOutbox(makeID: makeID), db: db)
+            let outcome = try await handler.apply()
+            return WebhookResult(outcome: outcome, bookings: handler.bookings.all)
         }
     }
 

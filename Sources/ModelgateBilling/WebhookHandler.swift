@@ -11,6 +11,16 @@ struct WebhookHandler {
     let now: Date
     let outbox: AnalyticsOutbox
     let db: any SQLDatabase
+    /// Revenue the event booked, for the metrics once the transaction commits.
+    let bookings = BookingList()
+
+    /// Collects bookings made while the event is applied (the handler is a value; this is shared).
+    final class BookingList: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [RevenueBooking] = []
+        func add(_ booking: RevenueBooking?) { if let booking { lock.withLock { items.append(booking) } } }
+        var all: [RevenueBooking] { lock.withLock { items } }
+    }
 
     func apply() async throws -> WebhookOutcome {
         do {
@@ -74,10 +84,10 @@ struct WebhookHandler {
         guard paid else { return .pending }
         if purchase.status == .refunded { return .ignored }
         if let intent = event.string("payment_intent") ?? purchase.paymentIntent, try await PurchaseRepository.wasRefunded(paymentIntent: intent, in: db) {
-            try await PurchaseRepository.setStatus(.refunded, of: purchase.id, at: now, in: db)
+            bookings.add(try await PurchaseRepository.setStatus(.refunded, of: purchase.id, at: now, in: db))
             return .refunded
         }
-        try await PurchaseRepository.setStatus(.completed, of: purchase.id, at: now, in: db)
+        bookings.add(try await PurchaseRepository.setStatus(.completed, of: purchase.id, at: now, in: db))
         let granted = try await EntitlementRepository.grant(
             model: purchase.model, to: purchase.user, source: .purchase, grantedBy: "stripe", purchaseID: purchase.id, at: now, in: db)
         guard granted else { return .duplicate }
@@ -103,7 +113,7 @@ struct WebhookHandler {
         guard event.bool("refunded") == true, let intent = event.string("payment_intent") else { return .ignored }
         try await PurchaseRepository.rememberRefund(paymentIntent: intent, amount: event.int("amount_refunded") ?? 0, at: now, in: db)
         guard let purchase = try await PurchaseRepository.find(paymentIntent: intent, in: db) else { return .refunded }
-        try await PurchaseRepository.setStatus(.refunded, of: purchase.id, at: now, in: db)
+        bookings.add(try await PurchaseRepository.setStatus(.refunded, of: purchase.id, at: now, in: db))
         try await revokeAccess(of: purchase, reason: "refund", orAudit: "purchase.refunded")
         try await outbox.enqueue([.modelPurchaseRefunded(model: purchase.model, priceCents: purchase.amountCents)], for: purchase.user, at: now, in: db)
         return .refunded

@@ -40,18 +40,41 @@ public enum AccessPolicy {
     }
 }
 
-/// A user's count on one model for one day, as the API shows it.
+/// An amount used of a daily budget (tokens, or micro-dollars); `limit` and `remaining` are `nil`
+/// when there is no budget. Calls still streaming count at their worst case.
+public struct BudgetUsage: Sendable, Equatable, Codable {
+    public let used: Int
+    public let limit: Int?
+    public let remaining: Int?
+
+    public init(used: Int, limit: Int?) {
+        self.used = used
+        self.limit = limit
+        self.remaining = limit.map { max(0, $0 - used) }
+    }
+
+    public var isSpent: Bool { remaining == 0 }
+}
+
+/// A user's count on one model for one day, as the API shows it: messages, the model's tokens and
+/// the user's spend across models.
 public struct DailyUsage: Sendable, Equatable, Codable {
     public let used: Int
     public let limit: Int?
     public let remaining: Int?
     public let resetAt: String
+    public let tokens: BudgetUsage
+    /// The user's provider cost of the day across all models, in micro-dollars.
+    public let costMicros: BudgetUsage
 
-    public init(used: Int, limit: Int?, resetAt: String) {
+    public init(used: Int, limit: Int?, resetAt: String, tokens: BudgetUsage = BudgetUsage(used: 0, limit: nil),
+                costMicros: BudgetUsage = BudgetUsage(used: 0, limit: nil)) {
         self.used = used
         self.limit = limit
         self.remaining = limit.map { max(0, $0 - used) }
         self.resetAt = resetAt
+        self.tokens = tokens
+        self.costMicros = costMicros
     }
 }
 
@@ -65,6 +88,7 @@ public struct AccessQuote: Sendable, Equatable {
         case modelLocked = "model_locked"
         case trialExhausted = "trial_exhausted"
         case rateLimited = "rate_limited"
+        case tokenBudgetExhausted = "token_budget_exhausted"
     }
 
     public let model: AIModel
@@ -73,13 +97,19 @@ public struct AccessQuote: Sendable, Equatable {
     public let trialMessagesUsed: Int
     public let usedToday: Int
     public let day: QuotaDay
+    /// This model's tokens and the user's spend today, against their budgets.
+    public let tokens: BudgetUsage
+    public let costMicros: BudgetUsage
 
-    public init(model: AIModel, entitled: Bool, trialMessagesUsed: Int, usedToday: Int, day: QuotaDay) {
+    public init(model: AIModel, entitled: Bool, trialMessagesUsed: Int, usedToday: Int, day: QuotaDay,
+                tokens: BudgetUsage = BudgetUsage(used: 0, limit: nil), costMicros: BudgetUsage = BudgetUsage(used: 0, limit: nil)) {
         self.model = model
         self.entitled = entitled
         self.trialMessagesUsed = trialMessagesUsed
         self.usedToday = usedToday
         self.day = day
+        self.tokens = tokens
+        self.costMicros = costMicros
         decision = AccessPolicy.decide(model: model, entitled: entitled, trialMessagesUsed: trialMessagesUsed)
     }
 
@@ -87,7 +117,9 @@ public struct AccessQuote: Sendable, Equatable {
         switch decision {
         case .locked: .modelLocked
         case .trialExhausted: .trialExhausted
-        case .allowed: model.dailyLimit.map { usedToday >= $0 } == true ? .rateLimited : .allowed
+        case .allowed where model.dailyLimit.map({ usedToday >= $0 }) == true: .rateLimited
+        case .allowed where tokens.isSpent || (model.prices != nil && costMicros.isSpent): .tokenBudgetExhausted
+        case .allowed: .allowed
         }
     }
 
@@ -106,7 +138,9 @@ public struct AccessQuote: Sendable, Equatable {
     }
 
     /// Today's count against the daily limit, reset at the user's own midnight.
-    public var usage: DailyUsage { DailyUsage(used: usedToday, limit: model.dailyLimit, resetAt: ISO8601.string(day.resetAt)) }
+    public var usage: DailyUsage {
+        DailyUsage(used: usedToday, limit: model.dailyLimit, resetAt: ISO8601.string(day.resetAt), tokens: tokens, costMicros: costMicros)
+    }
 
     /// The one place the trials left are computed.
     public static func trialMessagesLeft(of model: AIModel, used: Int) -> Int {

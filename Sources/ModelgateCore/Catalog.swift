@@ -29,20 +29,24 @@ public struct AIModel: Sendable, Equatable, Codable {
     public var sortOrder: Int
     /// The catalog's default daily limit of free models, for a free model without one of its own.
     public var inheritedDailyLimit: Int? = nil
+    /// The provider's prices in force now; `nil` when none were ever set (its calls cost nothing here).
+    public var prices: TokenPrices? = nil
+    /// Tokens (prompt and reply) one user may use on this model per local day; `nil`: no budget.
+    public var dailyTokenBudget: Int? = nil
 
     /// The daily limit that applies: the model's own, else the free-model default; `nil` is unlimited.
     public var dailyLimit: Int? { dailyMessageLimit ?? inheritedDailyLimit }
 
     enum CodingKeys: String, CodingKey {
         case id, provider, providerModelID, displayName, description, enabled, tier, priceCents, stripeProductID, stripePriceID
-        case metadata, dailyMessageLimit, trialMessagesAllowed, sortOrder
+        case metadata, dailyMessageLimit, trialMessagesAllowed, sortOrder, prices, dailyTokenBudget
     }
 
     public init(
         id: ModelID, provider: Provider, providerModelID: String, displayName: String, description: String,
         enabled: Bool = true, tier: Tier, priceCents: Int? = nil, stripeProductID: String? = nil,
         stripePriceID: String? = nil, metadata: JSONValue = .object([:]), dailyMessageLimit: Int? = nil,
-        trialMessagesAllowed: Int = 0, sortOrder: Int = 0
+        trialMessagesAllowed: Int = 0, sortOrder: Int = 0, prices: TokenPrices? = nil, dailyTokenBudget: Int? = nil
     ) {
         self.id = id
         self.provider = provider
@@ -58,6 +62,8 @@ public struct AIModel: Sendable, Equatable, Codable {
         self.dailyMessageLimit = dailyMessageLimit
         self.trialMessagesAllowed = trialMessagesAllowed
         self.sortOrder = sortOrder
+        self.prices = prices
+        self.dailyTokenBudget = dailyTokenBudget
     }
 }
 
@@ -69,9 +75,11 @@ public struct CatalogSnapshot: Sendable {
     public let version: Int64
     /// The daily limit of free models that set none; `nil` only when an admin made them unlimited.
     public let freeDailyLimit: Int?
+    /// What one user may spend per local day across all models, in micro-dollars; `nil`: no budget.
+    public let userDailyCostBudgetMicros: Int?
     private let byID: [ModelID: AIModel]
 
-    public init(models: [AIModel], systemDefaultID: ModelID, version: Int64 = 0, freeDailyLimit: Int? = nil) {
+    public init(models: [AIModel], systemDefaultID: ModelID, version: Int64 = 0, freeDailyLimit: Int? = nil, userDailyCostBudgetMicros: Int? = nil) {
         let models = models.map { model in
             var model = model
             model.inheritedDailyLimit = model.tier == .free ? freeDailyLimit : nil
@@ -81,6 +89,7 @@ public struct CatalogSnapshot: Sendable {
         self.systemDefaultID = systemDefaultID
         self.version = version
         self.freeDailyLimit = freeDailyLimit
+        self.userDailyCostBudgetMicros = userDailyCostBudgetMicros
         self.byID = Dictionary(models.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 

@@ -35,6 +35,9 @@ public enum ModelgateError: Error, Sendable, Equatable {
     case premiumChoiceLocked(ModelID, priceCents: Int?)
     case trialExhausted(ModelID, priceCents: Int?)
     case rateLimited(ModelID, limit: Int, resetAt: Date, retryAfterSeconds: Int)
+    /// The user's tokens on this model, or dollars across models, of their local day are spent (or
+    /// held by calls still streaming) so that this call's worst case does not fit.
+    case tokenBudgetExhausted(ModelID, budget: SpendBudget, limit: Int, resetAt: Date, retryAfterSeconds: Int)
     case unknownPersona(PersonaID)
     case invalidTimeZone(String)
     case noModelAvailable
@@ -54,6 +57,14 @@ public enum ModelgateError: Error, Sendable, Equatable {
     case systemDefaultRequired(ModelID)
     /// Model choice is switched off by the operators (feature flag).
     case modelSelectionDisabled
+}
+
+/// Which daily budget refused a call.
+public enum SpendBudget: String, Sendable, Equatable {
+    /// The model's tokens per user and local day.
+    case tokens
+    /// The user's micro-dollars of provider cost per local day, across models.
+    case costMicros
 }
 
 /// How an upstream provider failed, as far as our callers need to know.

@@ -6,7 +6,9 @@ import Prometheus
 /// dashboard use them). Metrics live on a `PrometheusCollectorRegistry` of their own, created with
 /// help text, because Prometheus' `promtool check metrics` wants a `# HELP` for each family.
 public final class ModelgateMetrics: Sendable {
-    public enum QuotaOutcome: String, Sendable, CaseIterable { case allowed, trial, locked, rateLimited = "rate_limited", trialExhausted = "trial_exhausted" }
+    public enum QuotaOutcome: String, Sendable, CaseIterable {
+        case allowed, trial, locked, rateLimited = "rate_limited", trialExhausted = "trial_exhausted", tokenBudgetExhausted = "token_budget_exhausted"
+    }
     public enum WebhookOutcome: String, Sendable, CaseIterable { case granted, duplicate, badSignature = "bad_signature", failed, ignored, refunded, disputed, refused }
     /// Where a premium model was asked for without access.
     public enum RequestPath: String, Sendable, CaseIterable { case chat = "api_chat", openAI = "v1", preview, preferences }
@@ -51,7 +53,10 @@ public final class ModelgateMetrics: Sendable {
     public func register(models: [AIModel]) {
         for model in models {
             for outcome in QuotaOutcome.allCases { _ = quotaCounter(model.id, outcome) }
+            _ = costCounter(model.id)
             guard model.tier == .premium else { continue }
+            _ = revenueCounter(model.id, .purchase)
+            _ = revenueCounter(model.id, .refund)
             _ = registry.makeCounter(descriptor: Self.trialFailures, labels: [("model", model.id.rawValue)])
             for path in RequestPath.allCases {
                 _ = registry.makeCounter(descriptor: Self.bypass, labels: [("model", model.id.rawValue), ("path", path.rawValue)])
@@ -110,7 +115,21 @@ public final class ModelgateMetrics: Sendable {
         registry.makeCounter(descriptor: Self.providerErrors, labels: [("provider", provider.rawValue), ("code", code.rawValue)]).increment()
     }
 
+    /// What a call cost at the provider, in micro-dollars, by model: the alert compares it with revenue.
+    public func providerCost(model: ModelID, micros: Int) {
+        guard micros > 0 else { return }
+        costCounter(model).increment(by: Int64(micros))
+    }
+
     // MARK: Payments, analytics, database
+
+    public enum RevenueKind: String, Sendable, CaseIterable { case purchase, refund }
+
+    /// Money booked for a model: a completed purchase, or a refund (counted apart, as counters only grow).
+    public func revenue(model: ModelID, _ kind: RevenueKind, cents: Int) {
+        guard cents > 0 else { return }
+        revenueCounter(model, kind).increment(by: Int64(cents))
+    }
 
     public func webhook(_ outcome: WebhookOutcome) {
         registry.makeCounter(descriptor: Self.webhooks, labels: [("outcome", outcome.rawValue)]).increment()
@@ -133,6 +152,14 @@ public final class ModelgateMetrics: Sendable {
     /// The Prometheus text exposition of every metric.
     public func exposition() -> String { registry.emitToString() }
 
+    private func costCounter(_ model: ModelID) -> Counter {
+        registry.makeCounter(descriptor: Self.providerCost, labels: [("model", model.rawValue)])
+    }
+
+    private func revenueCounter(_ model: ModelID, _ kind: RevenueKind) -> Counter {
+        registry.makeCounter(descriptor: Self.revenue, labels: [("model", model.rawValue), ("kind", kind.rawValue)])
+    }
+
     private func quotaCounter(_ model: ModelID, _ outcome: QuotaOutcome) -> Counter {
         registry.makeCounter(descriptor: Self.quota, labels: [("model", model.rawValue), ("outcome", outcome.rawValue)])
     }
@@ -146,7 +173,7 @@ public final class ModelgateMetrics: Sendable {
     static var httpRequests: MetricNameDescriptor { metric("modelgate_http_requests_total", "HTTP requests answered, by method, route template and status.") }
     static var httpDuration: MetricNameDescriptor { metric("modelgate_http_request_duration_seconds", "Time to answer an HTTP request (until the response head), by method and route template.") }
     static var selection: MetricNameDescriptor { metric("modelgate_selection_duration_seconds", "Time to choose a message's model and decide its access.") }
-    static var quota: MetricNameDescriptor { metric("modelgate_quota_outcomes_total", "Messages by model and quota outcome (allowed, trial, locked, rate_limited, trial_exhausted).") }
+    static var quota: MetricNameDescriptor { metric("modelgate_quota_outcomes_total", "Messages by model and quota outcome (allowed, trial, locked, rate_limited, trial_exhausted, token_budget_exhausted).") }
     static var providerRequests: MetricNameDescriptor { metric("modelgate_provider_requests_total", "Requests sent to an LLM provider.") }
     static var providerErrors: MetricNameDescriptor { metric("modelgate_provider_errors_total", "Failed LLM provider requests, by provider and error code.") }
     static var providerDuration: MetricNameDescriptor { metric("modelgate_provider_duration_seconds", "Duration of a provider stream, from request to its end.") }
@@ -160,5 +187,7 @@ public final class ModelgateMetrics: Sendable {
     static var delivered: MetricNameDescriptor { metric("modelgate_analytics_events_delivered_total", "Analytics events PostHog accepted.") }
     static var connectionsInUse: MetricNameDescriptor { metric("modelgate_database_connections_in_use", "Database connections leased right now.") }
     static var keyRequests: MetricNameDescriptor { metric("modelgate_key_requests_total", "Requests made with an API key, by key id and outcome (allowed, rate_limited, end_user_rate_limited, task_budget_exhausted).") }
+    static var providerCost: MetricNameDescriptor { metric("modelgate_provider_cost_micros_total", "Provider cost of calls at list prices, in micro-dollars, by model (estimated when a provider reported no usage).") }
+    static var revenue: MetricNameDescriptor { metric("modelgate_revenue_cents_total", "Money booked for a model in US cents, by model and kind (purchase, refund).") }
     static var connectionsMax: MetricNameDescriptor { metric("modelgate_database_connections_max", "Database connections the pools may open.") }
 }

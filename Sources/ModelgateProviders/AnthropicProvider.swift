@@ -189,8 +189,10 @@ struct AnthropicStreamTranslator: StreamTranslator {
         if let output = counts["output_tokens"] as? Int { usage.outputTokens = output }
         guard let input = counts["input_tokens"] as? Int else { return }
         let read = counts["cache_read_input_tokens"] as? Int ?? 0
-        usage.inputTokens = input + read + (counts["cache_creation_input_tokens"] as? Int ?? 0)
+        let written = counts["cache_creation_input_tokens"] as? Int ?? 0
+        usage.inputTokens = input + read + written
         usage.cachedInputTokens = read
+        usage.cacheWriteTokens = written
     }
 
     mutating func end() throws -> [ProviderEvent] {

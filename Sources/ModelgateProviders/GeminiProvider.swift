@@ -180,7 +180,7 @@ struct GeminiStreamTranslator: StreamTranslator {
             let int = { (key: String) in counts[key] as? Int ?? 0 }
             usage = TokenUsage(inputTokens: int("promptTokenCount") + int("toolUsePromptTokenCount"),
                                outputTokens: int("candidatesTokenCount") + int("thoughtsTokenCount"),
-                               cachedInputTokens: int("cachedContentTokenCount"))
+                               cachedInputTokens: int("cachedContentTokenCount"), reasoningTokens: int("thoughtsTokenCount"))
         }
         var events: [ProviderEvent] = []
         for candidate in chunk["candidates"] as? [[String: Any]] ?? [] {

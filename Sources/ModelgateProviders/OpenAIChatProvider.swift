@@ -106,7 +106,8 @@ struct OpenAIStreamTranslator: StreamTranslator {
         if let counts = chunk["usage"] as? [String: Any] {
             usage = TokenUsage(
                 inputTokens: counts["prompt_tokens"] as? Int ?? 0, outputTokens: counts["completion_tokens"] as? Int ?? 0,
-                cachedInputTokens: (counts["prompt_tokens_details"] as? [String: Any])?["cached_tokens"] as? Int ?? 0)
+                cachedInputTokens: (counts["prompt_tokens_details"] as? [String: Any])?["cached_tokens"] as? Int ?? 0,
+                reasoningTokens: (counts["completion_tokens_details"] as? [String: Any])?["reasoning_tokens"] as? Int ?? 0)
         }
         var events: [ProviderEvent] = []
         for choice in chunk["choices"] as? [[String: Any]] ?? [] {

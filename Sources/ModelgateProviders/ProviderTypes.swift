@@ -29,19 +29,8 @@ public struct ProviderRequest: Sendable, Equatable {
     }
 }
 
-public struct TokenUsage: Sendable, Equatable, Codable {
-    /// Every prompt token, cached ones included.
-    public var inputTokens: Int
-    public var outputTokens: Int
-    /// Prompt tokens read from the provider's cache.
-    public var cachedInputTokens: Int
-
-    public init(inputTokens: Int = 0, outputTokens: Int = 0, cachedInputTokens: Int = 0) {
-        self.inputTokens = inputTokens
-        self.outputTokens = outputTokens
-        self.cachedInputTokens = cachedInputTokens
-    }
-}
+/// A call's tokens as its provider reported them (prompt counts include cached and cache-written tokens).
+public typealias TokenUsage = TurnTokens
 
 /// Why a reply ended, in OpenAI's words (each adapter maps its provider's reasons).
 public enum FinishReason: String, Sendable, Equatable, Codable {

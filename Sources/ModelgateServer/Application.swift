@@ -67,8 +67,9 @@ public struct Services: Sendable {
         sessions = SessionAuthority(
             sessions: SessionRepository(database: database), profiles: profiles, apiKeys: apiKeys, clock: dependencies.clock,
             secureCookies: billing.publicURL.lowercased().hasPrefix("https://"))
+        let spend = SpendLedger(database: database)
         access = ModelAccessService(
-            cache: cache, entitlements: EntitlementRepository(database: database), ledger: QuotaLedger(database: database),
+            cache: cache, entitlements: EntitlementRepository(database: database), ledger: QuotaLedger(database: database), spend: spend,
             outbox: AnalyticsOutbox(makeID: dependencies.makeID), metrics: dependencies.metrics, clock: dependencies.clock,
             keys: ApiKeyRepository(database: database), configuredProviders: Set(Provider.allCases.filter(dependencies.providers.isAvailable)),
             modelSelection: dependencies.features.modelSelection)
@@ -81,7 +82,7 @@ public struct Services: Sendable {
             access: access, profiles: profiles, providers: dependencies.providers, outbox: AnalyticsOutbox(makeID: dependencies.makeID),
             limits: limits, clock: dependencies.clock)
         chat = ChatService(
-            access: access, conversations: ConversationRepository(database: database), providers: dependencies.providers, limits: limits,
+            access: access, conversations: ConversationRepository(database: database), spend: spend, providers: dependencies.providers, limits: limits,
             shutdown: dependencies.shutdown, metrics: dependencies.metrics, clock: dependencies.clock, makeID: dependencies.makeID)
         purchases = PurchaseService(
             stripe: dependencies.stripe, configuration: billing, database: database, clock: dependencies.clock,
@@ -119,11 +120,13 @@ public func buildRouter(
     let limits = UserLimitMiddleware(limits: services.limits)
     let api = router.group("api").add(middleware: ChildTaskMiddleware()).add(middleware: auth).add(middleware: limits)
     UserRoutes(service: services.userModels, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
-    ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxChatBodyBytes, logger: dependencies.logger).register(on: api)
+    let recorder = ReplyRecorder(chat: services.chat, logger: dependencies.logger)
+    ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxChatBodyBytes, recorder: recorder).register(on: api)
     SignInLinkRoutes(apiKeys: services.apiKeys, sessions: services.sessions, tokens: tokens, publicURL: configuration.billing.publicURL).register(on: api)
     let openAI = router.group("v1").add(middleware: ChildTaskMiddleware()).add(middleware: auth).add(middleware: limits)
     OpenAICompatibleRoutes(
-        chat: services.chat, userModels: services.userModels, clock: dependencies.clock, maxBodyBytes: configuration.maxChatBodyBytes
+        chat: services.chat, userModels: services.userModels, clock: dependencies.clock, maxBodyBytes: configuration.maxChatBodyBytes,
+        recorder: recorder
     ).register(on: openAI)
     BillingRoutes(purchases: services.purchases, userModels: services.userModels, metrics: dependencies.metrics).register(api: api, router: router)
     PageRoutes(

@@ -30,7 +30,7 @@ public struct CatalogAdministration: Sendable {
     public func create(_ model: AIModel, by actor: Actor, at now: Date,
                        alsoWrite extra: @escaping @Sendable (any SQLDatabase) async throws -> Void = { _ in }) async throws {
         try await database.transaction { db in
-            guard try await CatalogRepository.insert(model, at: now, onConflictDoNothing: true, in: db) == 1 else {
+            guard try await CatalogRepository.insert(model, at: now, onConflictDoNothing: true, priceSource: "set by \(actor.id)", in: db) == 1 else {
                 throw ModelgateError.validationFailed([FieldError("id", "is already taken by another model")])
             }
             try await AuditLog.record(actor: actor.id, action: "model.created", targetType: "model", targetID: model.id.rawValue,

@@ -12,9 +12,14 @@ public struct CatalogRepository: Sendable {
     public func snapshot() async throws -> CatalogSnapshot {
         try await database.read { db in
             let rows = try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM ai_models").all()
-            let models = try rows.map(Self.decodeModel)
+            let prices = try await PriceHistory.current(in: db)
+            let models = try rows.map(Self.decodeModel).map { model in
+                var model = model
+                model.prices = prices[model.id]
+                return model
+            }
             guard let settings = try await db.raw("""
-                SELECT system_default_model_id, version, free_daily_limit FROM catalog_settings WHERE id = 1
+                SELECT system_default_model_id, version, free_daily_limit, user_daily_cost_budget_micros FROM catalog_settings WHERE id = 1
                 """).first() else {
                 throw ModelgateError.noModelAvailable
             }
@@ -22,7 +27,8 @@ public struct CatalogRepository: Sendable {
                 models: models,
                 systemDefaultID: ModelID(try settings.decode(column: "system_default_model_id", as: String.self)),
                 version: Int64(try settings.decode(column: "version", as: Int.self)),
-                freeDailyLimit: try settings.decode(column: "free_daily_limit", as: Int?.self))
+                freeDailyLimit: try settings.decode(column: "free_daily_limit", as: Int?.self),
+                userDailyCostBudgetMicros: try settings.decode(column: "user_daily_cost_budget_micros", as: Int?.self))
         }
     }
 
@@ -36,7 +42,7 @@ public struct CatalogRepository: Sendable {
 
     static let columns = """
         id, provider, provider_model_id, display_name, description, enabled, tier, price_cents, stripe_product_id, \
-        stripe_price_id, metadata, rate_limit_messages_per_day, trial_messages_allowed, sort_order
+        stripe_price_id, metadata, rate_limit_messages_per_day, trial_messages_allowed, sort_order, daily_token_budget
         """
 
     static func decodeModel(_ row: any SQLRow) throws -> AIModel {
@@ -56,11 +62,12 @@ public struct CatalogRepository: Sendable {
             metadata: metadata,
             dailyMessageLimit: try row.decode(column: "rate_limit_messages_per_day", as: Int?.self),
             trialMessagesAllowed: try row.decode(column: "trial_messages_allowed", as: Int.self),
-            sortOrder: try row.decode(column: "sort_order", as: Int.self))
+            sortOrder: try row.decode(column: "sort_order", as: Int.self),
+            dailyTokenBudget: try row.decode(column: "daily_token_budget", as: Int?.self))
     }
 
     /// Inserts a model (and its product when premium). Returns 1 when a row was new.
-    static func insert(_ model: AIModel, at now: Date, onConflictDoNothing: Bool, in db: any SQLDatabase) async throws -> Int {
+    static func insert(_ model: AIModel, at now: Date, onConflictDoNothing: Bool, priceSource: String, in db: any SQLDatabase) async throws -> Int {
         let metadata = String(decoding: try JSONEncoder().encode(model.metadata), as: UTF8.self)
         let conflict = onConflictDoNothing ? "ON CONFLICT (id) DO NOTHING" : ""
         let rows = try await db.raw("""
@@ -69,9 +76,12 @@ public struct CatalogRepository: Sendable {
                     \(bind: model.displayName), \(bind: model.description), \(bind: model.enabled), \(bind: model.tier.rawValue),
                     \(bind: model.priceCents), \(bind: model.stripeProductID), \(bind: model.stripePriceID), \(bind: metadata),
                     \(bind: model.dailyMessageLimit), \(bind: model.trialMessagesAllowed), \(bind: model.sortOrder),
-                    \(bind: now), \(bind: now))
+                    \(bind: model.dailyTokenBudget), \(bind: now), \(bind: now))
             \(unsafeRaw: conflict) RETURNING id
             """).all()
+        if rows.count == 1, let prices = model.prices {
+            try await PriceHistory.record(PriceChange(modelId: model.id, prices: prices, effectiveFrom: now, source: priceSource), in: db)
+        }
         if let price = model.priceCents, model.tier == .premium {
             try await db.raw("""
                 INSERT INTO products (id, type, model_id, price_cents, created_at, updated_at)

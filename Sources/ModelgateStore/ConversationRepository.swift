@@ -25,7 +25,15 @@ public struct StoredMessage: Sendable, Equatable, Codable {
     public let inputTokens: Int?
     /// Of `inputTokens`, those the provider read from its prompt cache.
     public let cachedInputTokens: Int?
+    /// Of `inputTokens`, those written to the provider's prompt cache (Anthropic).
+    public let cacheWriteTokens: Int?
     public let outputTokens: Int?
+    /// Of `outputTokens`, hidden reasoning ("thoughts").
+    public let reasoningTokens: Int?
+    /// The exchange's provider cost in micro-dollars at the price in force then (on the reply).
+    public let costMicros: Int?
+    /// True when the provider reported no usage and the counts are estimates (characters / 4).
+    public let usageEstimated: Bool?
     public let createdAt: Date
     /// Images of a user turn.
     public let attachments: [AttachmentSummary]
@@ -49,16 +57,15 @@ public struct ChatExchange: Sendable {
     public let model: ModelID
     public let payment: PaymentKind
     public let reason: SelectionReason
-    public let inputTokens: Int
-    public let cachedInputTokens: Int
-    public let outputTokens: Int
+    public let tokens: TurnTokens
+    public let costMicros: Int
     /// Images of the user's turn, new with it.
     public var attachments: [StoredAttachment] = []
     public var toolResults: [StoredToolResult] = []
     public var toolCalls: [ToolCall] = []
 
     public init(conversationID: String, user: UserID, persona: PersonaID, isNewConversation: Bool, message: String, reply: String,
-                model: ModelID, payment: PaymentKind, reason: SelectionReason, inputTokens: Int, cachedInputTokens: Int = 0, outputTokens: Int) {
+                model: ModelID, payment: PaymentKind, reason: SelectionReason, tokens: TurnTokens, costMicros: Int) {
         self.conversationID = conversationID
         self.user = user
         self.persona = persona
@@ -68,9 +75,8 @@ public struct ChatExchange: Sendable {
         self.model = model
         self.payment = payment
         self.reason = reason
-        self.inputTokens = inputTokens
-        self.cachedInputTokens = cachedInputTokens
-        self.outputTokens = outputTokens
+        self.tokens = tokens
+        self.costMicros = costMicros
     }
 }
 
@@ -104,7 +110,8 @@ public struct ConversationRepository: Sendable {
         try await database.read { db in
             let rows = try await db.raw("""
                 SELECT m.id, m.role, m.content, m.model_id, m.payment_kind, m.selection_reason, m.input_tokens, m.cached_input_tokens,
-                       m.output_tokens, m.created_at, m.attachment_ids, m.tool_calls, m.tool_results
+                       m.cache_write_tokens, m.output_tokens, m.reasoning_tokens, m.cost_micros, m.usage_estimated, m.created_at,
+                       m.attachment_ids, m.tool_calls, m.tool_results
                 FROM messages m JOIN conversations c ON c.id = m.conversation_id
                 WHERE m.conversation_id = \(bind: id) AND c.user_id = \(bind: user.description) AND m.id < \(bind: before ?? Int.max)
                 ORDER BY m.id DESC LIMIT \(bind: limit ?? Int(Int32.max))
@@ -121,7 +128,11 @@ public struct ConversationRepository: Sendable {
                     selectionReason: try row.decodeEnum(column: "selection_reason", as: SelectionReason?.self),
                     inputTokens: try row.decode(column: "input_tokens", as: Int?.self),
                     cachedInputTokens: try row.decode(column: "cached_input_tokens", as: Int?.self),
+                    cacheWriteTokens: try row.decode(column: "cache_write_tokens", as: Int?.self),
                     outputTokens: try row.decode(column: "output_tokens", as: Int?.self),
+                    reasoningTokens: try row.decode(column: "reasoning_tokens", as: Int?.self),
+                    costMicros: try row.decode(column: "cost_micros", as: Int?.self),
+                    usageEstimated: try row.decode(column: "usage_estimated", as: Bool?.self),
                     createdAt: try row.decode(column: "created_at", as: Date.self),
                     attachments: ids.compactMap { summaries[$0] },
                     toolCalls: JSONColumn.decode(try row.decode(column: "tool_calls", as: String?.self)),
@@ -130,8 +141,10 @@ public struct ConversationRepository: Sendable {
         }
     }
 
-    /// Stores both turns of an exchange (and the conversation when new) in one transaction.
-    public func record(_ exchange: ChatExchange, at now: Date) async throws {
+    /// Stores both turns of an exchange (and the conversation when new) in one transaction, with
+    /// what `alsoWrite` writes (the call's settlement).
+    public func record(_ exchange: ChatExchange, at now: Date,
+                       alsoWrite extra: @escaping @Sendable (any SQLDatabase) async throws -> Void = { _ in }) async throws {
         try await database.transaction { db in
             if exchange.isNewConversation {
                 try await db.raw("""
@@ -143,17 +156,21 @@ public struct ConversationRepository: Sendable {
                 try await db.raw("UPDATE conversations SET updated_at = \(bind: now) WHERE id = \(bind: exchange.conversationID)").run()
             }
             try await Self.insert(exchange.attachments, user: exchange.user, at: now, in: db)
+            let tokens = exchange.tokens
             try await db.raw("""
                 INSERT INTO messages (conversation_id, role, content, model_id, payment_kind, selection_reason, input_tokens,
-                                      cached_input_tokens, output_tokens, created_at, attachment_ids, tool_calls, tool_results)
+                                      cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_micros, usage_estimated,
+                                      created_at, attachment_ids, tool_calls, tool_results)
                 VALUES (\(bind: exchange.conversationID), 'user', \(bind: exchange.message), \(bind: exchange.model.rawValue),
-                        \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), \(bind: exchange.inputTokens),
-                        \(bind: exchange.cachedInputTokens), NULL, \(bind: now), \(bind: JSONColumn.encode(exchange.attachments.map(\.id))),
-                        NULL, \(bind: JSONColumn.encode(exchange.toolResults))),
+                        \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), \(bind: tokens.inputTokens),
+                        \(bind: tokens.cachedInputTokens), \(bind: tokens.cacheWriteTokens), NULL, NULL, NULL, \(bind: tokens.estimated), \(bind: now),
+                        \(bind: JSONColumn.encode(exchange.attachments.map(\.id))), NULL, \(bind: JSONColumn.encode(exchange.toolResults))),
                        (\(bind: exchange.conversationID), 'assistant', \(bind: exchange.reply), \(bind: exchange.model.rawValue),
-                        \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), NULL, NULL, \(bind: exchange.outputTokens), \(bind: now),
+                        \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), NULL, NULL, NULL, \(bind: tokens.outputTokens),
+                        \(bind: tokens.reasoningTokens), \(bind: exchange.costMicros), \(bind: tokens.estimated), \(bind: now),
                         NULL, \(bind: JSONColumn.encode(exchange.toolCalls)), NULL)
                 """).run()
+            try await extra(db)
         }
     }
 

@@ -2,6 +2,14 @@ import Foundation
 import ModelgateCore
 import SQLKit
 
+/// Money booked for a model on a day: a purchase (positive) or a refund (negative).
+public struct RevenueBooking: Sendable, Equatable {
+    public enum Kind: String, Sendable { case purchase, refund }
+    public let kind: Kind
+    public let model: ModelID
+    public let amountCents: Int
+}
+
 /// Where Stripe's events have moved a purchase: pending → completed → (refunded), or failed.
 public enum PurchaseStatus: String, Sendable, Codable {
     case pending, completed, failed, refunded
@@ -76,8 +84,32 @@ public struct PurchaseRepository: Sendable {
         try await db.raw("SELECT payment_intent_id FROM stripe_refunds WHERE payment_intent_id = \(bind: paymentIntent)").first() != nil
     }
 
-    public static func setStatus(_ status: PurchaseStatus, of id: Int, at now: Date, in db: any SQLDatabase) async throws {
+    /// Moves a purchase on and books its revenue: the amount on the UTC day it completes, and as a
+    /// negative amount on the day it is refunded — only when it was booked as completed first (a
+    /// refund that overtook its completion booked nothing, and takes nothing back). Returns what was booked.
+    @discardableResult
+    public static func setStatus(_ status: PurchaseStatus, of id: Int, at now: Date, in db: any SQLDatabase) async throws -> RevenueBooking? {
         try await db.raw("UPDATE purchases SET status = \(bind: status.rawValue), updated_at = \(bind: now) WHERE id = \(bind: id)").run()
+        let kind: RevenueBooking.Kind
+        switch status {
+        case .completed: kind = .purchase
+        case .refunded: kind = .refund
+        case .pending, .failed: return nil
+        }
+        let day = QuotaCalendar.day(at: now, zoneIdentifier: "UTC").key
+        let sign = kind == .refund ? -1 : 1
+        let bookedFirst: SQLQueryString = kind == .refund
+            ? "AND EXISTS (SELECT 1 FROM revenue_bookings b WHERE b.purchase_id = p.id AND b.kind = 'purchase')" : ""
+        let row = try await db.raw("""
+            INSERT INTO revenue_bookings (purchase_id, kind, model_id, user_id, day, amount_cents, booked_at)
+            SELECT p.id, \(bind: kind.rawValue), r.model_id, p.user_id, \(bind: day), \(bind: sign) * p.amount_cents, \(bind: now)
+            FROM purchases p JOIN products r ON r.id = p.product_id WHERE p.id = \(bind: id) \(bookedFirst)
+            ON CONFLICT (purchase_id, kind) DO NOTHING
+            RETURNING model_id, amount_cents
+            """).first()
+        guard let row else { return nil }
+        return RevenueBooking(kind: kind, model: ModelID(try row.decode(column: "model_id", as: String.self)),
+                              amountCents: try row.decode(column: "amount_cents", as: Int.self))
     }
 
     private static func select(_ condition: SQLQueryString, in db: any SQLDatabase) async throws -> PurchaseRecord? {

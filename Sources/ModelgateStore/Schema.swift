@@ -396,5 +396,79 @@ enum Schema {
             // NULL: free models without a daily limit of their own are unlimited (set so explicitly).
             "ALTER TABLE catalog_settings ADD COLUMN free_daily_limit INTEGER DEFAULT 200 CHECK (free_daily_limit > 0)",
         ]),
+        Migration(version: 9, name: "provider prices, cost per call, token and dollar budgets, booked revenue", statements: [
+            // Price history: the price of a call is the one in force when it was admitted, so a change never alters past costs.
+            """
+            CREATE TABLE model_prices (
+                model_id TEXT NOT NULL REFERENCES ai_models (id),
+                effective_from {ts} NOT NULL,
+                input_micros_per_million INTEGER NOT NULL CHECK (input_micros_per_million >= 0),
+                output_micros_per_million INTEGER NOT NULL CHECK (output_micros_per_million >= 0),
+                cached_input_micros_per_million INTEGER NOT NULL CHECK (cached_input_micros_per_million >= 0),
+                cache_write_micros_per_million INTEGER CHECK (cache_write_micros_per_million >= 0),
+                source TEXT NOT NULL,
+                PRIMARY KEY (model_id, effective_from)
+            )
+            """,
+            "ALTER TABLE ai_models ADD COLUMN daily_token_budget INTEGER CHECK (daily_token_budget > 0)",
+            "ALTER TABLE catalog_settings ADD COLUMN user_daily_cost_budget_micros INTEGER CHECK (user_daily_cost_budget_micros > 0)",
+            // What calls used and cost per user, model and local day, settled after each stream; and the
+            // tokens reserved by calls still streaming (their worst case), which budgets count as spent.
+            "ALTER TABLE model_usage_daily ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_daily ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_daily ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_daily ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_daily ADD COLUMN cost_micros INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_daily ADD COLUMN calls INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_daily ADD COLUMN estimated_calls INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_daily ADD COLUMN tokens_reserved INTEGER NOT NULL DEFAULT 0 CHECK (tokens_reserved >= 0)",
+            // A user's spend across models per local day, with the worst case of calls still streaming.
+            """
+            CREATE TABLE user_spend_daily (
+                user_id TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+                day TEXT NOT NULL CHECK (length(day) = 10),
+                cost_micros INTEGER NOT NULL DEFAULT 0 CHECK (cost_micros >= 0),
+                reserved_micros INTEGER NOT NULL DEFAULT 0 CHECK (reserved_micros >= 0),
+                tokens INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (user_id, day)
+            )
+            """,
+            // All-time spend per user, read backwards for the top spenders.
+            """
+            CREATE TABLE user_spend_totals (
+                user_id TEXT PRIMARY KEY REFERENCES profiles (id) ON DELETE CASCADE,
+                cost_micros INTEGER NOT NULL DEFAULT 0,
+                tokens INTEGER NOT NULL DEFAULT 0,
+                calls INTEGER NOT NULL DEFAULT 0
+            )
+            """,
+            "CREATE INDEX user_spend_totals_cost ON user_spend_totals (cost_micros, user_id)",
+            "ALTER TABLE model_usage_rollup ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_rollup ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_rollup ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_rollup ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_rollup ADD COLUMN cost_micros INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_rollup ADD COLUMN calls INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_rollup ADD COLUMN estimated_calls INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE messages ADD COLUMN cache_write_tokens INTEGER",
+            "ALTER TABLE messages ADD COLUMN reasoning_tokens INTEGER",
+            "ALTER TABLE messages ADD COLUMN cost_micros INTEGER",
+            "ALTER TABLE messages ADD COLUMN usage_estimated BOOLEAN",
+            // Revenue as booked: a purchase's amount on the UTC day it completed, a refund's as a negative
+            // amount on the day it was refunded. Once per purchase and kind, however often Stripe retries.
+            """
+            CREATE TABLE revenue_bookings (
+                purchase_id BIGINT NOT NULL REFERENCES purchases (id),
+                kind TEXT NOT NULL CHECK (kind IN ('purchase', 'refund')),
+                model_id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                day TEXT NOT NULL CHECK (length(day) = 10),
+                amount_cents INTEGER NOT NULL,
+                booked_at {ts} NOT NULL,
+                PRIMARY KEY (purchase_id, kind)
+            )
+            """,
+            "CREATE INDEX revenue_bookings_day ON revenue_bookings (day, model_id)",
+        ]),
     ]
 }

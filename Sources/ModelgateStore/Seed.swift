@@ -9,20 +9,31 @@ public enum Seed {
 
     public static let models: [AIModel] = [
         model("gpt-4o-mini", .openai, "gpt-4o-mini", "GPT-4o mini", "Fast, affordable OpenAI model for everyday coaching.",
-              .free, nil, nil, 0, 10, speed: "fast", quality: "good", context: 128_000),
+              .free, nil, nil, 0, 10, speed: "fast", quality: "good", context: 128_000, prices: .perMillion(0.15, 0.60, cached: 0.075)),
         model("claude-3-5-haiku", .anthropic, "claude-3-5-haiku-latest", "Claude 3.5 Haiku", "Anthropic's quickest model, warm and concise.",
-              .free, nil, nil, 0, 20, speed: "fast", quality: "good", context: 200_000),
+              .free, nil, nil, 0, 20, speed: "fast", quality: "good", context: 200_000, prices: .perMillion(0.80, 4, cached: 0.08, cacheWrite: 1)),
         model("llama-3.1-8b", .together, "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo", "Llama 3.1 8B", "Open-weights Llama served by Together AI.",
-              .free, nil, nil, 0, 30, speed: "fastest", quality: "basic", context: 131_072),
+              .free, nil, nil, 0, 30, speed: "fastest", quality: "basic", context: 131_072, prices: .perMillion(0.18, 0.18, cached: 0.18)),
         model("gpt-4o", .openai, "gpt-4o", "GPT-4o", "OpenAI's flagship: deeper reasoning for complex goals.",
-              .premium, 299, 50, 2, 40, speed: "medium", quality: "excellent", context: 128_000),
+              .premium, 299, 50, 2, 40, speed: "medium", quality: "excellent", context: 128_000, prices: .perMillion(2.50, 10, cached: 1.25)),
         model("claude-3-5-sonnet", .anthropic, "claude-3-5-sonnet-latest", "Claude 3.5 Sonnet", "Thoughtful, nuanced coaching conversations.",
-              .premium, 299, 50, 2, 50, speed: "medium", quality: "excellent", context: 200_000),
+              .premium, 299, 50, 2, 50, speed: "medium", quality: "excellent", context: 200_000,
+              prices: .perMillion(3, 15, cached: 0.30, cacheWrite: 3.75)),
         model("gemini-pro-1.5", .google, "gemini-1.5-pro", "Gemini 1.5 Pro", "Google's long-context model: remembers long journeys.",
-              .premium, 299, 50, 2, 60, speed: "medium", quality: "excellent", context: 2_000_000),
+              .premium, 299, 50, 2, 60, speed: "medium", quality: "excellent", context: 2_000_000, prices: .perMillion(1.25, 5, cached: 0.3125)),
         model("claude-3-opus", .anthropic, "claude-3-opus-latest", "Claude 3 Opus", "Anthropic's most capable model for the hardest questions.",
-              .premium, 499, 30, 2, 70, speed: "slow", quality: "best", context: 200_000),
+              .premium, 499, 30, 2, 70, speed: "slow", quality: "best", context: 200_000,
+              prices: .perMillion(15, 75, cached: 1.50, cacheWrite: 18.75)),
     ]
+
+    /// Where the seeded prices come from: the providers' published list prices (US dollars per million
+    /// tokens) as of 2024-11-04, when Claude 3.5 Haiku's were announced. OpenAI: openai.com/api/pricing
+    /// (gpt-4o-2024-08-06, gpt-4o-mini; cached input half price). Anthropic: anthropic.com/pricing (cache
+    /// writes 1.25×, reads 0.1× input). Google: ai.google.dev/pricing after the 2024-10-01 cut, prompts up
+    /// to 128k tokens (longer prompts cost twice as much: not modelled). Together AI: together.ai/pricing
+    /// (Llama 3.1 8B Instruct Turbo, one price for input and output, no cache discount). OpenAI's and
+    /// Together's figures match LiteLLM 1.108.7's model_prices_and_context_window.json.
+    public static let priceSource = "provider list prices as of 2024-11-04 (seed)"
 
     public static let personas: [Persona] = [
         Persona(id: "career", name: "Career Coach", description: "Job search, growth and hard conversations at work.",
@@ -38,13 +49,13 @@ public enum Seed {
     private static func model(
         _ id: ModelID, _ provider: Provider, _ providerModel: String, _ name: String, _ description: String,
         _ tier: Tier, _ price: Int?, _ limit: Int?, _ trials: Int, _ order: Int,
-        speed: String, quality: String, context: Int
+        speed: String, quality: String, context: Int, prices: TokenPrices
     ) -> AIModel {
         AIModel(
             id: id, provider: provider, providerModelID: providerModel, displayName: name, description: description,
             tier: tier, priceCents: price,
             metadata: .object(["speed": .string(speed), "quality": .string(quality), "contextWindow": .number(Double(context))]),
-            dailyMessageLimit: limit, trialMessagesAllowed: trials, sortOrder: order)
+            dailyMessageLimit: limit, trialMessagesAllowed: trials, sortOrder: order, prices: prices)
     }
 
     /// Inserts what is missing; returns how many rows were new.
@@ -53,7 +64,14 @@ public enum Seed {
         try await database.transaction { db in
             var inserted = 0
             for model in models {
-                inserted += try await CatalogRepository.insert(model, at: now, onConflictDoNothing: true, in: db)
+                var unpriced = model
+                unpriced.prices = nil
+                inserted += try await CatalogRepository.insert(unpriced, at: now, onConflictDoNothing: true, priceSource: priceSource, in: db)
+                // Also prices a model seeded before prices existed; an admin's prices are never replaced.
+                if let prices = model.prices {
+                    let change = PriceChange(modelId: model.id, prices: prices, effectiveFrom: now, source: priceSource)
+                    inserted += try await PriceHistory.recordIfNone(change, in: db) ? 1 : 0
+                }
             }
             inserted += try await db.raw("""
                 INSERT INTO catalog_settings (id, system_default_model_id, version, updated_at)

@@ -101,6 +101,13 @@ extension Problem {
                       extra: ["modelId": .string(model.rawValue), "limit": .number(Double(limit)), "resetAt": .string(ISO8601.string(resetAt))],
                       // The OpenAI and Anthropic SDKs retry a 429 unless told not to; this one lasts until midnight.
                       headers: [.retryAfter: String(seconds), .shouldRetry: "false"])
+        case .tokenBudgetExhausted(let model, let budget, let limit, let resetAt, let seconds):
+            let spent = budget == .tokens ? "\(limit) tokens on '\(model)'" : "\(Money.dollars(micros: limit)) of model use"
+            self.init(status: .tooManyRequests, code: "token_budget_exhausted", title: "Daily budget reached",
+                      detail: "Your daily budget of \(spent) is used (calls still streaming count at their longest possible reply); it resets at \(ISO8601.string(resetAt)). Nothing was charged.",
+                      extra: ["modelId": .string(model.rawValue), "budget": .string(budget.rawValue), "limit": .number(Double(limit)),
+                              "resetAt": .string(ISO8601.string(resetAt))],
+                      headers: [.retryAfter: String(seconds), .shouldRetry: "false"])
         case .unknownPersona(let persona):
             self.init(status: .unprocessableContent, code: "unknown_persona", title: "Unknown persona",
                       detail: "There is no persona '\(persona)'.", extra: ["personaId": .string(persona.rawValue)])

@@ -176,7 +176,7 @@ extension AdminPage.ModelRow {
         provider = model.provider.displayName
         tier = model.tier == .premium ? "Premium" : "Free"
         isPremium = model.tier == .premium
-        price = model.priceCents.map(Money.dollars) ?? "—"
+        price = model.priceCents.map { Money.dollars($0) } ?? "—"
         dailyLimit = model.dailyMessageLimit.map(String.init) ?? "unlimited"
         trials = model.trialMessagesAllowed
         sortOrder = model.sortOrder

@@ -32,7 +32,7 @@ struct SettingsNotice {
         let problem = Problem(error)
         func named(_ id: ModelID) -> (name: String, price: String) {
             let model = catalog.model(id)
-            return (model?.displayName ?? "This model", model?.priceCents.map(Money.dollars).map { " for \($0)" } ?? "")
+            return (model?.displayName ?? "This model", model?.priceCents.map { Money.dollars($0) }.map { " for \($0)" } ?? "")
         }
         let text = switch error as? ModelgateError {
         case .premiumChoiceLocked(let id, _)?, .modelLocked(let id, _)?:

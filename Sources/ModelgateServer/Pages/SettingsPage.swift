@@ -153,7 +153,7 @@ extension SettingsPage {
         if model.isSystemDefault { parts.append("system default") }
         switch model.access {
         case .modelLocked, .trialExhausted: parts.append("locked")
-        case .allowed, .rateLimited: if model.purchased == false { parts.append("buy to make default") }
+        case .allowed, .rateLimited, .tokenBudgetExhausted: if model.purchased == false { parts.append("buy to make default") }
         }
         return parts.joined(separator: " · ")
     }
@@ -182,7 +182,7 @@ extension SettingsPage.ModelCard {
         isDefault = model.id == defaultID
         speed = model.metadata["speed"]?.stringValue
         quality = model.metadata["quality"]?.stringValue
-        price = model.priceCents.value.map(Money.dollars)
+        price = model.priceCents.value.map { Money.dollars($0) }
         dailyLimit = model.dailyMessageLimit.value.map { "\($0) messages a day" } ?? "No daily limit"
         trialText = premium && !purchased && model.trialMessagesAllowed > 0
             ? "\(trialsLeft) of \(model.trialMessagesAllowed) free messages left" : nil
@@ -201,7 +201,7 @@ extension SettingsPage.CompareRow {
         name = model.displayName
         provider = model.provider.displayName
         tier = model.tier == .premium ? "Premium" : "Free"
-        price = model.priceCents.value.map(Money.dollars) ?? "Free"
+        price = model.priceCents.value.map { Money.dollars($0) } ?? "Free"
         dailyLimit = model.dailyMessageLimit.value.map { "\($0)/day" } ?? "Unlimited"
         trial = model.tier == .premium ? "\(model.trialMessagesAllowed) messages" : "—"
         speed = model.metadata["speed"]?.stringValue ?? "—"
@@ -209,10 +209,6 @@ extension SettingsPage.CompareRow {
         // Metadata is free JSON: a number too large or fractional for a token count shows as unknown.
         contextWindow = model.metadata["contextWindow"]?.numberValue.flatMap { Int(exactly: $0) }.map { "\($0 / 1000)K tokens" } ?? "—"
     }
-}
-
-enum Money {
-    static func dollars(_ cents: Int) -> String { String(format: "$%d.%02d", cents / 100, cents % 100) }
 }
 
 /// Formats instants in the user's own time zone, as the page shows them.

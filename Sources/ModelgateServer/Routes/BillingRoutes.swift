@@ -23,16 +23,19 @@ struct BillingRoutes {
         }
         router.post("api/purchases/webhook") { request, _ in
             let body = try await request.body.collect(upTo: Self.webhookBodyLimit)
-            let outcome: WebhookOutcome
+            let result: WebhookResult
             do {
-                outcome = try await purchases.handleWebhook(
+                result = try await purchases.handleWebhook(
                     payload: Data(buffer: body), signature: request.headers[HTTPField.Name("Stripe-Signature")!])
             } catch {
                 if case .invalidSignature = error as? ModelgateError { metrics.webhook(.badSignature) } else { metrics.webhook(.failed) }
                 throw error
             }
-            metrics.webhook(Self.metric(outcome))
-            return JSONBody(WebhookReceipt(outcome: outcome.rawValue))
+            metrics.webhook(Self.metric(result.outcome))
+            for booking in result.bookings {
+                metrics.revenue(model: booking.model, booking.kind == .refund ? .refund : .purchase, cents: abs(booking.amountCents))
+            }
+            return JSONBody(WebhookReceipt(outcome: result.outcome.rawValue))
         }
     }
 

@@ -32,7 +32,10 @@ struct ChatDelta: Encodable, Sendable { let text: String }
 
 struct ChatDone: Encodable, Sendable {
     let finishReason: FinishReason
+    /// As the provider reported it, or estimated (characters / 4) and marked `estimated` when it did not.
     let usage: TokenUsage
+    /// The provider cost of the exchange at list prices, in micro-dollars.
+    let costMicros: Int
     /// The tools the reply called (the app runs them and sends `toolResults` back).
     let toolCalls: [ToolCall]
 }
@@ -100,7 +103,7 @@ struct ConversationDetail: Encodable, Sendable {
 struct ChatRoutes {
     let chat: ChatService
     let maxBodyBytes: Int
-    let logger: Logger
+    let recorder: ReplyRecorder
     var heartbeat: Duration = .seconds(1)
 
     func register(on group: RouterGroup<AppRequestContext>) {
@@ -154,12 +157,12 @@ struct ChatRoutes {
             loop: for await item in items {
                 switch item {
                 case .event(.delta(let text)): try await writer.write(Self.event("delta", ChatDelta(text: text)))
-                case .event(.finish(let reason, let usage)):
+                case .event(.finish(let reason, _)):
                     // Stored before `done` goes out: a client that saw its reply finish finds it in the
                     // history, even if this instance dies the next moment.
-                    let failure = await record(reply, user: user)
+                    let failure = await recorder.record(reply, user: user)
                     recorded = true
-                    try await writer.write(Self.event("done", ChatDone(finishReason: reason, usage: usage, toolCalls: reply.toolCalls)))
+                    try await writer.write(Self.event("done", ChatDone(finishReason: reason, usage: reply.tokens, costMicros: reply.costMicros, toolCalls: reply.toolCalls)))
                     if let failure { try await writer.write(Self.problemEvent(failure, requestID: requestID)) }
                 // Tool calls arrive whole in `done`; the pieces are for OpenAI clients.
                 case .event(.toolCall): break
@@ -174,40 +177,13 @@ struct ChatRoutes {
             }
         } catch {
             // The client went away: store what was delivered; ending `items` cancels the provider call.
-            if !recorded { _ = await record(reply, user: user) }
+            if !recorded { _ = await recorder.record(reply, user: user) }
             throw error
         }
-        if !recorded, let failure = await record(reply, user: user) {
+        if !recorded, let failure = await recorder.record(reply, user: user) {
             try await writer.write(Self.problemEvent(failure, requestID: requestID))
         }
         try await writer.finish(nil)
-    }
-
-    /// Stores the exchange; a failure is logged and reported, never cuts a delivered reply. A
-    /// database that is briefly away (a restart, a failover) is waited for up to 15 s, so its
-    /// charged turn is not lost.
-    private func record(_ reply: ChatReply, user: UserID) async -> Problem? {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(15))
-        var pause = Duration.milliseconds(200)
-        while true {
-            do {
-                try await chat.record(reply, for: user)
-                return nil
-            } catch ModelgateError.databaseUnavailable where ContinuousClock.now < deadline && !chat.shutdown.streamsMustEnd {
-                try? await Task.sleep(for: pause)
-                pause = min(pause * 2, .seconds(2))
-            } catch {
-                return failedToRecord(reply, error)
-            }
-        }
-    }
-
-    /// 503 when the database stayed away (it is not this server's fault), else 500.
-    private func failedToRecord(_ reply: ChatReply, _ error: any Error) -> Problem {
-        logger.error("chat turn not stored", metadata: ["error": "\(String(reflecting: error))", "conversation": "\(reply.conversation?.id ?? "")"])
-        let away = (error as? ModelgateError) == .databaseUnavailable
-        return Problem(status: away ? .serviceUnavailable : .internalServerError, code: "history_not_saved", title: "History not saved",
-                       detail: "The reply was delivered but could not be stored in the conversation history.")
     }
 
     static func event(_ name: String, _ value: some Encodable) throws -> ByteBuffer {

@@ -66,6 +66,7 @@ struct OpenAICompatibleRoutes {
     let userModels: UserModelsService
     let clock: any WallClock
     let maxBodyBytes: Int
+    let recorder: ReplyRecorder
 
     static let personaHeader = HTTPField.Name("X-Persona-Id")!
     /// `task` marks a background call (a title, tags): the key's task model and budget answer it.
@@ -88,7 +89,7 @@ struct OpenAICompatibleRoutes {
                 guard purpose == "task" else { throw ModelgateError.invalidField(field: "X-Modelgate-Purpose", reason: "must be chat or task") }
                 guard let key = context.apiKey, key.limits.taskModel != nil else { throw ModelgateError.taskNotConfigured }
                 let reply = try await chat.complete(call, persona: nil, explicit: nil, task: key, for: profile)
-                return try await respond(reply, to: body, id: context.id)
+                return try await respond(reply, to: body, id: context.id, user: profile.id)
             }
             let explicit = body.model == "auto" ? nil : ModelID(body.model)
             // Unlike /api/chat, an OpenAI client naming a model that does not exist gets OpenAI's 404, not a fallback.
@@ -96,13 +97,14 @@ struct OpenAICompatibleRoutes {
                 throw ModelgateError.notFound(what: "model", id: explicit.rawValue)
             }
             let reply = try await chat.complete(call, persona: persona, explicit: explicit, for: profile)
-            return try await respond(reply, to: body, id: context.id)
+            return try await respond(reply, to: body, id: context.id, user: profile.id)
         }
     }
 
-    private func respond(_ reply: ChatReply, to body: CompletionRequest, id: String) async throws -> Response {
+    private func respond(_ reply: ChatReply, to body: CompletionRequest, id: String, user: UserID) async throws -> Response {
         let completion = CompletionWriter(
-            id: "chatcmpl-" + id, created: Int(clock.now().timeIntervalSince1970), model: reply.admission.choice.model.id.rawValue)
+            id: "chatcmpl-" + id, created: Int(clock.now().timeIntervalSince1970), model: reply.admission.choice.model.id.rawValue,
+            settle: { [recorder] in _ = await recorder.record(reply, user: user) })
         guard body.stream == true else { return try await completion.whole(reply) }
         return completion.streaming(reply, includeUsage: body.stream_options?.include_usage == true, shutdown: chat.shutdown)
     }
@@ -113,9 +115,17 @@ struct CompletionWriter: Sendable {
     let id: String
     let created: Int
     let model: String
+    /// Settles the call's tokens and cost once its stream is over, however it ended.
+    let settle: @Sendable () async -> Void
 
     func whole(_ reply: ChatReply) async throws -> Response {
-        while try await reply.next() != nil {}
+        do {
+            while try await reply.next() != nil {}
+        } catch {
+            await settle()
+            throw error
+        }
+        await settle()
         let calls = reply.toolCalls
         var message: [String: JSONValue] = [
             "role": .string("assistant"), "content": reply.text.isEmpty && !calls.isEmpty ? .null : .string(reply.text), "refusal": .null,
@@ -132,7 +142,7 @@ struct CompletionWriter: Sendable {
                 "index": .number(0), "message": .object(message), "logprobs": .null,
                 "finish_reason": .string((reply.finishReason ?? .stop).rawValue),
             ])]),
-            "usage": Self.usage(reply.usage),
+            "usage": Self.usage(reply.tokens, costMicros: reply.costMicros),
         ])
         return try JSONBody(body).response()
     }
@@ -143,23 +153,34 @@ struct CompletionWriter: Sendable {
         Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
-                try await writer.write(chunk(delta: .object(["role": .string("assistant"), "content": .string("")]), finish: nil))
-                loop: for await item in ReplyPump.items(of: reply, heartbeat: .seconds(1), shutdown: shutdown) {
-                    switch item {
-                    case .event(.delta(let text)): try await writer.write(chunk(delta: .object(["content": .string(text)]), finish: nil))
-                    case .event(.toolCall(let call)): try await writer.write(chunk(delta: .object(["tool_calls": .array([Self.toolCall(call)])]), finish: nil))
-                    case .event(.finish(let reason, let usage)):
-                        try await writer.write(chunk(delta: .object([:]), finish: reason.rawValue))
-                        if includeUsage { try await writer.write(line(usageChunk(usage))) }
-                    case .heartbeat: continue
-                    case .failed(let error):
-                        try await writer.write(line(OpenAIError(Problem(error)).envelope))
-                        break loop
-                    }
+                do {
+                    try await write(reply, includeUsage: includeUsage, shutdown: shutdown, to: &writer)
+                } catch {
+                    // The client went away: what was delivered is still settled.
+                    await settle()
+                    throw error
                 }
-                try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+                await settle()
                 try await writer.finish(nil)
             })
+    }
+
+    private func write(_ reply: ChatReply, includeUsage: Bool, shutdown: ShutdownState, to writer: inout any ResponseBodyWriter) async throws {
+        try await writer.write(chunk(delta: .object(["role": .string("assistant"), "content": .string("")]), finish: nil))
+        loop: for await item in ReplyPump.items(of: reply, heartbeat: .seconds(1), shutdown: shutdown) {
+            switch item {
+            case .event(.delta(let text)): try await writer.write(chunk(delta: .object(["content": .string(text)]), finish: nil))
+            case .event(.toolCall(let call)): try await writer.write(chunk(delta: .object(["tool_calls": .array([Self.toolCall(call)])]), finish: nil))
+            case .event(.finish(let reason, _)):
+                try await writer.write(chunk(delta: .object([:]), finish: reason.rawValue))
+                if includeUsage { try await writer.write(line(usageChunk(reply.tokens, costMicros: reply.costMicros))) }
+            case .heartbeat: continue
+            case .failed(let error):
+                try await writer.write(line(OpenAIError(Problem(error)).envelope))
+                break loop
+            }
+        }
+        try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
     }
 
     private func chunk(delta: JSONValue, finish: String?) -> ByteBuffer {
@@ -170,10 +191,10 @@ struct CompletionWriter: Sendable {
         ]))
     }
 
-    private func usageChunk(_ usage: TokenUsage) -> JSONValue {
+    private func usageChunk(_ usage: TokenUsage, costMicros: Int) -> JSONValue {
         .object([
             "id": .string(id), "object": .string("chat.completion.chunk"), "created": .number(Double(created)), "model": .string(model),
-            "choices": .array([]), "usage": Self.usage(usage),
+            "choices": .array([]), "usage": Self.usage(usage, costMicros: costMicros),
         ])
     }
 
@@ -181,11 +202,15 @@ struct CompletionWriter: Sendable {
         ByteBuffer(string: "data: " + value.jsonText + "\n\n")
     }
 
-    static func usage(_ usage: TokenUsage) -> JSONValue {
+    /// OpenAI's usage object, plus Modelgate's `cost_micros` (the provider cost at list prices, in
+    /// micro-dollars) and `estimated` (the provider reported no usage: counts are characters / 4).
+    static func usage(_ usage: TokenUsage, costMicros: Int) -> JSONValue {
         .object([
             "prompt_tokens": .number(Double(usage.inputTokens)), "completion_tokens": .number(Double(usage.outputTokens)),
             "total_tokens": .number(Double(usage.inputTokens + usage.outputTokens)),
             "prompt_tokens_details": .object(["cached_tokens": .number(Double(usage.cachedInputTokens))]),
+            "completion_tokens_details": .object(["reasoning_tokens": .number(Double(usage.reasoningTokens))]),
+            "cost_micros": .number(Double(costMicros)), "estimated": .bool(usage.estimated),
         ])
     }
 

@@ -35,6 +35,8 @@ final class ChatReply: @unchecked Sendable {
 
     let admission: Admission
     let conversation: Conversation?
+    /// The prompt's tokens, estimated: what the call is counted as when its provider reports no usage.
+    let estimatedPromptTokens: Int
     private let metrics: ModelgateMetrics
     private let started = ContinuousClock.now
     private var iterator: ProviderStream.AsyncIterator
@@ -45,14 +47,34 @@ final class ChatReply: @unchecked Sendable {
     var finishReason: FinishReason? { delivered.withLockedValue { $0.finishReason } }
     var usage: TokenUsage { delivered.withLockedValue { $0.usage } }
 
-    init(admission: Admission, conversation: Conversation?, stream: ProviderStream, metrics: ModelgateMetrics) {
+    init(admission: Admission, conversation: Conversation?, estimatedPromptTokens: Int, stream: ProviderStream, metrics: ModelgateMetrics) {
         self.admission = admission
         self.conversation = conversation
+        self.estimatedPromptTokens = estimatedPromptTokens
         self.metrics = metrics
         self.iterator = stream.makeAsyncIterator()
     }
 
     private var provider: Provider { admission.choice.model.provider }
+
+    /// What the call used as its provider reported it, or — when it reported nothing (a cut stream,
+    /// a provider without usage) — estimated from the prompt and what was delivered, marked so.
+    var tokens: TurnTokens {
+        let delivered = delivered.withLockedValue { $0 }
+        guard delivered.usage.inputTokens == 0, delivered.usage.outputTokens == 0 else { return delivered.usage }
+        let replyCharacters = delivered.text.count + delivered.toolCalls.reduce(0) { $0 + $1.name.count + $1.arguments.count }
+        return TurnTokens(inputTokens: estimatedPromptTokens, outputTokens: TurnTokens.estimate(characters: replyCharacters), estimated: true)
+    }
+
+    /// The call's provider cost in micro-dollars at the price in force when it was admitted.
+    var costMicros: Int { admission.choice.model.prices?.cost(of: tokens) ?? 0 }
+
+    /// The call's tokens and cost at the price in force when it was admitted, and its budget hold to return.
+    func settlement(for user: UserID) -> CallSettlement {
+        let tokens = tokens
+        return CallSettlement(user: user, model: admission.choice.model.id, day: admission.day, tokens: tokens,
+                              costMicros: admission.choice.model.prices?.cost(of: tokens) ?? 0, reservation: admission.reservation)
+    }
 
     /// Waits for the provider's first event, so a failure before any text can still be refused
     /// with a proper status and the charge given back.
@@ -97,6 +119,7 @@ final class ChatReply: @unchecked Sendable {
 public struct ChatService: Sendable {
     let access: ModelAccessService
     let conversations: ConversationRepository
+    let spend: SpendLedger
     let providers: ProviderRouter
     let limits: UserLimitGuard
     /// Open streams end when it says so (a deploy's grace period is over).
@@ -129,8 +152,8 @@ public struct ChatService: Sendable {
         let call = ProviderRequest(
             providerModelID: "", system: nil, messages: history + turn.messages, endUserID: "",
             options: GenerationOptions(maxOutputTokens: request.maxTokens ?? 1024), tools: try CompletionRequest.definitions(of: request.tools))
-        return try await begin(profile, call: call, conversation: conversation) { check in
-            try await access.admit(profile, persona: request.personaId, explicit: request.modelId, path: .chat, check: check)
+        return try await begin(profile, call: call, conversation: conversation) { demand, check in
+            try await access.admit(profile, persona: request.personaId, explicit: request.modelId, path: .chat, demand: demand, check: check)
         }
     }
 
@@ -149,10 +172,10 @@ public struct ChatService: Sendable {
             if !last.text.isEmpty { _ = try Self.validated(last.text, field: "messages") }
         }
         if let task {
-            return try await begin(profile, call: call, conversation: nil) { check in try await access.admitTask(for: task, check: check) }
+            return try await begin(profile, call: call, conversation: nil) { _, check in try await access.admitTask(for: task, check: check) }
         }
-        return try await begin(profile, call: call, conversation: nil) { check in
-            try await access.admit(profile, persona: persona, explicit: explicit, path: .openAI, check: check)
+        return try await begin(profile, call: call, conversation: nil) { demand, check in
+            try await access.admit(profile, persona: persona, explicit: explicit, path: .openAI, demand: demand, check: check)
         }
     }
 
@@ -160,12 +183,13 @@ public struct ChatService: Sendable {
     /// a failure before the first token gives the charge back.
     private func begin(
         _ profile: Profile, call: ProviderRequest, conversation: ChatReply.Conversation?,
-        admit: (_ check: (AIModel) throws -> Void) async throws -> Admission
+        admit: (_ demand: CallDemand, _ check: (AIModel) throws -> Void) async throws -> Admission
     ) async throws -> ChatReply {
         try limits.checkPromptSize(call.messages.reduce(call.system?.utf8.count ?? 0) { $0 + $1.text.utf8.count })
         var providerRequest = call
         providerRequest.endUserID = profile.id.description
-        let admission = try await admit { [providerRequest] model in
+        let demand = CallDemand(providerRequest)
+        let admission = try await admit(demand) { [providerRequest] model in
             var request = providerRequest
             request.providerModelID = model.providerModelID
             try checkModelTakes(request, model: model)
@@ -176,7 +200,8 @@ public struct ChatService: Sendable {
         providerRequest.system = prompts.isEmpty ? nil : prompts.joined(separator: "\n\n")
         metrics.providerRequest(model.provider)
         let reply = ChatReply(
-            admission: admission, conversation: conversation, stream: providers.stream(model.provider, providerRequest), metrics: metrics)
+            admission: admission, conversation: conversation, estimatedPromptTokens: providerRequest.estimatedPromptTokens,
+            stream: providers.stream(model.provider, providerRequest), metrics: metrics)
         do {
             try await reply.awaitFirstEvent()
         } catch {
@@ -210,19 +235,33 @@ public struct ChatService: Sendable {
         return trimmed
     }
 
-    /// Stores the exchange once the stream is over, whether it finished or was cut after text.
+    /// Once the stream is over, whether it finished or was cut after text: settles the call's tokens
+    /// and cost against its budget hold, and stores the exchange of a `/api/chat` conversation in the
+    /// same transaction. Call it once per reply.
     func record(_ reply: ChatReply, for user: UserID) async throws {
-        guard let conversation = reply.conversation else { return }
+        let settlement = reply.settlement(for: user)
+        if let conversation = reply.conversation {
+            try await conversations.record(exchange(of: reply, in: conversation, user: user, settlement: settlement), at: clock.now()) { db in
+                try await SpendLedger.settle(settlement, in: db)
+            }
+        } else {
+            try await spend.settle(settlement)
+        }
+        // Counted once it is stored: a retried write must not count twice.
+        metrics.providerCost(model: settlement.model, micros: settlement.costMicros)
+    }
+
+    private func exchange(of reply: ChatReply, in conversation: ChatReply.Conversation, user: UserID, settlement: CallSettlement) -> ChatExchange {
         let admission = reply.admission
         var exchange = ChatExchange(
             conversationID: conversation.id, user: user, persona: conversation.persona,
             isNewConversation: conversation.isNew, message: conversation.turn.text, reply: reply.text,
             model: admission.choice.model.id, payment: admission.payment, reason: admission.choice.reason,
-            inputTokens: reply.usage.inputTokens, cachedInputTokens: reply.usage.cachedInputTokens, outputTokens: reply.usage.outputTokens)
+            tokens: settlement.tokens, costMicros: settlement.costMicros)
         exchange.attachments = conversation.turn.attachments
         exchange.toolResults = conversation.turn.toolResults
         exchange.toolCalls = reply.toolCalls
-        try await conversations.record(exchange, at: clock.now())
+        return exchange
     }
 
     /// The `code` label of a provider error.

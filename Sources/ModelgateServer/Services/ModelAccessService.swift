@@ -1,6 +1,7 @@
 import Foundation
 import ModelgateCore
 import ModelgateMetrics
+import ModelgateProviders
 import ModelgateStore
 
 /// The user's account as selection sees it at one instant.
@@ -8,11 +9,15 @@ struct UserStanding: Sendable {
     let entitled: Set<ModelID>
     let trialsUsed: [ModelID: Int]
     let usageToday: [ModelID: Int]
+    let spendToday: DailySpend
+    let costBudgetMicros: Int?
     let day: QuotaDay
 
     func quote(for model: AIModel) -> AccessQuote {
         AccessQuote(model: model, entitled: entitled.contains(model.id), trialMessagesUsed: trialsUsed[model.id] ?? 0,
-                    usedToday: usageToday[model.id] ?? 0, day: day)
+                    usedToday: usageToday[model.id] ?? 0, day: day,
+                    tokens: BudgetUsage(used: spendToday.tokens[model.id] ?? 0, limit: model.dailyTokenBudget),
+                    costMicros: BudgetUsage(used: spendToday.costMicros, limit: costBudgetMicros))
     }
 }
 
@@ -22,8 +27,33 @@ struct MessagePlan: Sendable {
     let quote: AccessQuote
 }
 
-/// A message that may go ahead: its quota is already charged. `giveBack()` returns the charge when
-/// the provider fails before the first token.
+/// What a call may use at most: its prompt (estimated) and the longest reply it asked for. Budgets
+/// hold this much while it streams.
+public struct CallDemand: Sendable {
+    let promptTokens: Int
+    let maxOutputTokens: Int
+
+    /// A short message with the default reply length.
+    public static let short = CallDemand(promptTokens: 0, maxOutputTokens: GenerationOptions().maxOutputTokens)
+
+    init(_ request: ProviderRequest) {
+        promptTokens = request.estimatedPromptTokens
+        maxOutputTokens = request.options.maxOutputTokens
+    }
+
+    /// With the coach's system prompt, which is added after admission.
+    func adding(systemPrompt: String?) -> CallDemand {
+        CallDemand(promptTokens: promptTokens + TurnTokens.estimate(characters: systemPrompt?.count ?? 0), maxOutputTokens: maxOutputTokens)
+    }
+
+    public init(promptTokens: Int, maxOutputTokens: Int) {
+        self.promptTokens = promptTokens
+        self.maxOutputTokens = maxOutputTokens
+    }
+}
+
+/// A message that may go ahead: its quota is already charged and its worst case held against the
+/// user's budgets. `giveBack()` returns both when the provider fails before the first token.
 public struct Admission: Sendable {
     public let choice: ModelChoice
     public let payment: PaymentKind
@@ -31,6 +61,10 @@ public struct Admission: Sendable {
     public let trialMessagesRemaining: Int?
     /// The coach's system prompt, when the message goes to one.
     public let systemPrompt: String?
+    /// The user's local day (`YYYY-MM-DD`) the call's tokens and cost count on.
+    public let day: String
+    /// What the call holds against budgets until it is settled; `nil` when no budget applies.
+    public let reservation: BudgetReservation?
     let release: @Sendable () async throws -> Void
 
     public func giveBack() async throws { try await release() }
@@ -42,6 +76,7 @@ public struct ModelAccessService: Sendable {
     private let cache: CatalogCache
     private let entitlements: EntitlementRepository
     private let ledger: QuotaLedger
+    private let spend: SpendLedger
     private let outbox: AnalyticsOutbox
     private let metrics: ModelgateMetrics
     private let clock: any WallClock
@@ -51,13 +86,14 @@ public struct ModelAccessService: Sendable {
     /// Operators can switch model choice off (feature flag): everyone gets the system default.
     let isModelSelectionEnabled: Bool
 
-    init(cache: CatalogCache, entitlements: EntitlementRepository, ledger: QuotaLedger, outbox: AnalyticsOutbox, metrics: ModelgateMetrics,
+    init(cache: CatalogCache, entitlements: EntitlementRepository, ledger: QuotaLedger, spend: SpendLedger, outbox: AnalyticsOutbox, metrics: ModelgateMetrics,
          clock: any WallClock, keys: ApiKeyRepository, configuredProviders: Set<Provider>, modelSelection: Bool) {
         self.keys = keys
         self.configuredProviders = configuredProviders
         self.cache = cache
         self.entitlements = entitlements
         self.ledger = ledger
+        self.spend = spend
         self.outbox = outbox
         self.metrics = metrics
         self.clock = clock
@@ -81,8 +117,10 @@ public struct ModelAccessService: Sendable {
         let day = profile.timeZone.day(at: clock.now())
         async let entitled = entitlements.entitledModels(of: profile.id)
         async let trials = ledger.trialsUsed(by: profile.id)
-        async let usage = ledger.usage(of: profile.id, on: day.key)
-        return UserStanding(entitled: try await entitled, trialsUsed: try await trials, usageToday: try await usage, day: day)
+        async let today = spend.day(of: profile.id, on: day.key)
+        let (usage, spent) = try await today
+        return UserStanding(entitled: try await entitled, trialsUsed: try await trials, usageToday: usage, spendToday: spent,
+                            costBudgetMicros: cache.catalog.userDailyCostBudgetMicros, day: day)
     }
 
     /// What a message would use now, consuming nothing; a premium model named explicitly but not
@@ -122,8 +160,14 @@ public struct ModelAccessService: Sendable {
             if !entitled { trialsUsed = try await ledger.trialsUsed(by: profile.id)[model.id] ?? 0 }
         }
         // Admission needs no count: its charge checks the limit atomically.
-        let usedToday = withUsage ? try await ledger.usage(of: profile.id, on: day.key)[model.id] ?? 0 : 0
-        return MessagePlan(choice: choice, quote: AccessQuote(model: model, entitled: entitled, trialMessagesUsed: trialsUsed, usedToday: usedToday, day: day))
+        guard withUsage else {
+            return MessagePlan(choice: choice, quote: AccessQuote(model: model, entitled: entitled, trialMessagesUsed: trialsUsed, usedToday: 0, day: day))
+        }
+        let (usedToday, spendToday) = try await spend.day(of: profile.id, on: day.key)
+        return MessagePlan(choice: choice, quote: AccessQuote(
+            model: model, entitled: entitled, trialMessagesUsed: trialsUsed, usedToday: usedToday[model.id] ?? 0, day: day,
+            tokens: BudgetUsage(used: spendToday.tokens[model.id] ?? 0, limit: model.dailyTokenBudget),
+            costMicros: BudgetUsage(used: spendToday.costMicros, limit: cache.catalog.userDailyCostBudgetMicros)))
     }
 
     /// Charges one message, or throws why it may not be sent. A model whose provider is not
@@ -131,7 +175,7 @@ public struct ModelAccessService: Sendable {
     /// (a feature its provider lacks, a conversation too long for it), before anything is charged.
     public func admit(
         _ profile: Profile, persona: PersonaID?, explicit: ModelID?, path: ModelgateMetrics.RequestPath = .chat,
-        check: (AIModel) throws -> Void = { _ in }
+        demand: CallDemand = .short, check: (AIModel) throws -> Void = { _ in }
     ) async throws -> Admission {
         let plan = try await plan(for: profile, persona: persona, explicit: explicit)
         let model = plan.choice.model
@@ -154,21 +198,32 @@ public struct ModelAccessService: Sendable {
         if let skipped = plan.choice.skipped.first {
             metrics.selectionFallback(reason: skipped.why, to: plan.choice.answeredBy)
         }
-        switch try await charge(plan, payment: payment, profile: profile, persona: persona) {
+        let systemPrompt = persona.flatMap { cache.persona($0)?.systemPrompt }
+        let reservation = try await reserve(demand.adding(systemPrompt: systemPrompt), of: model, for: profile, day: day)
+        let outcome: ConsumeOutcome
+        do {
+            outcome = try await charge(plan, payment: payment, profile: profile, persona: persona)
+        } catch {
+            await giveBack(reservation)
+            throw error
+        }
+        if case .consumed = outcome {} else { await giveBack(reservation) }
+        switch outcome {
         case .consumed(let consumption):
             metrics.quota(payment == .trial ? .trial : .allowed, model: model.id)
             return Admission(
                 choice: plan.choice, payment: payment,
                 usage: DailyUsage(used: consumption.usedToday, limit: model.dailyLimit, resetAt: ISO8601.string(day.resetAt)),
                 trialMessagesRemaining: consumption.trialUsed.map { AccessQuote.trialMessagesLeft(of: model, used: $0) },
-                systemPrompt: persona.flatMap { cache.persona($0)?.systemPrompt },
-                release: { [ledger, metrics] in
+                systemPrompt: systemPrompt, day: day.key, reservation: reservation,
+                release: { [ledger, spend, metrics] in
                     do {
                         try await ledger.release(consumption)
                     } catch {
                         if payment == .trial { metrics.trialTrackingFailure(model: model.id) }
                         throw error
                     }
+                    if let reservation { try await spend.release(reservation) }
                 })
         case .dailyLimitReached:
             metrics.quota(.rateLimited, model: model.id)
@@ -198,7 +253,35 @@ public struct ModelAccessService: Sendable {
         return Admission(
             choice: ModelChoice(model: model, reason: .explicit, answeredBy: .explicit, skipped: []), payment: .task,
             usage: DailyUsage(used: used, limit: budget, resetAt: ISO8601.string(day.resetAt)), trialMessagesRemaining: nil,
-            systemPrompt: nil, release: { [keys] in try await keys.giveBackTask(key: key.id, day: day.key) })
+            systemPrompt: nil, day: day.key, reservation: nil, release: { [keys] in try await keys.giveBackTask(key: key.id, day: day.key) })
+    }
+
+    /// Holds the call's worst case against the model's token budget and the user's dollar budget, as
+    /// far as either is set; refuses the call when it does not fit.
+    private func reserve(_ demand: CallDemand, of model: AIModel, for profile: Profile, day: QuotaDay) async throws -> BudgetReservation? {
+        let costBudget = model.prices == nil ? nil : cache.catalog.userDailyCostBudgetMicros
+        guard model.dailyTokenBudget != nil || costBudget != nil else { return nil }
+        let reservation = BudgetReservation(
+            user: profile.id, model: model.id, day: day.key,
+            tokens: model.dailyTokenBudget == nil ? 0 : demand.promptTokens + demand.maxOutputTokens,
+            costMicros: costBudget == nil ? 0 : model.prices?.worstCase(inputTokens: demand.promptTokens, outputTokens: demand.maxOutputTokens) ?? 0)
+        let seconds = max(1, Int(day.resetAt.timeIntervalSince(clock.now()).rounded(.up)))
+        switch try await spend.reserve(reservation, within: BudgetLimits(dailyTokens: model.dailyTokenBudget, dailyCostMicros: costBudget)) {
+        case .reserved(let reservation): return reservation
+        case .tokenBudgetExhausted:
+            metrics.quota(.tokenBudgetExhausted, model: model.id)
+            throw ModelgateError.tokenBudgetExhausted(model.id, budget: .tokens, limit: model.dailyTokenBudget ?? 0, resetAt: day.resetAt, retryAfterSeconds: seconds)
+        case .costBudgetExhausted:
+            metrics.quota(.tokenBudgetExhausted, model: model.id)
+            throw ModelgateError.tokenBudgetExhausted(model.id, budget: .costMicros, limit: costBudget ?? 0, resetAt: day.resetAt, retryAfterSeconds: seconds)
+        }
+    }
+
+    /// Returns a hold when the message was refused after it was taken; a hold that cannot be returned
+    /// stays until the day ends (it only ever refuses too much, never grants too much).
+    private func giveBack(_ reservation: BudgetReservation?) async {
+        guard let reservation else { return }
+        try? await spend.release(reservation)
     }
 
     /// Takes the message's quota (and trial) units, writing its analytics events in the same transaction.

@@ -12,16 +12,34 @@ struct PreferencesView: Encodable, Sendable {
 }
 
 struct UsageView: Encodable, Sendable {
+    struct Budget: Encodable, Sendable {
+        let used: Int
+        let limit: Nullable<Int>
+        let remaining: Nullable<Int>
+
+        init(_ budget: BudgetUsage) {
+            used = budget.used
+            limit = Nullable(budget.limit)
+            remaining = Nullable(budget.remaining)
+        }
+    }
+
     let used: Int
     let limit: Nullable<Int>
     let remaining: Nullable<Int>
     let resetAt: String
+    /// This model's tokens today (calls still streaming at their worst case) against its daily token budget.
+    let tokens: Budget
+    /// The user's provider cost today across all models, in micro-dollars, against the daily dollar budget.
+    let costMicros: Budget
 
     init(_ usage: DailyUsage) {
         used = usage.used
         limit = Nullable(usage.limit)
         remaining = Nullable(usage.remaining)
         resetAt = usage.resetAt
+        tokens = Budget(usage.tokens)
+        costMicros = Budget(usage.costMicros)
     }
 }
 
