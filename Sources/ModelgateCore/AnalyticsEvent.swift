@@ -12,6 +12,8 @@ public enum AnalyticsEvent: Sendable, Equatable {
     case modelTrialExpiredPrompt(model: ModelID, priceCents: Int?)
     case modelRateLimitHit(model: ModelID, dailyLimit: Int, resetAt: Date)
     case modelMessageSent(model: ModelID, persona: PersonaID?, isTrialMessage: Bool)
+    /// A call's stream is over and settled: its tokens and its provider cost (micro-dollars) at list prices.
+    case modelMessageCompleted(model: ModelID, modelCost: Int, inputTokens: Int, outputTokens: Int, isEstimated: Bool)
     case adminModelCreated(model: ModelID, tier: Tier, priceCents: Int?)
     case adminModelEnabled(model: ModelID)
     case adminModelDisabled(model: ModelID)
@@ -49,6 +51,7 @@ public enum AnalyticsEvent: Sendable, Equatable {
         case modelTrialExpiredPrompt = "model_trial_expired_prompt"
         case modelRateLimitHit = "model_rate_limit_hit"
         case modelMessageSent = "model_message_sent"
+        case modelMessageCompleted = "model_message_completed"
         case adminModelCreated = "admin_model_created"
         case adminModelEnabled = "admin_model_enabled"
         case adminModelDisabled = "admin_model_disabled"
@@ -64,6 +67,7 @@ public enum AnalyticsEvent: Sendable, Equatable {
         case modelId, personaId, isDefault, isOverride, defaultModelId, hasOverrides, priceCents, source
         case trialMessagesRemaining, dailyLimit, resetAt, isTrialMessage, tier, userId
         case reason, status, limit, retryAfterSeconds
+        case modelCost, inputTokens, outputTokens, isEstimated
     }
 
     public var name: Name {
@@ -77,6 +81,7 @@ public enum AnalyticsEvent: Sendable, Equatable {
         case .modelTrialExpiredPrompt: .modelTrialExpiredPrompt
         case .modelRateLimitHit: .modelRateLimitHit
         case .modelMessageSent: .modelMessageSent
+        case .modelMessageCompleted: .modelMessageCompleted
         case .adminModelCreated: .adminModelCreated
         case .adminModelEnabled: .adminModelEnabled
         case .adminModelDisabled: .adminModelDisabled
@@ -108,6 +113,9 @@ public enum AnalyticsEvent: Sendable, Equatable {
             properties = [.modelId: .id(model), .dailyLimit: .int(limit), .resetAt: .string(ISO8601.string(resetAt))]
         case .modelMessageSent(let model, let persona, let isTrial):
             properties = [.modelId: .id(model), .personaId: .id(persona), .isTrialMessage: .bool(isTrial)]
+        case .modelMessageCompleted(let model, let cost, let input, let output, let estimated):
+            properties = [.modelId: .id(model), .modelCost: .int(cost), .inputTokens: .int(input), .outputTokens: .int(output),
+                          .isEstimated: .bool(estimated)]
         case .adminModelCreated(let model, let tier, let price):
             properties = [.modelId: .id(model), .tier: .string(tier.rawValue), .priceCents: .int(price)]
         case .adminModelEnabled(let model), .adminModelDisabled(let model):

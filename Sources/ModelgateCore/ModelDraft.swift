@@ -41,6 +41,9 @@ public struct ModelDraft: Sendable, Equatable {
     public var trialMessagesAllowed: DraftValue<Int> = .absent
     public var sortOrder: DraftValue<Int> = .absent
     public var metadata: DraftValue<JSONValue> = .absent
+    /// Provider list prices; a change takes effect for calls admitted from then on.
+    public var prices: DraftValue<TokenPrices> = .absent
+    public var dailyTokenBudget: DraftValue<Int> = .absent
 
     public init() {}
 
@@ -97,6 +100,11 @@ public struct ModelDraft: Sendable, Equatable {
         if let limit, limit < 0 { errors.append(FieldError("rateLimitMessagesPerDay", "must be 0 or more (empty means unlimited)")) }
         let trials = trialMessagesAllowed.resolved(existing?.trialMessagesAllowed) ?? 0
         if trials < 0 { errors.append(FieldError("trialMessagesAllowed", "must be 0 or more")) }
+        let prices = prices.resolved(existing?.prices)
+        errors += Self.problems(of: prices)
+        if prices == nil, existing?.prices != nil { errors.append(FieldError("prices", "cannot be removed once set (its history stays): set them to 0")) }
+        let tokenBudget = dailyTokenBudget.resolved(existing?.dailyTokenBudget)
+        if let tokenBudget, tokenBudget <= 0 { errors.append(FieldError("dailyTokenBudget", "must be greater than 0 (empty means no budget)")) }
         let metadata = metadata.resolved(existing?.metadata) ?? .object([:])
         if case .object = metadata {} else { errors.append(FieldError("metadata", "must be a JSON object")) }
         // A field that could not be read reports that, not a second complaint about its emptiness.
@@ -108,14 +116,30 @@ public struct ModelDraft: Sendable, Equatable {
             tier: tier, priceCents: price,
             stripeProductID: existing?.stripeProductID, stripePriceID: price == existing?.priceCents ? existing?.stripePriceID : nil,
             metadata: metadata, dailyMessageLimit: limit, trialMessagesAllowed: trials,
-            sortOrder: sortOrder.resolved(existing?.sortOrder) ?? 0)
+            sortOrder: sortOrder.resolved(existing?.sortOrder) ?? 0, prices: prices, dailyTokenBudget: tokenBudget)
+    }
+
+    /// At most $10,000 per million tokens: a typo's extra digits, not a real price, beyond that.
+    static let maximumMicrosPerMillion = 10_000_000_000
+
+    private static func problems(of prices: TokenPrices?) -> [FieldError] {
+        guard let prices else { return [] }
+        let named: [(String, Int?)] = [
+            ("prices.inputMicrosPerMillion", prices.inputMicrosPerMillion), ("prices.outputMicrosPerMillion", prices.outputMicrosPerMillion),
+            ("prices.cachedInputMicrosPerMillion", prices.cachedInputMicrosPerMillion),
+            ("prices.cacheWriteMicrosPerMillion", prices.cacheWriteMicrosPerMillion),
+        ]
+        return named.compactMap { field, value in
+            guard let value, !(0...maximumMicrosPerMillion).contains(value) else { return nil }
+            return FieldError(field, "must be 0 to \(maximumMicrosPerMillion) micro-dollars per million tokens")
+        }
     }
 }
 
 extension ModelDraft: Decodable {
     enum CodingKeys: String, CodingKey {
         case id, provider, providerModelId, displayName, description, enabled, tier, priceCents, rateLimitMessagesPerDay,
-             trialMessagesAllowed, sortOrder, metadata
+             trialMessagesAllowed, sortOrder, metadata, prices, dailyTokenBudget
     }
 
     public init(from decoder: any Decoder) throws {
@@ -137,5 +161,7 @@ extension ModelDraft: Decodable {
         trialMessagesAllowed = try read(.trialMessagesAllowed)
         sortOrder = try read(.sortOrder)
         metadata = try read(.metadata)
+        prices = try read(.prices)
+        dailyTokenBudget = try read(.dailyTokenBudget)
     }
 }

@@ -24,6 +24,17 @@ public struct TokenPrices: Sendable, Equatable, Codable {
                            cachedInputMicrosPerMillion: micros(cached), cacheWriteMicrosPerMillion: cacheWrite.map(micros))
     }
 
+    /// Micro-dollars from a decimal dollar amount as an admin types it ("2.50", "0.3125"); `nil` when it
+    /// is not a plain non-negative number with at most six decimals.
+    public static func micros(fromDollars text: String) -> Int? {
+        let parts = text.trimmingCharacters(in: .whitespaces).split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let whole = parts.first, !whole.isEmpty, whole.count <= 7, whole.allSatisfy(\.isASCIIDigit) else { return nil }
+        let fraction = parts.count == 2 ? parts[1] : ""
+        guard fraction.count <= 6, fraction.allSatisfy(\.isASCIIDigit), parts.count == 1 || !fraction.isEmpty,
+              let dollars = Int(whole), let decimals = Int(fraction + String(repeating: "0", count: 6 - fraction.count)) else { return nil }
+        return dollars * 1_000_000 + decimals
+    }
+
     /// What `tokens` cost, in micro-dollars rounded up: never less than the provider bills. Each
     /// product is tokens × micro-dollars per million, i.e. exact pico-dollars, summed before rounding.
     public func cost(of tokens: TurnTokens) -> Int {
@@ -87,6 +98,10 @@ public struct PriceChange: Sendable, Equatable, Codable {
         self.effectiveFrom = effectiveFrom
         self.source = source
     }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isWholeNumber }
 }
 
 /// Money as people read it.

@@ -82,7 +82,8 @@ public struct Services: Sendable {
             access: access, profiles: profiles, providers: dependencies.providers, outbox: AnalyticsOutbox(makeID: dependencies.makeID),
             limits: limits, clock: dependencies.clock)
         chat = ChatService(
-            access: access, conversations: ConversationRepository(database: database), spend: spend, providers: dependencies.providers, limits: limits,
+            access: access, conversations: ConversationRepository(database: database), spend: spend,
+            outbox: AnalyticsOutbox(makeID: dependencies.makeID), providers: dependencies.providers, limits: limits,
             shutdown: dependencies.shutdown, metrics: dependencies.metrics, clock: dependencies.clock, makeID: dependencies.makeID)
         purchases = PurchaseService(
             stripe: dependencies.stripe, configuration: billing, database: database, clock: dependencies.clock,

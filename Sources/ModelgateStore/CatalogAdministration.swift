@@ -2,6 +2,30 @@ import Foundation
 import ModelgateCore
 import SQLKit
 
+/// A catalog-wide limit an admin sets.
+public enum CatalogLimit: String, Sendable {
+    /// Messages per user and day on a free model without a limit of its own.
+    case freeDailyLimit = "free-daily-limit"
+    /// Micro-dollars of provider cost per user and local day, across models.
+    case userDailyCostBudget = "user-daily-cost-budget"
+
+    var column: String {
+        switch self {
+        case .freeDailyLimit: "free_daily_limit"
+        case .userDailyCostBudget: "user_daily_cost_budget_micros"
+        }
+    }
+
+    var auditAction: String {
+        switch self {
+        case .freeDailyLimit: "settings.free_daily_limit_changed"
+        case .userDailyCostBudget: "settings.user_daily_cost_budget_changed"
+        }
+    }
+
+    var meaningOfNull: String { self == .freeDailyLimit ? "unlimited" : "no budget" }
+}
+
 /// Who performed an admin change, as the audit log records it.
 public struct Actor: Sendable {
     public let id: String
@@ -50,9 +74,14 @@ public struct CatalogAdministration: Sendable {
                     display_name = \(bind: model.displayName), description = \(bind: model.description), enabled = \(bind: model.enabled),
                     tier = \(bind: model.tier.rawValue), price_cents = \(bind: model.priceCents), stripe_price_id = \(bind: model.stripePriceID),
                     metadata = \(bind: metadata), rate_limit_messages_per_day = \(bind: model.dailyMessageLimit),
-                    trial_messages_allowed = \(bind: model.trialMessagesAllowed), sort_order = \(bind: model.sortOrder), updated_at = \(bind: now)
+                    trial_messages_allowed = \(bind: model.trialMessagesAllowed), sort_order = \(bind: model.sortOrder),
+                    daily_token_budget = \(bind: model.dailyTokenBudget), updated_at = \(bind: now)
                 WHERE id = \(bind: model.id.rawValue)
                 """).run()
+            // A new price is a new row from now on: what past calls cost never changes.
+            if let prices = model.prices, prices != before.prices {
+                try await PriceHistory.record(PriceChange(modelId: model.id, prices: prices, effectiveFrom: now, source: "set by \(actor.id)"), in: db)
+            }
             try await Self.syncProduct(of: model, at: now, in: db)
             try await AuditLog.record(actor: actor.id, action: "model.updated", targetType: "model", targetID: model.id.rawValue,
                                       before: try JSONValue(encoding: before), after: try JSONValue(encoding: model), at: now, in: db)
@@ -106,16 +135,16 @@ public struct CatalogAdministration: Sendable {
         }
     }
 
-    /// Sets the daily limit of free models that have none of their own; `nil` makes them unlimited.
-    public func setFreeDailyLimit(_ limit: Int?, by actor: Actor, at now: Date) async throws {
-        if let limit, limit < 1 { throw ModelgateError.validationFailed([FieldError("limit", "must be 1 or more, or null for unlimited")]) }
+    /// Sets a catalog-wide limit (`nil`: none), audited.
+    public func set(_ limit: CatalogLimit, to value: Int?, by actor: Actor, at now: Date) async throws {
+        if let value, value < 1 { throw ModelgateError.validationFailed([FieldError("limit", "must be 1 or more, or null for \(limit.meaningOfNull)")]) }
         try await database.transaction { db in
-            let before = try await db.raw("SELECT free_daily_limit FROM catalog_settings WHERE id = 1").first()?
-                .decode(column: "free_daily_limit", as: Int?.self)
-            try await db.raw("UPDATE catalog_settings SET free_daily_limit = \(bind: limit) WHERE id = 1").run()
-            let value: (Int?) -> JSONValue = { .object(["limit": $0.map { .number(Double($0)) } ?? .null]) }
-            try await AuditLog.record(actor: actor.id, action: "settings.free_daily_limit_changed", targetType: "settings",
-                                      targetID: "free-daily-limit", before: value(before), after: value(limit), at: now, in: db)
+            let before = try await db.raw("SELECT \(unsafeRaw: limit.column) AS value FROM catalog_settings WHERE id = 1").first()?
+                .decode(column: "value", as: Int?.self)
+            try await db.raw("UPDATE catalog_settings SET \(unsafeRaw: limit.column) = \(bind: value) WHERE id = 1").run()
+            let audited: (Int?) -> JSONValue = { .object(["limit": $0.map { .number(Double($0)) } ?? .null]) }
+            try await AuditLog.record(actor: actor.id, action: limit.auditAction, targetType: "settings",
+                                      targetID: limit.rawValue, before: audited(before), after: audited(value), at: now, in: db)
             try await Self.bumpVersion(at: now, in: db)
         }
     }

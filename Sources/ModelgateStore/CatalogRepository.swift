@@ -32,6 +32,11 @@ public struct CatalogRepository: Sendable {
         }
     }
 
+    /// Every price `model` had, newest first.
+    public func priceHistory(of model: ModelID) async throws -> [PriceChange] {
+        try await PriceHistory.changes(of: model, in: database)
+    }
+
     /// The version counter alone: cheap enough to poll.
     public func version() async throws -> Int64 {
         try await database.read { db in

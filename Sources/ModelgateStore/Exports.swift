@@ -5,9 +5,14 @@ import SQLKit
 /// The CSV exports, read in keyset pages so a large export never sits in memory at once.
 public enum ExportKind: String, Sendable, CaseIterable {
     case usage, purchases, audit
+    /// Per day and model: tokens, provider cost, booked revenue and margin (the margin report's rows).
+    case margin
 
     public var header: [String] {
         switch self {
+        case .margin:
+            ["day", "model_id", "messages", "calls", "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
+             "estimated_calls", "cost_micros", "revenue_cents", "margin_micros"]
         case .usage: ["day", "model_id", "messages", "active_users"]
         case .purchases: ["id", "created_at", "user_id", "email", "model_id", "amount_cents", "currency", "status", "stripe_checkout_session_id"]
         case .audit: ["id", "created_at", "actor_id", "action", "target_type", "target_id", "before", "after"]
@@ -54,6 +59,9 @@ public struct ExportReader: Sendable {
     public func page(_ kind: ExportKind, range: ExportRange, after cursor: Cursor?) async throws -> (rows: [[String]], next: Cursor?) {
         let rows: [[String]] = try await database.read(.long) { db in
             switch kind {
+            case .margin:
+                // Read whole from the margin report (a row per day and model), never paged here.
+                return []
             case .usage:
                 let after: SQLQueryString = cursor.map { "AND (day > \(bind: $0.key) OR (day = \(bind: $0.key) AND model_id > \(bind: $0.model)))" } ?? ""
                 return try await db.raw("""
@@ -97,6 +105,17 @@ public struct ExportReader: Sendable {
 
 enum ISO8601Format {
     static func string(_ date: Date) -> String { date.formatted(.iso8601) }
+}
+
+extension MarginReport {
+    /// The report's rows as the margin export writes them (`ExportKind.margin.header`).
+    public var csvRows: [[String]] {
+        days.map { row in
+            let f = row.figures
+            return [row.day, row.modelId.rawValue] + [f.messages, f.calls, f.inputTokens, f.outputTokens, f.cachedInputTokens, f.cacheWriteTokens,
+                                                      f.estimatedCalls, f.costMicros, f.revenueCents, f.marginMicros].map(String.init)
+        }
+    }
 }
 
 /// RFC 4180 CSV: fields with a comma, quote or line break are quoted, quotes doubled; CRLF lines.

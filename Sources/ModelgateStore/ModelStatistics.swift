@@ -153,17 +153,26 @@ public struct StatisticsRepository: Sendable {
 
     /// Sums every closed day of the window not yet rolled up (once, by whichever instance asks first).
     func rollUp(_ window: StatisticsWindow) async throws {
-        let missing = try await database.read { db in
+        try await rollUp(days: Self.days(from: window.monthStart, through: window.closedUntil))
+    }
+
+    /// Sums the closed `days` (none may still change) not rolled up yet into the rollup, each once.
+    func rollUp(days wanted: [String]) async throws {
+        guard let first = wanted.first, let last = wanted.last else { return }
+        let done = try await database.read { db in
             Set(try await db.raw("""
-                SELECT day FROM model_usage_rollup_days WHERE day >= \(bind: window.monthStart) AND day <= \(bind: window.closedUntil)
+                SELECT day FROM model_usage_rollup_days WHERE day >= \(bind: first) AND day <= \(bind: last)
                 """).all().map { try $0.decode(column: "day", as: String.self) })
         }
-        let days = Self.days(from: window.monthStart, through: window.closedUntil).filter { !missing.contains($0) }
+        let days = wanted.filter { !done.contains($0) }
         guard !days.isEmpty else { return }
         try await database.transaction { db in
             try await db.raw("""
-                INSERT INTO model_usage_rollup (model_id, day, messages)
-                SELECT model_id, day, SUM(message_count) FROM model_usage_daily WHERE day IN (\(binds: days)) GROUP BY model_id, day
+                INSERT INTO model_usage_rollup (model_id, day, messages, calls, input_tokens, output_tokens, cached_input_tokens,
+                                                cache_write_tokens, estimated_calls, cost_micros)
+                SELECT model_id, day, SUM(message_count), SUM(calls), SUM(input_tokens), SUM(output_tokens), SUM(cached_input_tokens),
+                    SUM(cache_write_tokens), SUM(estimated_calls), SUM(cost_micros)
+                FROM model_usage_daily WHERE day IN (\(binds: days)) GROUP BY model_id, day
                 ON CONFLICT (model_id, day) DO NOTHING
                 """).run()
             for day in days {
@@ -172,7 +181,7 @@ public struct StatisticsRepository: Sendable {
         }
     }
 
-    static func days(from start: String, through end: String) -> [String] {
+    public static func days(from start: String, through end: String) -> [String] {
         guard let first = ExportRange.parse(start), let last = ExportRange.parse(end), first <= last else { return [] }
         return stride(from: first.timeIntervalSince1970, through: last.timeIntervalSince1970, by: 86_400).map {
             QuotaCalendar.day(at: Date(timeIntervalSince1970: $0), zoneIdentifier: "UTC").key

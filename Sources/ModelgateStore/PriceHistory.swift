@@ -16,7 +16,7 @@ public enum PriceHistory {
     }
 
     /// A model's prices, newest first.
-    public static func changes(of model: ModelID, in database: Database) async throws -> [PriceChange] {
+    static func changes(of model: ModelID, in database: Database) async throws -> [PriceChange] {
         try await database.read { db in
             try await db.raw("""
                 SELECT p.model_id, p.effective_from, p.source, \(unsafeRaw: priceColumns) FROM model_prices p

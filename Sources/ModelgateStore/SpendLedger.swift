@@ -70,11 +70,20 @@ public struct DailySpend: Sendable, Equatable {
     }
 }
 
+/// One user's totals on one local day, across models.
+public struct UsageDay: Sendable, Equatable {
+    public let messages: Int
+    public let tokens: Int
+    public let costMicros: Int
+
+    public static let idle = UsageDay(messages: 0, tokens: 0, costMicros: 0)
+}
+
 /// Tokens and dollars per user and day. A reservation is one conditional upsert per budget, so
 /// concurrent calls on any number of instances can never hold more than the budget; settling
 /// replaces the hold with what the provider reported.
 public struct SpendLedger: Sendable {
-    let database: Database
+    public let database: Database
 
     public init(database: Database) { self.database = database }
 
@@ -139,11 +148,6 @@ public struct SpendLedger: Sendable {
         if let reservation = settlement.reservation { try await unhold(reservation, in: db) }
     }
 
-    /// Settles a call that stores no turn (`/v1`, background tasks), in its own transaction.
-    public func settle(_ settlement: CallSettlement) async throws {
-        try await database.transaction { db in try await Self.settle(settlement, in: db) }
-    }
-
     /// The user's messages and tokens per model and spend on `day`, holds included, in one statement
     /// (the model lists read it on every call).
     public func day(of user: UserID, on day: String) async throws -> (messages: [ModelID: Int], spend: DailySpend) {
@@ -165,6 +169,22 @@ public struct SpendLedger: Sendable {
                 spend.tokens[model] = amount
             }
             return (messages, spend)
+        }
+    }
+
+    /// The user's messages, tokens and cost per local day from `first` through `last` (days without any are absent).
+    public func history(of user: UserID, from first: String, through last: String) async throws -> [String: UsageDay] {
+        try await database.read { db in
+            var days: [String: UsageDay] = [:]
+            for row in try await db.raw("""
+                SELECT day, SUM(message_count) AS messages, SUM(input_tokens + output_tokens) AS tokens, SUM(cost_micros) AS cost
+                FROM model_usage_daily WHERE user_id = \(bind: user.description) AND day >= \(bind: first) AND day <= \(bind: last) GROUP BY day
+                """).all() {
+                days[try row.decode(column: "day", as: String.self)] = UsageDay(
+                    messages: try row.decode(column: "messages", as: Int.self), tokens: try row.decode(column: "tokens", as: Int.self),
+                    costMicros: try row.decode(column: "cost", as: Int.self))
+            }
+            return days
         }
     }
 

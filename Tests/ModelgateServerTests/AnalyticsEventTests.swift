@@ -34,20 +34,27 @@ enum AnalyticsScenario {
         let resetAt = try #require(limited.problem?["resetAt"])
 
         let trial: [String: JSONValue] = ["modelId": "gpt-4o", "personaId": "fitness"]
+        // The demo provider counts "Hi" as 1 prompt token and answers in 13. At list prices per million
+        // tokens: gpt-4o 1 × $2.50 + 13 × $10 = 132.5 micro-dollars, rounded up to 133; gpt-4o-mini
+        // 1 × $0.15 + 13 × $0.60 = 7.95, rounded up to 8.
+        let gpt4oCompleted: JSONValue = ["modelId": "gpt-4o", "modelCost": 133, "inputTokens": 1, "outputTokens": 13, "isEstimated": false]
         return [
             ("model_preference_saved", ["defaultModelId": "gpt-4o-mini", "hasOverrides": true]),
             ("model_selected", .object(trial.merging(["isDefault": false, "isOverride": false]) { $1 })),
             ("model_message_sent", .object(trial.merging(["isTrialMessage": true]) { $1 })),
             ("model_trial_started", ["modelId": "gpt-4o", "trialMessagesRemaining": 1]),
             ("model_trial_message_used", ["modelId": "gpt-4o", "trialMessagesRemaining": 1]),
+            ("model_message_completed", gpt4oCompleted),
             ("model_selected", .object(trial.merging(["isDefault": false, "isOverride": false]) { $1 })),
             ("model_message_sent", .object(trial.merging(["isTrialMessage": true]) { $1 })),
             ("model_trial_message_used", ["modelId": "gpt-4o", "trialMessagesRemaining": 0]),
+            ("model_message_completed", gpt4oCompleted),
             ("model_trial_expired_prompt", ["modelId": "gpt-4o", "priceCents": 299]),
             ("model_purchase_initiated", ["modelId": "gpt-4o", "priceCents": 299]),
             ("model_purchase_completed", ["modelId": "gpt-4o", "priceCents": 299, "source": "stripe"]),
             ("model_selected", ["modelId": "gpt-4o-mini", "personaId": "career", "isDefault": true, "isOverride": false]),
             ("model_message_sent", ["modelId": "gpt-4o-mini", "personaId": "career", "isTrialMessage": false]),
+            ("model_message_completed", ["modelId": "gpt-4o-mini", "modelCost": 8, "inputTokens": 1, "outputTokens": 13, "isEstimated": false]),
             ("model_rate_limit_hit", ["modelId": "gpt-4o-mini", "dailyLimit": 1, "resetAt": resetAt]),
         ]
     }
@@ -81,7 +88,7 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral,
     @Test func theCatalogSpellsEveryEventOfTheDocs() throws {
         let docs = try String(contentsOf: PythonSDK.repository.appendingPathComponent("docs/analytics.md"), encoding: .utf8)
         for name in AnalyticsEvent.Name.allCases { #expect(docs.contains("| `\(name.rawValue)` |"), "\(name.rawValue)") }
-        #expect(AnalyticsEvent.Name.allCases.count == 17)
+        #expect(AnalyticsEvent.Name.allCases.count == 18)
         let granted = AnalyticsEvent.adminModelAccessGranted(model: "gpt-4o", user: testUser(1), source: .adminGrant)
         #expect(granted.properties == ["modelId": "gpt-4o", "userId": .string(testUser(1).description), "source": "admin_grant"])
         #expect(AnalyticsEvent.adminModelCreated(model: "m", tier: .free, priceCents: nil).properties == ["modelId": "m", "tier": "free", "priceCents": .null])
@@ -131,7 +138,7 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral,
             let retried = try await client.chat(#"{"message": "Hi", "personaId": "fitness", "modelId": "gpt-4o"}"#, token: token)
             #expect(retried.status == .ok && retried.meta?["trialMessagesRemaining"] == 1)
             #expect(try await OutboxRepository(database: app.database).recent(limit: 10).map(\.event)
-                == ["model_selected", "model_message_sent", "model_trial_started", "model_trial_message_used"])
+                == ["model_selected", "model_message_sent", "model_trial_started", "model_trial_message_used", "model_message_completed"])
         }
     }
 

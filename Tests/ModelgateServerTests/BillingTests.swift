@@ -111,7 +111,8 @@ func withFakeStripe(
             let repeatCheckout = try await client.call(.post, "/api/models/gpt-4o/checkout", token: token)
             #expect(repeatCheckout.status == .conflict && repeatCheckout.code == "already_purchased")
             #expect(try await app.count("audit_log") == 1)
-            #expect(try await app.count("analytics_outbox") == 4) // checkout started, purchase completed, the chat: selected + sent
+            // checkout started, purchase completed, the chat: selected + sent + completed (its cost)
+            #expect(try await app.count("analytics_outbox") == 5)
         }
     }
 

@@ -120,7 +120,8 @@ enum Promtool {
                 #"modelgate_provider_requests_total{provider="openai"}"#: 4,
                 #"modelgate_provider_time_to_first_token_seconds_count{provider="openai"}"#: 4,
                 #"modelgate_provider_duration_seconds_count{provider="openai"}"#: 4,
-                "modelgate_analytics_outbox_depth": 17,
+                // 17 written as messages were charged and refused, and one `model_message_completed` per answered message.
+                "modelgate_analytics_outbox_depth": 21,
                 "modelgate_analytics_delivery_failures_total": 0,
             ]
             for (name, value) in expected { #expect(values[name] == value, "\(name)") }

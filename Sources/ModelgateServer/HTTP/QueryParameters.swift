@@ -43,6 +43,12 @@ struct Query {
         return text
     }
 
+    /// `from`/`to` days (UTC): the last 30 days by default.
+    func dayRange(now: Date) throws -> ExportRange {
+        let window = StatisticsWindow(now: now)
+        return ExportRange(from: try day("from", default: window.monthStart), to: try day("to", default: window.today))
+    }
+
     var modelList: ModelListQuery {
         get throws {
             var query = ModelListQuery()

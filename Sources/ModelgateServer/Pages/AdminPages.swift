@@ -56,6 +56,8 @@ enum AdminPage {
         let exportTo: String
         /// Blank when free models are unlimited.
         let freeDailyLimit: String
+        /// Dollars, blank for none.
+        let userDailyCostBudget: String
         let defaultOptions: [Option]
     }
 
@@ -77,6 +79,11 @@ enum AdminPage {
         let providerModelId: Field
         let description: Field
         let priceCents: Field
+        let inputPrice: Field
+        let outputPrice: Field
+        let cachedInputPrice: Field
+        let cacheWritePrice: Field
+        let dailyTokenBudget: Field
         let rateLimitMessagesPerDay: Field
         let trialMessagesAllowed: Field
         let sortOrder: Field
@@ -102,6 +109,8 @@ enum AdminPage {
         let name: String
         let isPremium: Bool
         let figures: [Figure]
+        /// Rendered charts (inline SVG and table), last 30 days.
+        let charts: [String]
         let ranking: Ranking?
         let holders: [Holder]
         let hasHolders: Bool
@@ -191,10 +200,12 @@ extension AdminPage.ModelRow {
 extension AdminPage.Form {
     /// The form for `model` (nil: a new one), showing `values` the admin sent back when refused.
     init(chrome: AdminPage.Chrome, model: AIModel?, values: [String: String]?, errors: [FieldError]) {
-        func field(_ name: String, _ label: String, _ current: String, hint: String? = nil, readOnly: Bool = false) -> AdminPage.Field {
+        func field(_ name: String, _ label: String, _ current: String, hint: String? = nil, readOnly: Bool = false, apiField: String? = nil) -> AdminPage.Field {
             AdminPage.Field(name: name, label: label, value: values?[name] ?? current,
-                            error: errors.first { $0.field == name }?.message, hint: hint, readOnly: readOnly)
+                            error: errors.first { $0.field == name || $0.field == apiField }?.message, hint: hint, readOnly: readOnly)
         }
+        func dollars(_ micros: Int?) -> String { micros.map { String(Money.dollars(micros: $0).dropFirst()) } ?? "" }
+        let prices = model?.prices
         let metadataText = model.map { String(decoding: (try? JSONEncoder.sorted.encode($0.metadata)) ?? Data("{}".utf8), as: UTF8.self) } ?? "{}"
         let tier = values?["tier"] ?? model?.tier.rawValue ?? "free"
         let provider = values?["provider"] ?? model?.provider.rawValue ?? "openai"
@@ -206,6 +217,16 @@ extension AdminPage.Form {
         providerModelId = field("providerModelId", "Provider model id", model?.providerModelID ?? "", hint: "The name the provider's API knows, e.g. gpt-4o.")
         description = field("description", "Description", model?.description ?? "")
         priceCents = field("priceCents", "Price (US cents)", model?.priceCents.map(String.init) ?? "", hint: "Premium only, e.g. 299 for $2.99.")
+        inputPrice = field("inputPrice", "Input price (US$ per million tokens)", dollars(prices?.inputMicrosPerMillion),
+                           hint: "The provider's list price, e.g. 2.50; a change applies to calls from now on.", apiField: "prices.inputMicrosPerMillion")
+        outputPrice = field("outputPrice", "Output price (US$ per million tokens)", dollars(prices?.outputMicrosPerMillion),
+                            apiField: "prices.outputMicrosPerMillion")
+        cachedInputPrice = field("cachedInputPrice", "Cached input price (US$ per million tokens)", dollars(prices?.cachedInputMicrosPerMillion),
+                                 hint: "Prompt tokens read from the provider's cache.", apiField: "prices.cachedInputMicrosPerMillion")
+        cacheWritePrice = field("cacheWritePrice", "Cache write price (US$ per million tokens)", dollars(prices?.cacheWriteMicrosPerMillion),
+                                hint: "Anthropic's prompt-cache writes; empty means the input price.", apiField: "prices.cacheWriteMicrosPerMillion")
+        dailyTokenBudget = field("dailyTokenBudget", "Daily token budget per user", model?.dailyTokenBudget.map(String.init) ?? "",
+                                 hint: "Prompt and reply tokens one user may use on this model per local day; empty means none.")
         rateLimitMessagesPerDay = field("rateLimitMessagesPerDay", "Daily message limit", model?.dailyMessageLimit.map(String.init) ?? "",
                                         hint: "Empty means unlimited.")
         trialMessagesAllowed = field("trialMessagesAllowed", "Trial messages", String(model?.trialMessagesAllowed ?? 0))
@@ -237,6 +258,11 @@ struct AdminModelForm: Decodable {
     var trialMessagesAllowed: String?
     var sortOrder: String?
     var metadata: String?
+    var inputPrice: String?
+    var outputPrice: String?
+    var cachedInputPrice: String?
+    var cacheWritePrice: String?
+    var dailyTokenBudget: String?
 
     /// The fields as sent, shown again when the form is refused.
     var values: [String: String] {
@@ -244,7 +270,8 @@ struct AdminModelForm: Decodable {
             ("id", id), ("provider", provider), ("providerModelId", providerModelId), ("displayName", displayName),
             ("description", description), ("tier", tier), ("enabled", enabled), ("priceCents", priceCents),
             ("rateLimitMessagesPerDay", rateLimitMessagesPerDay), ("trialMessagesAllowed", trialMessagesAllowed),
-            ("sortOrder", sortOrder), ("metadata", metadata),
+            ("sortOrder", sortOrder), ("metadata", metadata), ("inputPrice", inputPrice), ("outputPrice", outputPrice),
+            ("cachedInputPrice", cachedInputPrice), ("cacheWritePrice", cacheWritePrice), ("dailyTokenBudget", dailyTokenBudget),
         ]
         return Dictionary(uniqueKeysWithValues: fields.compactMap { name, value in value.map { (name, $0) } })
     }
@@ -274,6 +301,8 @@ struct AdminModelForm: Decodable {
         draft.rateLimitMessagesPerDay = number("rateLimitMessagesPerDay", rateLimitMessagesPerDay, blank: .null)
         draft.trialMessagesAllowed = number("trialMessagesAllowed", trialMessagesAllowed, blank: .value(0))
         draft.sortOrder = number("sortOrder", sortOrder, blank: .value(0))
+        draft.dailyTokenBudget = number("dailyTokenBudget", dailyTokenBudget, blank: .null)
+        draft.prices = readPrices(&errors)
         if let raw = metadata?.trimmingCharacters(in: .whitespacesAndNewlines) {
             if raw.isEmpty {
                 draft.metadata = .value(.object([:]))
@@ -284,6 +313,27 @@ struct AdminModelForm: Decodable {
             }
         }
         return (draft, errors)
+    }
+}
+
+extension AdminModelForm {
+    /// The four price fields in dollars per million: all blank keeps the prices as they are; otherwise
+    /// input, output and cached input are required and the cache write price is optional.
+    private func readPrices(_ errors: inout [FieldError]) -> DraftValue<TokenPrices> {
+        let fields = [("inputPrice", inputPrice), ("outputPrice", outputPrice), ("cachedInputPrice", cachedInputPrice), ("cacheWritePrice", cacheWritePrice)]
+        let texts = fields.map { ($0.0, $0.1?.trimmingCharacters(in: .whitespaces) ?? "") }
+        guard texts.contains(where: { !$0.1.isEmpty }) else { return .absent }
+        var micros: [String: Int] = [:]
+        for (name, text) in texts where !(text.isEmpty && name == "cacheWritePrice") {
+            guard let value = TokenPrices.micros(fromDollars: text) else {
+                errors.append(FieldError(name, text.isEmpty ? "is required with the other prices" : "must be dollars per million tokens, e.g. 2.50 (at most 6 decimals)"))
+                continue
+            }
+            micros[name] = value
+        }
+        guard let input = micros["inputPrice"], let output = micros["outputPrice"], let cached = micros["cachedInputPrice"] else { return .absent }
+        return .value(TokenPrices(inputMicrosPerMillion: input, outputMicrosPerMillion: output, cachedInputMicrosPerMillion: cached,
+                                  cacheWriteMicrosPerMillion: micros["cacheWritePrice"]))
     }
 }
 

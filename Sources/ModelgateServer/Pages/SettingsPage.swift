@@ -1,5 +1,6 @@
 import Foundation
 import ModelgateCore
+import ModelgateStore
 
 /// What the settings template shows, computed from the user API's own views so the page and the
 /// JSON API cannot disagree. Mustache reads these fields by name.
@@ -58,6 +59,8 @@ struct SettingsPage: Sendable {
         let limit: String
         let atLimit: Bool
         let resetsAt: String
+        /// Tokens today, with the model's daily token budget when it has one.
+        let tokens: String
     }
 
     struct CompareRow: Sendable {
@@ -93,13 +96,17 @@ struct SettingsPage: Sendable {
     let personas: [PersonaRow]
     let usage: [UsageRow]
     let hasUsage: Bool
+    /// Provider cost today across models, with the daily budget when there is one.
+    let spentToday: String
+    /// The last 7 days' messages as a chart with its table.
+    let weekChart: String
     let compare: [CompareRow]
     let timeZone: String
 }
 
 extension SettingsPage {
     init(identity: Identity, models: ModelsView, personas: [PersonaView], catalog: CatalogSnapshot, csrf: String,
-         notice: Notice?, purchasesOpen: Bool, modelSelectionEnabled: Bool) {
+         notice: Notice?, purchasesOpen: Bool, modelSelectionEnabled: Bool, week: [(day: String, usage: UsageDay)]) {
         let all = models.data.free + models.data.premium
         let names = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.displayName) })
         let preferences = identity.profile.preferences
@@ -138,10 +145,15 @@ extension SettingsPage {
         }
         usage = all.compactMap { model in
             guard let usage = model.usageToday, usage.used > 0 else { return nil }
+            let tokens = ChartUnit.count.format(usage.tokens.used) + (usage.tokens.limit.value.map { " / " + ChartUnit.count.format($0) } ?? "")
             return UsageRow(modelName: model.displayName, used: usage.used, limit: usage.limit.value.map(String.init) ?? "unlimited",
-                            atLimit: usage.remaining.value == 0, resetsAt: format.reset(usage.resetAt))
+                            atLimit: usage.remaining.value == 0 || usage.tokens.remaining.value == 0, resetsAt: format.reset(usage.resetAt), tokens: tokens)
         }
         hasUsage = !usage.isEmpty
+        let spend = all.compactMap(\.usageToday).first?.costMicros
+        spentToday = ChartUnit.microdollars.format(spend?.used ?? 0) + (spend?.limit.value.map { " of " + ChartUnit.microdollars.format($0) } ?? "")
+        weekChart = Chart(id: "week", title: "Your messages, last 7 days", kind: .columns, unit: .count, labels: week.map(\.day),
+                          series: [ChartSeries(name: "Messages", values: week.map(\.usage.messages))], labelHeading: "Day").html
         compare = all.map(CompareRow.init)
         timeZone = zone
     }

@@ -21,10 +21,17 @@ struct AdminPageRoutes {
         group.post("models/bulk", use: bulk)
         group.post("settings/default-model", use: setSystemDefault)
         group.post("settings/free-daily-limit", use: setFreeDailyLimit)
+        group.post("settings/user-daily-cost-budget", use: setUserDailyCostBudget)
         group.get("models/:id/stats") { request, context in try await stats(request, context) }
         group.post("models/:id/grants", use: grant)
         group.post("models/:id/grants/revoke", use: revoke)
         group.get("audit", use: audit)
+        group.get("margin", use: margin)
+    }
+
+    @Sendable private func margin(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let report = try await admin.margin(try Query(request).dayRange(now: admin.clock.now()))
+        return renderer.render("admin-margin", MarginPage(chrome: try chrome(context, "Cost and margin"), report: report, catalog: admin.cache.catalog))
     }
 
     @Sendable private func newModelForm(_ request: Request, _ context: AppRequestContext) throws -> Response {
@@ -95,8 +102,22 @@ struct AdminPageRoutes {
             guard raw.isEmpty || Int(raw) != nil else {
                 throw ModelgateError.validationFailed([FieldError("limit", "must be a whole number, or blank for unlimited")])
             }
-            try await admin.setFreeDailyLimit(Int(raw), by: try context.actor())
+            try await admin.set(.freeDailyLimit, to: Int(raw), by: try context.actor())
             return "notice=free-limit"
+        }
+    }
+
+    /// Dollars as typed (blank: no budget), stored as micro-dollars.
+    @Sendable private func setUserDailyCostBudget(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let form = try await session.verifiedForm(FreeDailyLimitForm.self, request, context)
+        return try await act(request, context) {
+            let raw = form.limit?.trimmingCharacters(in: .whitespaces) ?? ""
+            let micros = TokenPrices.micros(fromDollars: raw)
+            guard raw.isEmpty || micros != nil else {
+                throw ModelgateError.validationFailed([FieldError("limit", "must be dollars, e.g. 0.50, or blank for no budget")])
+            }
+            try await admin.set(.userDailyCostBudget, to: micros, by: try context.actor())
+            return "notice=cost-budget"
         }
     }
 
@@ -168,6 +189,7 @@ struct AdminPageRoutes {
             pagination: AdminPage.pages(total: page.total, perPage: list.perPage, current: list.page, path: "/admin/models", query: kept),
             exportFrom: window.monthStart, exportTo: window.today,
             freeDailyLimit: catalog.freeDailyLimit.map(String.init) ?? "",
+            userDailyCostBudget: catalog.userDailyCostBudgetMicros.map { String(Money.dollars(micros: $0).dropFirst()) } ?? "",
             defaultOptions: catalog.enabledModels.map { AdminPage.Option(value: $0.id.rawValue, label: $0.displayName, selected: $0.id == catalog.systemDefaultID) })
         return renderer.render("admin-models", view, status: notice?.status ?? .ok)
     }
@@ -177,6 +199,8 @@ struct AdminPageRoutes {
         let model = try await admin.model(id)
         let figures = try await admin.statistics(of: id)
         let holders = try await admin.holders(of: id)
+        let window = StatisticsWindow(now: admin.clock.now())
+        let margin = try await admin.margin(ExportRange(from: window.monthStart, to: window.today))
         let view = AdminPage.Stats(
             chrome: try chrome(context, "\(model.displayName) statistics", notice: notice ?? AdminNotice.from(Query(request), catalog: admin.cache.catalog)),
             id: id.rawValue, name: model.displayName, isPremium: model.tier == .premium,
@@ -192,12 +216,23 @@ struct AdminPageRoutes {
                 .init(label: "Refunded", value: Money.dollars(figures.refundedCents)),
                 .init(label: "Trial users", value: "\(figures.trialUsers)"),
                 .init(label: "Trial → purchase", value: String(format: "%.1f%%", figures.trialConversionRate * 100)),
-            ],
+            ] + Self.costFigures(of: id, in: margin),
+            charts: AdminPage.Stats.charts(of: id, in: margin),
             ranking: (figures.topUsers ?? []).isEmpty ? nil : AdminPage.Ranking(users: figures.topUsers ?? []),
             holders: holders.map { AdminPage.Holder(userId: $0.userId, email: $0.email ?? "—", source: $0.source, note: $0.note ?? "",
                                                     grantedAt: ISO8601.string($0.grantedAt)) },
             hasHolders: !holders.isEmpty)
         return renderer.render("admin-model-stats", view, status: notice?.status ?? .ok)
+    }
+
+    /// The model's tokens, cost and margin over the last 30 days.
+    private static func costFigures(of model: ModelID, in report: MarginReport) -> [AdminPage.Figure] {
+        let figures = report.models.first { $0.modelId == model }?.figures ?? MarginFigures()
+        return [
+            .init(label: "Tokens, last 30 days", value: ChartUnit.count.format(figures.inputTokens + figures.outputTokens)),
+            .init(label: "Provider cost, last 30 days", value: ChartUnit.microdollars.format(figures.costMicros)),
+            .init(label: "Margin, last 30 days (booked revenue − cost)", value: ChartUnit.microdollars.format(figures.marginMicros)),
+        ]
     }
 
     @Sendable private func audit(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -224,15 +259,16 @@ struct AdminPageRoutes {
 enum AdminNotice: String {
     case created, updated, enabled, disabled, bulk, `default`, granted, unchanged, revoked
     case freeLimit = "free-limit"
+    case costBudget = "cost-budget"
 
     static func from(_ query: Query, catalog: CatalogSnapshot) -> SettingsNotice? {
         guard let notice = query.string("notice").flatMap(Self.init(rawValue:)) else { return nil }
         let model = query.string("model").flatMap { catalog.model(ModelID($0))?.displayName } ?? "The model"
         let count = query.string("count").flatMap(Int.init) ?? 0
-        return SettingsNotice(kind: "success", text: notice.text(model: model, count: count, freeLimit: catalog.freeDailyLimit))
+        return SettingsNotice(kind: "success", text: notice.text(model: model, count: count, catalog: catalog))
     }
 
-    private func text(model: String, count: Int, freeLimit: Int?) -> String {
+    private func text(model: String, count: Int, catalog: CatalogSnapshot) -> String {
         switch self {
         case .created: "\(model) was created."
         case .updated: "\(model) was saved."
@@ -243,8 +279,10 @@ enum AdminNotice: String {
         case .granted: "Access granted: the user can use the model now."
         case .unchanged: "That user already had access."
         case .revoked: "Access revoked."
-        case .freeLimit: freeLimit.map { "Free models without their own limit now allow \($0) messages a day per user." }
+        case .freeLimit: catalog.freeDailyLimit.map { "Free models without their own limit now allow \($0) messages a day per user." }
             ?? "Free models without their own limit are now unlimited."
+        case .costBudget: catalog.userDailyCostBudgetMicros.map { "Each user may now cost \(Money.dollars(micros: $0)) a day at the providers." }
+            ?? "Users have no daily cost budget now."
         }
     }
 }

@@ -19,6 +19,9 @@ struct AdminModelView: Encodable, Sendable {
     let trialMessagesAllowed: Int
     let sortOrder: Int
     let metadata: JSONValue
+    /// Provider list prices in micro-dollars per million tokens, in force now.
+    let prices: Nullable<TokenPrices>
+    let dailyTokenBudget: Nullable<Int>
     let isSystemDefault: Bool
     let messagesToday: Int?
 
@@ -37,6 +40,8 @@ struct AdminModelView: Encodable, Sendable {
         trialMessagesAllowed = model.trialMessagesAllowed
         sortOrder = model.sortOrder
         metadata = model.metadata
+        prices = Nullable(model.prices)
+        dailyTokenBudget = Nullable(model.dailyTokenBudget)
         isSystemDefault = model.id == systemDefault
         self.messagesToday = messagesToday
     }
@@ -63,7 +68,7 @@ struct DefaultModelRequest: Decodable {
 }
 
 /// `{"limit": 200}`, or `{"limit": null}` for unlimited: the key is required, so unlimited is
-/// never the result of leaving it out.
+/// never the result of leaving it out. (The daily dollar budget per user takes micro-dollars.)
 struct FreeDailyLimitRequest: Codable {
     let limit: Int?
 
@@ -134,8 +139,16 @@ struct AdminRoutes {
         }
         group.put("settings/free-daily-limit") { request, context in
             let body = try await request.decodeJSON(FreeDailyLimitRequest.self, limit: maxBodyBytes)
-            try await admin.setFreeDailyLimit(body.limit, by: try context.actor())
+            try await admin.set(.freeDailyLimit, to: body.limit, by: try context.actor())
             return JSONBody(FreeDailyLimitRequest(limit: admin.cache.catalog.freeDailyLimit))
+        }
+        group.put("settings/user-daily-cost-budget") { request, context in
+            let body = try await request.decodeJSON(FreeDailyLimitRequest.self, limit: maxBodyBytes)
+            try await admin.set(.userDailyCostBudget, to: body.limit, by: try context.actor())
+            return JSONBody(FreeDailyLimitRequest(limit: admin.cache.catalog.userDailyCostBudgetMicros))
+        }
+        group.get("models/:id/prices") { _, context in
+            JSONBody(DataList(data: try await admin.priceHistory(of: try context.parameters.model())))
         }
         group.get("models/:id/grants") { _, context in JSONBody(DataList(data: try await admin.holders(of: try context.parameters.model()))) }
         group.post("models/:id/grants") { request, context in
@@ -156,6 +169,7 @@ struct AdminRoutes {
         }
         group.get("stats/models") { _, _ in JSONBody(DataList(data: try await admin.statisticsTable())) }
         group.get("models/:id/stats") { _, context in JSONBody(try await admin.statistics(of: try context.parameters.model())) }
+        group.get("margin") { request, _ in JSONBody(MarginView(try await admin.margin(try Query(request).dayRange(now: admin.clock.now())))) }
         group.get("audit") { request, _ in
             let query = try Query(request).audit
             let result = try await admin.audit.list(query)
@@ -180,11 +194,14 @@ struct AdminRoutes {
 
     /// Streams the export page by page: memory stays at one page however long the range.
     func csv(_ kind: ExportKind, _ query: Query) throws -> Response {
-        let window = StatisticsWindow(now: admin.clock.now())
-        let range = ExportRange(from: try query.day("from", default: window.monthStart), to: try query.day("to", default: window.today))
+        let range = try query.dayRange(now: admin.clock.now())
         let exports = admin.exports
-        let body = ResponseBody { writer in
+        let body = ResponseBody { [admin] writer in
             try await writer.write(ByteBuffer(string: CSV.line(kind.header)))
+            if kind == .margin {
+                try await writer.write(ByteBuffer(string: try await admin.margin(range).csvRows.map(CSV.line).joined()))
+                return try await writer.finish(nil)
+            }
             var cursor: ExportReader.Cursor?
             repeat {
                 let page = try await exports.page(kind, range: range, after: cursor)
@@ -197,6 +214,25 @@ struct AdminRoutes {
             .contentType: "text/csv; charset=utf-8",
             .contentDisposition: "attachment; filename=\"modelgate-\(kind.rawValue)-\(range.from)-\(range.to).csv\"",
         ], body: body)
+    }
+}
+
+/// `GET /api/admin/margin`: the report with the revenue rule spelled out.
+struct MarginView: Encodable, Sendable {
+    let report: MarginReport
+    init(_ report: MarginReport) { self.report = report }
+
+    enum CodingKeys: String, CodingKey { case from, to, revenueRule, totals, models, days, topSpenders }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(report.from, forKey: .from)
+        try container.encode(report.to, forKey: .to)
+        try container.encode(MarginReport.revenueRule, forKey: .revenueRule)
+        try container.encode(report.totals, forKey: .totals)
+        try container.encode(report.models, forKey: .models)
+        try container.encode(report.days, forKey: .days)
+        try container.encode(report.topSpenders, forKey: .topSpenders)
     }
 }
 

@@ -84,7 +84,7 @@ struct PageRoutes {
             personas: personas, catalog: catalog,
             csrf: session.csrf(context),
             notice: notice.map { SettingsPage.Notice(kind: $0.kind, text: $0.text) }, purchasesOpen: purchases.isOpen,
-            modelSelectionEnabled: userModels.isModelSelectionEnabled)
+            modelSelectionEnabled: userModels.isModelSelectionEnabled, week: try await userModels.access.recentDays(of: identity.profile))
         return renderer.render("settings", page, status: notice?.status ?? status)
     }
 

@@ -10,6 +10,7 @@ struct AdminService: Sendable {
     let administration: CatalogAdministration
     let grants: AccessGrants
     let statistics: StatisticsRepository
+    let margins: MarginRepository
     let audit: AuditTrail
     let exports: ExportReader
     let outbox: AnalyticsOutbox
@@ -21,6 +22,7 @@ struct AdminService: Sendable {
         administration = CatalogAdministration(database: database)
         grants = AccessGrants(database: database)
         statistics = StatisticsRepository(database: database)
+        margins = MarginRepository(database: database)
         audit = AuditTrail(database: database)
         exports = ExportReader(database: database)
         self.outbox = outbox
@@ -80,8 +82,8 @@ struct AdminService: Sendable {
         try await cache.refresh()
     }
 
-    func setFreeDailyLimit(_ limit: Int?, by actor: Actor) async throws {
-        try await administration.setFreeDailyLimit(limit, by: actor, at: clock.now())
+    func set(_ limit: CatalogLimit, to value: Int?, by actor: Actor) async throws {
+        try await administration.set(limit, to: value, by: actor, at: clock.now())
         try await cache.refresh()
     }
 
@@ -121,6 +123,22 @@ struct AdminService: Sendable {
     func statisticsTable() async throws -> [ModelStatistics] {
         let models = try await catalog.snapshot().models.sorted { ($0.sortOrder, $0.id.rawValue) < ($1.sortOrder, $1.id.rawValue) }
         return try await statistics.all(models: models.map(\.id), window: StatisticsWindow(now: clock.now()))
+    }
+
+    /// Every price the model had, newest first.
+    func priceHistory(of model: ModelID) async throws -> [PriceChange] {
+        _ = try await self.model(model)
+        return try await catalog.priceHistory(of: model)
+    }
+
+    /// Cost, revenue and margin per model and day over `range` (at most a year), with the top spenders.
+    func margin(_ range: ExportRange) async throws -> MarginReport {
+        let days = StatisticsRepository.days(from: range.from, through: range.to).count
+        guard (1...366).contains(days) else {
+            throw ModelgateError.validationFailed([FieldError("to", "must be on or after from, at most 366 days later")])
+        }
+        let models = try await catalog.snapshot().models.sorted { ($0.sortOrder, $0.id.rawValue) < ($1.sortOrder, $1.id.rawValue) }
+        return try await margins.report(models: models.map(\.id), range: range, now: clock.now())
     }
 
     static func toggled(_ model: ModelID, _ enabled: Bool) -> AnalyticsEvent {

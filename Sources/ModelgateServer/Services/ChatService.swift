@@ -4,6 +4,7 @@ import ModelgateMetrics
 import ModelgateProviders
 import ModelgateStore
 import NIOConcurrencyHelpers
+import SQLKit
 
 /// A reply whose first provider event has arrived: from here on the user is charged and the HTTP
 /// layer streams. One task reads events at a time; what was delivered so far is locked, because
@@ -120,6 +121,7 @@ public struct ChatService: Sendable {
     let access: ModelAccessService
     let conversations: ConversationRepository
     let spend: SpendLedger
+    let outbox: AnalyticsOutbox
     let providers: ProviderRouter
     let limits: UserLimitGuard
     /// Open streams end when it says so (a deploy's grace period is over).
@@ -240,12 +242,18 @@ public struct ChatService: Sendable {
     /// same transaction. Call it once per reply.
     func record(_ reply: ChatReply, for user: UserID) async throws {
         let settlement = reply.settlement(for: user)
+        let now = clock.now()
+        let completed = AnalyticsEvent.modelMessageCompleted(
+            model: settlement.model, modelCost: settlement.costMicros, inputTokens: settlement.tokens.inputTokens,
+            outputTokens: settlement.tokens.outputTokens, isEstimated: settlement.tokens.estimated)
+        let settle: @Sendable (any SQLDatabase) async throws -> Void = { [outbox] db in
+            try await SpendLedger.settle(settlement, in: db)
+            _ = try await outbox.enqueue([completed], for: user, at: now, in: db)
+        }
         if let conversation = reply.conversation {
-            try await conversations.record(exchange(of: reply, in: conversation, user: user, settlement: settlement), at: clock.now()) { db in
-                try await SpendLedger.settle(settlement, in: db)
-            }
+            try await conversations.record(exchange(of: reply, in: conversation, user: user, settlement: settlement), at: now, alsoWrite: settle)
         } else {
-            try await spend.settle(settlement)
+            try await spend.database.transaction { db in try await settle(db) }
         }
         // Counted once it is stored: a retried write must not count twice.
         metrics.providerCost(model: settlement.model, micros: settlement.costMicros)

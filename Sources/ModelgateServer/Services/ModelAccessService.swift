@@ -123,6 +123,14 @@ public struct ModelAccessService: Sendable {
                             costBudgetMicros: cache.catalog.userDailyCostBudgetMicros, day: day)
     }
 
+    /// The user's last `count` local days, oldest first, with their totals (zero when idle).
+    func recentDays(of profile: Profile, count: Int = 7) async throws -> [(day: String, usage: UsageDay)] {
+        let today = profile.timeZone.day(at: clock.now()).key
+        let first = QuotaCalendar.day(at: ExportRange.start(of: today).addingTimeInterval(Double(1 - count) * 86_400), zoneIdentifier: "UTC").key
+        let history = try await spend.history(of: profile.id, from: first, through: today)
+        return StatisticsRepository.days(from: first, through: today).map { ($0, history[$0] ?? .idle) }
+    }
+
     /// What a message would use now, consuming nothing; a premium model named explicitly but not
     /// usable counts as an attempt to get it without paying.
     func preview(for profile: Profile, persona: PersonaID?, explicit: ModelID?) async throws -> MessagePlan {
