@@ -18,6 +18,8 @@ public final class FakeProviderServer: Sendable {
         case cutAfter(deltas: Int)
         /// Sends one delta, then waits until the client goes away.
         case hang
+        /// A text reply that reports `usage`, in the provider's own words.
+        case replyCounting(String, FakeUsage)
     }
 
     public struct RecordedRequest: Sendable {
@@ -39,8 +41,8 @@ public final class FakeProviderServer: Sendable {
     public var port: Int { server.port }
     public var baseURL: String { server.baseURL }
 
-    /// Every fake reply's usage: 12 prompt tokens (4 of them read from the provider's cache), 2 out.
-    public static let usage = (input: 12, output: 2, cached: 4)
+    /// Every fake reply's usage unless scripted: 12 prompt tokens (4 of them read from the provider's cache), 2 out.
+    public static let usage = FakeUsage(input: 12, output: 2, cached: 4)
 
     private init(state: NIOLockedValueBox<State>, server: LoopbackServer) {
         self.state = state
@@ -140,6 +142,8 @@ private struct Responder: Sendable {
             return stream(format, pieces: Array(repeating: "part ", count: deltas), finish: false)
         case .hang:
             return stream(format, pieces: ["Hello"], finish: false, hang: true)
+        case .replyCounting(let text, let usage):
+            return stream(events: format.streamEvents(pieces: Self.pieces(text), finish: true, usage: usage), finish: true)
         }
     }
 
@@ -190,3 +194,21 @@ private struct Responder: Sendable {
 }
 
 private struct CutStream: Error {}
+
+/// The tokens a fake reply reports, as totals: `input` includes the `cached` (read) and `cacheWrite`
+/// (written) prompt tokens, `output` includes the `thoughts` (reasoning).
+public struct FakeUsage: Sendable, Equatable {
+    public let input: Int
+    public let output: Int
+    public let cached: Int
+    public let cacheWrite: Int
+    public let thoughts: Int
+
+    public init(input: Int, output: Int, cached: Int = 0, cacheWrite: Int = 0, thoughts: Int = 0) {
+        self.input = input
+        self.output = output
+        self.cached = cached
+        self.cacheWrite = cacheWrite
+        self.thoughts = thoughts
+    }
+}

@@ -9,8 +9,9 @@ enum WireFormat: Sendable, Equatable {
             .dropFirst().dropLast().description
     }
 
-    func streamEvents(pieces: [String], finish: Bool) -> [String] {
-        let usage = FakeProviderServer.usage
+    /// A streamed text reply; `usage` is reported in each provider's own way (Anthropic's input count
+    /// excludes cache reads and writes, Gemini's candidates count excludes thoughts).
+    func streamEvents(pieces: [String], finish: Bool, usage: FakeUsage = FakeProviderServer.usage) -> [String] {
         switch self {
         case .openAI:
             let head = #"{"id":"chatcmpl-abc123","object":"chat.completion.chunk","created":1732406400,"model":"gpt-4o-mini-2024-07-18","choices":"#
@@ -18,12 +19,12 @@ enum WireFormat: Sendable, Equatable {
             events += pieces.map { "data: \(head)[{\"index\":0,\"delta\":{\"content\":\(Self.quoted($0))},\"finish_reason\":null}],\"usage\":null}\n\n" }
             guard finish else { return events }
             events.append("data: \(head)[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n")
-            events.append("data: \(head)[],\"usage\":{\"prompt_tokens\":\(usage.input),\"completion_tokens\":\(usage.output),\"total_tokens\":\(usage.input + usage.output),\"prompt_tokens_details\":{\"cached_tokens\":\(usage.cached)}}}\n\n")
+            events.append("data: \(head)[],\"usage\":{\"prompt_tokens\":\(usage.input),\"completion_tokens\":\(usage.output),\"total_tokens\":\(usage.input + usage.output),\"prompt_tokens_details\":{\"cached_tokens\":\(usage.cached)},\"completion_tokens_details\":{\"reasoning_tokens\":\(usage.thoughts)}}}\n\n")
             events.append("data: [DONE]\n\n")
             return events
         case .anthropic:
             var events = [
-                "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01XFDUDYJgAACzvnptvVoYEL\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":\(usage.input - usage.cached),\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":\(usage.cached),\"output_tokens\":1}}}\n\n",
+                "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01XFDUDYJgAACzvnptvVoYEL\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":\(usage.input - usage.cached - usage.cacheWrite),\"cache_creation_input_tokens\":\(usage.cacheWrite),\"cache_read_input_tokens\":\(usage.cached),\"output_tokens\":1}}}\n\n",
                 "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
                 "event: ping\ndata: {\"type\": \"ping\"}\n\n",
             ]
@@ -40,7 +41,7 @@ enum WireFormat: Sendable, Equatable {
                 let last = finish && index == pieces.count - 1
                 let reason = last ? ",\"finishReason\":\"STOP\"" : ""
                 let counts = last
-                    ? "{\"promptTokenCount\":\(usage.input),\"candidatesTokenCount\":\(usage.output),\"cachedContentTokenCount\":\(usage.cached),\"totalTokenCount\":\(usage.input + usage.output)}"
+                    ? "{\"promptTokenCount\":\(usage.input),\"candidatesTokenCount\":\(usage.output - usage.thoughts),\"cachedContentTokenCount\":\(usage.cached),\"thoughtsTokenCount\":\(usage.thoughts),\"totalTokenCount\":\(usage.input + usage.output)}"
                     : "{\"promptTokenCount\":\(usage.input),\"totalTokenCount\":\(usage.input)}"
                 return "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\(Self.quoted(piece))}],\"role\":\"model\"}\(reason),\"index\":0}],\"usageMetadata\":\(counts),\"modelVersion\":\"gemini-1.5-pro\",\"responseId\":\"mJxCabc\"}\n\n"
             }

@@ -79,7 +79,9 @@ struct ModelView: Encodable, Sendable {
         isSystemDefault = model.id == systemDefault
         self.available = available
         purchased = quote.purchased
-        usageToday = model.tier == .premium || model.dailyLimit != nil ? UsageView(quote.usage) : nil
+        // A model with nothing to count against shows no usage; a token budget is something to count against.
+        let counted = model.tier == .premium || model.dailyLimit != nil || model.dailyTokenBudget != nil || quote.costMicros.limit != nil
+        usageToday = counted ? UsageView(quote.usage) : nil
         trialMessagesRemaining = quote.trialMessagesRemaining
         access = quote.outcome
     }

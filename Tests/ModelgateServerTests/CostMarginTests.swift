@@ -1,0 +1,158 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import ModelgateBilling
+import ModelgateCore
+@testable import ModelgateServer
+import ModelgateStore
+import ModelgateTestSupport
+import NIOCore
+import SQLKit
+import Testing
+
+/// A test app whose providers are `fake` and whose payments go to a fake Stripe, products synced.
+func withFakeProvidersAndStripe(
+    _ body: @escaping @Sendable (FakeProviderServer, TestApp, any TestClientProtocol) async throws -> Void
+) async throws {
+    let fake = try await FakeProviderServer.start()
+    let stripe = try await FakeStripeServer.start()
+    do {
+        try await TestApp.run(providers: TestApp.providers(fake: fake), billing: TestApp.billing(stripe: stripe)) { app, client in
+            _ = try await StripeSync(stripe: try #require(app.stripe), database: app.database, clock: app.clock).run(dryRun: false)
+            try await app.services.cache.refresh()
+            try await body(fake, app, client)
+        }
+    } catch {
+        await fake.stop()
+        await stripe.stop()
+        throw error
+    }
+    await fake.stop()
+    await stripe.stop()
+}
+
+/// Cost per call and margin per model, checked against figures computed by hand from the seeded list
+/// prices (US dollars per million tokens = micro-dollars per token):
+///
+/// | model | call(s) | tokens (in / cached / cache write / out, thoughts) | cost, micro-dollars |
+/// |---|---|---|---|
+/// | gemini-pro-1.5 (google) | 2 | 1,000 / 200 / 0 / 500, 100 | 2 × ⌈800×1.25 + 200×0.3125 + 500×5⌉ = 2 × ⌈3,562.5⌉ = 7,126 |
+/// | gpt-4o (openai) | 1 | 2,000 / 0 / 0 / 1,000 | 2,000×2.5 + 1,000×10 = 15,000 |
+/// | gpt-4o-mini (openai) | 1 | 10,000 / 4,000 / 0 / 2,000 | 6,000×0.15 + 4,000×0.075 + 2,000×0.6 = 2,400 |
+/// | claude-3-5-haiku (anthropic) | 1 | 5,000 / 1,000 / 2,000 / 1,000 | 2,000×0.8 + 1,000×0.08 + 2,000×1 + 1,000×4 = 7,680 |
+/// | llama-3.1-8b (together) | 1 | 3,000 / 0 / 0 / 3,000 | 6,000×0.18 = 1,080 |
+///
+/// Revenue as booked: gemini-pro-1.5 bought for $2.99 (2,990,000 micro-dollars); gpt-4o bought and
+/// refunded the same day (0). Margins: gemini 2,982,874; gpt-4o −15,000; the free ones −cost.
+@Suite struct CostMarginTests {
+    struct Expected {
+        let model: String
+        let messages: Int
+        let tokens: Int
+        let costMicros: Int
+        let revenueCents: Int
+        var marginMicros: Int { revenueCents * 10_000 - costMicros }
+    }
+
+    static let expected = [
+        Expected(model: "gpt-4o-mini", messages: 1, tokens: 12_000, costMicros: 2_400, revenueCents: 0),
+        Expected(model: "claude-3-5-haiku", messages: 1, tokens: 6_000, costMicros: 7_680, revenueCents: 0),
+        Expected(model: "llama-3.1-8b", messages: 1, tokens: 6_000, costMicros: 1_080, revenueCents: 0),
+        Expected(model: "gpt-4o", messages: 1, tokens: 3_000, costMicros: 15_000, revenueCents: 0),
+        Expected(model: "gemini-pro-1.5", messages: 2, tokens: 3_000, costMicros: 7_126, revenueCents: 299),
+    ]
+
+    /// Buys `model` through the fake Stripe and the signed webhook.
+    static func buy(_ model: String, user: UserID, token: String, event: String, intent: String, app: TestApp, client: any TestClientProtocol) async throws {
+        let checkout = try await client.call(.post, "/api/models/\(model)/checkout", token: token)
+        let session = try #require(checkout.json["sessionId"]?.stringValue)
+        let paid = StripeEvents.session("checkout.session.completed", id: event, session: session, user: user, model: model, intent: intent)
+        #expect(try await client.deliver(paid, signature: app.sign(paid)).json["outcome"] == .string("granted"))
+    }
+
+    static func send(_ model: String, counting usage: FakeUsage, token: String, fake: FakeProviderServer, client: any TestClientProtocol) async throws -> ChatResult {
+        fake.script(.replyCounting("Noted, let us go on", usage))
+        let reply = try await client.chat(#"{"message": "Plan my week", "personaId": "career", "modelId": "\#(model)"}"#, token: token)
+        #expect(reply.status == .ok && reply.done != nil, "\(model): \(reply.status) \(String(describing: reply.problem))")
+        return reply
+    }
+
+    /// The scenario: three users, two purchases (one refunded), messages on all four providers.
+    static func runScenario(_ fake: FakeProviderServer, _ app: TestApp, _ client: any TestClientProtocol) async throws {
+        let (ana, ben, cleo) = (testUser(301), testUser(302), testUser(303))
+        let anaToken = try await app.token(ana), benToken = try await app.token(ben), cleoToken = try await app.token(cleo)
+        try await buy("gemini-pro-1.5", user: ana, token: anaToken, event: "evt_ana", intent: "pi_ana", app: app, client: client)
+        for _ in 0..<2 {
+            let reply = try await send("gemini-pro-1.5", counting: FakeUsage(input: 1_000, output: 500, cached: 200, thoughts: 100),
+                                       token: anaToken, fake: fake, client: client)
+            #expect(reply.done?["costMicros"] == 3_563)
+            #expect(reply.done?["usage"]?["reasoningTokens"] == 100 && reply.done?["usage"]?["estimated"] == false)
+        }
+        try await buy("gpt-4o", user: ben, token: benToken, event: "evt_ben", intent: "pi_ben", app: app, client: client)
+        _ = try await send("gpt-4o", counting: FakeUsage(input: 2_000, output: 1_000), token: benToken, fake: fake, client: client)
+        let refund = StripeEvents.refund(id: "evt_ben_refund", intent: "pi_ben")
+        #expect(try await client.deliver(refund, signature: app.sign(refund)).json["outcome"] == .string("refunded"))
+        _ = try await send("gpt-4o-mini", counting: FakeUsage(input: 10_000, output: 2_000, cached: 4_000), token: cleoToken, fake: fake, client: client)
+        let haiku = try await send("claude-3-5-haiku", counting: FakeUsage(input: 5_000, output: 1_000, cached: 1_000, cacheWrite: 2_000),
+                                   token: cleoToken, fake: fake, client: client)
+        #expect(haiku.done?["usage"]?["cacheWriteTokens"] == 2_000 && haiku.done?["costMicros"] == 7_680)
+        _ = try await send("llama-3.1-8b", counting: FakeUsage(input: 3_000, output: 3_000), token: cleoToken, fake: fake, client: client)
+    }
+
+    @Test func aScenarioOnAllFourProvidersGivesTheHandComputedCostRevenueAndMarginInTheAPIThePageAndTheCSV() async throws {
+        try await withFakeProvidersAndStripe { fake, app, client in
+            try await Self.runScenario(fake, app, client)
+            let admin = try await app.token(testUser(300), admin: true)
+            let report = try await client.call(.get, "/api/admin/margin", token: admin).json
+            let models = report["models"]?.array ?? []
+            for want in Self.expected {
+                let got = try #require(models.first { $0["modelId"] == .string(want.model) }, "\(want.model)")
+                #expect(got["messages"]?.int == want.messages, "\(want.model)")
+                #expect(got["calls"]?.int == want.messages, "\(want.model)")
+                #expect((got["inputTokens"]?.int ?? 0) + (got["outputTokens"]?.int ?? 0) == want.tokens, "\(want.model)")
+                #expect(got["costMicros"]?.int == want.costMicros, "\(want.model)")
+                #expect(got["revenueCents"]?.int == want.revenueCents, "\(want.model)")
+                #expect(got["marginMicros"]?.int == want.marginMicros, "\(want.model)")
+            }
+            #expect(report["totals"]?["costMicros"]?.int == 33_286)
+            #expect(report["totals"]?["marginMicros"]?.int == 2_990_000 - 33_286)
+            #expect(report["totals"]?["estimatedCalls"]?.int == 0)
+            // Ben's one GPT-4o call cost most (and he was refunded), then Cleo's three free calls, then Ana's two.
+            let spenders = report["topSpenders"]?.array ?? []
+            #expect(spenders.map { $0["userId"]?.stringValue } == [testUser(302), testUser(303), testUser(301)].map(\.description))
+            #expect(spenders.map { $0["costMicros"]?.int } == [15_000, 11_160, 7_126])
+            #expect(spenders.first { $0["userId"] == .string(testUser(301).description) }?["revenueCents"] == 299)
+            #expect(spenders.first { $0["userId"] == .string(testUser(302).description) }?["revenueCents"] == 0)
+
+            // The CSV has the same figures, one row per day and model.
+            let csv = try await client.execute(uri: "/api/admin/exports/margin.csv", method: .get, headers: [.authorization: "Bearer \(admin)"]) {
+                String(buffer: $0.body)
+            }
+            let lines = csv.split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            #expect(lines.first == ExportKind.margin.header)
+            for want in Self.expected {
+                let row = try #require(lines.first { $0.count == 12 && $0[1] == want.model }, "\(want.model)")
+                #expect(Int(row[2]) == want.messages && Int(row[9]) == want.costMicros && Int(row[10]) == want.revenueCents
+                    && Int(row[11]) == want.marginMicros, "\(row)")
+            }
+
+            // The admin page's table shows them too.
+            let session = try await app.session(testUser(300), admin: true, client: client)
+            let page = try await client.page(.get, "/admin/margin", cookie: session)
+            #expect(page.status == .ok)
+            for want in Self.expected {
+                let row = try #require(Self.tableRow(want.model, in: page.html), "\(want.model)")
+                #expect(row.contains("data-cost>\(ChartUnit.microdollars.format(want.costMicros))<"), "\(want.model): \(row)")
+                #expect(row.contains("data-margin>\(ChartUnit.microdollars.format(want.marginMicros))<")
+                    || row.contains("data-margin class=\"loss\">\(ChartUnit.microdollars.format(want.marginMicros))<"), "\(want.model): \(row)")
+            }
+        }
+    }
+
+    /// The `<tr data-model="…">` row of the margin page's table.
+    static func tableRow(_ model: String, in html: String) -> String? {
+        guard let start = html.range(of: "<tr data-model=\"\(model)\">") else { return nil }
+        guard let end = html.range(of: "</tr>", range: start.upperBound..<html.endIndex) else { return nil }
+        return String(html[start.lowerBound..<end.upperBound])
+    }
+}
