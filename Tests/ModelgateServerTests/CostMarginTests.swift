@@ -149,6 +149,84 @@ func withFakeProvidersAndStripe(
         }
     }
 
+    @Test func changingAPriceChangesOnlyLaterTurnsCost() async throws {
+        try await withFakeProvidersAndStripe { fake, app, client in
+            let token = try await app.token(testUser(310))
+            let admin = try await app.token(testUser(300), admin: true)
+            let usage = FakeUsage(input: 1_000, output: 1_000)
+            // 1,000 × $0.15 + 1,000 × $0.60 per million = 750 micro-dollars.
+            let before = try await Self.send("gpt-4o-mini", counting: usage, token: token, fake: fake, client: client)
+            #expect(before.done?["costMicros"] == 750)
+            let conversation = try #require(before.meta?["conversationId"]?.stringValue)
+            app.clock.set(app.clock.now().addingTimeInterval(60))
+            let changed = try await client.call(.patch, "/api/admin/models/gpt-4o-mini", token: admin, json: """
+                {"prices": {"inputMicrosPerMillion": 1000000, "outputMicrosPerMillion": 2000000, "cachedInputMicrosPerMillion": 500000}}
+                """)
+            #expect(changed.status == .ok && changed.json["prices"]?["inputMicrosPerMillion"] == 1_000_000)
+            // 1,000 × $1 + 1,000 × $2 = 3,000.
+            fake.script(.replyCounting("Again", usage))
+            let after = try await client.chat(#"{"message": "More", "personaId": "career", "modelId": "gpt-4o-mini", "conversationId": "\#(conversation)"}"#, token: token)
+            #expect(after.done?["costMicros"] == 3_000)
+            let turns = try await client.call(.get, "/api/conversations/\(conversation)", token: token).json["messages"]?.array ?? []
+            #expect(turns.filter { $0["role"] == "assistant" }.map { $0["costMicros"]?.int } == [750, 3_000])
+            let history = try await client.call(.get, "/api/admin/models/gpt-4o-mini/prices", token: admin).json["data"]?.array ?? []
+            #expect(history.map { $0["prices"]?["inputMicrosPerMillion"]?.int } == [1_000_000, 150_000])
+            #expect(history.first?["source"] == .string("set by \(testUser(300))"))
+            let report = try await client.call(.get, "/api/admin/margin", token: admin).json
+            #expect(report["models"]?.array.first { $0["modelId"] == "gpt-4o-mini" }?["costMicros"] == 3_750)
+            let audited = try await app.database.read { db in
+                try await db.raw("SELECT after_value FROM audit_log WHERE action = 'model.updated'").all().map { try $0.decode(column: "after_value", as: String.self) }
+            }
+            #expect(audited.count == 1 && audited.first?.contains("\"inputMicrosPerMillion\":1000000") == true)
+            // A negative or absurd price is refused, naming the field; removing prices is refused.
+            let invalid = try await client.call(.patch, "/api/admin/models/gpt-4o-mini", token: admin, json: """
+                {"prices": {"inputMicrosPerMillion": -1, "outputMicrosPerMillion": 2000000, "cachedInputMicrosPerMillion": 99000000000}}
+                """)
+            #expect(invalid.status == .unprocessableContent)
+            #expect(invalid.json["errors"]?.array.compactMap { $0["field"]?.stringValue }
+                == ["prices.inputMicrosPerMillion", "prices.cachedInputMicrosPerMillion"])
+            let removed = try await client.call(.patch, "/api/admin/models/gpt-4o-mini", token: admin, json: #"{"prices": null}"#)
+            #expect(removed.status == .unprocessableContent && removed.json["errors"]?[0]?["field"] == "prices")
+        }
+    }
+
+    @Test func closedDaysAreRolledUpExactlyAsTheRawRowsSay() async throws {
+        try await withFakeProvidersAndStripe { fake, app, client in
+            try await Self.runScenario(fake, app, client)
+            let day = QuotaCalendar.day(at: app.clock.now(), zoneIdentifier: "UTC").key
+            let raw = try await app.database.read { db in
+                try await db.raw("""
+                    SELECT model_id, SUM(message_count) AS messages, SUM(calls) AS calls, SUM(input_tokens) AS input, SUM(output_tokens) AS output,
+                        SUM(cached_input_tokens) AS cached, SUM(cache_write_tokens) AS written, SUM(cost_micros) AS cost
+                    FROM model_usage_daily WHERE day = \(bind: day) GROUP BY model_id
+                    """).all().map { row in
+                    (try row.decode(column: "model_id", as: String.self),
+                     [try row.decode(column: "messages", as: Int.self), try row.decode(column: "calls", as: Int.self),
+                      try row.decode(column: "input", as: Int.self), try row.decode(column: "output", as: Int.self),
+                      try row.decode(column: "cached", as: Int.self), try row.decode(column: "written", as: Int.self),
+                      try row.decode(column: "cost", as: Int.self)])
+                }
+            }
+            #expect(raw.count == 5)
+            // Three days on, the scenario's day is closed: read from the rollup, it must say the same.
+            app.clock.set(app.clock.now().addingTimeInterval(3 * 86_400))
+            let admin = try await app.token(testUser(300), admin: true)
+            let report = try await client.call(.get, "/api/admin/margin?from=\(day)&to=\(day)", token: admin).json
+            let rolled = try await app.database.read { db in
+                try await db.raw("SELECT COUNT(*) AS n FROM model_usage_rollup WHERE day = \(bind: day)").first()?.decode(column: "n", as: Int.self)
+            }
+            #expect(rolled == 5)
+            for (model, figures) in raw {
+                let row = try #require(report["days"]?.array.first { $0["day"] == .string(day) && $0["modelId"] == .string(model) }, "\(model)")
+                let read = ["messages", "calls", "inputTokens", "outputTokens", "cachedInputTokens", "cacheWriteTokens", "costMicros"].map { row[$0]?.int ?? -1 }
+                #expect(read == figures, "\(model)")
+            }
+            // A range that is too long or backwards is refused.
+            let backwards = try await client.call(.get, "/api/admin/margin?from=\(day)&to=2020-01-01", token: admin)
+            #expect(backwards.status == .unprocessableContent)
+        }
+    }
+
     /// The `<tr data-model="…">` row of the margin page's table.
     static func tableRow(_ model: String, in html: String) -> String? {
         guard let start = html.range(of: "<tr data-model=\"\(model)\">") else { return nil }
