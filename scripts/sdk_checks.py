@@ -121,6 +121,10 @@ def check_modelgate(base, token):
         model="auto", messages=messages, stream=True, stream_options={"include_usage": True}))
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     check("modelgate stream auto", text == "Hello there" and chunks[-1].usage.total_tokens == 14, text)
+    # Modelgate's extra usage fields reach the SDK's object: 8 uncached × $0.15 + 4 cached × $0.075
+    # + 2 out × $0.60 per million = 2.7 micro-dollars, rounded up.
+    usage = chunks[-1].usage
+    check("modelgate usage cost", (getattr(usage, "cost_micros", None), getattr(usage, "estimated", None)) == (3, False), str(usage))
     whole = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
     check("modelgate unary", whole.choices[0].message.content == "Hello there" and whole.model == "gpt-4o-mini")
     error = raises(lambda: client.chat.completions.create(model="auto", messages=messages), openai.RateLimitError)

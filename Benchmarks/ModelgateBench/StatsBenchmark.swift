@@ -42,11 +42,15 @@ struct StatsBenchmark {
                     try await LoadClient.get("\(app.baseURL)/api/admin/models/\(Self.models[worker % 7])/stats", token: admin, client: client)
                 }
             }
+            let margin = await loop.run { [client] _ in
+                try await timed { try await LoadClient.get("\(app.baseURL)/api/admin/margin", token: admin, client: client) }
+            }
             let health = await loop.run { [client] _ in try await timed { try await LoadClient.get("\(app.baseURL)/healthz", client: client) } }
             var findings = Findings(
                 rows: [
                     ResultRow(benchmark: "GET /api/admin/stats/models", backend: target.name, concurrency: Self.connections, unit: "req/s", measurement: table),
                     ResultRow(benchmark: "GET /api/admin/models/{id}/stats", backend: target.name, concurrency: Self.connections, unit: "req/s", measurement: detail),
+                    ResultRow(benchmark: "GET /api/admin/margin", backend: target.name, concurrency: Self.connections, unit: "req/s", measurement: margin),
                     ResultRow(benchmark: "GET /healthz", backend: target.name, concurrency: Self.connections, unit: "req/s", measurement: health),
                 ],
                 checks: [
@@ -54,6 +58,8 @@ struct StatsBenchmark {
                                 met: table.errors == 0 && table.latency.p99 < .milliseconds(100)),
                     TargetCheck(target: "model detail p99 < 100 ms (\(target.name))", measured: Format.latency(detail.latency.p99),
                                 met: detail.errors == 0 && detail.latency.p99 < .milliseconds(100)),
+                    TargetCheck(target: "margin report p99 < 100 ms (\(target.name))", measured: Format.latency(margin.latency.p99),
+                                met: margin.errors == 0 && margin.latency.p99 < .milliseconds(100)),
                 ])
             findings.notes.append("\(target.name): generating the history took \(Format.seconds(generated)).")
             return findings
@@ -79,11 +85,14 @@ struct StatsBenchmark {
                 var usage: [String] = []
                 for index in range {
                     for row in 0..<rowsPerUser {
-                        usage.append("('\(user(index))', '\(models[(index + row) % 7])', '\(days[row * 9 + index % 9])', \(messagesPerRow))")
+                        // Each message: 1,000 prompt and 200 reply tokens at 1,000 micro-dollars.
+                        usage.append("('\(user(index))', '\(models[(index + row) % 7])', '\(days[row * 9 + index % 9])', \(messagesPerRow), "
+                            + "\(messagesPerRow), \(messagesPerRow * 1_000), \(messagesPerRow * 200), \(messagesPerRow * 1_000))")
                     }
                 }
                 try await db.raw("""
-                    INSERT INTO model_usage_daily (user_id, model_id, day, message_count) VALUES \(unsafeRaw: usage.joined(separator: ",\n"))
+                    INSERT INTO model_usage_daily (user_id, model_id, day, message_count, calls, input_tokens, output_tokens, cost_micros)
+                    VALUES \(unsafeRaw: usage.joined(separator: ",\n"))
                     """).run()
                 let trials = range.filter { $0 % 5 == 0 }.map { "('\(user($0))', '\(models[3 + $0 % 4])', \(1 + $0 % 2))" }
                 try await db.raw("INSERT INTO model_trials (user_id, model_id, trial_messages_used) VALUES \(unsafeRaw: trials.joined(separator: ", "))").run()
@@ -97,12 +106,25 @@ struct StatsBenchmark {
                 try await db.raw(purchases).run()
             }
         }
-        // What the quota ledger would have kept, had these messages gone through it.
+        // What the quota and spend ledgers and the webhook would have kept, had these messages and purchases gone through them.
         try await database.transaction { db in
             try await db.raw("""
                 INSERT INTO model_user_activity (model_id, user_id, messages, last_day)
                 SELECT model_id, user_id, SUM(message_count), MAX(day) FROM model_usage_daily GROUP BY model_id, user_id
                 """).run()
+            try await db.raw("""
+                INSERT INTO user_spend_totals (user_id, cost_micros, tokens, calls)
+                SELECT user_id, SUM(cost_micros), SUM(input_tokens + output_tokens), SUM(calls) FROM model_usage_daily GROUP BY user_id
+                """).run()
+            // Each purchase booked on its buyer's first active day; refunded ones taken back that day.
+            for (kind, sign, status) in [("purchase", 1, "'completed', 'refunded'"), ("refund", -1, "'refunded'")] {
+                try await db.raw("""
+                    INSERT INTO revenue_bookings (purchase_id, kind, model_id, user_id, day, amount_cents, booked_at)
+                    SELECT pu.id, '\(unsafeRaw: kind)', pr.model_id, pu.user_id,
+                        (SELECT MIN(u.day) FROM model_usage_daily u WHERE u.user_id = pu.user_id), \(unsafeRaw: String(sign)) * pu.amount_cents, pu.created_at
+                    FROM purchases pu JOIN products pr ON pr.id = pu.product_id WHERE pu.status IN (\(unsafeRaw: status))
+                    """).run()
+            }
         }
         // What autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) does for a database that grew
         // over months: planner statistics and, on PostgreSQL, the visibility map index-only scans need.
