@@ -469,6 +469,18 @@ enum Schema {
             )
             """,
             "CREATE INDEX revenue_bookings_day ON revenue_bookings (day, model_id)",
+            // Purchases before this version: booked on the day their checkout was created (when it
+            // completed was not kept), refunds on the day the purchase last changed.
+            """
+            INSERT INTO revenue_bookings (purchase_id, kind, model_id, user_id, day, amount_cents, booked_at)
+            SELECT p.id, 'purchase', r.model_id, p.user_id, {utcday:p.created_at}, p.amount_cents, p.created_at
+            FROM purchases p JOIN products r ON r.id = p.product_id WHERE p.status IN ('completed', 'refunded')
+            """,
+            """
+            INSERT INTO revenue_bookings (purchase_id, kind, model_id, user_id, day, amount_cents, booked_at)
+            SELECT p.id, 'refund', r.model_id, p.user_id, {utcday:p.updated_at}, -p.amount_cents, p.updated_at
+            FROM purchases p JOIN products r ON r.id = p.product_id WHERE p.status = 'refunded'
+            """,
         ]),
     ]
 }

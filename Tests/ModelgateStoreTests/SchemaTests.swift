@@ -15,6 +15,38 @@ import Testing
         }
     }
 
+    /// Purchases made before revenue was booked per day get their bookings when migration 9 runs.
+    @Test func purchasesFromBeforeBookingsAreBookedOnTheirDays() async throws {
+        try await TestDatabase.with { database, _ in
+            let created = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-18T09:06:40Z
+            let refunded = created.addingTimeInterval(2 * 86_400)
+            try await database.write { db in
+                try await db.raw("""
+                    INSERT INTO profiles (id, email, role, timezone, created_at, updated_at)
+                    VALUES ('00000000-0000-4000-8000-000000000001', NULL, 'user', 'UTC', \(bind: created), \(bind: created))
+                    """).run()
+                for (session, status) in [("cs_kept", "completed"), ("cs_back", "refunded"), ("cs_open", "pending")] {
+                    try await db.raw("""
+                        INSERT INTO purchases (user_id, product_id, stripe_checkout_session_id, amount_cents, currency, status, created_at, updated_at)
+                        VALUES ('00000000-0000-4000-8000-000000000001', 'model:gpt-4o', \(bind: session), 299, 'usd', \(bind: status),
+                                \(bind: created), \(bind: status == "refunded" ? refunded : created))
+                        """).run()
+                }
+            }
+            let backfill = try #require(Schema.migrations.first { $0.version == 9 }).statements.filter { $0.contains("INSERT INTO revenue_bookings") }
+            #expect(backfill.count == 2)
+            try await database.write { db in
+                for statement in backfill { try await db.raw(SQLQueryString(Migrator.render(statement, for: database.backend))).run() }
+            }
+            let rows = try await database.read { db in
+                try await db.raw("SELECT kind, day, amount_cents FROM revenue_bookings ORDER BY day, kind").all().map {
+                    "\(try $0.decode(column: "kind", as: String.self)) \(try $0.decode(column: "day", as: String.self)) \(try $0.decode(column: "amount_cents", as: Int.self))"
+                }
+            }
+            #expect(rows == ["purchase 2026-11-18 299", "purchase 2026-11-18 299", "refund 2026-11-20 -299"])
+        }
+    }
+
     @Test func seedingCreatesTheCatalogAndNeverOverwritesAdminEdits() async throws {
         try await TestDatabase.with { database, _ in
             let catalog = try await CatalogRepository(database: database).snapshot()
