@@ -141,7 +141,7 @@ public struct MarginRepository: Sendable {
         try await statistics.rollUp(days: StatisticsRepository.days(from: range.from, through: min(range.to, window.closedUntil)))
         return try await database.read(.long) { db in
             var cells: [String: [ModelID: MarginFigures]] = [:]
-            for row in try await Self.costs(range: range, closedUntil: window.closedUntil, in: db) {
+            for row in try await Self.costs(of: models, range: range, closedUntil: window.closedUntil, in: db) {
                 let figures = try Self.figures(row)
                 cells[try row.decode(column: "day", as: String.self), default: [:]][ModelID(try row.decode(column: "model_id", as: String.self)), default: MarginFigures()].add(figures)
             }
@@ -156,17 +156,20 @@ public struct MarginRepository: Sendable {
         }
     }
 
-    /// Closed days from the rollup, open days summed from the users' rows.
-    private static func costs(range: ExportRange, closedUntil: String, in db: any SQLDatabase) async throws -> [any SQLRow] {
+    /// Closed days from the rollup, open days summed from the users' rows (read per model, through
+    /// the (model, day) index: a day has a row per active user).
+    private static func costs(of models: [ModelID], range: ExportRange, closedUntil: String, in db: any SQLDatabase) async throws -> [any SQLRow] {
         let closed = try await db.raw("""
             SELECT day, model_id, messages, calls, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, estimated_calls, cost_micros
             FROM model_usage_rollup WHERE day >= \(bind: range.from) AND day <= \(bind: range.to) AND day <= \(bind: closedUntil)
             """).all()
+        guard !models.isEmpty else { return closed }
         let open = try await db.raw("""
             SELECT day, model_id, SUM(message_count) AS messages, SUM(calls) AS calls, SUM(input_tokens) AS input_tokens,
                 SUM(output_tokens) AS output_tokens, SUM(cached_input_tokens) AS cached_input_tokens,
                 SUM(cache_write_tokens) AS cache_write_tokens, SUM(estimated_calls) AS estimated_calls, SUM(cost_micros) AS cost_micros
-            FROM model_usage_daily WHERE day >= \(bind: range.from) AND day <= \(bind: range.to) AND day > \(bind: closedUntil)
+            FROM model_usage_daily WHERE model_id IN (\(binds: models.map(\.rawValue))) AND day >= \(bind: range.from) AND day <= \(bind: range.to)
+                AND day > \(bind: closedUntil)
             GROUP BY day, model_id
             """).all()
         return closed + open

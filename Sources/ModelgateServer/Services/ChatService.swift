@@ -246,14 +246,13 @@ public struct ChatService: Sendable {
         let completed = AnalyticsEvent.modelMessageCompleted(
             model: settlement.model, modelCost: settlement.costMicros, inputTokens: settlement.tokens.inputTokens,
             outputTokens: settlement.tokens.outputTokens, isEstimated: settlement.tokens.estimated)
-        let settle: @Sendable (any SQLDatabase) async throws -> Void = { [outbox] db in
-            try await SpendLedger.settle(settlement, in: db)
-            _ = try await outbox.enqueue([completed], for: user, at: now, in: db)
-        }
         if let conversation = reply.conversation {
-            try await conversations.record(exchange(of: reply, in: conversation, user: user, settlement: settlement), at: now, alsoWrite: settle)
+            try await conversations.record(exchange(of: reply, in: conversation, user: user, settlement: settlement), at: now) { [outbox] db in
+                try await SpendLedger.settle(settlement, in: db)
+                _ = try await outbox.enqueue([completed], for: user, at: now, in: db)
+            }
         } else {
-            try await spend.database.transaction { db in try await settle(db) }
+            try await spend.settle(settlement, events: [completed], outbox: outbox, at: now)
         }
         // Counted once it is stored: a retried write must not count twice.
         metrics.providerCost(model: settlement.model, micros: settlement.costMicros)
