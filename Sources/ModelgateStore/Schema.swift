@@ -422,6 +422,13 @@ enum Schema {
             "ALTER TABLE model_usage_daily ADD COLUMN calls INTEGER NOT NULL DEFAULT 0",
             "ALTER TABLE model_usage_daily ADD COLUMN estimated_calls INTEGER NOT NULL DEFAULT 0",
             "ALTER TABLE model_usage_daily ADD COLUMN tokens_reserved INTEGER NOT NULL DEFAULT 0 CHECK (tokens_reserved >= 0)",
+            // The statistics index now covers the margin report's sums too: its open days are read
+            // from the index alone (a day has a row per active user).
+            "DROP INDEX model_usage_daily_stats",
+            """
+            CREATE INDEX model_usage_daily_stats ON model_usage_daily (model_id, day, user_id, message_count, calls, input_tokens,
+                output_tokens, cached_input_tokens, cache_write_tokens, estimated_calls, cost_micros)
+            """,
             // A user's spend across models per local day, with the worst case of calls still streaming.
             """
             CREATE TABLE user_spend_daily (

@@ -23,9 +23,21 @@ struct MarginPage: Sendable {
     let rows: [ModelRow]
     let totals: ModelRow
     let hasEstimates: Bool
+    struct SpenderRow: Sendable {
+        let user: String
+        let cost: String
+        let paid: String
+        let margin: String
+        let isLoss: Bool
+    }
+
+    /// Cost and revenue on one scale (how small the cost is next to the revenue), then cost alone (its trend).
+    let costRevenueChart: String
     let costChart: String
     let messagesChart: String
     let spendersChart: String
+    let spenders: [SpenderRow]
+    let hasSpenders: Bool
 
     init(chrome: AdminPage.Chrome, report: MarginReport, catalog: CatalogSnapshot) {
         self.chrome = chrome
@@ -42,16 +54,23 @@ struct MarginPage: Sendable {
         totals = row("", "All models", report.totals)
         hasEstimates = report.totals.estimatedCalls > 0
         let days = StatisticsRepository.days(from: report.from, through: report.to)
-        costChart = Self.perDay(report, days: days, id: "cost-revenue", title: "Provider cost and revenue per day", unit: .microdollars, series: [
+        costRevenueChart = Self.perDay(report, days: days, id: "cost-revenue", title: "Provider cost and revenue per day", unit: .microdollars, series: [
             ("Provider cost", { $0.costMicros }), ("Revenue", { $0.revenueCents * 10_000 }),
         ]).html
+        costChart = Self.perDay(report, days: days, id: "cost", title: "Provider cost per day", unit: .microdollars,
+                                series: [("Provider cost", { $0.costMicros })]).html
         messagesChart = Self.perDay(report, days: days, id: "messages", title: "Messages per day", unit: .count, series: [("Messages", { $0.messages })]).html
         spendersChart = Chart(
             id: "top-spenders", title: "Top spenders (provider cost, all time)", kind: .bars, unit: .microdollars,
             labels: report.topSpenders.map { $0.email ?? $0.userId },
-            series: [ChartSeries(name: "Provider cost", values: report.topSpenders.map(\.costMicros)),
-                     ChartSeries(name: "Paid", values: report.topSpenders.map { $0.revenueCents * 10_000 })],
+            series: [ChartSeries(name: "Provider cost", values: report.topSpenders.map(\.costMicros))],
             labelHeading: "User").html
+        spenders = report.topSpenders.map { spender in
+            SpenderRow(user: spender.email ?? spender.userId, cost: ChartUnit.microdollars.format(spender.costMicros),
+                       paid: ChartUnit.microdollars.format(spender.revenueCents * 10_000),
+                       margin: ChartUnit.microdollars.format(spender.marginMicros), isLoss: spender.marginMicros < 0)
+        }
+        hasSpenders = !spenders.isEmpty
     }
 
     /// A column chart of every day of the range (days without figures are zero): the models summed,

@@ -96,7 +96,7 @@ struct Chart: Sendable {
         guard !isEmpty else {
             return "<figure class=\"chart\">\(caption)<p class=\"chart-nodata\">No data</p></figure>"
         }
-        let scale = Scale(values: allValues)
+        let scale = Scale(values: allValues, wholeNumbers: unit == .count)
         let (height, body) = kind == .columns ? columns(scale) : bars(scale)
         var out = "<figure class=\"chart chart-\(kind == .columns ? "columns" : "bars")\">\(caption)"
         out += "<svg class=\"chart-svg\" width=\"100%\" viewBox=\"0 0 \(num(Self.width)) \(num(height))\""
@@ -116,7 +116,7 @@ struct Chart: Sendable {
 
     /// `<table class="chart-table">`: one row per label, one column per series; each cell carries its exact value.
     func table() -> String {
-        var out = "<table class=\"chart-table\"><caption>\(esc(title))</caption><thead><tr><th scope=\"col\">\(esc(labelHeading))</th>"
+        var out = "<table class=\"chart-table\(labelHeading == "Day" ? " chart-days" : "")\"><caption>\(esc(title))</caption><thead><tr><th scope=\"col\">\(esc(labelHeading))</th>"
         for s in series { out += "<th scope=\"col\">\(esc(s.name))</th>" }
         out += "</tr></thead><tbody>"
         if labels.isEmpty { out += "<tr><td colspan=\"\(series.count + 1)\">No data</td></tr>" }
@@ -160,13 +160,15 @@ struct Chart: Sendable {
                 let value = s.value(at: index)
                 let x = left + groupWidth * (Double(index) + 0.1) + barWidth * Double(seriesIndex)
                 let (start, end) = (y(0), y(Double(value)))
-                out += rect(x, min(start, end), barWidth, abs(end - start), value: value, label: label, seriesIndex: seriesIndex)
+                let length = Self.visible(abs(end - start), value: value)
+                out += rect(x, value < 0 ? start : start - length, barWidth, length, value: value, label: label, seriesIndex: seriesIndex)
             }
         }
         // Label every few columns, as many as fit side by side; every column's label is also in its
         // tooltip and in the table. A character of the 12-unit tick font is about 7 units wide.
+        // Counted back from the last column, so the newest (e.g. today) is always labelled.
         func placed(every step: Int) -> [(x: Double, half: Double, text: String)] {
-            stride(from: 0, to: labels.count, by: step).map { index in
+            stride(from: labels.count - 1, through: 0, by: -step).reversed().map { index in
                 let shown = truncated(labels[index], 16)
                 let half = Double(shown.count) * 3.5
                 let centre = left + groupWidth * (Double(index) + 0.5)
@@ -196,22 +198,33 @@ struct Chart: Sendable {
         if scale.high > 0 { out += text(right, 12, unit.format(scale.highValue), "chart-tick", anchor: "end") }
         if scale.low < 0 { out += text(left, 12, unit.format(scale.lowValue), "chart-tick", anchor: "start") }
 
+        // A character of the 13-unit label font is about 7.5 units wide; labels start clear of the axis.
+        let labelLeft = left + 6
         for (index, label) in labels.enumerated() {
             let rowTop = top + rowHeight * Double(index)
             if series.count == 1, let only = series.first {
-                out += text(left, rowTop + 12, truncated(label, 34), "chart-label", anchor: "start")
-                out += text(right, rowTop + 12, unit.format(only.value(at: index)), "chart-label", anchor: "end")
+                let value = unit.format(only.value(at: index))
+                let room = right - labelLeft - Double(value.count + 2) * 7.5
+                out += text(labelLeft, rowTop + 12, truncated(label, Int(room / 7.5)), "chart-label", anchor: "start")
+                out += text(right, rowTop + 12, value, "chart-label", anchor: "end")
             } else {
-                out += text(left, rowTop + 12, truncated(label, 48), "chart-label", anchor: "start")
+                out += text(labelLeft, rowTop + 12, truncated(label, Int((right - labelLeft) / 7.5)), "chart-label", anchor: "start")
             }
             for (seriesIndex, s) in series.enumerated() {
                 let value = s.value(at: index)
                 let barTop = rowTop + labelLine + (barHeight + barGap) * Double(seriesIndex)
                 let (start, end) = (x(0), x(Double(value)))
-                out += rect(min(start, end), barTop, abs(end - start), barHeight, value: value, label: label, seriesIndex: seriesIndex)
+                let length = Self.visible(abs(end - start), value: value)
+                out += rect(value < 0 ? start - length : start, barTop, length, barHeight, value: value, label: label, seriesIndex: seriesIndex)
             }
         }
         return (height, out)
+    }
+
+    /// A bar's length, at least one unit when its value is not zero: a cost next to a revenue a
+    /// thousand times larger still shows (the exact value is in its tooltip and the table).
+    static func visible(_ length: Double, value: Int) -> Double {
+        value == 0 ? 0 : max(length, 1)
     }
 
     // MARK: Markup
@@ -263,7 +276,11 @@ private struct Scale {
     let high: Double  // ≥ 0
     let lowValue: Int, highValue: Int
 
-    init(values: [Int]) {
+    /// Counts have no half gridlines between whole numbers.
+    let wholeNumbers: Bool
+
+    init(values: [Int], wholeNumbers: Bool) {
+        self.wholeNumbers = wholeNumbers
         lowValue = min(0, values.min() ?? 0)
         highValue = max(0, values.max() ?? 0)
         low = Double(lowValue)
@@ -277,5 +294,5 @@ private struct Scale {
     }
 
     /// Gridlines at the extremes and halfway to them (the zero axis is drawn on its own).
-    var gridValues: [Double] { [low, low / 2, high / 2, high].filter { $0 != 0 } }
+    var gridValues: [Double] { [low, low / 2, high / 2, high].filter { $0 != 0 && (!wholeNumbers || $0 == $0.rounded()) } }
 }
