@@ -227,6 +227,52 @@ func withFakeProvidersAndStripe(
         }
     }
 
+    /// `/v1` calls store no turn: their tokens, cost and event are settled on their own (on PostgreSQL
+    /// in one statement), streamed or not, and a cut stream is settled as an estimate.
+    @Test func openAICallsAreSettledWithTheirCostAndEvent() async throws {
+        try await withFakeProvidersAndStripe { fake, app, client in
+            let user = testUser(320)
+            let token = try await app.token(user)
+            func complete(stream: Bool) async throws -> (HTTPResponse.Status, String) {
+                try await client.execute(
+                    uri: "/v1/chat/completions", method: .post, headers: [.authorization: "Bearer \(token)", .contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"model": "claude-3-5-haiku", "stream": \#(stream), "messages": [{"role": "user", "content": "Hi"}]}"#)
+                ) { ($0.status, String(buffer: $0.body)) }
+            }
+            // 5,000 in (1,000 read from the cache, 2,000 written to it), 1,000 out: 7,680 micro-dollars, as in the scenario.
+            fake.script(.replyCounting("One", FakeUsage(input: 5_000, output: 1_000, cached: 1_000, cacheWrite: 2_000)))
+            let unary = try await complete(stream: false)
+            #expect(unary.0 == .ok && unary.1.contains(#""cost_micros":7680"#) && unary.1.contains(#""estimated":false"#), "\(unary.1)")
+            fake.script(.replyCounting("Two", FakeUsage(input: 5_000, output: 1_000, cached: 1_000, cacheWrite: 2_000)))
+            #expect(try await complete(stream: true).0 == .ok)
+            // Cut after two pieces: the provider reported no usage, so the call is estimated from the
+            // text (characters / 4), counted and marked as such.
+            fake.script(.cutAfter(deltas: 2))
+            #expect(try await complete(stream: true).0 == .ok)
+            let day = QuotaCalendar.day(at: app.clock.now(), zoneIdentifier: "UTC").key
+            let row = try await app.database.read { db in
+                try await db.raw("""
+                    SELECT calls, estimated_calls, cost_micros, cache_write_tokens, message_count FROM model_usage_daily
+                    WHERE user_id = \(bind: user.description) AND model_id = 'claude-3-5-haiku' AND day = \(bind: day)
+                    """).first()
+            }
+            #expect(try row?.decode(column: "calls", as: Int.self) == 3)
+            #expect(try row?.decode(column: "estimated_calls", as: Int.self) == 1)
+            #expect(try row?.decode(column: "cache_write_tokens", as: Int.self) == 4_000)
+            #expect(try row?.decode(column: "message_count", as: Int.self) == 3)
+            let cost = try #require(try row?.decode(column: "cost_micros", as: Int.self))
+            #expect(cost > 2 * 7_680, "the cut call costs something too")
+            let events = try await OutboxRepository(database: app.database).recent(limit: 50).filter { $0.event == "model_message_completed" }
+            #expect(events.map { $0.properties["isEstimated"] } == [false, false, true])
+            #expect(events.compactMap { $0.properties["modelCost"]?.int }.reduce(0, +) == cost)
+            let spent = try await app.database.read { db in
+                try await db.raw("SELECT cost_micros, reserved_micros FROM user_spend_daily WHERE user_id = \(bind: user.description)").first()
+            }
+            #expect(try spent?.decode(column: "cost_micros", as: Int.self) == cost)
+            #expect(try spent?.decode(column: "reserved_micros", as: Int.self) == 0)
+        }
+    }
+
     /// The `<tr data-model="…">` row of the margin page's table.
     static func tableRow(_ model: String, in html: String) -> String? {
         guard let start = html.range(of: "<tr data-model=\"\(model)\">") else { return nil }
