@@ -77,9 +77,12 @@ public struct CatalogSnapshot: Sendable {
     public let freeDailyLimit: Int?
     /// What one user may spend per local day across all models, in micro-dollars; `nil`: no budget.
     public let userDailyCostBudgetMicros: Int?
+    /// Each model's stand-ins, in the order they are tried.
+    public let standIns: [ModelID: [StandIn]]
     private let byID: [ModelID: AIModel]
 
-    public init(models: [AIModel], systemDefaultID: ModelID, version: Int64 = 0, freeDailyLimit: Int? = nil, userDailyCostBudgetMicros: Int? = nil) {
+    public init(models: [AIModel], systemDefaultID: ModelID, version: Int64 = 0, freeDailyLimit: Int? = nil, userDailyCostBudgetMicros: Int? = nil,
+                standIns: [ModelID: [StandIn]] = [:]) {
         let models = models.map { model in
             var model = model
             model.inheritedDailyLimit = model.tier == .free ? freeDailyLimit : nil
@@ -90,6 +93,7 @@ public struct CatalogSnapshot: Sendable {
         self.version = version
         self.freeDailyLimit = freeDailyLimit
         self.userDailyCostBudgetMicros = userDailyCostBudgetMicros
+        self.standIns = standIns
         self.byID = Dictionary(models.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 

@@ -22,6 +22,8 @@ public final class ModelgateMetrics: Sendable {
     /// Why a provider request failed: before the first token (`rate_limited` … `cancelled`) or after it (`stream_cut`).
     public enum ProviderErrorCode: String, Sendable, CaseIterable {
         case rateLimited = "rate_limited", unavailable, failed, notConfigured = "not_configured", cancelled, streamCut = "stream_cut"
+        /// Not sent: the provider's circuit was open.
+        case circuitOpen = "circuit_open"
     }
 
     public let registry: PrometheusCollectorRegistry
@@ -35,6 +37,7 @@ public final class ModelgateMetrics: Sendable {
         registry = PrometheusCollectorRegistry()
         for provider in providers {
             _ = registry.makeCounter(descriptor: Self.providerRequests, labels: [("provider", provider.rawValue)])
+            _ = registry.makeCounter(descriptor: Self.circuitOpenings, labels: [("provider", provider.rawValue)])
             for code in ProviderErrorCode.allCases {
                 _ = registry.makeCounter(descriptor: Self.providerErrors, labels: [("provider", provider.rawValue), ("code", code.rawValue)])
             }
@@ -121,6 +124,16 @@ public final class ModelgateMetrics: Sendable {
         costCounter(model).increment(by: Int64(micros))
     }
 
+    /// A message answered by a stand-in because `from`'s provider failed before the first token.
+    public func failover(from: ModelID, to: ModelID) {
+        registry.makeCounter(descriptor: Self.failovers, labels: [("from", from.rawValue), ("to", to.rawValue)]).increment()
+    }
+
+    /// A provider's circuit opened: its requests go to stand-ins until a probe answers.
+    public func circuitOpened(_ provider: Provider) {
+        registry.makeCounter(descriptor: Self.circuitOpenings, labels: [("provider", provider.rawValue)]).increment()
+    }
+
     // MARK: Payments, analytics, database
 
     public enum RevenueKind: String, Sendable, CaseIterable { case purchase, refund }
@@ -189,5 +202,7 @@ public final class ModelgateMetrics: Sendable {
     static var keyRequests: MetricNameDescriptor { metric("modelgate_key_requests_total", "Requests made with an API key, by key id and outcome (allowed, rate_limited, end_user_rate_limited, task_budget_exhausted).") }
     static var providerCost: MetricNameDescriptor { metric("modelgate_provider_cost_micros_total", "Provider cost of calls at list prices, in micro-dollars, by model (estimated when a provider reported no usage).") }
     static var revenue: MetricNameDescriptor { metric("modelgate_revenue_cents_total", "Money booked for a model in US cents, by model and kind (purchase, refund).") }
+    static var failovers: MetricNameDescriptor { metric("modelgate_failovers_total", "Messages answered by a stand-in, by the model meant (from) and the one that answered (to).") }
+    static var circuitOpenings: MetricNameDescriptor { metric("modelgate_provider_circuit_openings_total", "Times a provider's circuit opened after repeated failures before the first token.") }
     static var connectionsMax: MetricNameDescriptor { metric("modelgate_database_connections_max", "Database connections the pools may open.") }
 }

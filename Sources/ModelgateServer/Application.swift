@@ -83,7 +83,7 @@ public struct Services: Sendable {
             limits: limits, clock: dependencies.clock)
         chat = ChatService(
             access: access, conversations: ConversationRepository(database: database), spend: spend,
-            outbox: AnalyticsOutbox(makeID: dependencies.makeID), providers: dependencies.providers, limits: limits,
+            outbox: AnalyticsOutbox(makeID: dependencies.makeID), breaker: CircuitBreaker(clock: dependencies.clock), providers: dependencies.providers, limits: limits,
             shutdown: dependencies.shutdown, metrics: dependencies.metrics, clock: dependencies.clock, makeID: dependencies.makeID)
         purchases = PurchaseService(
             stripe: dependencies.stripe, configuration: billing, database: database, clock: dependencies.clock,
@@ -148,7 +148,10 @@ public func buildApplication(
     let sender = PostHogSender(
         configuration: configuration.analytics, database: dependencies.database, http: .shared, clock: dependencies.clock,
         metrics: dependencies.metrics, logger: dependencies.logger)
-    let services: [any Service] = dependencies.database.backend == .postgres ? [refresher, sender] : [sender]
+    // Several instances share one PostgreSQL: they share the catalog and the providers' circuits too.
+    let circuits = CircuitSync(breaker: services.chat.breaker, circuits: ProviderCircuits(database: dependencies.database),
+                               clock: dependencies.clock, interval: .milliseconds(500), logger: dependencies.logger)
+    let services: [any Service] = dependencies.database.backend == .postgres ? [refresher, circuits, sender] : [sender]
     return Application(
         router: router,
         // The idle timeout also closes a connection that sends its request head or body too slowly;

@@ -8,28 +8,31 @@ public struct CatalogRepository: Sendable {
 
     public init(database: Database) { self.database = database }
 
-    /// Everything selection needs, read in two statements.
+    /// Everything selection needs.
     public func snapshot() async throws -> CatalogSnapshot {
-        try await database.read { db in
-            let rows = try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM ai_models").all()
-            let prices = try await PriceHistory.current(in: db)
-            let models = try rows.map(Self.decodeModel).map { model in
-                var model = model
-                model.prices = prices[model.id]
-                return model
-            }
-            guard let settings = try await db.raw("""
-                SELECT system_default_model_id, version, free_daily_limit, user_daily_cost_budget_micros FROM catalog_settings WHERE id = 1
-                """).first() else {
-                throw ModelgateError.noModelAvailable
-            }
-            return CatalogSnapshot(
-                models: models,
-                systemDefaultID: ModelID(try settings.decode(column: "system_default_model_id", as: String.self)),
-                version: Int64(try settings.decode(column: "version", as: Int.self)),
-                freeDailyLimit: try settings.decode(column: "free_daily_limit", as: Int?.self),
-                userDailyCostBudgetMicros: try settings.decode(column: "user_daily_cost_budget_micros", as: Int?.self))
+        try await database.read { db in try await Self.snapshot(in: db) }
+    }
+
+    static func snapshot(in db: any SQLDatabase) async throws -> CatalogSnapshot {
+        let rows = try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM ai_models").all()
+        let prices = try await PriceHistory.current(in: db)
+        let models = try rows.map(Self.decodeModel).map { model in
+            var model = model
+            model.prices = prices[model.id]
+            return model
         }
+        guard let settings = try await db.raw("""
+            SELECT system_default_model_id, version, free_daily_limit, user_daily_cost_budget_micros FROM catalog_settings WHERE id = 1
+            """).first() else {
+            throw ModelgateError.noModelAvailable
+        }
+        return CatalogSnapshot(
+            models: models,
+            systemDefaultID: ModelID(try settings.decode(column: "system_default_model_id", as: String.self)),
+            version: Int64(try settings.decode(column: "version", as: Int.self)),
+            freeDailyLimit: try settings.decode(column: "free_daily_limit", as: Int?.self),
+            userDailyCostBudgetMicros: try settings.decode(column: "user_daily_cost_budget_micros", as: Int?.self),
+            standIns: try await Failovers.groups(in: db))
     }
 
     /// Every price `model` had, newest first.

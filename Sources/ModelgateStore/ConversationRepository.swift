@@ -34,6 +34,8 @@ public struct StoredMessage: Sendable, Equatable, Codable {
     public let costMicros: Int?
     /// True when the provider reported no usage and the counts are estimates (characters / 4).
     public let usageEstimated: Bool?
+    /// The model the message was meant for, when a stand-in answered it.
+    public let failoverFrom: ModelID?
     public let createdAt: Date
     /// Images of a user turn.
     public let attachments: [AttachmentSummary]
@@ -59,6 +61,8 @@ public struct ChatExchange: Sendable {
     public let reason: SelectionReason
     public let tokens: TurnTokens
     public let costMicros: Int
+    /// The model the message was meant for, when a stand-in (`model`) answered it.
+    public var failoverFrom: ModelID?
     /// Images of the user's turn, new with it.
     public var attachments: [StoredAttachment] = []
     public var toolResults: [StoredToolResult] = []
@@ -82,7 +86,7 @@ public struct ChatExchange: Sendable {
 
 /// Chat history. Every read is filtered by the owner, so one user can never see another's turns.
 public struct ConversationRepository: Sendable {
-    let database: Database
+    public let database: Database
 
     public init(database: Database) { self.database = database }
 
@@ -110,7 +114,7 @@ public struct ConversationRepository: Sendable {
         try await database.read { db in
             let rows = try await db.raw("""
                 SELECT m.id, m.role, m.content, m.model_id, m.payment_kind, m.selection_reason, m.input_tokens, m.cached_input_tokens,
-                       m.cache_write_tokens, m.output_tokens, m.reasoning_tokens, m.cost_micros, m.usage_estimated, m.created_at,
+                       m.cache_write_tokens, m.output_tokens, m.reasoning_tokens, m.cost_micros, m.usage_estimated, m.failover_from, m.created_at,
                        m.attachment_ids, m.tool_calls, m.tool_results
                 FROM messages m JOIN conversations c ON c.id = m.conversation_id
                 WHERE m.conversation_id = \(bind: id) AND c.user_id = \(bind: user.description) AND m.id < \(bind: before ?? Int.max)
@@ -133,6 +137,7 @@ public struct ConversationRepository: Sendable {
                     reasoningTokens: try row.decode(column: "reasoning_tokens", as: Int?.self),
                     costMicros: try row.decode(column: "cost_micros", as: Int?.self),
                     usageEstimated: try row.decode(column: "usage_estimated", as: Bool?.self),
+                    failoverFrom: try row.decode(column: "failover_from", as: String?.self).map(ModelID.init(rawValue:)),
                     createdAt: try row.decode(column: "created_at", as: Date.self),
                     attachments: ids.compactMap { summaries[$0] },
                     toolCalls: JSONColumn.decode(try row.decode(column: "tool_calls", as: String?.self)),
@@ -160,14 +165,16 @@ public struct ConversationRepository: Sendable {
             try await db.raw("""
                 INSERT INTO messages (conversation_id, role, content, model_id, payment_kind, selection_reason, input_tokens,
                                       cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_micros, usage_estimated,
-                                      created_at, attachment_ids, tool_calls, tool_results)
+                                      failover_from, created_at, attachment_ids, tool_calls, tool_results)
                 VALUES (\(bind: exchange.conversationID), 'user', \(bind: exchange.message), \(bind: exchange.model.rawValue),
                         \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), \(bind: tokens.inputTokens),
-                        \(bind: tokens.cachedInputTokens), \(bind: tokens.cacheWriteTokens), NULL, NULL, NULL, \(bind: tokens.estimated), \(bind: now),
+                        \(bind: tokens.cachedInputTokens), \(bind: tokens.cacheWriteTokens), NULL, NULL, NULL, \(bind: tokens.estimated),
+                        \(bind: exchange.failoverFrom?.rawValue), \(bind: now),
                         \(bind: JSONColumn.encode(exchange.attachments.map(\.id))), NULL, \(bind: JSONColumn.encode(exchange.toolResults))),
                        (\(bind: exchange.conversationID), 'assistant', \(bind: exchange.reply), \(bind: exchange.model.rawValue),
                         \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), NULL, NULL, NULL, \(bind: tokens.outputTokens),
-                        \(bind: tokens.reasoningTokens), \(bind: exchange.costMicros), \(bind: tokens.estimated), \(bind: now),
+                        \(bind: tokens.reasoningTokens), \(bind: exchange.costMicros), \(bind: tokens.estimated),
+                        \(bind: exchange.failoverFrom?.rawValue), \(bind: now),
                         NULL, \(bind: JSONColumn.encode(exchange.toolCalls)), NULL)
                 """).run()
             try await extra(db)

@@ -128,7 +128,7 @@ public struct MarginReport: Sendable, Equatable {
 /// Reads the margin report from the closed days' rollup, the open days' raw rows and the revenue
 /// bookings: a few grouped statements whatever the history's size.
 public struct MarginRepository: Sendable {
-    let database: Database
+    public let database: Database
     let statistics: StatisticsRepository
 
     public init(database: Database) {

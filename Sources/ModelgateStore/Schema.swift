@@ -489,5 +489,36 @@ enum Schema {
             FROM purchases p JOIN products r ON r.id = p.product_id WHERE p.status = 'refunded'
             """,
         ]),
+        Migration(version: 10, name: "failover groups, failovers per day, the model a turn failed over from", statements: [
+            // A model's stand-ins, tried in `position` order when its provider fails before the first token.
+            """
+            CREATE TABLE failover_stand_ins (
+                model_id TEXT NOT NULL REFERENCES ai_models (id),
+                position INTEGER NOT NULL CHECK (position >= 0),
+                stand_in_id TEXT NOT NULL REFERENCES ai_models (id),
+                allow_higher_tier BOOLEAN NOT NULL,
+                PRIMARY KEY (model_id, position),
+                UNIQUE (model_id, stand_in_id),
+                CHECK (stand_in_id <> model_id)
+            )
+            """,
+            """
+            CREATE TABLE model_failovers_daily (
+                day TEXT NOT NULL CHECK (length(day) = 10),
+                from_model_id TEXT NOT NULL,
+                to_model_id TEXT NOT NULL,
+                failovers INTEGER NOT NULL CHECK (failovers >= 0),
+                PRIMARY KEY (day, from_model_id, to_model_id)
+            )
+            """,
+            "ALTER TABLE messages ADD COLUMN failover_from TEXT",
+            // A provider's circuit as the instance that opened it published it, so the others skip it too.
+            """
+            CREATE TABLE provider_circuits (
+                provider TEXT PRIMARY KEY,
+                open_until {ts}
+            )
+            """,
+        ]),
     ]
 }

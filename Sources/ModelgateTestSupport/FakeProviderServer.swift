@@ -57,7 +57,8 @@ public final class FakeProviderServer: Sendable {
     }
 
     /// Scenarios for the next requests, in order; afterwards every request gets the default reply.
-    public func script(_ scenarios: Scenario...) { state.withLockedValue { $0.scenarios = scenarios } }
+    public func script(_ scenarios: Scenario...) { script(scenarios) }
+    public func script(_ scenarios: [Scenario]) { state.withLockedValue { $0.scenarios = scenarios } }
     public var requests: [RecordedRequest] { state.withLockedValue { $0.requests } }
     public var cancellations: Int { state.withLockedValue { $0.cancellations } }
     /// Lets every `heldUntilReleased` answer go.

@@ -224,6 +224,9 @@ func withFakeProvidersAndStripe(
             // A range that is too long or backwards is refused.
             let backwards = try await client.call(.get, "/api/admin/margin?from=\(day)&to=2020-01-01", token: admin)
             #expect(backwards.status == .unprocessableContent)
+            // The CSV checks its range before it starts: a problem with a status, not a cut stream.
+            let tooLong = try await client.call(.get, "/api/admin/exports/margin.csv?from=2000-01-01", token: admin)
+            #expect(tooLong.status == .unprocessableContent && tooLong.code == "validation_failed")
         }
     }
 

@@ -58,6 +58,9 @@ enum AdminPage {
         let freeDailyLimit: String
         /// Dollars, blank for none.
         let userDailyCostBudget: String
+        /// Messages answered by a stand-in in the last 30 days, per (from, to).
+        let failovers: [FailoverCount]
+        let hasFailovers: Bool
         let defaultOptions: [Option]
     }
 
@@ -84,6 +87,9 @@ enum AdminPage {
         let cachedInputPrice: Field
         let cacheWritePrice: Field
         let dailyTokenBudget: Field
+        /// The stand-ins of an existing model, as ids separated by commas (`nil` on the new-model form).
+        let standIns: Field?
+        let allowHigherTier: Bool
         let rateLimitMessagesPerDay: Field
         let trialMessagesAllowed: Field
         let sortOrder: Field
@@ -199,7 +205,7 @@ extension AdminPage.ModelRow {
 
 extension AdminPage.Form {
     /// The form for `model` (nil: a new one), showing `values` the admin sent back when refused.
-    init(chrome: AdminPage.Chrome, model: AIModel?, values: [String: String]?, errors: [FieldError]) {
+    init(chrome: AdminPage.Chrome, model: AIModel?, values: [String: String]?, errors: [FieldError], catalogStandIns: [ModelID: [StandIn]] = [:]) {
         func field(_ name: String, _ label: String, _ current: String, hint: String? = nil, readOnly: Bool = false, apiField: String? = nil) -> AdminPage.Field {
             AdminPage.Field(name: name, label: label, value: values?[name] ?? current,
                             error: errors.first { $0.field == name || $0.field == apiField }?.message, hint: hint, readOnly: readOnly)
@@ -225,6 +231,11 @@ extension AdminPage.Form {
                                  hint: "Prompt tokens read from the provider's cache.", apiField: "prices.cachedInputMicrosPerMillion")
         cacheWritePrice = field("cacheWritePrice", "Cache write price (US$ per million tokens)", dollars(prices?.cacheWriteMicrosPerMillion),
                                 hint: "Anthropic's prompt-cache writes; empty means the input price.", apiField: "prices.cacheWriteMicrosPerMillion")
+        standIns = model.map { model in
+            field("standIns", "Stand-ins (model ids, in order)", catalogStandIns[model.id]?.map(\.modelId.rawValue).joined(separator: ", ") ?? "",
+                  hint: "Tried in this order when \(model.id)'s provider fails before answering, if the user may use them; empty for none.")
+        }
+        allowHigherTier = catalogStandIns[model?.id ?? ""]?.contains(where: \.allowHigherTier) ?? false
         dailyTokenBudget = field("dailyTokenBudget", "Daily token budget per user", model?.dailyTokenBudget.map(String.init) ?? "",
                                  hint: "Prompt and reply tokens one user may use on this model per local day; empty means none.")
         rateLimitMessagesPerDay = field("rateLimitMessagesPerDay", "Daily message limit", model?.dailyMessageLimit.map(String.init) ?? "",
@@ -335,6 +346,13 @@ extension AdminModelForm {
         return .value(TokenPrices(inputMicrosPerMillion: input, outputMicrosPerMillion: output, cachedInputMicrosPerMillion: cached,
                                   cacheWriteMicrosPerMillion: micros["cacheWritePrice"]))
     }
+}
+
+/// A model's stand-ins as typed on its form.
+struct StandInsForm: Decodable {
+    let standIns: String?
+    /// The checkbox: absent when unticked.
+    let allowHigherTier: String?
 }
 
 /// A table toggle: enable or disable one model.

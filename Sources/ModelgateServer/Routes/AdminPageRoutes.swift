@@ -23,6 +23,7 @@ struct AdminPageRoutes {
         group.post("settings/free-daily-limit", use: setFreeDailyLimit)
         group.post("settings/user-daily-cost-budget", use: setUserDailyCostBudget)
         group.get("models/:id/stats") { request, context in try await stats(request, context) }
+        group.post("models/:id/stand-ins", use: setStandIns)
         group.post("models/:id/grants", use: grant)
         group.post("models/:id/grants/revoke", use: revoke)
         group.get("audit", use: audit)
@@ -52,7 +53,7 @@ struct AdminPageRoutes {
     @Sendable private func editForm(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let model = try await admin.model(try context.parameters.model())
         return renderer.render("admin-model-form", AdminPage.Form(
-            chrome: try chrome(context, "Edit \(model.displayName)"), model: model, values: nil, errors: []))
+            chrome: try chrome(context, "Edit \(model.displayName)"), model: model, values: nil, errors: [], catalogStandIns: admin.cache.catalog.standIns))
     }
 
     @Sendable private func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -107,6 +108,18 @@ struct AdminPageRoutes {
         }
     }
 
+    /// The stand-ins as ids separated by commas (blank: none), with one higher-tier mark for all.
+    @Sendable private func setStandIns(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let form = try await session.verifiedForm(StandInsForm.self, request, context)
+        let model = try context.parameters.model()
+        return try await act(request, context) {
+            let ids = (form.standIns ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let standIns = ids.map { StandIn(modelId: ModelID($0), allowHigherTier: form.allowHigherTier == "true") }
+            _ = try await admin.setStandIns(standIns, of: model, by: try context.actor())
+            return "notice=updated&model=\(model)"
+        }
+    }
+
     /// Dollars as typed (blank: no budget), stored as micro-dollars.
     @Sendable private func setUserDailyCostBudget(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let form = try await session.verifiedForm(FreeDailyLimitForm.self, request, context)
@@ -157,7 +170,7 @@ struct AdminPageRoutes {
     private func refusedForm(_ context: AppRequestContext, model: AIModel?, form: AdminModelForm, errors: [FieldError]) throws -> Response {
         let notice = SettingsNotice(kind: "error", text: "Nothing was saved: please correct the fields marked below.")
         let page = AdminPage.Form(chrome: try chrome(context, model.map { "Edit \($0.displayName)" } ?? "New model", notice: notice),
-                                  model: model, values: form.values, errors: errors)
+                                  model: model, values: form.values, errors: errors, catalogStandIns: admin.cache.catalog.standIns)
         return renderer.render("admin-model-form", page, status: .unprocessableContent)
     }
 
@@ -169,6 +182,7 @@ struct AdminPageRoutes {
         let catalog = admin.cache.catalog
         let kept: [(String, String)] = ["tier", "provider", "enabled", "q", "sort", "order"].compactMap { key in query.string(key).map { (key, $0) } }
         let window = StatisticsWindow(now: admin.clock.now())
+        let failovers = try await admin.failovers(ExportRange(from: window.monthStart, to: window.today))
         let sorts: [(ModelListQuery.Sort, String)] = [(.name, "Name"), (.provider, "Provider"), (.tier, "Tier"), (.sortOrder, "Order"), (.messagesToday, "Messages today")]
         let view = AdminPage.Table(
             chrome: try chrome(context, "Models", notice: notice ?? AdminNotice.from(query, catalog: catalog)),
@@ -190,6 +204,7 @@ struct AdminPageRoutes {
             exportFrom: window.monthStart, exportTo: window.today,
             freeDailyLimit: catalog.freeDailyLimit.map(String.init) ?? "",
             userDailyCostBudget: catalog.userDailyCostBudgetMicros.map { String(Money.dollars(micros: $0).dropFirst()) } ?? "",
+            failovers: failovers, hasFailovers: !failovers.isEmpty,
             defaultOptions: catalog.enabledModels.map { AdminPage.Option(value: $0.id.rawValue, label: $0.displayName, selected: $0.id == catalog.systemDefaultID) })
         return renderer.render("admin-models", view, status: notice?.status ?? .ok)
     }

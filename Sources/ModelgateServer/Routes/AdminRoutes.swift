@@ -147,6 +147,15 @@ struct AdminRoutes {
             try await admin.set(.userDailyCostBudget, to: body.limit, by: try context.actor())
             return JSONBody(FreeDailyLimitRequest(limit: admin.cache.catalog.userDailyCostBudgetMicros))
         }
+        group.get("failover-groups") { _, _ in JSONBody(DataList(data: admin.failoverGroups())) }
+        group.put("models/:id/stand-ins") { request, context in
+            let body = try await request.decodeJSON(StandInsRequest.self, limit: maxBodyBytes)
+            let model = try context.parameters.model()
+            return JSONBody(FailoverGroupView(modelId: model, standIns: try await admin.setStandIns(body.standIns, of: model, by: try context.actor())))
+        }
+        group.get("failovers") { request, _ in
+            JSONBody(DataList(data: try await admin.failovers(try Query(request).dayRange(now: admin.clock.now()))))
+        }
         group.get("models/:id/prices") { _, context in
             JSONBody(DataList(data: try await admin.priceHistory(of: try context.parameters.model())))
         }
@@ -180,7 +189,7 @@ struct AdminRoutes {
             guard let kind = ExportKind(rawValue: name.hasSuffix(".csv") ? String(name.dropLast(4)) : name) else {
                 throw ModelgateError.notFound(what: "export", id: name)
             }
-            return try csv(kind, Query(request))
+            return try await csv(kind, Query(request))
         }
     }
 
@@ -193,13 +202,16 @@ struct AdminRoutes {
     }
 
     /// Streams the export page by page: memory stays at one page however long the range.
-    func csv(_ kind: ExportKind, _ query: Query) throws -> Response {
+    func csv(_ kind: ExportKind, _ query: Query) async throws -> Response {
         let range = try query.dayRange(now: admin.clock.now())
         let exports = admin.exports
-        let body = ResponseBody { [admin] writer in
+        // The margin report is read (and its range checked) before the response starts: a refusal
+        // must be a problem with a status, not a stream cut after its head.
+        let margin = kind == .margin ? try await admin.margin(range).csvRows : nil
+        let body = ResponseBody { writer in
             try await writer.write(ByteBuffer(string: CSV.line(kind.header)))
-            if kind == .margin {
-                try await writer.write(ByteBuffer(string: try await admin.margin(range).csvRows.map(CSV.line).joined()))
+            if let margin {
+                try await writer.write(ByteBuffer(string: margin.map(CSV.line).joined()))
                 return try await writer.finish(nil)
             }
             var cursor: ExportReader.Cursor?
@@ -215,6 +227,17 @@ struct AdminRoutes {
             .contentDisposition: "attachment; filename=\"modelgate-\(kind.rawValue)-\(range.from)-\(range.to).csv\"",
         ], body: body)
     }
+}
+
+/// A model's stand-ins, in the order they are tried.
+struct FailoverGroupView: Encodable, Sendable {
+    let modelId: ModelID
+    let standIns: [StandIn]
+}
+
+/// `PUT /api/admin/models/{id}/stand-ins`: the whole ordered list (`[]` removes the group).
+struct StandInsRequest: Decodable, Sendable {
+    let standIns: [StandIn]
 }
 
 /// `GET /api/admin/margin`: the report with the revenue rule spelled out.

@@ -14,6 +14,8 @@ struct ChatMeta: Encodable, Sendable {
     let trialMessagesRemaining: Int?
     let conversationId: String
     let skipped: [SkippedChoice]
+    /// The model the message was meant for when a stand-in answers (its provider failed before the first token).
+    let failoverFrom: ModelID?
 
     init(_ reply: ChatReply) {
         let admission = reply.admission
@@ -25,6 +27,7 @@ struct ChatMeta: Encodable, Sendable {
         trialMessagesRemaining = admission.trialMessagesRemaining
         conversationId = reply.conversation?.id ?? ""
         skipped = admission.choice.skipped
+        failoverFrom = admission.failoverFrom
     }
 }
 

@@ -127,6 +127,9 @@ struct CompletionRequest: Decodable, Sendable {
     let logit_bias: [String: Double]?
     let functions: JSONValue?
     let function_call: JSONValue?
+    /// OpenRouter's fallback list: the models to try, in order, when the first fails before answering
+    /// (within the caller's rights, as the catalog's stand-ins are).
+    let models: [String]?
 }
 
 extension CompletionRequest {

@@ -71,6 +71,10 @@ struct OpenAICompatibleRoutes {
     static let personaHeader = HTTPField.Name("X-Persona-Id")!
     /// `task` marks a background call (a title, tags): the key's task model and budget answer it.
     static let purposeHeader = HTTPField.Name("X-Modelgate-Purpose")!
+    /// `off`: a failure before the first token is the caller's error; no stand-in answers.
+    static let failoverHeader = HTTPField.Name("X-Modelgate-Failover")!
+    /// On the response: the model the message was meant for, when a stand-in answered.
+    static let failoverFromHeader = HTTPField.Name("X-Modelgate-Failover-From")!
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.get("models") { _, context in
@@ -96,17 +100,37 @@ struct OpenAICompatibleRoutes {
             if let explicit, userModels.catalog.model(explicit)?.enabled != true {
                 throw ModelgateError.notFound(what: "model", id: explicit.rawValue)
             }
-            let reply = try await chat.complete(call, persona: persona, explicit: explicit, for: profile)
+            let failover = try Self.failover(request.headers[Self.failoverHeader], models: body.models, catalog: userModels.catalog)
+            let reply = try await chat.complete(call, persona: persona, explicit: explicit, failover: failover, for: profile)
             return try await respond(reply, to: body, id: context.id, user: profile.id)
         }
+    }
+
+    /// The stand-ins a `/v1` call may fail over to: the header can switch failover off; `models` names
+    /// the caller's own list (each must be in the catalog: an unknown one is refused, not dropped).
+    static func failover(_ header: String?, models: [String]?, catalog: CatalogSnapshot) throws(ModelgateError) -> FailoverChoice {
+        switch header?.lowercased() {
+        case nil, "on": break
+        case "off": return .off
+        default: throw .invalidField(field: "X-Modelgate-Failover", reason: "must be on or off")
+        }
+        guard let models else { return .catalog }
+        guard models.count <= 8 else { throw .invalidField(field: "models", reason: "takes at most 8 models") }
+        for (index, model) in models.enumerated() where catalog.model(ModelID(model)) == nil {
+            throw .invalidField(field: "models.\(index)", reason: "'\(model)' is not a model of this server")
+        }
+        return .models(models.map(ModelID.init(rawValue:)))
     }
 
     private func respond(_ reply: ChatReply, to body: CompletionRequest, id: String, user: UserID) async throws -> Response {
         let completion = CompletionWriter(
             id: "chatcmpl-" + id, created: Int(clock.now().timeIntervalSince1970), model: reply.admission.choice.model.id.rawValue,
             settle: { [recorder] in _ = await recorder.record(reply, user: user) })
-        guard body.stream == true else { return try await completion.whole(reply) }
-        return completion.streaming(reply, includeUsage: body.stream_options?.include_usage == true, shutdown: chat.shutdown)
+        var response = body.stream == true
+            ? completion.streaming(reply, includeUsage: body.stream_options?.include_usage == true, shutdown: chat.shutdown)
+            : try await completion.whole(reply)
+        if let from = reply.admission.failoverFrom { response.headers[Self.failoverFromHeader] = from.rawValue }
+        return response
     }
 }
 
@@ -143,6 +167,8 @@ struct CompletionWriter: Sendable {
                 "finish_reason": .string((reply.finishReason ?? .stop).rawValue),
             ])]),
             "usage": Self.usage(reply.tokens, costMicros: reply.costMicros),
+            // Modelgate's own: the model meant, when `model` stood in for it.
+            "failover_from": reply.admission.failoverFrom.map { .string($0.rawValue) } ?? .null,
         ])
         return try JSONBody(body).response()
     }

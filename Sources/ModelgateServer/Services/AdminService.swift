@@ -125,6 +125,24 @@ struct AdminService: Sendable {
         return try await statistics.all(models: models.map(\.id), window: StatisticsWindow(now: clock.now()))
     }
 
+    /// Every model's stand-ins, in the order they are tried, for the models that have any.
+    func failoverGroups() -> [FailoverGroupView] {
+        let catalog = cache.catalog
+        return catalog.models.compactMap { model in
+            catalog.standIns[model.id].map { FailoverGroupView(modelId: model.id, standIns: $0) }
+        }
+    }
+
+    func setStandIns(_ standIns: [StandIn], of model: ModelID, by actor: Actor) async throws -> [StandIn] {
+        try await administration.setStandIns(standIns, of: model, by: actor, at: clock.now())
+        try await cache.refresh()
+        return cache.catalog.standIns[model] ?? []
+    }
+
+    func failovers(_ range: ExportRange) async throws -> [FailoverCount] {
+        try await Failovers.counts(from: range.from, through: range.to, in: margins.database)
+    }
+
     /// Every price the model had, newest first.
     func priceHistory(of model: ModelID) async throws -> [PriceChange] {
         _ = try await self.model(model)

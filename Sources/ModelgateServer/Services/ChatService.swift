@@ -122,6 +122,8 @@ public struct ChatService: Sendable {
     let conversations: ConversationRepository
     let spend: SpendLedger
     let outbox: AnalyticsOutbox
+    /// Requests of this instance skip a failing provider for a while (see `CircuitBreaker`).
+    let breaker: CircuitBreaker
     let providers: ProviderRouter
     let limits: UserLimitGuard
     /// Open streams end when it says so (a deploy's grace period is over).
@@ -129,6 +131,8 @@ public struct ChatService: Sendable {
     let metrics: ModelgateMetrics
     let clock: any WallClock
     let makeID: @Sendable () -> UUID
+    /// How long a message may spend on its model and its stand-ins before the user gets the error.
+    var failoverDeadline: Duration = .seconds(30)
     let historyTurns = 20
     static let maxMessageCharacters = 16_000
 
@@ -154,7 +158,7 @@ public struct ChatService: Sendable {
         let call = ProviderRequest(
             providerModelID: "", system: nil, messages: history + turn.messages, endUserID: "",
             options: GenerationOptions(maxOutputTokens: request.maxTokens ?? 1024), tools: try CompletionRequest.definitions(of: request.tools))
-        return try await begin(profile, call: call, conversation: conversation) { demand, check in
+        return try await begin(profile, call: call, conversation: conversation, persona: request.personaId, failover: .catalog) { demand, check in
             try await access.admit(profile, persona: request.personaId, explicit: request.modelId, path: .chat, demand: demand, check: check)
         }
     }
@@ -162,7 +166,8 @@ public struct ChatService: Sendable {
     /// `/v1/chat/completions`: the caller sends the whole history (and its tools and settings), as
     /// OpenAI's API does; `call.providerModelID` and `endUserID` are filled in here.
     /// `task` (an API key's background call) is served by the key's task model on its budget.
-    func complete(_ call: ProviderRequest, persona: PersonaID?, explicit: ModelID?, task: ApiKey? = nil, for profile: Profile) async throws -> ChatReply {
+    func complete(_ call: ProviderRequest, persona: PersonaID?, explicit: ModelID?, task: ApiKey? = nil, failover: FailoverChoice = .catalog,
+                  for profile: Profile) async throws -> ChatReply {
         guard let last = call.messages.last, last.role == .user || last.role == .tool else {
             throw ModelgateError.invalidField(field: "messages", reason: "must end with a user or tool message")
         }
@@ -174,32 +179,67 @@ public struct ChatService: Sendable {
             if !last.text.isEmpty { _ = try Self.validated(last.text, field: "messages") }
         }
         if let task {
-            return try await begin(profile, call: call, conversation: nil) { _, check in try await access.admitTask(for: task, check: check) }
+            return try await begin(profile, call: call, conversation: nil, persona: nil, failover: .off) { _, check in
+                try await access.admitTask(for: task, check: check)
+            }
         }
-        return try await begin(profile, call: call, conversation: nil) { demand, check in
+        return try await begin(profile, call: call, conversation: nil, persona: persona, failover: failover) { demand, check in
             try await access.admit(profile, persona: persona, explicit: explicit, path: .openAI, demand: demand, check: check)
         }
     }
 
-    /// Selects, checks that the chosen model can take the request, charges, and calls the provider;
-    /// a failure before the first token gives the charge back.
+    /// Selects, checks that the chosen model can take the request, charges, and calls the provider.
+    /// A failure before the first token gives the charge back; when it is one a stand-in can help with
+    /// (rate limit, overload, 5xx, timeout, connection, open circuit), the stand-ins the user may use
+    /// are tried in order within `failoverDeadline`, each charged only while it is tried.
     private func begin(
-        _ profile: Profile, call: ProviderRequest, conversation: ChatReply.Conversation?,
+        _ profile: Profile, call: ProviderRequest, conversation: ChatReply.Conversation?, persona: PersonaID?, failover: FailoverChoice,
         admit: (_ demand: CallDemand, _ check: (AIModel) throws -> Void) async throws -> Admission
     ) async throws -> ChatReply {
+        let started = ContinuousClock.now
         try limits.checkPromptSize(call.messages.reduce(call.system?.utf8.count ?? 0) { $0 + $1.text.utf8.count })
         var providerRequest = call
         providerRequest.endUserID = profile.id.description
         let demand = CallDemand(providerRequest)
-        let admission = try await admit(demand) { [providerRequest] model in
+        let check: (AIModel) throws -> Void = { [providerRequest] model in
             var request = providerRequest
             request.providerModelID = model.providerModelID
             try checkModelTakes(request, model: model)
         }
+        let admission = try await admit(demand, check)
+        do {
+            return try await answer(admission, request: providerRequest, conversation: conversation)
+        } catch let failure as ProviderError where failure.isRetryable {
+            for standIn in failover.standIns(for: admission.choice.model.id, in: access.catalog) {
+                guard ContinuousClock.now - started < failoverDeadline else { break }
+                guard let model = access.catalog.model(standIn),
+                      let next = try await access.admitStandIn(model, for: admission, profile: profile, persona: persona, demand: demand, check: check)
+                else { continue }
+                do {
+                    let reply = try await answer(next, request: providerRequest, conversation: conversation)
+                    await recordFailover(from: admission.choice.model.id, to: model.id)
+                    return reply
+                } catch let error as ProviderError where error.isRetryable {
+                    continue
+                }
+            }
+            throw Self.domainError(failure, provider: admission.choice.model.provider)
+        }
+    }
+
+    /// Calls the admitted model's provider — unless its circuit is open — and waits for the first
+    /// event; a failure gives the charge back and is thrown as the provider's error.
+    private func answer(_ admission: Admission, request: ProviderRequest, conversation: ChatReply.Conversation?) async throws -> ChatReply {
         let model = admission.choice.model
+        var providerRequest = request
         providerRequest.providerModelID = model.providerModelID
-        let prompts = [admission.systemPrompt, call.system].compactMap { $0 }
+        let prompts = [admission.systemPrompt, request.system].compactMap { $0 }
         providerRequest.system = prompts.isEmpty ? nil : prompts.joined(separator: "\n\n")
+        guard breaker.allows(model.provider) else {
+            metrics.providerError(model.provider, code: .circuitOpen)
+            try await admission.giveBack()
+            throw ProviderError.unavailable(reason: "circuit open")
+        }
         metrics.providerRequest(model.provider)
         let reply = ChatReply(
             admission: admission, conversation: conversation, estimatedPromptTokens: providerRequest.estimatedPromptTokens,
@@ -208,10 +248,27 @@ public struct ChatService: Sendable {
             try await reply.awaitFirstEvent()
         } catch {
             metrics.providerError(model.provider, code: Self.errorCode(error))
+            // Only failures a stand-in can help with count against the circuit; a refusal (4xx) or a
+            // client that left says nothing about the provider being down, and ends a probe too.
+            if (error as? ProviderError)?.isRetryable == true {
+                if breaker.failed(model.provider) { metrics.circuitOpened(model.provider) }
+            } else {
+                breaker.succeeded(model.provider)
+            }
             try await admission.giveBack()
-            throw Self.domainError(error, provider: model.provider)
+            guard let providerError = error as? ProviderError else { throw Self.domainError(error, provider: model.provider) }
+            if providerError.isRetryable { throw providerError }
+            throw Self.domainError(providerError, provider: model.provider)
         }
+        breaker.succeeded(model.provider)
         return reply
+    }
+
+    /// Counts a failover (metrics, and per day for the admin console); a failure to count it never
+    /// fails the answered message.
+    private func recordFailover(from: ModelID, to: ModelID) async {
+        metrics.failover(from: from, to: to)
+        try? await Failovers.record(from: from, to: to, day: QuotaCalendar.day(at: clock.now(), zoneIdentifier: "UTC").key, in: conversations.database)
     }
 
     /// Refuses what `model` cannot take: a feature its provider lacks, or a conversation
@@ -268,6 +325,7 @@ public struct ChatService: Sendable {
         exchange.attachments = conversation.turn.attachments
         exchange.toolResults = conversation.turn.toolResults
         exchange.toolCalls = reply.toolCalls
+        exchange.failoverFrom = admission.failoverFrom
         return exchange
     }
 
@@ -290,6 +348,24 @@ public struct ChatService: Sendable {
         case .rateLimited: return ModelgateError.providerFailed(.rateLimited, provider: provider)
         case .unavailable: return ModelgateError.providerFailed(.unavailable, provider: provider)
         case .failed: return ModelgateError.providerFailed(.error, provider: provider)
+        }
+    }
+}
+
+/// Which stand-ins a message may fail over to.
+enum FailoverChoice: Sendable, Equatable {
+    /// The catalog's failover group of the model that was chosen.
+    case catalog
+    /// None: the caller asked for the error instead (`X-Modelgate-Failover: off`).
+    case off
+    /// The caller's own list (`/v1`'s `models`, as OpenRouter takes it), in order.
+    case models([ModelID])
+
+    func standIns(for model: ModelID, in catalog: CatalogSnapshot) -> [ModelID] {
+        switch self {
+        case .catalog: catalog.standIns[model]?.map(\.modelId) ?? []
+        case .off: []
+        case .models(let list): list.filter { $0 != model }
         }
     }
 }

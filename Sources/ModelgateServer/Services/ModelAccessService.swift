@@ -65,6 +65,8 @@ public struct Admission: Sendable {
     public let day: String
     /// What the call holds against budgets until it is settled; `nil` when no budget applies.
     public let reservation: BudgetReservation?
+    /// The model this message was meant for when a stand-in answers it (its provider failed).
+    public var failoverFrom: ModelID? = nil
     let release: @Sendable () async throws -> Void
 
     public func giveBack() async throws { try await release() }
@@ -219,20 +221,7 @@ public struct ModelAccessService: Sendable {
         switch outcome {
         case .consumed(let consumption):
             metrics.quota(payment == .trial ? .trial : .allowed, model: model.id)
-            return Admission(
-                choice: plan.choice, payment: payment,
-                usage: DailyUsage(used: consumption.usedToday, limit: model.dailyLimit, resetAt: ISO8601.string(day.resetAt)),
-                trialMessagesRemaining: consumption.trialUsed.map { AccessQuote.trialMessagesLeft(of: model, used: $0) },
-                systemPrompt: systemPrompt, day: day.key, reservation: reservation,
-                release: { [ledger, spend, metrics] in
-                    do {
-                        try await ledger.release(consumption)
-                    } catch {
-                        if payment == .trial { metrics.trialTrackingFailure(model: model.id) }
-                        throw error
-                    }
-                    if let reservation { try await spend.release(reservation) }
-                })
+            return admission(plan.choice, payment: payment, consumption: consumption, day: day, systemPrompt: systemPrompt, reservation: reservation)
         case .dailyLimitReached:
             metrics.quota(.rateLimited, model: model.id)
             await recordRefusal(.modelRateLimitHit(model: model.id, dailyLimit: model.dailyLimit ?? 0, resetAt: day.resetAt), of: profile)
@@ -242,6 +231,67 @@ public struct ModelAccessService: Sendable {
             await recordRefusal(.modelTrialExpiredPrompt(model: model.id, priceCents: model.priceCents), of: profile)
             throw ModelgateError.trialExhausted(model.id, priceCents: model.priceCents)
         }
+    }
+
+    /// The message again, charged to `model` instead: the stand-in for `original`, whose provider failed
+    /// before the first token (its charge is already given back). Only a model the user may use
+    /// without spending a trial — free, or bought or granted — that is enabled, configured, able to
+    /// take the request and within its daily limit and the budgets; `nil` when it may not answer.
+    func admitStandIn(_ model: AIModel, for original: Admission, profile: Profile, persona: PersonaID?, demand: CallDemand,
+                      check: (AIModel) throws -> Void) async throws -> Admission? {
+        guard model.enabled, configuredProviders.contains(model.provider), (try? check(model)) != nil else { return nil }
+        let payment: PaymentKind
+        if model.tier == .premium {
+            guard try await entitlements.entitledModels(of: profile.id).contains(model.id) else { return nil }
+            payment = .entitled
+        } else {
+            payment = .free
+        }
+        let day = profile.timeZone.day(at: clock.now())
+        let choice = ModelChoice(model: model, reason: original.choice.reason, answeredBy: original.choice.answeredBy, skipped: [])
+        let reservation: BudgetReservation?
+        do {
+            reservation = try await reserve(demand.adding(systemPrompt: original.systemPrompt), of: model, for: profile, day: day)
+        } catch ModelgateError.tokenBudgetExhausted {
+            return nil
+        }
+        let plan = MessagePlan(choice: choice, quote: AccessQuote(model: model, entitled: payment == .entitled, trialMessagesUsed: 0, usedToday: 0, day: day))
+        let outcome: ConsumeOutcome
+        do {
+            outcome = try await charge(plan, payment: payment, profile: profile, persona: persona)
+        } catch {
+            await giveBack(reservation)
+            throw error
+        }
+        guard case .consumed(let consumption) = outcome else {
+            await giveBack(reservation)
+            return nil
+        }
+        metrics.quota(.allowed, model: model.id)
+        var admission = admission(choice, payment: payment, consumption: consumption, day: day, systemPrompt: original.systemPrompt,
+                                  reservation: reservation)
+        admission.failoverFrom = original.failoverFrom ?? original.choice.model.id
+        return admission
+    }
+
+    /// An admitted message whose `release` gives back its charge (daily and trial units) and its budget hold.
+    private func admission(_ choice: ModelChoice, payment: PaymentKind, consumption: Consumption, day: QuotaDay, systemPrompt: String?,
+                           reservation: BudgetReservation?) -> Admission {
+        let model = choice.model
+        return Admission(
+            choice: choice, payment: payment,
+            usage: DailyUsage(used: consumption.usedToday, limit: model.dailyLimit, resetAt: ISO8601.string(day.resetAt)),
+            trialMessagesRemaining: consumption.trialUsed.map { AccessQuote.trialMessagesLeft(of: model, used: $0) },
+            systemPrompt: systemPrompt, day: day.key, reservation: reservation,
+            release: { [ledger, spend, metrics] in
+                do {
+                    try await ledger.release(consumption)
+                } catch {
+                    if payment == .trial { metrics.trialTrackingFailure(model: model.id) }
+                    throw error
+                }
+                if let reservation { try await spend.release(reservation) }
+            })
     }
 
     /// A background call of an API key (`X-Modelgate-Purpose: task`): served by the key's task
