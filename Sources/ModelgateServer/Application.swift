@@ -132,7 +132,7 @@ public func buildRouter(
     BillingRoutes(purchases: services.purchases, userModels: services.userModels, metrics: dependencies.metrics).register(api: api, router: router)
     PageRoutes(
         renderer: services.pages, tokens: tokens, sessions: services.sessions, apiKeys: services.apiKeys, userModels: services.userModels,
-        purchases: services.purchases, admin: services.admin, maxBodyBytes: configuration.maxBodyBytes
+        purchases: services.purchases, admin: services.admin, conversations: services.chat.conversations, maxBodyBytes: configuration.maxBodyBytes
     ).register(on: router, auth: auth)
     let admin = api.group("admin").add(middleware: RequireAdminMiddleware())
     AdminRoutes(admin: services.admin, maxBodyBytes: configuration.maxBodyBytes).register(on: admin)

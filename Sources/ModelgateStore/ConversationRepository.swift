@@ -10,6 +10,15 @@ public struct ConversationSummary: Sendable, Equatable, Codable {
     public let updatedAt: Date
 }
 
+/// A reply as the settings page's history lists it.
+public struct RecentReply: Sendable, Equatable {
+    public let at: Date
+    public let persona: PersonaID
+    public let model: ModelID?
+    public let failoverFrom: ModelID?
+    public let costMicros: Int?
+}
+
 /// Who wrote a stored turn.
 public enum ChatRole: String, Sendable, Codable {
     case user, assistant
@@ -105,6 +114,24 @@ public struct ConversationRepository: Sendable {
                 SELECT id, persona_id, title, created_at, updated_at FROM conversations
                 WHERE user_id = \(bind: user.description) ORDER BY updated_at DESC, id LIMIT \(bind: limit)
                 """).all().map(Self.decodeSummary)
+        }
+    }
+
+    /// The user's latest replies across conversations, newest first: which model answered, for whom
+    /// it was meant when a stand-in did, and what it cost.
+    public func recentReplies(ownedBy user: UserID, limit: Int = 10) async throws -> [RecentReply] {
+        try await database.read { db in
+            try await db.raw("""
+                SELECT m.created_at, c.persona_id, m.model_id, m.failover_from, m.cost_micros FROM messages m
+                JOIN conversations c ON c.id = m.conversation_id
+                WHERE c.user_id = \(bind: user.description) AND m.role = 'assistant' ORDER BY m.id DESC LIMIT \(bind: limit)
+                """).all().map { row in
+                RecentReply(
+                    at: try row.decode(column: "created_at", as: Date.self), persona: PersonaID(try row.decode(column: "persona_id", as: String.self)),
+                    model: try row.decode(column: "model_id", as: String?.self).map(ModelID.init(rawValue:)),
+                    failoverFrom: try row.decode(column: "failover_from", as: String?.self).map(ModelID.init(rawValue:)),
+                    costMicros: try row.decode(column: "cost_micros", as: Int?.self))
+            }
         }
     }
 

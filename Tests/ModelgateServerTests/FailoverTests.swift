@@ -85,6 +85,9 @@ func withFailover(
             let conversation = try #require(reply.meta?["conversationId"]?.stringValue)
             let turns = try await client.call(.get, "/api/conversations/\(conversation)", token: token).json["messages"]?.array ?? []
             #expect(turns.map { $0["failoverFrom"] } == ["gpt-4o", "gpt-4o"] && turns.map { $0["modelId"] } == ["claude-3-5-sonnet", "claude-3-5-sonnet"])
+            // The settings page's history says so too.
+            let settings = try await client.page(.get, "/settings", cookie: try await app.session(user, client: client))
+            #expect(settings.html.contains("Claude 3.5 Sonnet<br><span class=\"muted small\" data-failover>standing in for GPT-4o, which was unavailable"))
             let metrics = series(app.metrics.exposition())
             #expect(metrics[#"modelgate_failovers_total{from="gpt-4o",to="claude-3-5-sonnet"}"#] == 1)
             let admin = try await app.token(testUser(400), admin: true)

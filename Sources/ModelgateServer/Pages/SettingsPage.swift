@@ -63,6 +63,15 @@ struct SettingsPage: Sendable {
         let tokens: String
     }
 
+    /// A recent reply: when, which coach, which model answered (and for which it stood in), its cost.
+    struct HistoryRow: Sendable {
+        let time: String
+        let coach: String
+        let model: String
+        let standIn: String?
+        let cost: String
+    }
+
     struct CompareRow: Sendable {
         let name: String
         let provider: String
@@ -100,13 +109,15 @@ struct SettingsPage: Sendable {
     let spentToday: String
     /// The last 7 days' messages as a chart with its table.
     let weekChart: String
+    let history: [HistoryRow]
+    let hasHistory: Bool
     let compare: [CompareRow]
     let timeZone: String
 }
 
 extension SettingsPage {
     init(identity: Identity, models: ModelsView, personas: [PersonaView], catalog: CatalogSnapshot, csrf: String,
-         notice: Notice?, purchasesOpen: Bool, modelSelectionEnabled: Bool, week: [(day: String, usage: UsageDay)]) {
+         notice: Notice?, purchasesOpen: Bool, modelSelectionEnabled: Bool, week: [(day: String, usage: UsageDay)], recent: [RecentReply]) {
         let all = models.data.free + models.data.premium
         let names = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.displayName) })
         let preferences = identity.profile.preferences
@@ -152,6 +163,13 @@ extension SettingsPage {
         hasUsage = !usage.isEmpty
         let spend = all.compactMap(\.usageToday).first?.costMicros
         spentToday = ChartUnit.microdollars.format(spend?.used ?? 0) + (spend?.limit.value.map { " of " + ChartUnit.microdollars.format($0) } ?? "")
+        history = recent.map { reply in
+            func name(_ id: ModelID?) -> String { id.map { names[$0] ?? catalog.model($0)?.displayName ?? $0.rawValue } ?? "—" }
+            return HistoryRow(time: format.time(reply.at), coach: personas.first { $0.id == reply.persona }?.name ?? reply.persona.rawValue,
+                              model: name(reply.model), standIn: reply.failoverFrom.map { name($0) },
+                              cost: ChartUnit.microdollars.format(reply.costMicros ?? 0))
+        }
+        hasHistory = !history.isEmpty
         weekChart = Chart(id: "week", title: "Your messages, last 7 days", kind: .columns, unit: .count, labels: week.map(\.day),
                           series: [ChartSeries(name: "Messages", values: week.map(\.usage.messages))], labelHeading: "Day").html
         compare = all.map(CompareRow.init)
@@ -235,6 +253,9 @@ struct LocalTimeFormat {
         formatter.timeZone = TimeZone(identifier: zone) ?? .gmt
         formatter.dateFormat = "HH:mm 'on' EEE d MMM"
     }
+
+    /// An instant in the user's zone.
+    func time(_ date: Date) -> String { formatter.string(from: date) }
 
     /// `resetAt` as the API gives it (ISO 8601).
     func reset(_ resetAt: String) -> String {

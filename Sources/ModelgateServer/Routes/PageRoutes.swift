@@ -15,6 +15,8 @@ struct PageRoutes {
     let userModels: UserModelsService
     let purchases: PurchaseService
     let admin: AdminService
+    /// The history the settings page lists (the user's own replies only).
+    let conversations: ConversationRepository
     let maxBodyBytes: Int
 
     private var session: PageSession { PageSession(tokens: tokens, maxBodyBytes: maxBodyBytes) }
@@ -84,7 +86,8 @@ struct PageRoutes {
             personas: personas, catalog: catalog,
             csrf: session.csrf(context),
             notice: notice.map { SettingsPage.Notice(kind: $0.kind, text: $0.text) }, purchasesOpen: purchases.isOpen,
-            modelSelectionEnabled: userModels.isModelSelectionEnabled, week: try await userModels.access.recentDays(of: identity.profile))
+            modelSelectionEnabled: userModels.isModelSelectionEnabled, week: try await userModels.access.recentDays(of: identity.profile),
+            recent: try await conversations.recentReplies(ownedBy: identity.user))
         return renderer.render("settings", page, status: notice?.status ?? status)
     }
 
