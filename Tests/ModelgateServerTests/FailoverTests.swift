@@ -65,6 +65,16 @@ func withFailover(
 
     static func openAIRequests(_ fake: FakeProviderServer) -> Int { fake.requests.filter { $0.path.hasPrefix("/openai") }.count }
 
+    static let gpt4oMessage = #"{"message": "Hi", "personaId": "career", "modelId": "gpt-4o"}"#
+
+    /// Five GPT-4o messages fail at OpenAI (three attempts each) and are answered by Sonnet: the circuit opens.
+    static func openOpenAICircuit(_ fake: FakeProviderServer, _ client: any TestClientProtocol, token: String) async throws {
+        var script: [FakeProviderServer.Scenario] = []
+        for _ in 0..<5 { script += [.status(500), .status(500), .status(500), .reply("Hello there")] }
+        fake.script(script)
+        for _ in 0..<5 { #expect(try await client.chat(gpt4oMessage, token: token).meta?["modelId"] == "claude-3-5-sonnet") }
+    }
+
     @Test(arguments: [Outage.status(500), .status(529), .timeout, .refused])
     func aMessageWhoseProviderFailsBeforeTheFirstTokenIsAnsweredByAStandInChargedOnce(_ outage: Outage) async throws {
         try await withFailover(openAIRefused: { if case .refused = outage { true } else { false } }()) { fake, app, client in
@@ -144,24 +154,19 @@ func withFailover(
     @Test func anOpenCircuitSendsTheFailingProviderNothingUntilItsProbe() async throws {
         try await withFailover { fake, app, client in
             try await Self.setStandIns(app, client)
-            let (user, token) = try await Self.user(404, owning: ["gpt-4o", "claude-3-5-sonnet"], app, client)
-            let message = #"{"message": "Hi", "personaId": "career", "modelId": "gpt-4o"}"#
-            // Five messages fail at OpenAI (three attempts each) and are answered by Sonnet: the circuit opens.
-            var script: [FakeProviderServer.Scenario] = []
-            for _ in 0..<5 { script += [.status(500), .status(500), .status(500), .reply("Hello there")] }
-            fake.script(script)
-            for _ in 0..<5 { #expect(try await client.chat(message, token: token).meta?["modelId"] == "claude-3-5-sonnet") }
+            let (_, token) = try await Self.user(404, owning: ["gpt-4o", "claude-3-5-sonnet"], app, client)
+            try await Self.openOpenAICircuit(fake, client, token: token)
             #expect(Self.openAIRequests(fake) == 15)
             #expect(series(app.metrics.exposition())[#"modelgate_provider_circuit_openings_total{provider="openai"}"#] == 1)
             // Open: OpenAI gets nothing, Sonnet answers at once.
-            for _ in 0..<3 { #expect(try await client.chat(message, token: token).meta?["modelId"] == "claude-3-5-sonnet") }
+            for _ in 0..<3 { #expect(try await client.chat(Self.gpt4oMessage, token: token).meta?["modelId"] == "claude-3-5-sonnet") }
             #expect(Self.openAIRequests(fake) == 15)
             // After the cooldown one message probes OpenAI; it answers, so the circuit closes.
             app.clock.set(app.clock.now().addingTimeInterval(16))
-            let probe = try await client.chat(message, token: token)
+            let probe = try await client.chat(Self.gpt4oMessage, token: token)
             #expect(probe.meta?["modelId"] == "gpt-4o" && probe.meta?["failoverFrom"] == nil)
             #expect(Self.openAIRequests(fake) == 16)
-            #expect(try await client.chat(message, token: token).meta?["modelId"] == "gpt-4o")
+            #expect(try await client.chat(Self.gpt4oMessage, token: token).meta?["modelId"] == "gpt-4o")
             #expect(Self.openAIRequests(fake) == 17)
         }
     }
@@ -173,11 +178,7 @@ func withFailover(
         try await withFailover { fake, app, client in
             try await Self.setStandIns(app, client)
             let (_, token) = try await Self.user(406, owning: ["gpt-4o", "claude-3-5-sonnet"], app, client)
-            let message = #"{"message": "Hi", "personaId": "career", "modelId": "gpt-4o"}"#
-            var script: [FakeProviderServer.Scenario] = []
-            for _ in 0..<5 { script += [.status(500), .status(500), .status(500), .reply("Hello there")] }
-            fake.script(script)
-            for _ in 0..<5 { _ = try await client.chat(message, token: token) }
+            try await Self.openOpenAICircuit(fake, client, token: token)
             let first = app.services.chat.breaker
             #expect(first.openProviders == [.openai])
             // A second instance: its own breaker and sync, the same database.
@@ -192,7 +193,7 @@ func withFailover(
             #expect(second.openProviders == [.openai] && !second.allows(.openai))
             // After the cooldown the first instance's probe finds OpenAI back; the second learns it.
             app.clock.set(app.clock.now().addingTimeInterval(16))
-            #expect(try await client.chat(message, token: token).meta?["modelId"] == "gpt-4o")
+            #expect(try await client.chat(Self.gpt4oMessage, token: token).meta?["modelId"] == "gpt-4o")
             await sync(first)
             await sync(second)
             #expect(second.openProviders.isEmpty && second.allows(.openai))
