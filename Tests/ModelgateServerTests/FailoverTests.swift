@@ -27,10 +27,11 @@ enum Outage: Sendable, CustomStringConvertible {
 
 /// A test app on the provider fake, with OpenAI pointed at a closed port when `refused`.
 func withFailover(
-    openAIRefused: Bool = false, _ body: @escaping @Sendable (FakeProviderServer, TestApp, any TestClientProtocol) async throws -> Void
+    openAIRefused: Bool = false, shortTimeouts: Bool = false, _ body: @escaping @Sendable (FakeProviderServer, TestApp, any TestClientProtocol) async throws -> Void
 ) async throws {
     let fake = try await FakeProviderServer.start()
     var providers = TestApp.providers(fake: fake)
+    if shortTimeouts { providers.timeouts = TestApp.shortTimeouts }  // the fake's 2.5 s delay outlasts them
     if openAIRefused { providers[.openai] = ProviderEndpoint(apiKey: "key-openai", baseURL: "http://127.0.0.1:9/v1") }
     do {
         try await TestApp.run(providers: providers) { app, client in try await body(fake, app, client) }
@@ -77,7 +78,9 @@ func withFailover(
 
     @Test(arguments: [Outage.status(500), .status(529), .timeout, .refused])
     func aMessageWhoseProviderFailsBeforeTheFirstTokenIsAnsweredByAStandInChargedOnce(_ outage: Outage) async throws {
-        try await withFailover(openAIRefused: { if case .refused = outage { true } else { false } }()) { fake, app, client in
+        let refused = { if case .refused = outage { true } else { false } }()
+        let slow = { if case .timeout = outage { true } else { false } }()
+        try await withFailover(openAIRefused: refused, shortTimeouts: slow) { fake, app, client in
             try await Self.setStandIns(app, client)
             let (user, token) = try await Self.user(401, owning: ["gpt-4o", "claude-3-5-sonnet"], app, client)
             switch outage {

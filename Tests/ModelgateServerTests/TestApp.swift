@@ -86,12 +86,14 @@ struct TestApp {
         try await tokens.issue(user: user, email: email ?? "\(user)@example.com", admin: admin, ttl: ttl, now: clock.now())
     }
 
-    /// Provider settings that send every provider to `fake`, with short retry delays.
+    /// Provider settings that send every provider to `fake`, with short retry delays. The timeouts are
+    /// generous: on a loaded machine (the suites run in parallel) a short one would retry a call the
+    /// fake answers, and the test would see it twice. Tests of timeouts set `shortTimeouts`.
     static func providers(fake: FakeProviderServer?, demo: Bool = false) -> ProvidersConfiguration {
         var configuration = ProvidersConfiguration()
         configuration.demo = demo
         configuration.retry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 2)
-        configuration.timeouts = ProviderTimeouts(connect: .seconds(2), firstByte: .seconds(2), idle: .seconds(2))
+        configuration.timeouts = ProviderTimeouts(connect: .seconds(2), firstByte: .seconds(15), idle: .seconds(15))
         if let fake {
             for provider in Provider.allCases {
                 configuration[provider] = ProviderEndpoint(apiKey: "key-\(provider.rawValue)", baseURL: fake.baseURL(for: provider.rawValue))
@@ -99,6 +101,9 @@ struct TestApp {
         }
         return configuration
     }
+
+    /// For tests of a provider that is too slow: the fake's delay is always longer than these.
+    static let shortTimeouts = ProviderTimeouts(connect: .seconds(2), firstByte: .seconds(2), idle: .seconds(2))
 
     static let webhookSecret = WebhookSecret("whsec_test_secret")
 
