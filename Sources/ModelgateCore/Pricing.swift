@@ -39,16 +39,28 @@ public struct TokenPrices: Sendable, Equatable, Codable {
     /// product is tokens × micro-dollars per million, i.e. exact pico-dollars, summed before rounding.
     public func cost(of tokens: TurnTokens) -> Int {
         let cacheWrite = cacheWriteMicrosPerMillion ?? inputMicrosPerMillion
-        let picodollars = tokens.uncachedInputTokens * inputMicrosPerMillion + tokens.cachedInputTokens * cachedInputMicrosPerMillion
-            + tokens.cacheWriteTokens * cacheWrite + tokens.outputTokens * outputMicrosPerMillion
-        return (picodollars + 999_999) / 1_000_000
+        return Self.micros(ofPicodollars: [(tokens.uncachedInputTokens, inputMicrosPerMillion), (tokens.cachedInputTokens, cachedInputMicrosPerMillion),
+                                           (tokens.cacheWriteTokens, cacheWrite), (tokens.outputTokens, outputMicrosPerMillion)])
+    }
+
+    /// Σ tokens × price (pico-dollars), rounded up to micro-dollars; counts a provider reports are not
+    /// trusted to be small, so the sum saturates instead of overflowing.
+    static func micros(ofPicodollars products: [(tokens: Int, price: Int)]) -> Int {
+        var total = 0
+        for (tokens, price) in products {
+            let (product, overflow) = max(0, tokens).multipliedReportingOverflow(by: max(0, price))
+            let (sum, overflowed) = total.addingReportingOverflow(product)
+            guard !overflow, !overflowed else { return Int.max / 1_000_000 }
+            total = sum
+        }
+        return total / 1_000_000 + (total % 1_000_000 == 0 ? 0 : 1)
     }
 
     /// The most `inputTokens` prompt tokens and `outputTokens` reply tokens could cost: all prompt
     /// tokens at the dearest prompt price.
     public func worstCase(inputTokens: Int, outputTokens: Int) -> Int {
         let input = max(inputMicrosPerMillion, cacheWriteMicrosPerMillion ?? 0, cachedInputMicrosPerMillion)
-        return (inputTokens * input + outputTokens * outputMicrosPerMillion + 999_999) / 1_000_000
+        return Self.micros(ofPicodollars: [(inputTokens, input), (outputTokens, outputMicrosPerMillion)])
     }
 }
 

@@ -121,6 +121,9 @@ public enum ResponseFormat: Sendable, Equatable {
 
 /// Sampling and length settings; nil means "the provider's default".
 public struct GenerationOptions: Sendable, Equatable {
+    /// No provider replies with more: a bound that also keeps the budget arithmetic far from overflow.
+    public static let maxOutputTokensAllowed = 1_000_000
+
     public var maxOutputTokens: Int
     public var temperature: Double?
     public var topP: Double?

@@ -165,9 +165,9 @@ public struct MarginRepository: Sendable {
             """).all()
         guard !models.isEmpty else { return closed }
         let open = try await db.raw("""
-            SELECT day, model_id, SUM(message_count) AS messages, SUM(calls) AS calls, SUM(input_tokens) AS input_tokens,
-                SUM(output_tokens) AS output_tokens, SUM(cached_input_tokens) AS cached_input_tokens,
-                SUM(cache_write_tokens) AS cache_write_tokens, SUM(estimated_calls) AS estimated_calls, SUM(cost_micros) AS cost_micros
+            SELECT day, model_id, SUM(message_count) AS messages, CAST(SUM(calls) AS BIGINT) AS calls, CAST(SUM(input_tokens) AS BIGINT) AS input_tokens,
+                CAST(SUM(output_tokens) AS BIGINT) AS output_tokens, CAST(SUM(cached_input_tokens) AS BIGINT) AS cached_input_tokens,
+                CAST(SUM(cache_write_tokens) AS BIGINT) AS cache_write_tokens, CAST(SUM(estimated_calls) AS BIGINT) AS estimated_calls, CAST(SUM(cost_micros) AS BIGINT) AS cost_micros
             FROM model_usage_daily WHERE model_id IN (\(binds: models.map(\.rawValue))) AND day >= \(bind: range.from) AND day <= \(bind: range.to)
                 AND day > \(bind: closedUntil)
             GROUP BY day, model_id

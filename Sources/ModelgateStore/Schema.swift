@@ -402,26 +402,26 @@ enum Schema {
             CREATE TABLE model_prices (
                 model_id TEXT NOT NULL REFERENCES ai_models (id),
                 effective_from {ts} NOT NULL,
-                input_micros_per_million INTEGER NOT NULL CHECK (input_micros_per_million >= 0),
-                output_micros_per_million INTEGER NOT NULL CHECK (output_micros_per_million >= 0),
-                cached_input_micros_per_million INTEGER NOT NULL CHECK (cached_input_micros_per_million >= 0),
-                cache_write_micros_per_million INTEGER CHECK (cache_write_micros_per_million >= 0),
+                input_micros_per_million BIGINT NOT NULL CHECK (input_micros_per_million >= 0),
+                output_micros_per_million BIGINT NOT NULL CHECK (output_micros_per_million >= 0),
+                cached_input_micros_per_million BIGINT NOT NULL CHECK (cached_input_micros_per_million >= 0),
+                cache_write_micros_per_million BIGINT CHECK (cache_write_micros_per_million >= 0),
                 source TEXT NOT NULL,
                 PRIMARY KEY (model_id, effective_from)
             )
             """,
-            "ALTER TABLE ai_models ADD COLUMN daily_token_budget INTEGER CHECK (daily_token_budget > 0)",
-            "ALTER TABLE catalog_settings ADD COLUMN user_daily_cost_budget_micros INTEGER CHECK (user_daily_cost_budget_micros > 0)",
+            "ALTER TABLE ai_models ADD COLUMN daily_token_budget BIGINT CHECK (daily_token_budget > 0)",
+            "ALTER TABLE catalog_settings ADD COLUMN user_daily_cost_budget_micros BIGINT CHECK (user_daily_cost_budget_micros > 0)",
             // What calls used and cost per user, model and local day, settled after each stream; and the
             // tokens reserved by calls still streaming (their worst case), which budgets count as spent.
-            "ALTER TABLE model_usage_daily ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE model_usage_daily ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE model_usage_daily ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE model_usage_daily ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE model_usage_daily ADD COLUMN cost_micros INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE model_usage_daily ADD COLUMN calls INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE model_usage_daily ADD COLUMN estimated_calls INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE model_usage_daily ADD COLUMN tokens_reserved INTEGER NOT NULL DEFAULT 0 CHECK (tokens_reserved >= 0)",
+            "ALTER TABLE model_usage_daily ADD COLUMN input_tokens BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_daily ADD COLUMN output_tokens BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_daily ADD COLUMN cached_input_tokens BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_daily ADD COLUMN cache_write_tokens BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_daily ADD COLUMN cost_micros BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_daily ADD COLUMN calls BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_daily ADD COLUMN estimated_calls BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_daily ADD COLUMN tokens_reserved BIGINT NOT NULL DEFAULT 0 CHECK (tokens_reserved >= 0)",
             // The statistics index now covers the margin report's sums too: its open days are read
             // from the index alone (a day has a row per active user).
             "DROP INDEX model_usage_daily_stats",
@@ -434,9 +434,9 @@ enum Schema {
             CREATE TABLE user_spend_daily (
                 user_id TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
                 day TEXT NOT NULL CHECK (length(day) = 10),
-                cost_micros INTEGER NOT NULL DEFAULT 0 CHECK (cost_micros >= 0),
-                reserved_micros INTEGER NOT NULL DEFAULT 0 CHECK (reserved_micros >= 0),
-                tokens INTEGER NOT NULL DEFAULT 0,
+                cost_micros BIGINT NOT NULL DEFAULT 0 CHECK (cost_micros >= 0),
+                reserved_micros BIGINT NOT NULL DEFAULT 0 CHECK (reserved_micros >= 0),
+                tokens BIGINT NOT NULL DEFAULT 0,
                 PRIMARY KEY (user_id, day)
             )
             """,
@@ -444,22 +444,22 @@ enum Schema {
             """
             CREATE TABLE user_spend_totals (
                 user_id TEXT PRIMARY KEY REFERENCES profiles (id) ON DELETE CASCADE,
-                cost_micros INTEGER NOT NULL DEFAULT 0,
-                tokens INTEGER NOT NULL DEFAULT 0,
-                calls INTEGER NOT NULL DEFAULT 0
+                cost_micros BIGINT NOT NULL DEFAULT 0,
+                tokens BIGINT NOT NULL DEFAULT 0,
+                calls BIGINT NOT NULL DEFAULT 0
             )
             """,
             "CREATE INDEX user_spend_totals_cost ON user_spend_totals (cost_micros, user_id)",
-            "ALTER TABLE model_usage_rollup ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE model_usage_rollup ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE model_usage_rollup ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE model_usage_rollup ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE model_usage_rollup ADD COLUMN cost_micros INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE model_usage_rollup ADD COLUMN calls INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE model_usage_rollup ADD COLUMN estimated_calls INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE messages ADD COLUMN cache_write_tokens INTEGER",
-            "ALTER TABLE messages ADD COLUMN reasoning_tokens INTEGER",
-            "ALTER TABLE messages ADD COLUMN cost_micros INTEGER",
+            "ALTER TABLE model_usage_rollup ADD COLUMN input_tokens BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_rollup ADD COLUMN output_tokens BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_rollup ADD COLUMN cached_input_tokens BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_rollup ADD COLUMN cache_write_tokens BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_rollup ADD COLUMN cost_micros BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_rollup ADD COLUMN calls BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE model_usage_rollup ADD COLUMN estimated_calls BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE messages ADD COLUMN cache_write_tokens BIGINT",
+            "ALTER TABLE messages ADD COLUMN reasoning_tokens BIGINT",
+            "ALTER TABLE messages ADD COLUMN cost_micros BIGINT",
             "ALTER TABLE messages ADD COLUMN usage_estimated BOOLEAN",
             // Revenue as booked: a purchase's amount on the UTC day it completed, a refund's as a negative
             // amount on the day it was refunded. Once per purchase and kind, however often Stripe retries.

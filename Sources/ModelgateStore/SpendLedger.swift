@@ -208,7 +208,7 @@ public struct SpendLedger: Sendable {
         try await database.read { db in
             var days: [String: UsageDay] = [:]
             for row in try await db.raw("""
-                SELECT day, SUM(message_count) AS messages, SUM(input_tokens + output_tokens) AS tokens, SUM(cost_micros) AS cost
+                SELECT day, SUM(message_count) AS messages, CAST(SUM(input_tokens + output_tokens) AS BIGINT) AS tokens, CAST(SUM(cost_micros) AS BIGINT) AS cost
                 FROM model_usage_daily WHERE user_id = \(bind: user.description) AND day >= \(bind: first) AND day <= \(bind: last) GROUP BY day
                 """).all() {
                 days[try row.decode(column: "day", as: String.self)] = UsageDay(

@@ -196,8 +196,8 @@ func withFakeProvidersAndStripe(
             let day = QuotaCalendar.day(at: app.clock.now(), zoneIdentifier: "UTC").key
             let raw = try await app.database.read { db in
                 try await db.raw("""
-                    SELECT model_id, SUM(message_count) AS messages, SUM(calls) AS calls, SUM(input_tokens) AS input, SUM(output_tokens) AS output,
-                        SUM(cached_input_tokens) AS cached, SUM(cache_write_tokens) AS written, SUM(cost_micros) AS cost
+                    SELECT model_id, SUM(message_count) AS messages, CAST(SUM(calls) AS BIGINT) AS calls, CAST(SUM(input_tokens) AS BIGINT) AS input, CAST(SUM(output_tokens) AS BIGINT) AS output,
+                        CAST(SUM(cached_input_tokens) AS BIGINT) AS cached, CAST(SUM(cache_write_tokens) AS BIGINT) AS written, CAST(SUM(cost_micros) AS BIGINT) AS cost
                     FROM model_usage_daily WHERE day = \(bind: day) GROUP BY model_id
                     """).all().map { row in
                     (try row.decode(column: "model_id", as: String.self),
@@ -273,6 +273,22 @@ func withFakeProvidersAndStripe(
             }
             #expect(try spent?.decode(column: "cost_micros", as: Int.self) == cost)
             #expect(try spent?.decode(column: "reserved_micros", as: Int.self) == 0)
+        }
+    }
+
+    /// A reply length no provider gives is refused before anything is charged (and before any budget
+    /// arithmetic could overflow); provider counts, however large, cost at most a saturated figure.
+    @Test func anImpossibleReplyLengthIsRefusedAndHugeCountsNeverTrap() async throws {
+        try await withFakeProvidersAndStripe { fake, app, client in
+            let token = try await app.token(testUser(330))
+            let huge = try await client.call(.post, "/v1/chat/completions", token: token,
+                                             json: #"{"model": "gpt-4o-mini", "max_tokens": 9223372036854775807, "messages": [{"role": "user", "content": "Hi"}]}"#)
+            #expect(huge.status == .badRequest && huge.json["error"]?["param"] == "max_tokens", "\(huge.json)")
+            let chat = try await client.chat(#"{"message": "Hi", "personaId": "career", "maxTokens": 1000001}"#, token: token)
+            #expect(chat.status == .badRequest && chat.problem?["field"] == "maxTokens")
+            #expect(fake.requests.isEmpty)
+            let prices = try #require(app.services.cache.catalog.model("claude-3-opus")?.prices)
+            #expect(prices.cost(of: TurnTokens(inputTokens: Int.max, outputTokens: Int.max)) == Int.max / 1_000_000)
         }
     }
 

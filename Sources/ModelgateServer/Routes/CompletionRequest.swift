@@ -172,7 +172,10 @@ extension CompletionRequest {
 
     private func generationOptions() throws(ModelgateError) -> GenerationOptions {
         let maxOutput = max_completion_tokens ?? max_tokens ?? 1024
-        guard maxOutput >= 1 else { throw .invalidBody(field: max_completion_tokens != nil ? "max_completion_tokens" : "max_tokens", reason: "must be at least 1") }
+        guard (1...GenerationOptions.maxOutputTokensAllowed).contains(maxOutput) else {
+            throw .invalidBody(field: max_completion_tokens != nil ? "max_completion_tokens" : "max_tokens",
+                               reason: "must be 1 to \(GenerationOptions.maxOutputTokensAllowed)")
+        }
         if let temperature, !(0...2).contains(temperature) { throw .invalidBody(field: "temperature", reason: "must be between 0 and 2") }
         if let top_p, !(0...1).contains(top_p) { throw .invalidBody(field: "top_p", reason: "must be between 0 and 1") }
         for (field, value) in [("presence_penalty", presence_penalty), ("frequency_penalty", frequency_penalty)] {

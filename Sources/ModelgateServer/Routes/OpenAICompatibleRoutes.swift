@@ -100,7 +100,9 @@ struct OpenAICompatibleRoutes {
             if let explicit, userModels.catalog.model(explicit)?.enabled != true {
                 throw ModelgateError.notFound(what: "model", id: explicit.rawValue)
             }
-            let failover = try Self.failover(request.headers[Self.failoverHeader], models: body.models, catalog: userModels.catalog)
+            // With model choice switched off, a caller's own list would be a choice too: the catalog's groups answer.
+            let models = userModels.isModelSelectionEnabled ? body.models : nil
+            let failover = try Self.failover(request.headers[Self.failoverHeader], models: models, catalog: userModels.catalog)
             let reply = try await chat.complete(call, persona: persona, explicit: explicit, failover: failover, for: profile)
             return try await respond(reply, to: body, id: context.id, user: profile.id)
         }

@@ -180,7 +180,7 @@ public struct ChatService: Sendable {
         }
         if let task {
             return try await begin(profile, call: call, conversation: nil, persona: nil, failover: .off) { _, check in
-                try await access.admitTask(for: task, check: check)
+                try await access.admitTask(for: task, profile: profile, check: check)
             }
         }
         return try await begin(profile, call: call, conversation: nil, persona: persona, failover: failover) { demand, check in
@@ -210,11 +210,14 @@ public struct ChatService: Sendable {
         do {
             return try await answer(admission, request: providerRequest, conversation: conversation)
         } catch let failure as ProviderError where failure.isRetryable {
+            var tried = 0
             for standIn in failover.standIns(for: admission.choice.model.id, in: access.catalog) {
-                guard ContinuousClock.now - started < failoverDeadline else { break }
+                // A provider that hung until its timeouts may have used the deadline up: one stand-in still gets its turn.
+                guard tried == 0 || ContinuousClock.now - started < failoverDeadline else { break }
                 guard let model = access.catalog.model(standIn),
                       let next = try await access.admitStandIn(model, for: admission, profile: profile, persona: persona, demand: demand, check: check)
                 else { continue }
+                tried += 1
                 do {
                     let reply = try await answer(next, request: providerRequest, conversation: conversation)
                     await recordFailover(from: admission.choice.model.id, to: model.id)
@@ -248,12 +251,13 @@ public struct ChatService: Sendable {
             try await reply.awaitFirstEvent()
         } catch {
             metrics.providerError(model.provider, code: Self.errorCode(error))
-            // Only failures a stand-in can help with count against the circuit; a refusal (4xx) or a
-            // client that left says nothing about the provider being down, and ends a probe too.
-            if (error as? ProviderError)?.isRetryable == true {
+            // Only failures a stand-in can help with count against the circuit; a refusal (4xx) shows
+            // the provider is up; a client that left says nothing (a probe is simply let go again).
+            switch error as? ProviderError {
+            case let providerError? where providerError.isRetryable:
                 if breaker.failed(model.provider) { metrics.circuitOpened(model.provider) }
-            } else {
-                breaker.succeeded(model.provider)
+            case .some: breaker.succeeded(model.provider)
+            case nil: breaker.abandoned(model.provider)
             }
             try await admission.giveBack()
             guard let providerError = error as? ProviderError else { throw Self.domainError(error, provider: model.provider) }

@@ -45,7 +45,9 @@ struct ChatRequest: Decodable, Sendable {
         if !results.isEmpty, conversationId == nil {
             throw .invalidField(field: "toolResults", reason: "answer the tool calls of a conversation: send its conversationId")
         }
-        if let maxTokens, maxTokens < 1 { throw .invalidBody(field: "maxTokens", reason: "must be at least 1") }
+        if let maxTokens, !(1...GenerationOptions.maxOutputTokensAllowed).contains(maxTokens) {
+            throw .invalidBody(field: "maxTokens", reason: "must be 1 to \(GenerationOptions.maxOutputTokensAllowed)")
+        }
         let stored = try images.enumerated().map { (index, attachment) throws(ModelgateError) -> StoredAttachment in
             let image = try CompletionRequest.image(attachment.url, field: "attachments.\(index).url")
             let id = makeID().uuidString.lowercased()

@@ -64,6 +64,22 @@ final class CircuitBreaker: Sendable {
         }
     }
 
+    /// A call that ended without telling whether the provider is up (the client left): a probe's turn
+    /// passes to the next request; nothing else changes.
+    func abandoned(_ provider: Provider) {
+        let now = clock.now()
+        circuits.withLockedValue { circuits in
+            if case .probing = circuits.states[provider] { circuits.states[provider] = .open(until: now, shared: false) }
+        }
+    }
+
+    /// Changes that could not be published go out with the next round (newer ones for the same provider win).
+    func requeue(_ changes: [Change]) {
+        circuits.withLockedValue { circuits in
+            for change in changes where circuits.unpublished[change.provider] == nil { circuits.unpublished[change.provider] = .some(change.openUntil) }
+        }
+    }
+
     /// A failure before the first token; returns true when it opened the circuit.
     @discardableResult
     func failed(_ provider: Provider) -> Bool {

@@ -20,13 +20,18 @@ struct CircuitSync: Service {
         }
     }
 
-    /// One round: publish, then read. A database that is away is tried again next round.
+    /// One round: publish, then read. A database that is away is tried again next round, with what
+    /// could not be published.
     func syncOnce() async {
-        let changes = breaker.takeChanges()
+        var changes = breaker.takeChanges()
         do {
-            for change in changes { try await circuits.publish(change.provider, openUntil: change.openUntil) }
+            while let change = changes.first {
+                try await circuits.publish(change.provider, openUntil: change.openUntil)
+                changes.removeFirst()
+            }
             breaker.adopt(try await circuits.open(at: clock.now()))
         } catch {
+            breaker.requeue(changes)
             logger.warning("provider circuits not shared this round", metadata: ["error": "\(error)"])
         }
     }
