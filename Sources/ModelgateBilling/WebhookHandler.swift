@@ -134,6 +134,8 @@ struct WebhookHandler {
             try await audit("access.restored", id: purchase.model.rawValue, subject(purchase, reason: "dispute_won"))
         case .lost:
             try await revokeAccess(of: purchase, reason: "dispute_lost", orAudit: "purchase.dispute_lost")
+            // The bank took the money back: revenue is taken back as a refund's would be.
+            bookings.add(try await PurchaseRepository.book(.refund, of: purchase.id, at: now, in: db))
         }
         try await outbox.enqueue([.modelPurchaseDisputed(model: purchase.model, status: status)], for: purchase.user, at: now, in: db)
         return .disputed

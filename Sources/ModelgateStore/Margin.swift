@@ -120,7 +120,7 @@ public struct MarginReport: Sendable, Equatable {
 
     public static let revenueRule = """
         Revenue is booked, not amortised: a purchase counts in full on the UTC day it completed, a refund \
-        subtracts it on the UTC day it was refunded (lifetime access has no term to spread it over). \
+        (or a lost chargeback) subtracts it on the UTC day it happened (lifetime access has no term to spread it over). \
         Cost counts on the user's local day, as quotas do.
         """
 }

@@ -90,12 +90,17 @@ public struct PurchaseRepository: Sendable {
     @discardableResult
     public static func setStatus(_ status: PurchaseStatus, of id: Int, at now: Date, in db: any SQLDatabase) async throws -> RevenueBooking? {
         try await db.raw("UPDATE purchases SET status = \(bind: status.rawValue), updated_at = \(bind: now) WHERE id = \(bind: id)").run()
-        let kind: RevenueBooking.Kind
         switch status {
-        case .completed: kind = .purchase
-        case .refunded: kind = .refund
+        case .completed: return try await book(.purchase, of: id, at: now, in: db)
+        case .refunded: return try await book(.refund, of: id, at: now, in: db)
         case .pending, .failed: return nil
         }
+    }
+
+    /// Books a purchase's amount (or takes it back: a refund, a lost chargeback) on the UTC day of
+    /// `now`, once per purchase and kind; a take-back only when the purchase was booked.
+    @discardableResult
+    public static func book(_ kind: RevenueBooking.Kind, of id: Int, at now: Date, in db: any SQLDatabase) async throws -> RevenueBooking? {
         let day = QuotaCalendar.day(at: now, zoneIdentifier: "UTC").key
         let sign = kind == .refund ? -1 : 1
         let bookedFirst: SQLQueryString = kind == .refund

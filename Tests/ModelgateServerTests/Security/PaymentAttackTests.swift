@@ -68,6 +68,13 @@ import Testing
             #expect(chat.meta?["paymentKind"] == .string("trial"), "a lost dispute leaves trial messages only")
             #expect(try await app.auditActions(target: "gpt-4o") == ["access.granted", "access.suspended", "access.restored", "access.suspended", "access.revoked"])
             #expect(try await app.count("analytics_outbox WHERE event = 'model_purchase_disputed'") == 4)
+            // The lost chargeback took the money back: the margin report books it as a refund.
+            let booked = try await app.database.read { db in
+                try await db.raw("SELECT kind, amount_cents FROM revenue_bookings ORDER BY kind").all().map {
+                    "\(try $0.decode(column: "kind", as: String.self)) \(try $0.decode(column: "amount_cents", as: Int.self))"
+                }
+            }
+            #expect(booked == ["purchase 299", "refund -299"])
         }
     }
 
