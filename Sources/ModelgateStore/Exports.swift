@@ -39,6 +39,10 @@ public struct ExportRange: Sendable {
 
     public static func isValidDay(_ day: String) -> Bool { day.count == 10 && parse(day) != nil }
 
+    /// The days from `from` through `to`, counted by arithmetic (no day is built): 1 for one day,
+    /// 0 or less when `to` is before `from`.
+    public var dayCount: Int { Int(((end.timeIntervalSince1970 - start.timeIntervalSince1970) / 86_400).rounded()) }
+
     /// Midnight UTC at the start of a valid `YYYY-MM-DD`.
     public static func start(of day: String) -> Date { parse(day) ?? .distantPast }
 }

@@ -3,7 +3,7 @@ import ModelgateCore
 import Testing
 
 /// The one access decision, as a table: a model, the user's standing, and what follows.
-@Suite struct AccessQuoteTests {
+@Suite(.timeLimit(.minutes(5))) struct AccessQuoteTests {
     struct Row: Sendable, CustomStringConvertible {
         let name: String
         let tier: Tier

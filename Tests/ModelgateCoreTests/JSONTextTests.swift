@@ -2,7 +2,7 @@ import Foundation
 import ModelgateCore
 import Testing
 
-@Suite struct JSONTextTests {
+@Suite(.timeLimit(.minutes(5))) struct JSONTextTests {
     @Test func writtenTextParsesBackToTheSameValue() throws {
         let value = JSONValue.object([
             "int": .number(299), "fraction": .number(0.5), "negative": .number(-3), "big": .number(1e20), "flag": .bool(true),

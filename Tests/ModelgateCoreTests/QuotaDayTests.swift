@@ -4,7 +4,7 @@ import Testing
 
 private func instant(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
 
-@Suite struct QuotaDayTests {
+@Suite(.timeLimit(.minutes(5))) struct QuotaDayTests {
     @Test func theDayIsTheUsersLocalDateAndResetsAtLocalMidnight() {
         let now = instant("2026-03-10T20:30:00Z")
         let tokyo = QuotaCalendar.day(at: now, zoneIdentifier: "Asia/Tokyo")

@@ -13,7 +13,7 @@ private let catalog = CatalogSnapshot(
     ],
     systemDefaultID: "mini")
 
-@Suite struct SelectionTests {
+@Suite(.timeLimit(.minutes(5))) struct SelectionTests {
     @Test func explicitBeatsOverrideBeatsDefaultBeatsSystem() throws {
         let preferences = ModelPreferences(defaultModelId: "haiku", personaOverrides: ["fitness": "gpt-4o"])
         #expect(try ModelSelection.select(catalog: catalog, preferences: preferences, persona: "fitness", explicit: "mini").model.id == "mini")
@@ -47,7 +47,7 @@ private let catalog = CatalogSnapshot(
     }
 }
 
-@Suite struct AccessPolicyTests {
+@Suite(.timeLimit(.minutes(5))) struct AccessPolicyTests {
     let premium = model("gpt-4o", tier: .premium, price: 299, trials: 2)
 
     @Test func freeIsAlwaysAllowed() {

@@ -33,7 +33,7 @@ enum Fuzz {
     }
 }
 
-@Suite struct PageFormFuzzTests {
+@Suite(.timeLimit(.minutes(5))) struct PageFormFuzzTests {
     static let pieces = ["=", "&", "%", "%2", "%ZZ", "%FF", "%41", "+", "[", "]", "[]", "[0]", "[99999999999999999999]", "ids",
                          "enabled", "true", "modelId", "_csrf", "priceCents", "metadata", "{", "a", "é", "\u{FFFD}"]
 
@@ -63,7 +63,7 @@ enum Fuzz {
     }
 }
 
-@Suite struct ServerSentEventFuzzTests {
+@Suite(.timeLimit(.minutes(5))) struct ServerSentEventFuzzTests {
     static let pieces = ["\n", "\r", "\r\n", "data:", "data: ", "event:", ": comment", ":", " ", "{\"a\":1}", "[DONE]", "é"]
 
     @Test func anyByteStreamParsesWithoutTrapping() async {
@@ -98,7 +98,7 @@ enum Fuzz {
     }
 }
 
-@Suite struct StripeSignatureFuzzTests {
+@Suite(.timeLimit(.minutes(5))) struct StripeSignatureFuzzTests {
     static let secret = WebhookSecret("whsec_fuzz")
     static let pieces = ["t=", "v1=", "v0=", ",", "=", " ", "1795000000", "-", "99999999999999999999", "ab", "0"]
 
@@ -127,7 +127,7 @@ enum Fuzz {
     }
 }
 
-@Suite struct MarkdownFuzzTests {
+@Suite(.timeLimit(.minutes(5))) struct MarkdownFuzzTests {
     static let pieces = ["<", ">", "&", "\"", "`", "**", "#", "# ", "###### ", "- ", "1. ", "|", "| a | b |", "|---|", "```", "\n", " ",
                          "a", "[x](y.md)", "[x](javascript:alert(1))", "[x](JavaScript:x)", "[", "](", ")", "script", "<script>", "é"]
     /// The tags the renderer itself writes; anything else starting with `<` came from the input unescaped.
@@ -152,7 +152,7 @@ enum Fuzz {
     }
 }
 
-@Suite struct HTMLEscapingFuzzTests {
+@Suite(.timeLimit(.minutes(5))) struct HTMLEscapingFuzzTests {
     static let pieces = ["\"", "'", "<", ">", "&", "\u{0300}", "\u{06DD}", "\u{200D}", "a", "é", "&amp;"]
 
     /// The five entities read back, scalar by scalar.

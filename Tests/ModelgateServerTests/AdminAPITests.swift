@@ -35,7 +35,7 @@ let newModelJSON = """
      "tier": "free", "rateLimitMessagesPerDay": null, "metadata": {"speed": "fast", "quality": "good"}, "sortOrder": 40}
     """
 
-@Suite struct AdminAPITests {
+@Suite(.timeLimit(.minutes(5))) struct AdminAPITests {
     @Test func everyAdminRouteAndPageRefusesUsersAndForgedAdmins() async throws {
         try await TestApp.run { app, client in
             let router = buildRouter(configuration: app.configuration, dependencies: app.dependencies, services: app.services, tokens: app.tokens)

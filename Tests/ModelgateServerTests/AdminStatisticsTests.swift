@@ -56,7 +56,7 @@ struct StatisticsScenario {
     }
 }
 
-@Suite struct AdminStatisticsTests {
+@Suite(.timeLimit(.minutes(5))) struct AdminStatisticsTests {
     @Test func theStatisticsOfAKnownScenarioMatchHandComputedFigures() async throws {
         try await TestApp.run { app, client in
             let scenario = StatisticsScenario()
@@ -149,7 +149,7 @@ struct StatisticsScenario {
     }
 }
 
-@Suite struct ActivityRollupTests {
+@Suite(.timeLimit(.minutes(5))) struct ActivityRollupTests {
     @Test func theLedgerKeepsPerUserActivityEqualToTheRawCountsThroughReleases() async throws {
         try await TestApp.run { app, _ in
             let ledger = QuotaLedger(database: app.database)

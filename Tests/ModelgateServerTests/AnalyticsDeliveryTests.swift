@@ -39,7 +39,7 @@ func withFakePostHog(_ body: (FakePostHogServer) async throws -> Void) async thr
 /// Our own events, without the `$…` properties the sender adds.
 func ours(_ properties: [String: JSONValue]) -> JSONValue { .object(properties.filter { !$0.key.hasPrefix("$") }) }
 
-@Suite struct AnalyticsDeliveryTests {
+@Suite(.timeLimit(.minutes(5))) struct AnalyticsDeliveryTests {
     @Test func theScenarioDeliversEveryUserFacingEventWithItsProperties() async throws {
         try await withFakePostHog { posthog in
             try await withFakeStripe { _, app, client in

@@ -68,7 +68,7 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral,
     public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(Dictionary(uniqueKeysWithValues: elements)) }
 }
 
-@Suite struct AnalyticsEventTests {
+@Suite(.timeLimit(.minutes(5))) struct AnalyticsEventTests {
     @Test func eachUserFacingEventIsWrittenWithTheChangeItDescribes() async throws {
         try await withFakeStripe { _, app, client in
             let user = testUser(90)

@@ -44,7 +44,7 @@ extension TestApp {
     }
 }
 
-@Suite struct ApiKeyTests {
+@Suite(.timeLimit(.minutes(5))) struct ApiKeyTests {
     static let premium = #"{"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}"#
 
     @Test func oneServiceKeyKeepsEachEndUsersTrialsQuotasAndHistoryApart() async throws {

@@ -10,7 +10,7 @@ import SQLKit
 import Testing
 
 /// `modelgate backup` / `restore` on the embedded database (PostgreSQL: pg_dump, in the runbook).
-@Suite(.enabled(if: TestDatabase.backend == .sqlite, "SQLite's backup; PostgreSQL uses pg_dump"))
+@Suite(.enabled(if: TestDatabase.backend == .sqlite, "SQLite's backup; PostgreSQL uses pg_dump"), .timeLimit(.minutes(5)))
 struct BackupTests {
     static let users = (190..<196).map(testUser)
 

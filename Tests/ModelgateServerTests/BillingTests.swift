@@ -53,7 +53,7 @@ func withFakeStripe(
     await stripe.stop()
 }
 
-@Suite struct StripeSyncTests {
+@Suite(.timeLimit(.minutes(5))) struct StripeSyncTests {
     @Test func syncCreatesOnceAndReplacesAChangedPrice() async throws {
         let stripe = try await FakeStripeServer.start()
         try await TestApp.run(billing: TestApp.billing(stripe: stripe)) { app, _ in
@@ -79,7 +79,7 @@ func withFakeStripe(
     }
 }
 
-@Suite struct PurchaseTests {
+@Suite(.timeLimit(.minutes(5))) struct PurchaseTests {
     @Test func aPaidCheckoutGrantsExactlyOneEntitlementToThatUserOnly() async throws {
         try await withFakeStripe { stripe, app, client in
             let buyer = testUser(80), other = testUser(81)

@@ -75,7 +75,7 @@ enum Browser {
     }
 }
 
-@Suite(.enabled(if: Browser.available, "needs MODELGATE_TEST_PYTHON and chromedriver (scripts/test sets them up)"))
+@Suite(.enabled(if: Browser.available, "needs MODELGATE_TEST_PYTHON and chromedriver (scripts/test sets them up)"), .timeLimit(.minutes(5)))
 struct SettingsPageBrowserTests {
     @Test func aUserManagesModelsTriesAndBuysInARealBrowser() async throws {
         try await Browser.withLiveApp { app, base in
@@ -107,7 +107,7 @@ struct SettingsPageBrowserTests {
     }
 }
 
-@Suite(.enabled(if: Browser.available, "needs MODELGATE_TEST_PYTHON and chromedriver (scripts/test sets them up)"))
+@Suite(.enabled(if: Browser.available, "needs MODELGATE_TEST_PYTHON and chromedriver (scripts/test sets them up)"), .timeLimit(.minutes(5)))
 struct AdminConsoleBrowserTests {
     @Test func anAdminRunsTheCatalogAndAUserSeesItInARealBrowser() async throws {
         try await Browser.withLiveApp { app, base in

@@ -17,7 +17,7 @@ import Testing
 /// holds its worst case while it streams and settles to what the provider reported; these tests
 /// check the holds never let more through than the budget, give back what was not used, refuse
 /// at exactly the right amount, and show up in the model list.
-@Suite struct BudgetTests {
+@Suite(.timeLimit(.minutes(5))) struct BudgetTests {
     /// "Hi" to the career coach, as admission estimates it: a token for the two characters plus 23
     /// for the coach's 89-character system prompt (a token per 4 characters, rounded up).
     static let promptTokens = 24

@@ -7,7 +7,7 @@ import NIOCore
 import Testing
 
 /// The server-drawn charts (SVGChart.swift) in headless Chromium: `scripts/e2e/charts_e2e.py`.
-@Suite(.enabled(if: Browser.available, "needs MODELGATE_TEST_PYTHON and chromedriver (scripts/test sets them up)"))
+@Suite(.enabled(if: Browser.available, "needs MODELGATE_TEST_PYTHON and chromedriver (scripts/test sets them up)"), .timeLimit(.minutes(5)))
 struct ChartBrowserTests {
     /// What one `/api/chat` message was answered with: the provider cost of the exchange.
     struct Sent {

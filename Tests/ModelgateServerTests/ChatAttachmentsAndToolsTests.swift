@@ -10,7 +10,7 @@ import Testing
 
 /// `/api/chat` with the powers of `/v1`: image attachments stored once and replayed by reference,
 /// tools the app declares and the results it sends back, and a reply length.
-@Suite struct ChatAttachmentsAndToolsTests {
+@Suite(.timeLimit(.minutes(5))) struct ChatAttachmentsAndToolsTests {
     static let png = CompletionTranslationTests.png
 
     @Test func anImageIsStoredOnceShownInTheHistoryAndReplayedToTheProvider() async throws {

@@ -8,7 +8,7 @@ import Testing
 
 /// The body each provider received (recorded by the fake) for a table of request features, and
 /// the features a provider cannot take refused by name before anything is charged.
-@Suite struct CompletionTranslationTests {
+@Suite(.timeLimit(.minutes(5))) struct CompletionTranslationTests {
     /// A catalog model per wire format: OpenAI, Together (OpenAI format), Anthropic, Gemini.
     static let models = ["gpt-4o-mini", "llama-3.1-8b", "claude-3-5-haiku", "gemini-pro-1.5"]
 

@@ -44,7 +44,7 @@ func withFakeProvidersAndStripe(
 ///
 /// Revenue as booked: gemini-pro-1.5 bought for $2.99 (2,990,000 micro-dollars); gpt-4o bought and
 /// refunded the same day (0). Margins: gemini 2,982,874; gpt-4o −15,000; the free ones −cost.
-@Suite struct CostMarginTests {
+@Suite(.timeLimit(.minutes(5))) struct CostMarginTests {
     struct Expected {
         let model: String
         let messages: Int

@@ -7,7 +7,7 @@ import Testing
 
 /// The embedded database read-only or full: 503 `database_unavailable` with one clear log line,
 /// nothing charged, and an intact file afterwards. (PostgreSQL restarted under load: `scripts/chaos`.)
-@Suite(.enabled(if: TestDatabase.backend == .sqlite, "SQLite's own faults; PostgreSQL's are in scripts/chaos"))
+@Suite(.enabled(if: TestDatabase.backend == .sqlite, "SQLite's own faults; PostgreSQL's are in scripts/chaos"), .timeLimit(.minutes(5)))
 struct DatabaseFaultTests {
     static let chat = #"{"message": "Hi", "personaId": "career"}"#
 

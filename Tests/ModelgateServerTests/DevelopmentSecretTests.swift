@@ -4,7 +4,7 @@ import Testing
 
 /// Another local user reading the development signing secret could mint any token: the file is
 /// created owner-only, never replaced, and refused once others can read it.
-@Suite struct DevelopmentSecretTests {
+@Suite(.timeLimit(.minutes(5))) struct DevelopmentSecretTests {
     @Test func theSecretFileIsOwnerOnlyAndRefusedWhenOthersCanReadIt() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("modelgate-secret-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -42,7 +42,7 @@ func withFailover(
     await fake.stop()
 }
 
-@Suite struct FailoverTests {
+@Suite(.timeLimit(.minutes(5))) struct FailoverTests {
     /// gpt-4o → claude-3-5-sonnet → gemini-pro-1.5, set by an admin through the API.
     static func setStandIns(_ app: TestApp, _ client: any TestClientProtocol) async throws {
         let admin = try await app.token(testUser(400), admin: true)

@@ -5,7 +5,7 @@ import ModelgateServer
 import ModelgateTestSupport
 import Testing
 
-@Suite struct FoundationTests {
+@Suite(.timeLimit(.minutes(5))) struct FoundationTests {
     @Test func healthAndReadiness() async throws {
         try await TestApp.run { _, client in
             #expect(try await client.call(.get, "/healthz", token: nil).status == .ok)

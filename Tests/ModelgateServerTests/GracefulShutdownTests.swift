@@ -8,7 +8,7 @@ import Testing
 /// A deploy stops an instance: it stops being ready at once, open streams get the grace period,
 /// then end with an `error` event, and what was delivered is stored. (The whole process under
 /// SIGTERM, behind nginx, under load: `scripts/chaos`.)
-@Suite struct GracefulShutdownTests {
+@Suite(.timeLimit(.minutes(5))) struct GracefulShutdownTests {
     @Test func drainingTurnsReadinessOffAndEndsAStreamPastTheGraceWithAnErrorItsTurnStored() async throws {
         let shutdown = ShutdownState(grace: .milliseconds(300))
         try await withFakeProviders(patientProvider: true, shutdown: shutdown) { fake, app, client in

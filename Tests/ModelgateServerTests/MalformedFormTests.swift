@@ -11,7 +11,7 @@ import Testing
 
 /// Bad form bodies against every page form of the router, with a valid session and CSRF token:
 /// each is answered with a 4xx and the server goes on serving.
-@Suite struct MalformedFormTests {
+@Suite(.timeLimit(.minutes(5))) struct MalformedFormTests {
     /// Every `POST` route of the router outside `/api` and `/v1`: the forms the pages post.
     static func pageFormRoutes() async throws -> [String] {
         try await TestApp.routerRoutes().filter { $0.method == .post }.map(\.path)

@@ -77,7 +77,7 @@ enum Promtool {
     static var available: Bool { installed || ExternalTools.required }
 }
 
-@Suite struct MetricsTests {
+@Suite(.timeLimit(.minutes(5))) struct MetricsTests {
     /// The analytics scenario plus a forged webhook and a fallback, then `GET /metrics`.
     static func scenarioMetrics(_ app: TestApp, _ client: any TestClientProtocol) async throws -> String {
         _ = try await AnalyticsScenario.run(app, client, user: testUser(96))

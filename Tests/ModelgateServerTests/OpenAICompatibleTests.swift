@@ -5,7 +5,7 @@ import ModelgateServer
 import ModelgateTestSupport
 import Testing
 
-@Suite struct OpenAICompatibleTests {
+@Suite(.timeLimit(.minutes(5))) struct OpenAICompatibleTests {
     @Test func modelsListsOnlyWhatTheUserCanUseNow() async throws {
         try await withFakeProviders { _, app, client in
             let token = try await app.token(testUser(70))

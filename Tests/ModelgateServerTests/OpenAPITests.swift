@@ -7,7 +7,7 @@ import ModelgateStore
 import ModelgateTestSupport
 import Testing
 
-@Suite struct OpenAPITests {
+@Suite(.timeLimit(.minutes(5))) struct OpenAPITests {
     /// `METHOD /path/{param}` for every operation the spec lists.
     static func specRoutes(_ yaml: String) -> Set<String> {
         var routes: Set<String> = []

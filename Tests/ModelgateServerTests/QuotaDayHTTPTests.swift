@@ -7,7 +7,7 @@ import Testing
 
 private func instant(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
 
-@Suite struct QuotaDayHTTPTests {
+@Suite(.timeLimit(.minutes(5))) struct QuotaDayHTTPTests {
     @Test func eachUserResetsAtTheirOwnMidnightAndYesterdayStays() async throws {
         // 14:30 UTC: 23:30 in Tokyo, 06:30 (PST) in Los Angeles.
         try await TestApp.run(at: instant("2026-01-15T14:30:00Z")) { app, client in

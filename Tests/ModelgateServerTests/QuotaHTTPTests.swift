@@ -10,7 +10,7 @@ import ModelgateTestSupport
 import NIOCore
 import Testing
 
-@Suite struct QuotaHTTPTests {
+@Suite(.timeLimit(.minutes(5))) struct QuotaHTTPTests {
     static let demo = TestApp.providers(fake: nil, demo: true)
 
     @Test func twoHundredConcurrentMessagesOnALimitOfFiftyGetExactlyFiftyReplies() async throws {

@@ -21,7 +21,7 @@ extension TestApp {
     }
 }
 
-@Suite struct RollbackTests {
+@Suite(.timeLimit(.minutes(5))) struct RollbackTests {
     let cli = Actor(command: "cli:rollback")
 
     @Test func disablePremiumDoesExactlyWhatItsDryRunPrinted() async throws {
@@ -99,7 +99,7 @@ extension TestApp {
     }
 }
 
-@Suite struct FeatureFlagTests {
+@Suite(.timeLimit(.minutes(5))) struct FeatureFlagTests {
     @Test func withModelSelectionOffEveryoneGetsTheSystemDefaultAndNothingIsSold() async throws {
         var features = FeatureFlags()
         features.modelSelection = false

@@ -35,7 +35,7 @@ enum PythonSDK {
     }
 }
 
-@Suite(.enabled(if: PythonSDK.available, "needs MODELGATE_TEST_PYTHON (scripts/test sets it)"))
+@Suite(.enabled(if: PythonSDK.available, "needs MODELGATE_TEST_PYTHON (scripts/test sets it)"), .timeLimit(.minutes(5)))
 struct SDKCheckTests {
     @Test func theOfficialSDKsParseTheFakeProviders() async throws {
         let fake = try await FakeProviderServer.start()
@@ -65,7 +65,7 @@ struct SDKCheckTests {
 }
 
 /// The official `openai` SDK against Modelgate, through each wire format's fake provider.
-@Suite(.enabled(if: PythonSDK.available, "needs MODELGATE_TEST_PYTHON (scripts/test sets it)"))
+@Suite(.enabled(if: PythonSDK.available, "needs MODELGATE_TEST_PYTHON (scripts/test sets it)"), .timeLimit(.minutes(5)))
 struct OpenAISDKFeatureTests {
     static func withLiveModelgate(_ body: @escaping @Sendable (TestApp, any TestClientProtocol, String, String) async throws -> Void) async throws {
         let fake = try await FakeProviderServer.start()
@@ -141,7 +141,7 @@ struct OpenAISDKFeatureTests {
     }
 }
 
-@Suite(.enabled(if: PythonSDK.available, "needs MODELGATE_TEST_PYTHON (scripts/test sets it)"))
+@Suite(.enabled(if: PythonSDK.available, "needs MODELGATE_TEST_PYTHON (scripts/test sets it)"), .timeLimit(.minutes(5)))
 struct StripeSDKCheckTests {
     @Test func theStripeSDKTalksToTheFake() async throws {
         let stripe = try await FakeStripeServer.start()
@@ -202,7 +202,7 @@ struct StripeSDKCheckTests {
     }
 }
 
-@Suite(.enabled(if: PythonSDK.available, "needs MODELGATE_TEST_PYTHON (scripts/test sets it)"))
+@Suite(.enabled(if: PythonSDK.available, "needs MODELGATE_TEST_PYTHON (scripts/test sets it)"), .timeLimit(.minutes(5)))
 struct PostHogSDKCheckTests {
     @Test func theFakeAcceptsAndParsesThePostHogSDKsExactPayload() async throws {
         try await withFakePostHog { posthog in

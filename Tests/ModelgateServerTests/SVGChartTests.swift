@@ -58,7 +58,7 @@ private enum ChartMarkup {
     }
 }
 
-@Suite struct SVGChartTests {
+@Suite(.timeLimit(.minutes(5))) struct SVGChartTests {
     static let week = Chart(
         id: "usage", title: "Requests per day", kind: .columns, unit: .count,
         labels: ["Mon", "Tue", "Wed"],

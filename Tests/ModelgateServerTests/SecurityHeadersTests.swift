@@ -8,7 +8,7 @@ import Testing
 
 /// Clickjacking, MIME sniffing and a sign-in URL leaking through the Referer header: every answer
 /// (pages, JSON, problems, static files) carries the headers that stop them.
-@Suite struct SecurityHeadersTests {
+@Suite(.timeLimit(.minutes(5))) struct SecurityHeadersTests {
     static let expected: [(String, String)] = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer")]
 
     @Test func everyAnswerForbidsSniffingFramingAndReferrers() async throws {

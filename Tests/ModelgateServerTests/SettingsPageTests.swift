@@ -68,7 +68,7 @@ extension TestClientProtocol {
     }
 }
 
-@Suite struct SettingsPageTests {
+@Suite(.timeLimit(.minutes(5))) struct SettingsPageTests {
     @Test func signingInAsksThenSetsAnHttpOnlyLaxSessionCookieAndBadTokensGetAPage() async throws {
         try await TestApp.run { app, client in
             let token = try await app.token(testUser(1))

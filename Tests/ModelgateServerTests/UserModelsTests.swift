@@ -6,7 +6,7 @@ import ModelgateStore
 import ModelgateTestSupport
 import Testing
 
-@Suite struct UserModelsTests {
+@Suite(.timeLimit(.minutes(5))) struct UserModelsTests {
     @Test func modelsListsEnabledModelsWithTheUsersStanding() async throws {
         try await TestApp.run { app, client in
             try await app.sql("UPDATE ai_models SET enabled = FALSE WHERE id = 'claude-3-opus'")

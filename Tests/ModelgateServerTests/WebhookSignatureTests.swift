@@ -2,7 +2,7 @@ import Foundation
 import ModelgateBilling
 import Testing
 
-@Suite struct WebhookSignatureTests {
+@Suite(.timeLimit(.minutes(5))) struct WebhookSignatureTests {
     let secret = WebhookSecret("whsec_test_secret")
     let payload = Data(#"{"id":"evt_test","object":"event"}"#.utf8)
     let signedAt = Date(timeIntervalSince1970: 1_732_406_400)

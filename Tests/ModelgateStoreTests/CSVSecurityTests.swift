@@ -3,7 +3,7 @@ import Testing
 
 /// OWASP's CSV injection: a cell an attacker controls (an email claim, a name) must not become a
 /// live formula when an admin opens an export in a spreadsheet.
-@Suite struct CSVSecurityTests {
+@Suite(.timeLimit(.minutes(5))) struct CSVSecurityTests {
     @Test(arguments: ["=HYPERLINK(\"https://evil.example\",\"x\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=1", "\r=1"])
     func aFormulaInAnExportedCellIsInertInASpreadsheet(_ cell: String) {
         let line = CSV.line(["1", cell])

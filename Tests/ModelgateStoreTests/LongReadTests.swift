@@ -5,7 +5,7 @@ import Testing
 
 /// SQLite runs on the calling thread: a read that may take long (statistics, exports) must not take
 /// one of the few threads that serve requests.
-@Suite(.enabled(if: TestDatabase.backend == .sqlite, "PostgreSQL reads wait on the network, not on a thread"))
+@Suite(.enabled(if: TestDatabase.backend == .sqlite, "PostgreSQL reads wait on the network, not on a thread"), .timeLimit(.minutes(5)))
 struct LongReadTests {
     @Test func aLongReadRunsOnThreadsOfItsOwnAndAShortOneWhereItWasCalled() async throws {
         try await TestDatabase.with(seeded: false) { database, _ in

@@ -4,7 +4,7 @@ import ModelgateStore
 import ModelgateTestSupport
 import Testing
 
-@Suite struct QuotaLedgerTests {
+@Suite(.timeLimit(.minutes(5))) struct QuotaLedgerTests {
     private func makeUser(_ number: Int, in database: Database) async throws -> UserID {
         let user = testUser(number)
         _ = try await ProfileRepository(database: database).findOrCreate(user, email: "u\(number)@example.com", at: Date())

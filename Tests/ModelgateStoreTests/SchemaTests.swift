@@ -5,7 +5,7 @@ import ModelgateTestSupport
 import SQLKit
 import Testing
 
-@Suite struct SchemaTests {
+@Suite(.timeLimit(.minutes(5))) struct SchemaTests {
     @Test func migratingTwiceIsANoOp() async throws {
         try await TestDatabase.with(seeded: false) { database, _ in
             let second = try await Migrator.migrate(database, at: Date())

@@ -7,7 +7,7 @@ import Testing
 /// Writes arriving together share a commit on SQLite (group commit); each must still be what it
 /// was alone: a failed transaction undoes only itself, every other one is committed whole, and
 /// each caller's statements are counted as its own. Run on both backends.
-struct WriteBatchingTests {
+@Suite(.timeLimit(.minutes(5))) struct WriteBatchingTests {
     struct Refused: Error {}
 
     @Test func aFailingTransactionAmongConcurrentOnesUndoesOnlyItself() async throws {

@@ -43,10 +43,15 @@ struct Query {
         return text
     }
 
-    /// `from`/`to` days (UTC): the last 30 days by default.
-    func dayRange(now: Date) throws -> ExportRange {
+    /// `from`/`to` days (UTC): the last 30 days by default. The span is checked by arithmetic before
+    /// anything is read: `to` on or after `from`, at most `maxDays` days in all.
+    func dayRange(now: Date, maxDays: Int) throws -> ExportRange {
         let window = StatisticsWindow(now: now)
-        return ExportRange(from: try day("from", default: window.monthStart), to: try day("to", default: window.today))
+        let range = ExportRange(from: try day("from", default: window.monthStart), to: try day("to", default: window.today))
+        guard (1...maxDays).contains(range.dayCount) else {
+            throw ModelgateError.validationFailed([FieldError("to", "must be on or after from, at most \(maxDays) days later")])
+        }
+        return range
     }
 
     var modelList: ModelListQuery {

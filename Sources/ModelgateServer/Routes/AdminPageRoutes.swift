@@ -31,7 +31,7 @@ struct AdminPageRoutes {
     }
 
     @Sendable private func margin(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let report = try await admin.margin(try Query(request).dayRange(now: admin.clock.now()))
+        let report = try await admin.margin(try Query(request).dayRange(now: admin.clock.now(), maxDays: AdminService.marginMaxDays))
         return renderer.render("admin-margin", MarginPage(chrome: try chrome(context, "Cost and margin"), report: report, catalog: admin.cache.catalog))
     }
 

@@ -154,7 +154,7 @@ struct AdminRoutes {
             return JSONBody(FailoverGroupView(modelId: model, standIns: try await admin.setStandIns(body.standIns, of: model, by: try context.actor())))
         }
         group.get("failovers") { request, _ in
-            JSONBody(DataList(data: try await admin.failovers(try Query(request).dayRange(now: admin.clock.now()))))
+            JSONBody(DataList(data: try await admin.failovers(try Query(request).dayRange(now: admin.clock.now(), maxDays: AdminService.exportMaxDays))))
         }
         group.get("models/:id/prices") { _, context in
             JSONBody(DataList(data: try await admin.priceHistory(of: try context.parameters.model())))
@@ -178,7 +178,7 @@ struct AdminRoutes {
         }
         group.get("stats/models") { _, _ in JSONBody(DataList(data: try await admin.statisticsTable())) }
         group.get("models/:id/stats") { _, context in JSONBody(try await admin.statistics(of: try context.parameters.model())) }
-        group.get("margin") { request, _ in JSONBody(MarginView(try await admin.margin(try Query(request).dayRange(now: admin.clock.now())))) }
+        group.get("margin") { request, _ in JSONBody(MarginView(try await admin.margin(try Query(request).dayRange(now: admin.clock.now(), maxDays: AdminService.marginMaxDays)))) }
         group.get("audit") { request, _ in
             let query = try Query(request).audit
             let result = try await admin.audit.list(query)
@@ -203,7 +203,7 @@ struct AdminRoutes {
 
     /// Streams the export page by page: memory stays at one page however long the range.
     func csv(_ kind: ExportKind, _ query: Query) async throws -> Response {
-        let range = try query.dayRange(now: admin.clock.now())
+        let range = try query.dayRange(now: admin.clock.now(), maxDays: kind == .margin ? AdminService.marginMaxDays : AdminService.exportMaxDays)
         let exports = admin.exports
         // The margin report is read (and its range checked) before the response starts: a refusal
         // must be a problem with a status, not a stream cut after its head.

@@ -149,11 +149,16 @@ struct AdminService: Sendable {
         return try await catalog.priceHistory(of: model)
     }
 
+    /// The longest range of the margin report, a row per model and day.
+    static let marginMaxDays = 366
+    /// The longest range of a streamed export or the failover counts (ten years): both read ranges
+    /// of rows, never a day at a time.
+    static let exportMaxDays = 3_660
+
     /// Cost, revenue and margin per model and day over `range` (at most a year), with the top spenders.
     func margin(_ range: ExportRange) async throws -> MarginReport {
-        let days = StatisticsRepository.days(from: range.from, through: range.to).count
-        guard (1...366).contains(days) else {
-            throw ModelgateError.validationFailed([FieldError("to", "must be on or after from, at most 366 days later")])
+        guard (1...Self.marginMaxDays).contains(range.dayCount) else {
+            throw ModelgateError.validationFailed([FieldError("to", "must be on or after from, at most \(Self.marginMaxDays) days later")])
         }
         let models = try await catalog.snapshot().models.sorted { ($0.sortOrder, $0.id.rawValue) < ($1.sortOrder, $1.id.rawValue) }
         return try await margins.report(models: models.map(\.id), range: range, now: clock.now())

@@ -12,7 +12,7 @@ import Testing
 /// Attacks on capacity and cost by one user: floods of chats and checkouts, endless free
 /// messages, huge prompts. Each refusal is a 429 (or 413) that costs nothing. (Idle and slow
 /// connections: `scripts/connection_flood.py`, run by the test command.)
-@Suite struct AbuseLimitTests {
+@Suite(.timeLimit(.minutes(5))) struct AbuseLimitTests {
     static let chat = #"{"message": "Hi", "personaId": "career"}"#
 
     /// An instance that died left its slot behind: it counts until it expires, then it does not,

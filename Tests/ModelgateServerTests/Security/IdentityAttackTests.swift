@@ -8,7 +8,7 @@ import Testing
 
 /// Attacks through identity and configuration: tokens made for another service, admins of the
 /// identity project, a shared email, crafted notice links, a public metrics page.
-@Suite struct IdentityAttackTests {
+@Suite(.timeLimit(.minutes(5))) struct IdentityAttackTests {
     @Test func aTokenMadeForAnotherAudienceOrIssuerIsRefused() async throws {
         let clock = ManualClock(Date(timeIntervalSince1970: 1_795_000_000))
         let ours = TokenRules(audience: "authenticated", issuer: "https://coach.supabase.co/auth/v1")

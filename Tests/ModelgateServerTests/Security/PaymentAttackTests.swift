@@ -6,7 +6,7 @@ import Testing
 
 /// Attacks on the money: signed Stripe events that must not grant, and chargebacks and refunds
 /// that must take back exactly what their purchase gave.
-@Suite struct PaymentAttackTests {
+@Suite(.timeLimit(.minutes(5))) struct PaymentAttackTests {
     @Test func aSignedCompletionForASessionModelgateNeverCreatedGrantsNothing() async throws {
         try await withFakeStripe { _, app, client in
             let buyer = testUser(140)

@@ -9,7 +9,7 @@ import Testing
 
 /// Attacks on the page session: a stolen cookie, a sign-in forced on someone else's browser, a
 /// token left in a URL or a log.
-@Suite struct SessionAttackTests {
+@Suite(.timeLimit(.minutes(5))) struct SessionAttackTests {
     @Test func aCopiedSessionCookieStopsWorkingAfterLogout() async throws {
         try await TestApp.run { app, client in
             let cookie = try await app.session(testUser(150), client: client)
