@@ -62,8 +62,9 @@ public struct Services: Sendable {
         let database = dependencies.database
         cache = try await CatalogCache(database: database)
         profiles = ProfileRepository(database: database)
+        let gate = OpenCallGate()
         apiKeys = ApiKeyAuthority(database: database, clock: dependencies.clock, makeID: dependencies.makeID, metrics: dependencies.metrics,
-                                  defaults: dependencies.keyDefaults)
+                                  defaults: dependencies.keyDefaults, gate: gate)
         sessions = SessionAuthority(
             sessions: SessionRepository(database: database), profiles: profiles, apiKeys: apiKeys, clock: dependencies.clock,
             secureCookies: billing.publicURL.lowercased().hasPrefix("https://"))
@@ -77,7 +78,8 @@ public struct Services: Sendable {
         shutdown = dependencies.shutdown
         limits = UserLimitGuard(
             limits: dependencies.userLimits, repository: UserLimitRepository(database: database), database: database,
-            outbox: AnalyticsOutbox(makeID: dependencies.makeID), clock: dependencies.clock, makeID: dependencies.makeID)
+            outbox: AnalyticsOutbox(makeID: dependencies.makeID), clock: dependencies.clock, makeID: dependencies.makeID,
+            gate: gate)
         userModels = UserModelsService(
             access: access, profiles: profiles, providers: dependencies.providers, outbox: AnalyticsOutbox(makeID: dependencies.makeID),
             limits: limits, clock: dependencies.clock)

@@ -184,12 +184,13 @@ final class GroupPool<Source: ConnectionPoolSource>: ConnectionLeaser, @unchecke
         source: Source, perLoop: Int, group: any EventLoopGroup, logger: Logger,
         toSQL: @escaping @Sendable (Source.Connection) -> any SQLDatabase
     ) {
-        // A request waits at most 30 s for a connection, then answers 503. A burst of charges to
-        // one row (SQLite's one writer; a user's counter on PostgreSQL) queues for seconds on a
-        // busy machine: 5 s and 10 s both refused some of them. AsyncKit's wait cannot be
-        // cancelled, so a stopping instance does not wait for it (`runUntilStopped`).
+        // A request waits at most 10 s for a connection, then answers 503 with Retry-After: a pool
+        // full for that long is overload, and a client is better told to retry than left waiting.
+        // One user's burst cannot fill it: their calls beyond the open-call limit are refused
+        // before they ask for a connection. AsyncKit's wait cannot be cancelled, so a stopping
+        // instance does not wait for it (`runUntilStopped`).
         self.pool = EventLoopGroupConnectionPool(
-            source: source, maxConnectionsPerEventLoop: perLoop, requestTimeout: .seconds(30), logger: logger, on: group)
+            source: source, maxConnectionsPerEventLoop: perLoop, requestTimeout: .seconds(10), logger: logger, on: group)
         self.toSQL = toSQL
         self.capacity = perLoop * Array(group.makeIterator()).count
     }

@@ -34,6 +34,8 @@ public final class FakeProviderServer: Sendable {
         var requests: [RecordedRequest] = []
         var cancellations = 0
         var released = false
+        var held = 0
+        var peakHeld = 0
     }
 
     private let state: NIOLockedValueBox<State>
@@ -61,6 +63,8 @@ public final class FakeProviderServer: Sendable {
     public func script(_ scenarios: [Scenario]) { state.withLockedValue { $0.scenarios = scenarios } }
     public var requests: [RecordedRequest] { state.withLockedValue { $0.requests } }
     public var cancellations: Int { state.withLockedValue { $0.cancellations } }
+    /// The most `heldUntilReleased` calls that were held open at once.
+    public var peakHeld: Int { state.withLockedValue { $0.peakHeld } }
     /// Lets every `heldUntilReleased` answer go.
     public func release() { state.withLockedValue { $0.released = true } }
     public func stop() async { await server.stop() }
@@ -137,6 +141,11 @@ private struct Responder: Sendable {
             try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
             return streaming ? stream(format, pieces: Self.pieces(text), finish: true) : FakeProviderServer.json(format.unary(text))
         case .heldUntilReleased(let text):
+            state.withLockedValue { state in
+                state.held += 1
+                state.peakHeld = max(state.peakHeld, state.held)
+            }
+            defer { state.withLockedValue { $0.held -= 1 } }
             while !state.withLockedValue({ $0.released }) { try await Task.sleep(for: .milliseconds(10)) }
             return streaming ? stream(format, pieces: Self.pieces(text), finish: true) : FakeProviderServer.json(format.unary(text))
         case .cutAfter(let deltas):

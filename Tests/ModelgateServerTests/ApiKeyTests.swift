@@ -323,33 +323,33 @@ extension TestApp {
             let dependencies = TestApp.dependencies(database: first.database, providers: first.providers, clock: first.clock)
             let router = buildRouter(configuration: ServerConfiguration(), dependencies: dependencies,
                                      services: try await Services(dependencies: dependencies), tokens: first.tokens)
-            // Every admitted call stays open upstream until each of the 200 has been decided.
-            fake.script(.heldUntilReleased(then: "Hello there"), .heldUntilReleased(then: "Hello there"), .heldUntilReleased(then: "Hello there"),
-                        .heldUntilReleased(then: "Hello there"), .heldUntilReleased(then: "Hello there"), .heldUntilReleased(then: "Hello there"),
-                        .heldUntilReleased(then: "Hello there"))
+            // Any call that reaches the provider is held until all 200 are decided: the calls that
+            // reached it are the peak of open calls.
+            fake.script(Array(repeating: .heldUntilReleased(then: "Hello there"), count: 200))
             let free = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
-            let refused = NIOLockedValueBox(0)
+            let answered = NIOLockedValueBox(0)
             try await Application(router: router).test(.router) { secondClient in
-                let outcomes = try await withThrowingTaskGroup(of: (user: String, status: HTTPResponse.Status)?.self) { group in
+                let outcomes = try await withThrowingTaskGroup(of: (user: String, reply: Reply)?.self) { group in
                     for index in 0..<200 {
                         let client: any TestClientProtocol = index % 2 == 0 ? firstClient : secondClient
                         let user = "user-\(index % 20)"
                         group.addTask {
                             let reply = try await client.complete(key: key, body: free, headers: [.init("X-Modelgate-User")!: user])
-                            if reply.json["error"]?["code"] == .string("too_many_streams") { refused.withLockedValue { $0 += 1 } }
-                            return (user, reply.status)
+                            answered.withLockedValue { $0 += 1 }
+                            return (user, reply)
                         }
                     }
                     group.addTask {
-                        try await releaseHeldCalls(of: fake) { refused.withLockedValue { $0 } + fake.requests.count >= 200 }
+                        try await releaseHeldCalls(of: fake) { answered.withLockedValue { $0 } + fake.requests.count >= 200 }
                         return nil
                     }
-                    return try await group.reduce(into: [(user: String, status: HTTPResponse.Status)]()) { if let outcome = $1 { $0.append(outcome) } }
+                    return try await group.reduce(into: [(user: String, reply: Reply)]()) { if let outcome = $1 { $0.append(outcome) } }
                 }
-                let answered = outcomes.filter { $0.status == .ok }.map(\.user)
-                #expect(answered.count == 7 && Set(answered).count == 7, "\(answered)")
-                #expect(outcomes.filter { $0.status == .tooManyRequests }.count == 193)
-                #expect(refused.withLockedValue { $0 } == 193)
+                #expect(fake.peakHeld == 7, "the most calls open at once")
+                let answeredUsers = outcomes.filter { $0.reply.status == .ok }.map(\.user)
+                #expect(answeredUsers.count == 7 && Set(answeredUsers).count == 7, "\(answeredUsers)")
+                #expect(outcomes.filter { $0.reply.status == .tooManyRequests && $0.reply.json["error"]?["code"] == .string("too_many_streams") }.count
+                    == 193)
             }
             #expect(fake.requests.count == 7)
             #expect(try await first.count("key_streams") == 0)

@@ -49,9 +49,17 @@ public struct ApiKeyAuthority: Sendable {
     let metrics: ModelgateMetrics
     /// What a new key gets for each limit its creator leaves unset.
     let defaults: ApiKeyLimits
+    /// This instance's open calls: a key (or end user) already at its limit here is refused without the database.
+    let gate: OpenCallGate
 
     public init(database: Database, clock: any WallClock, makeID: @escaping @Sendable () -> UUID, metrics: ModelgateMetrics = ModelgateMetrics(),
                 defaults: ApiKeyLimits = ApiKeyLimits()) {
+        self.init(database: database, clock: clock, makeID: makeID, metrics: metrics, defaults: defaults, gate: OpenCallGate())
+    }
+
+    init(database: Database, clock: any WallClock, makeID: @escaping @Sendable () -> UUID, metrics: ModelgateMetrics, defaults: ApiKeyLimits,
+         gate: OpenCallGate) {
+        self.gate = gate
         keys = ApiKeyRepository(database: database)
         self.defaults = defaults
         profiles = ProfileRepository(database: database)
@@ -217,12 +225,26 @@ public struct ApiKeyAuthority: Sendable {
     /// Opens a chat-call slot when the key limits them; the returned closure closes it (nil: no limit).
     func openStream(_ key: ApiKey, for user: UserID, path: String) async throws -> (@Sendable () async -> Void)? {
         guard key.limits.maxStreams != nil || key.limits.maxStreamsPerEndUser != nil, Self.chatPaths.contains(path) else { return nil }
-        let id = makeID().uuidString.lowercased()
+        let refusal = ModelgateError.tooManyStreams(limit: key.limits.maxStreams ?? key.limits.maxStreamsPerEndUser ?? 0)
+        let places = [key.limits.maxStreams.map { OpenCallGate.Place(subject: "key:\(key.id)", limit: $0) },
+                      key.limits.maxStreamsPerEndUser.map { OpenCallGate.Place(subject: "key:\(key.id):\(user)", limit: $0) }]
         let now = clock.now()
-        guard try await keys.openStream(id: id, key: key, subject: user.description, expiresAt: now.addingTimeInterval(Self.streamSlotLifetime), at: now) else {
-            throw ModelgateError.tooManyStreams(limit: key.limits.maxStreams ?? key.limits.maxStreamsPerEndUser ?? 0)
+        guard let pass = gate.enter(places.compactMap { $0 }, expiresAt: now.addingTimeInterval(Self.streamSlotLifetime), at: now) else {
+            throw refusal
         }
-        return { [keys] in try? await keys.closeStream(id: id) }
+        let id = makeID().uuidString.lowercased()
+        do {
+            guard try await keys.openStream(
+                id: id, key: key, subject: user.description, expiresAt: now.addingTimeInterval(Self.streamSlotLifetime), at: now)
+            else { throw refusal }
+        } catch {
+            pass.leave()
+            throw error
+        }
+        return { [keys] in
+            try? await keys.closeStream(id: id)
+            pass.leave()
+        }
     }
 
     /// One request of a per-minute allowance (the key's, or one end user's), exact across instances;

@@ -154,7 +154,7 @@ extension Problem {
                       detail: "Choosing models and buying them is switched off for now; every coach uses the system default.")
         case .databaseUnavailable:
             self.init(status: .serviceUnavailable, code: "database_unavailable", title: "Database unavailable",
-                      detail: "The database cannot be reached; nothing was charged. Try again shortly.",
+                      detail: "The database cannot be reached, or is too busy to answer now; nothing was charged. Try again shortly.",
                       headers: [.retryAfter: "1", .shouldRetry: "true"])
         case .shuttingDown:
             self.init(status: .serviceUnavailable, code: "shutting_down", title: "Restarting",

@@ -36,11 +36,37 @@ struct UserLimitGuard: Sendable {
     let outbox: AnalyticsOutbox
     let clock: any WallClock
     let makeID: @Sendable () -> UUID
+    /// This instance's open calls: a user already at the limit here is refused without the database.
+    let gate: OpenCallGate
 
     /// Admits a chat call: one request of the minute and one open slot. Returns what frees the
-    /// slot, to run when the answer has been written (nil when streams are not limited).
+    /// slot, to run when the answer has been written (nil when streams are not limited). A call
+    /// refused by this instance's own count is not counted in the minute (it never reached it).
     func admitChat(_ user: UserID) async throws -> (@Sendable () async -> Void)? {
         guard limits.requestsPerMinute != nil || limits.maxStreams != nil else { return nil }
+        var pass: OpenCallGate.Pass?
+        if let maxStreams = limits.maxStreams {
+            let now = clock.now()
+            pass = gate.enter([OpenCallGate.Place(subject: "user:\(user)", limit: maxStreams)],
+                              expiresAt: now.addingTimeInterval(Self.streamSlotLifetime), at: now)
+            if pass == nil { try await refuse(.concurrentStreams, allowed: maxStreams, retryAfter: 1, user: user) }
+        }
+        do {
+            guard let release = try await admit(user) else {
+                pass?.leave()
+                return nil
+            }
+            return { [pass] in
+                await release()
+                pass?.leave()
+            }
+        } catch {
+            pass?.leave()
+            throw error
+        }
+    }
+
+    private func admit(_ user: UserID) async throws -> (@Sendable () async -> Void)? {
         let now = clock.now()
         let window = limits.requestsPerMinute.map { perMinute in
             UserLimitRepository.RequestWindow(start: String(Int(Self.windowStart(now, length: 60))), limit: perMinute)
