@@ -78,8 +78,8 @@ func ours(_ properties: [String: JSONValue]) -> JSONValue { .object(properties.f
                     await Task.yield()
                 }
                 let loop = Task { try await sender.run() }
-                let deadline = ContinuousClock.now + .seconds(20)
-                while try await OutboxRepository(database: app.database).depth() > 0, ContinuousClock.now < deadline {
+                // Until the outbox is empty: the suite's time limit fails a loop that never delivers.
+                while try await OutboxRepository(database: app.database).depth() > 0 {
                     try await Task.sleep(for: .milliseconds(5))
                 }
                 loop.cancel()
