@@ -118,11 +118,14 @@ public struct StatisticsRepository: Sendable {
             """).all() {
             try update(&byModel, row) { stats, row in stats.usersWithAccess = try row.decode(column: "holders", as: Int.self) }
         }
+        // Revenue as booked, the one record the margin report reads too: a lost chargeback is taken
+        // back there as a refund, though its purchase stays `completed`.
+        let onlyBooking: SQLQueryString = models.count == 1 ? "AND model_id = \(bind: models[0].rawValue)" : ""
         for row in try await db.raw("""
-            SELECT p.model_id, COUNT(*) AS purchases, SUM(pu.amount_cents) AS gross,
-                SUM(CASE WHEN pu.status = 'refunded' THEN pu.amount_cents ELSE 0 END) AS refunded
-            FROM purchases pu JOIN products p ON p.id = pu.product_id
-            WHERE pu.status IN ('completed', 'refunded') \(onlyProduct) GROUP BY p.model_id
+            SELECT model_id, SUM(CASE WHEN kind = 'purchase' THEN 1 ELSE 0 END) AS purchases,
+                SUM(CASE WHEN kind = 'purchase' THEN amount_cents ELSE 0 END) AS gross,
+                SUM(CASE WHEN kind = 'refund' THEN -amount_cents ELSE 0 END) AS refunded
+            FROM revenue_bookings WHERE 1 = 1 \(onlyBooking) GROUP BY model_id
             """).all() {
             try update(&byModel, row) { stats, row in
                 stats.purchases = try row.decode(column: "purchases", as: Int.self)

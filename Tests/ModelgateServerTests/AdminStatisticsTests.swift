@@ -43,10 +43,14 @@ struct StatisticsScenario {
                     """).run()
             }
             for (user, status) in [(0, "completed"), (2, "refunded"), (3, "pending"), (1, "failed")] {
-                try await db.raw("""
+                let id = try await db.raw("""
                     INSERT INTO purchases (user_id, product_id, stripe_checkout_session_id, amount_cents, currency, status, created_at, updated_at)
-                    VALUES (\(bind: users[user].description), 'model:gpt-4o', \(bind: "cs_\(user)"), 299, 'usd', \(bind: status), \(bind: now), \(bind: now))
-                    """).run()
+                    VALUES (\(bind: users[user].description), 'model:gpt-4o', \(bind: "cs_\(user)"), 299, 'usd', 'pending', \(bind: now), \(bind: now))
+                    RETURNING id
+                    """).first()?.decode(column: "id", as: Int.self) ?? 0
+                // Through the status changes webhooks make, which book the revenue.
+                if status != "pending" { try await PurchaseRepository.setStatus(status == "failed" ? .failed : .completed, of: id, at: now, in: db) }
+                if status == "refunded" { try await PurchaseRepository.setStatus(.refunded, of: id, at: now, in: db) }
             }
             try await EntitlementRepository.grant(model: "gpt-4o", to: users[0], source: .purchase, grantedBy: nil, at: now, in: db)
             try await EntitlementRepository.grant(model: "gpt-4o", to: users[2], source: .purchase, grantedBy: nil, at: now, in: db)

@@ -75,6 +75,15 @@ import Testing
                 }
             }
             #expect(booked == ["purchase 299", "refund -299"])
+            // Revenue has one owner: the model statistics read the same bookings as the margin report.
+            let admin = try await app.token(testUser(144), admin: true)
+            let stats = try await client.call(.get, "/api/admin/models/gpt-4o/stats", token: admin).json
+            #expect(stats["purchases"] == .number(1) && stats["grossRevenueCents"] == .number(299))
+            #expect(stats["refundedCents"] == .number(299) && stats["revenueCents"] == .number(0))
+            let table = try await client.call(.get, "/api/admin/stats/models", token: admin).json["data"]?.array.first { $0["modelId"] == "gpt-4o" }
+            #expect(table?["revenueCents"] == .number(0))
+            let margin = try await client.call(.get, "/api/admin/margin", token: admin).json["models"]?.array.first { $0["modelId"] == "gpt-4o" }
+            #expect(margin?["revenueCents"] == .number(0))
         }
     }
 
