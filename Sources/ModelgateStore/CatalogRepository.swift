@@ -54,16 +54,18 @@ public struct CatalogRepository: Sendable {
         """
 
     static func decodeModel(_ row: any SQLRow) throws -> AIModel {
-        let metadataText = try row.decode(column: "metadata", as: String.self)
-        let metadata = (try? JSONDecoder().decode(JSONValue.self, from: Data(metadataText.utf8))) ?? .object([:])
+        let metadata = try row.decodeJSON(column: "metadata", as: JSONValue.self)
+        guard case .object = metadata else {
+            throw CorruptRow(column: "metadata", value: try row.decode(column: "metadata", as: String.self))
+        }
         return AIModel(
             id: ModelID(try row.decode(column: "id", as: String.self)),
-            provider: Provider(rawValue: try row.decode(column: "provider", as: String.self)) ?? .openai,
+            provider: try row.decodeEnum(column: "provider", as: Provider.self),
             providerModelID: try row.decode(column: "provider_model_id", as: String.self),
             displayName: try row.decode(column: "display_name", as: String.self),
             description: try row.decode(column: "description", as: String.self),
             enabled: try row.decode(column: "enabled", as: Bool.self),
-            tier: Tier(rawValue: try row.decode(column: "tier", as: String.self)) ?? .free,
+            tier: try row.decodeEnum(column: "tier", as: Tier.self),
             priceCents: try row.decode(column: "price_cents", as: Int?.self),
             stripeProductID: try row.decode(column: "stripe_product_id", as: String?.self),
             stripePriceID: try row.decode(column: "stripe_price_id", as: String?.self),

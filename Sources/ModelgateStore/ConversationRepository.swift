@@ -147,7 +147,7 @@ public struct ConversationRepository: Sendable {
                 WHERE m.conversation_id = \(bind: id) AND c.user_id = \(bind: user.description) AND m.id < \(bind: before ?? Int.max)
                 ORDER BY m.id DESC LIMIT \(bind: limit ?? Int(Int32.max))
                 """).all()
-            let ids: [[String]] = try rows.map { JSONColumn.decode(try $0.decode(column: "attachment_ids", as: String?.self)) }
+            let ids: [[String]] = try rows.map { try JSONColumn.decode(try $0.decode(column: "attachment_ids", as: String?.self), column: "attachment_ids") }
             let summaries = try await attachmentSummaries(ids.flatMap { $0 }, in: id, ownedBy: user, in: db)
             return try zip(rows, ids).reversed().map { row, ids in
                 StoredMessage(
@@ -167,8 +167,8 @@ public struct ConversationRepository: Sendable {
                     failoverFrom: try row.decode(column: "failover_from", as: String?.self).map(ModelID.init(rawValue:)),
                     createdAt: try row.decode(column: "created_at", as: Date.self),
                     attachments: ids.compactMap { summaries[$0] },
-                    toolCalls: JSONColumn.decode(try row.decode(column: "tool_calls", as: String?.self)),
-                    toolResults: JSONColumn.decode(try row.decode(column: "tool_results", as: String?.self)))
+                    toolCalls: try JSONColumn.decode(try row.decode(column: "tool_calls", as: String?.self), column: "tool_calls"),
+                    toolResults: try JSONColumn.decode(try row.decode(column: "tool_results", as: String?.self), column: "tool_results"))
             }
         }
     }

@@ -60,7 +60,7 @@ public struct ProfileRepository: Sendable {
             return Profile(
                 id: id,
                 email: try row.decode(column: "email", as: String?.self),
-                role: Role(rawValue: try row.decode(column: "role", as: String.self)) ?? .user,
+                role: try row.decodeEnum(column: "role", as: Role.self),
                 preferences: ModelPreferences(
                     defaultModelId: try row.decode(column: "default_model_id", as: String?.self).map(ModelID.init(rawValue:)),
                     personaOverrides: byPersona),

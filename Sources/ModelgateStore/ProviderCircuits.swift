@@ -24,7 +24,7 @@ public struct ProviderCircuits: Sendable {
         try await database.read { db in
             var open: [Provider: Date] = [:]
             for row in try await db.raw("SELECT provider, open_until FROM provider_circuits WHERE open_until > \(bind: now)").all() {
-                guard let provider = Provider(rawValue: try row.decode(column: "provider", as: String.self)) else { continue }
+                let provider = try row.decodeEnum(column: "provider", as: Provider.self)
                 open[provider] = try row.decode(column: "open_until", as: Date.self)
             }
             return open

@@ -1,12 +1,12 @@
 import ModelgateCore
 import SQLKit
 
-/// A stored value that breaks the schema's rules: reported (a 500 with the details logged), never
-/// replaced by a made-up value.
-struct CorruptRow: Error, CustomStringConvertible {
-    let column: String
+/// A stored value that breaks the schema's rules: reported (a 500 `corrupt_row` naming the column,
+/// the value logged), never replaced by a made-up value.
+public struct CorruptRow: Error, CustomStringConvertible {
+    public let column: String
     let value: String
-    var description: String { "column \(column) holds '\(value)'" }
+    public var description: String { "column \(column) holds '\(value)'" }
 }
 
 extension SQLRow {
@@ -29,5 +29,11 @@ extension SQLRow {
         guard let text = try decode(column: column, as: String?.self) else { return nil }
         guard let value = Value(rawValue: text) else { throw CorruptRow(column: column, value: text) }
         return value
+    }
+
+    /// A column holding a JSON document.
+    func decodeJSON<Value: Decodable>(column: String, as type: Value.Type) throws -> Value {
+        let text = try decode(column: column, as: String.self)
+        return try JSONColumn.decode(text, column: column)
     }
 }

@@ -49,9 +49,18 @@ enum JSONColumn {
         values.isEmpty ? nil : (try? JSONEncoder().encode(values)).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    static func decode<T: Decodable>(_ text: String?) -> [T] {
+    /// A list column; NULL is the empty list, text that is not such a list is a `CorruptRow`.
+    static func decode<T: Decodable>(_ text: String?, column: String) throws -> [T] {
         guard let text else { return [] }
-        return (try? JSONDecoder().decode([T].self, from: Data(text.utf8))) ?? []
+        return try decode(text, column: column)
+    }
+
+    static func decode<T: Decodable>(_ text: String, column: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+        } catch {
+            throw CorruptRow(column: column, value: text)
+        }
     }
 }
 

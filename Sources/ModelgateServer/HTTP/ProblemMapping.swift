@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import ModelgateCore
+import ModelgateStore
 
 /// The one place where errors become HTTP problems.
 extension Problem {
@@ -11,6 +12,10 @@ extension Problem {
         case let error as ModelgateError: self.init(error)
         case let error as HTTPError: self.init(httpError: error)
         case let error as DecodingError: self.init(decodingError: error)
+        case let error as CorruptRow:
+            self.init(status: .internalServerError, code: "corrupt_row", title: "A stored row cannot be read",
+                      detail: "The database holds a value Modelgate cannot read (column \(error.column)); nothing was guessed. The request id identifies it in our logs.",
+                      isUnexpected: true)
         default:
             self.init(status: .internalServerError, code: "internal_error", title: "Internal error",
                       detail: "Something went wrong on our side; the request id identifies it in our logs.", isUnexpected: true)
