@@ -106,7 +106,7 @@ def main():
         print("CONNECTION FLOOD FAILED:\n  " + "\n  ".join(failures) + f"\nserver log kept in {folder}/server.log")
         sys.exit(1)
     shutil.rmtree(folder, ignore_errors=True)
-    print("connection flood: idle and slow connections are closed after the timeout; a new client is served at once")
+    print("connection flood: every idle and slow connection was closed by the server, none before the timeout; a new client was served")
 
 
 if __name__ == "__main__":

@@ -108,11 +108,17 @@ public struct ConversationRepository: Sendable {
         }
     }
 
-    public func list(ownedBy user: UserID, limit: Int = 100) async throws -> [ConversationSummary] {
+    /// The user's conversations, most recently updated first: `limit` of them after the conversation
+    /// `after` (the last of the previous page; a conversation of another user starts no page).
+    public func list(ownedBy user: UserID, limit: Int, after: String? = nil) async throws -> [ConversationSummary] {
         try await database.read { db in
-            try await db.raw("""
+            let page: SQLQueryString = after.map { after in
+                let at: SQLQueryString = "(SELECT updated_at FROM conversations WHERE id = \(bind: after) AND user_id = \(bind: user.description))"
+                return "AND (updated_at < \(at) OR (updated_at = \(at) AND id > \(bind: after)))"
+            } ?? ""
+            return try await db.raw("""
                 SELECT id, persona_id, title, created_at, updated_at FROM conversations
-                WHERE user_id = \(bind: user.description) ORDER BY updated_at DESC, id LIMIT \(bind: limit)
+                WHERE user_id = \(bind: user.description) \(page) ORDER BY updated_at DESC, id LIMIT \(bind: limit)
                 """).all().map(Self.decodeSummary)
         }
     }

@@ -83,7 +83,20 @@ enum ReplyPump {
     }
 }
 
-struct ConversationList: Encodable, Sendable { let data: [ConversationSummary] }
+/// A page of the user's conversations, most recently updated first.
+struct ConversationList: Encodable, Sendable {
+    let data: [ConversationSummary]
+    /// Pass as `after` for the next page; `null` when there is none.
+    let nextAfter: String?
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(data, forKey: .data)
+        try container.encode(nextAfter, forKey: .nextAfter)
+    }
+
+    enum CodingKeys: String, CodingKey { case data, nextAfter }
+}
 
 /// A page of a conversation: its newest messages (or those before a cursor), oldest first.
 struct ConversationDetail: Encodable, Sendable {
@@ -120,9 +133,7 @@ struct ChatRoutes {
                     try await stream(reply, user: identity.user, requestID: context.id, to: &writer)
                 })
         }
-        group.get("conversations") { _, context in
-            JSONBody(ConversationList(data: try await chat.conversations.list(ownedBy: try context.requireIdentity().user)))
-        }
+        group.get("conversations", use: conversations)
         group.get("conversations/:id") { request, context in
             let user = try context.requireIdentity().user
             let id = try context.parameters.require("id")
@@ -150,6 +161,15 @@ struct ChatRoutes {
             return Response(status: .ok, headers: [.contentType: attachment.mediaType, .cacheControl: "private, max-age=86400"],
                             body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
+    }
+
+    /// A page of the caller's conversations; one more than the page tells whether another follows.
+    @Sendable private func conversations(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<ConversationList> {
+        let query = Query(request)
+        let limit = try query.int("limit", default: 100, in: 1...500)
+        let found = try await chat.conversations.list(ownedBy: try context.requireIdentity().user, limit: limit + 1, after: query.string("after"))
+        let page = Array(found.prefix(limit))
+        return JSONBody(ConversationList(data: page, nextAfter: found.count > limit ? page.last?.id : nil))
     }
 
     private func stream(_ reply: ChatReply, user: UserID, requestID: String, to writer: inout any ResponseBodyWriter) async throws {
