@@ -120,17 +120,22 @@ public func buildRouter(
     router.add(middleware: FileMiddleware(PageRenderer.staticDirectory, urlBasePath: "/static", logger: dependencies.logger))
     let auth = AuthMiddleware(tokens: tokens, sessions: services.sessions, apiKeys: services.apiKeys, profiles: services.profiles, clock: dependencies.clock,
                               bodyLimit: configuration.maxChatBodyBytes)
-    let limits = UserLimitMiddleware(limits: services.limits)
-    let api = router.group("api").add(middleware: ChildTaskMiddleware()).add(middleware: auth).add(middleware: limits)
+    // A chat call (`/api/chat`, `/v1/chat/completions`) runs in a child task and is admitted
+    // against the open-call and per-minute limits; these groups hold the chat routes only.
+    let chatCalls = ChatCallMiddleware(limits: services.limits, apiKeys: services.apiKeys)
+    func callGroup(_ prefix: String) -> RouterGroup<AppRequestContext> {
+        router.group(RouterPath(prefix)).add(middleware: ChildTaskMiddleware()).add(middleware: auth).add(middleware: chatCalls)
+    }
+    let api = router.group("api").add(middleware: auth)
     UserRoutes(service: services.userModels, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
     let recorder = ReplyRecorder(chat: services.chat, logger: dependencies.logger)
-    ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxChatBodyBytes, recorder: recorder).register(on: api)
+    ChatRoutes(chat: services.chat, maxBodyBytes: configuration.maxChatBodyBytes, recorder: recorder).register(on: api, calls: callGroup("api"))
     SignInLinkRoutes(apiKeys: services.apiKeys, sessions: services.sessions, tokens: tokens, publicURL: configuration.billing.publicURL).register(on: api)
-    let openAI = router.group("v1").add(middleware: ChildTaskMiddleware()).add(middleware: auth).add(middleware: limits)
+    let openAI = router.group("v1").add(middleware: auth)
     OpenAICompatibleRoutes(
         chat: services.chat, userModels: services.userModels, clock: dependencies.clock, maxBodyBytes: configuration.maxChatBodyBytes,
         recorder: recorder
-    ).register(on: openAI)
+    ).register(on: openAI, calls: callGroup("v1"))
     BillingRoutes(purchases: services.purchases, userModels: services.userModels, metrics: dependencies.metrics).register(api: api, router: router)
     PageRoutes(
         renderer: services.pages, tokens: tokens, sessions: services.sessions, apiKeys: services.apiKeys, userModels: services.userModels,

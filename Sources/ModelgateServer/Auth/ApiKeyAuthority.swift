@@ -219,12 +219,9 @@ public struct ApiKeyAuthority: Sendable {
     /// How long an open-call slot outlives an instance that died holding it.
     static let streamSlotLifetime: TimeInterval = 15 * 60
 
-    /// Chat routes, the calls that hold a provider stream open.
-    static let chatPaths: Set<String> = ["/v1/chat/completions", "/api/chat"]
-
     /// Opens a chat-call slot when the key limits them; the returned closure closes it (nil: no limit).
-    func openStream(_ key: ApiKey, for user: UserID, path: String) async throws -> (@Sendable () async -> Void)? {
-        guard key.limits.maxStreams != nil || key.limits.maxStreamsPerEndUser != nil, Self.chatPaths.contains(path) else { return nil }
+    func openStream(_ key: ApiKey, for user: UserID) async throws -> (@Sendable () async -> Void)? {
+        guard key.limits.maxStreams != nil || key.limits.maxStreamsPerEndUser != nil else { return nil }
         let refusal = ModelgateError.tooManyStreams(limit: key.limits.maxStreams ?? key.limits.maxStreamsPerEndUser ?? 0)
         let places = [key.limits.maxStreams.map { OpenCallGate.Place(subject: "key:\(key.id)", limit: $0) },
                       key.limits.maxStreamsPerEndUser.map { OpenCallGate.Place(subject: "key:\(key.id):\(user)", limit: $0) }]

@@ -60,10 +60,7 @@ struct AuthMiddleware: RouterMiddleware {
         context.apiKey = key
         context.logger[metadataKey: "user"] = "\(profile.id)"
         context.logger[metadataKey: "key"] = "\(key.id)"
-        guard let close = try await apiKeys.openStream(key, for: profile.id, path: request.uri.path) else {
-            return try await next(request, context)
-        }
-        return try await respond(holding: close) { try await next(request, context) }
+        return try await next(request, context)
     }
 }
 

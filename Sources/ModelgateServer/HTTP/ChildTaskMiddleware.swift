@@ -4,12 +4,11 @@ import Hummingbird
 /// (its allocator's slabs) until the task ends; the connection's task then writes the stream for
 /// minutes. Authentication, limits, selection, the charge and the provider call run here and give
 /// their memory back when the response is ready (`scripts/bench memory`: 108 → 82 KB per open
-/// stream; no change in `scripts/bench peers`).
+/// stream; no change in `scripts/bench peers`). Attached to the chat routes only.
 struct ChildTaskMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.method == .post, ApiKeyAuthority.chatPaths.contains(request.uri.path) else { return try await next(request, context) }
         // The child ends before this returns (`async let` is structured), so `next` never outlives it.
         return try await withoutActuallyEscaping(next) { next in
             let handler = UncheckedSendable(next)

@@ -122,8 +122,9 @@ struct ChatRoutes {
     let recorder: ReplyRecorder
     var heartbeat: Duration = .seconds(1)
 
-    func register(on group: RouterGroup<AppRequestContext>) {
-        group.post("chat") { request, context in
+    /// `calls` carries the chat call's admission; the other routes are on `group`.
+    func register(on group: RouterGroup<AppRequestContext>, calls: RouterGroup<AppRequestContext>) {
+        calls.post("chat") { request, context in
             let identity = try context.requireIdentity()
             let body = try await request.decodeJSON(ChatRequest.self, limit: maxBodyBytes)
             let reply = try await chat.start(body, for: identity.profile)

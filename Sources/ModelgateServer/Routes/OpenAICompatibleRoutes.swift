@@ -76,7 +76,8 @@ struct OpenAICompatibleRoutes {
     /// On the response: the model the message was meant for, when a stand-in answered.
     static let failoverFromHeader = HTTPField.Name("X-Modelgate-Failover-From")!
 
-    func register(on group: RouterGroup<AppRequestContext>) {
+    /// `calls` carries the chat call's admission; the other routes are on `group`.
+    func register(on group: RouterGroup<AppRequestContext>, calls: RouterGroup<AppRequestContext>) {
         group.get("models") { _, context in
             let profile = try context.requireIdentity().profile
             let created = Int(clock.now().timeIntervalSince1970)
@@ -84,7 +85,7 @@ struct OpenAICompatibleRoutes {
             let models = [OpenAIModel(auto: created)] + usable.map { OpenAIModel($0, created: created) }
             return JSONBody(OpenAIList(data: models))
         }
-        group.post("chat/completions") { request, context in
+        calls.post("chat/completions") { request, context in
             let profile = try context.requireIdentity().profile
             let body = try await request.decodeJSON(CompletionRequest.self, limit: maxBodyBytes)
             let persona = request.headers[Self.personaHeader].map(PersonaID.init(rawValue:))

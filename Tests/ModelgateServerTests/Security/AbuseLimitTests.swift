@@ -78,6 +78,22 @@ import Testing
         }
     }
 
+    /// The limits belong to the chat routes themselves: a spelling of the path the router still
+    /// answers (a trailing slash) is limited like the route, and so is every route the router has
+    /// for a chat call, on either API.
+    @Test(arguments: ["/api/chat/", "/api/chat", "/v1/chat/completions/"])
+    func everySpellingOfAChatRouteIsLimited(path: String) async throws {
+        var limits = UserLimits.off
+        limits.requestsPerMinute = 1
+        try await TestApp.run(limits: limits) { app, client in
+            let token = try await app.token(testUser(166))
+            let body = path.hasPrefix("/v1") ? #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"# : Self.chat
+            #expect(try await client.call(.post, path, token: token, json: body).status == .ok)
+            let refused = try await client.call(.post, path, token: token, json: body)
+            #expect(refused.status == .tooManyRequests, "\(path)")
+        }
+    }
+
     @Test func aUserSendingFasterThanTheMinuteAllowsGets429WithRetryAfterAndIsNotCharged() async throws {
         var limits = UserLimits.off
         limits.requestsPerMinute = 3
