@@ -81,12 +81,18 @@ public struct AccessGrants: Sendable {
         }
     }
 
-    public func holders(of model: ModelID) async throws -> [AccessHolder] {
+    /// One page of the users who hold `model` now, newest grant first, with how many hold it in all.
+    public func holders(of model: ModelID, page: Int, perPage: Int) async throws -> (holders: [AccessHolder], total: Int) {
         try await database.read { db in
-            try await db.raw("""
+            let product = "model:" + model.rawValue
+            let total = try await db.raw("""
+                SELECT COUNT(*) AS n FROM entitlements WHERE product_id = \(bind: product) AND revoked_at IS NULL
+                """).first()?.decode(column: "n", as: Int.self) ?? 0
+            let holders = try await db.raw("""
                 SELECT e.user_id, p.email, e.source, e.note, e.granted_by, e.granted_at
                 FROM entitlements e JOIN profiles p ON p.id = e.user_id
-                WHERE e.product_id = \(bind: "model:" + model.rawValue) AND e.revoked_at IS NULL ORDER BY e.granted_at DESC, e.user_id
+                WHERE e.product_id = \(bind: product) AND e.revoked_at IS NULL ORDER BY e.granted_at DESC, e.user_id
+                LIMIT \(bind: perPage) OFFSET \(bind: (page - 1) * perPage)
                 """).all().map { row in
                 AccessHolder(
                     userId: try row.decode(column: "user_id", as: String.self), email: try row.decode(column: "email", as: String?.self),
@@ -94,6 +100,7 @@ public struct AccessGrants: Sendable {
                     grantedBy: try row.decode(column: "granted_by", as: String?.self),
                     grantedAt: try row.decode(column: "granted_at", as: Date.self))
             }
+            return (holders, total)
         }
     }
 

@@ -271,3 +271,31 @@ let newModelJSON = """
         }
     }
 }
+
+/// A model's holders are listed a page at a time, never all at once.
+@Suite(.timeLimit(.minutes(5))) struct HolderPagingTests {
+    @Test func aModelsHoldersArePagedInTheAPIAndOnTheStatisticsPage() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await app.adminToken()
+            for number in 0..<7 {
+                let user = testUser(700 + number)
+                _ = try await client.call(.get, "/api/me", token: try await app.token(user))
+                app.clock.set(app.clock.now().addingTimeInterval(1))
+                #expect(try await client.call(.post, "/api/admin/models/claude-3-opus/grants", token: admin,
+                                              json: #"{"user": "\#(user.description)", "source": "admin_grant"}"#).status == .created)
+            }
+            var seen: [String] = []
+            for page in 1...3 {
+                let reply = try await client.call(.get, "/api/admin/models/claude-3-opus/grants?perPage=3&page=\(page)", token: admin).json
+                #expect(reply["total"] == .number(7) && reply["perPage"] == .number(3) && reply["page"] == .number(Double(page)))
+                seen += reply["data"]?.array.compactMap { $0["userId"]?.stringValue } ?? []
+            }
+            #expect(seen == (0..<7).reversed().map { testUser(700 + $0).description }, "newest grant first, each once")
+            #expect(try await client.call(.get, "/api/admin/models/claude-3-opus/grants?perPage=501", token: admin).status == .unprocessableContent)
+            let cookie = try await app.session(testUser(799), admin: true, client: client)
+            let page = try await client.page(.get, "/admin/models/claude-3-opus/stats", cookie: cookie)
+            #expect(page.html.contains("Holders 1–7 of 7") == false, "one page needs no pager")
+            #expect(page.html.components(separatedBy: "grants/revoke").count - 1 == 7)
+        }
+    }
+}

@@ -120,6 +120,27 @@ enum AdminPage {
         let ranking: Ranking?
         let holders: [Holder]
         let hasHolders: Bool
+        let holderPages: Pages?
+
+        static let holdersPerPage = 50
+    }
+
+    /// Where a paged list is: "41–50 of 120", with the pages before and after (nil on a single page).
+    struct Pages: Sendable {
+        let first: Int
+        let last: Int
+        let total: Int
+        let previous: Int?
+        let next: Int?
+
+        init?(page: Int, perPage: Int, total: Int) {
+            guard total > perPage || page > 1 else { return nil }
+            first = min(total, (page - 1) * perPage + 1)
+            last = min(total, page * perPage)
+            self.total = total
+            previous = page > 1 ? page - 1 : nil
+            next = page * perPage < total ? page + 1 : nil
+        }
     }
 
     struct Holder: Sendable {

@@ -213,7 +213,8 @@ struct AdminPageRoutes {
         let id = try context.parameters.model()
         let model = try await admin.model(id)
         let figures = try await admin.statistics(of: id)
-        let holders = try await admin.holders(of: id)
+        let page = try Query(request).int("page", default: 1, in: 1...100_000)
+        let holders = try await admin.holders(of: id, page: page, perPage: AdminPage.Stats.holdersPerPage)
         let window = StatisticsWindow(now: admin.clock.now())
         let margin = try await admin.margin(ExportRange(from: window.monthStart, to: window.today))
         let view = AdminPage.Stats(
@@ -234,9 +235,10 @@ struct AdminPageRoutes {
             ] + Self.costFigures(of: id, in: margin),
             charts: AdminPage.Stats.charts(of: id, in: margin),
             ranking: (figures.topUsers ?? []).isEmpty ? nil : AdminPage.Ranking(users: figures.topUsers ?? []),
-            holders: holders.map { AdminPage.Holder(userId: $0.userId, email: $0.email ?? "—", source: $0.source, note: $0.note ?? "",
-                                                    grantedAt: ISO8601.string($0.grantedAt)) },
-            hasHolders: !holders.isEmpty)
+            holders: holders.holders.map { AdminPage.Holder(userId: $0.userId, email: $0.email ?? "—", source: $0.source, note: $0.note ?? "",
+                                                            grantedAt: ISO8601.string($0.grantedAt)) },
+            hasHolders: !holders.holders.isEmpty,
+            holderPages: AdminPage.Pages(page: page, perPage: AdminPage.Stats.holdersPerPage, total: holders.total))
         return renderer.render("admin-model-stats", view, status: notice?.status ?? .ok)
     }
 

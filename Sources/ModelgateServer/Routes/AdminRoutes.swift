@@ -159,7 +159,7 @@ struct AdminRoutes {
         group.get("models/:id/prices") { _, context in
             JSONBody(DataList(data: try await admin.priceHistory(of: try context.parameters.model())))
         }
-        group.get("models/:id/grants") { _, context in JSONBody(DataList(data: try await admin.holders(of: try context.parameters.model()))) }
+        group.get("models/:id/grants", use: holders)
         group.post("models/:id/grants") { request, context in
             let body = try await request.decodeJSON(GrantRequest.self, limit: maxBodyBytes)
             let model = try context.parameters.model()
@@ -191,6 +191,14 @@ struct AdminRoutes {
             }
             return try await csv(kind, Query(request))
         }
+    }
+
+    /// A page of a model's holders (50 by default, at most 500), with their total.
+    @Sendable private func holders(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<Paged<AccessHolder>> {
+        let query = Query(request)
+        let page = try query.int("page", default: 1, in: 1...100_000), perPage = try query.int("perPage", default: 50, in: 1...500)
+        let found = try await admin.holders(of: try context.parameters.model(), page: page, perPage: perPage)
+        return JSONBody(Paged(data: found.holders, page: page, perPage: perPage, total: found.total))
     }
 
     private func view(_ model: AIModel) -> AdminModelView {

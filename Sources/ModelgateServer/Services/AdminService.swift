@@ -110,9 +110,9 @@ struct AdminService: Sendable {
         return (user, try await grants.revoke(model: model, from: user, by: actor, at: clock.now()))
     }
 
-    func holders(of model: ModelID) async throws -> [AccessHolder] {
+    func holders(of model: ModelID, page: Int, perPage: Int) async throws -> (holders: [AccessHolder], total: Int) {
         _ = try await self.model(model)
-        return try await grants.holders(of: model)
+        return try await grants.holders(of: model, page: page, perPage: perPage)
     }
 
     func statistics(of model: ModelID) async throws -> ModelStatistics {
