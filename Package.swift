@@ -1,6 +1,21 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// A feature module's dependencies: Core, the Store engine, the shared web layer, metrics, and `more`.
+func feature(_ more: [Target.Dependency]) -> [Target.Dependency] {
+    ["ModelgateCore", "ModelgateStore", "ModelgateHTTP", "ModelgateMetrics", .product(name: "SQLKit", package: "sql-kit"),
+     .product(name: "Hummingbird", package: "hummingbird")] + more
+}
+
+/// A test target that runs Modelgate: the app-testing library, the fakes, and `more`.
+func appTests(_ more: [Target.Dependency]) -> [Target.Dependency] {
+    ["ModelgateAppTesting", "ModelgateTestSupport", "ModelgateServer", "ModelgateCore", "ModelgateStore", "ModelgateHTTP",
+     "ModelgateBilling", "ModelgateAnalytics", "ModelgateMetrics", "ModelgateProviders",
+     .product(name: "HummingbirdTesting", package: "hummingbird"),
+     "ModelgateAccess", "ModelgateChat", "ModelgateKeys", "ModelgateAdmin",
+     .product(name: "AsyncHTTPClient", package: "async-http-client")] + more
+}
+
 let package = Package(
     name: "modelgate",
     platforms: [.macOS(.v15)],
@@ -59,20 +74,60 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // The web layer every feature shares: request context, problem+json, bodies and queries, pages.
         .target(
-            name: "ModelgateBilling",
+            name: "ModelgateHTTP",
             dependencies: [
                 "ModelgateCore",
                 "ModelgateStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            resources: [.copy("Resources/templates"), .copy("Resources/static")]
+        ),
+        // Features: each owns its routes, service, pages and SQL.
+        .target(
+            name: "ModelgateAccess",
+            dependencies: feature(["ModelgateProviders"])
+        ),
+        .target(
+            name: "ModelgateKeys",
+            dependencies: feature([.product(name: "Crypto", package: "swift-crypto")])
+        ),
+        .target(
+            name: "ModelgateChat",
+            dependencies: feature([
+                "ModelgateAccess", "ModelgateProviders",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ])
+        ),
+        .target(
+            name: "ModelgateBilling",
+            dependencies: feature([
+                "ModelgateAccess",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+                .product(name: "Logging", package: "swift-log"),
+            ])
+        ),
+        .target(
+            name: "ModelgateAdmin",
+            dependencies: feature(["ModelgateAccess", "ModelgateBilling", "ModelgateKeys", "ModelgateChat", .product(name: "Mustache", package: "swift-mustache")])
         ),
         .target(
             name: "ModelgateServer",
             dependencies: [
                 "ModelgateCore",
                 "ModelgateStore",
+                "ModelgateHTTP",
+                "ModelgateAccess",
+                "ModelgateKeys",
+                "ModelgateChat",
+                "ModelgateAdmin",
                 "ModelgateProviders",
                 "ModelgateBilling",
                 "ModelgateAnalytics",
@@ -86,12 +141,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
-            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/templates"), .copy("Resources/static"), .copy("Resources/docs")]
+            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/docs")]
         ),
         .target(
             name: "ModelgateCLI",
             dependencies: [
                 "ModelgateServer",
+                "ModelgateHTTP",
+                "ModelgateKeys",
+                "ModelgateAdmin",
                 "ModelgateProviders",
                 "ModelgateBilling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -111,11 +169,31 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // A running Modelgate for tests (its database, clock, fakes and clients), shared by every feature's tests.
+        .target(
+            name: "ModelgateAppTesting",
+            dependencies: [
+                "ModelgateServer",
+                "ModelgateHTTP",
+                "ModelgateAccess",
+                "ModelgateChat",
+                "ModelgateKeys",
+                "ModelgateBilling",
+                "ModelgateAdmin",
+                "ModelgateAnalytics",
+                "ModelgateMetrics",
+                "ModelgateProviders",
+                "ModelgateTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .executableTarget(name: "modelgate", dependencies: ["ModelgateCLI"]),
         .executableTarget(
             name: "modelgate-bench",
             dependencies: [
                 "ModelgateServer",
+                "ModelgateAccess",
                 "ModelgateMetrics",
                 "ModelgateTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -128,6 +206,9 @@ let package = Package(
             name: "ModelgateFuzzTests",
             dependencies: [
                 "ModelgateServer",
+                "ModelgateHTTP",
+                "ModelgateChat",
+                "ModelgateAdmin",
                 "ModelgateProviders",
                 "ModelgateBilling",
                 .product(name: "PropertyBased", package: "swift-property-based"),
@@ -138,19 +219,12 @@ let package = Package(
             name: "ModelgateStoreTests",
             dependencies: ["ModelgateStore", "ModelgateTestSupport"]
         ),
-        .testTarget(
-            name: "ModelgateServerTests",
-            dependencies: [
-                "ModelgateServer",
-                "ModelgateCLI",
-                "ModelgateBilling",
-                "ModelgateAnalytics",
-                "ModelgateMetrics",
-                "ModelgateTestSupport",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ]
-        ),
+        .testTarget(name: "ModelgateServerTests", dependencies: appTests(["ModelgateCLI"])),
+        .testTarget(name: "ModelgateAccessTests", dependencies: appTests([])),
+        .testTarget(name: "ModelgateChatTests", dependencies: appTests([])),
+        .testTarget(name: "ModelgateKeysTests", dependencies: appTests([])),
+        .testTarget(name: "ModelgateBillingTests", dependencies: appTests([])),
+        .testTarget(name: "ModelgateAdminTests", dependencies: appTests([])),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import ModelgateAccess
 import Logging
 import ModelgateCore
 import ModelgateStore
@@ -139,5 +140,13 @@ struct StripeEvent: Sendable {
     func bool(_ key: String) -> Bool? {
         if case .bool(let value)? = object[key] { return value }
         return nil
+    }
+}
+
+extension PurchaseService {
+    /// Starts a checkout of `id` for `profile` once Access lets it start.
+    public func checkout(_ id: ModelID, for profile: Profile, userModels: UserModelsService) async throws -> CheckoutStarted {
+        let admitted = try await userModels.admitCheckout(id, for: profile)
+        return try await checkout(model: admitted.model, id: id, user: profile.id, alreadyEntitled: admitted.alreadyEntitled)
     }
 }

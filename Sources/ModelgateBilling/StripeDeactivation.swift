@@ -39,7 +39,7 @@ public struct StripeDeactivation: Sendable {
                     UPDATE products SET active = FALSE, stripe_price_id = NULL, updated_at = \(bind: now) WHERE model_id = \(bind: item.model)
                     """).run()
                 try await db.raw("UPDATE ai_models SET stripe_price_id = NULL, updated_at = \(bind: now) WHERE id = \(bind: item.model)").run()
-                try await CatalogAdministration.bumpVersion(at: now, in: db)
+                try await CatalogRepository.bumpVersion(at: now, in: db)
                 try await AuditLog.record(
                     actor: actor.id, action: "stripe.deactivated", targetType: "model", targetID: item.model,
                     before: .object(["stripeProductId": .string(item.product), "stripePriceId": item.price.map(JSONValue.string) ?? .null]),

@@ -1,4 +1,5 @@
 import Foundation
+import ModelgateAccess
 import ModelgateCore
 import ModelgateStore
 import SQLKit

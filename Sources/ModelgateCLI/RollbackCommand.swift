@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import ModelgateAdmin
 import ModelgateBilling
 import ModelgateCore
 import ModelgateServer
@@ -101,12 +102,12 @@ struct RefundsListCommand: AsyncParsableCommand {
     @Option(help: "First day to include (YYYY-MM-DD, UTC).") var since: String
 
     func run() async throws {
-        guard ExportRange.isValidDay(since) else { throw ValidationError("--since must be a date as YYYY-MM-DD") }
+        guard DayRange.isValidDay(since) else { throw ValidationError("--since must be a date as YYYY-MM-DD") }
         let configuration = try options.configuration()
         let database = try await openMigratedDatabase(configuration, logger: makeLogger(), clock: SystemClock())
         let refunds: [RefundRecord]
         do {
-            refunds = try await Rollback(database: database).refunds(since: ExportRange.start(of: since))
+            refunds = try await Rollback(database: database).refunds(since: DayRange.start(of: since))
         } catch {
             await database.shutdown()
             throw error

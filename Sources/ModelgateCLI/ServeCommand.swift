@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import ModelgateBilling
 import ModelgateCore
+import ModelgateHTTP
 import ModelgateProviders
 import ModelgateServer
 import ModelgateStore

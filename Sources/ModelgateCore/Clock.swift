@@ -26,3 +26,8 @@ public enum ISO8601 {
         date.formatted(.iso8601)
     }
 }
+
+extension Duration {
+    /// Seconds as a `Double`, for metrics.
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

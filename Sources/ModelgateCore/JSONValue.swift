@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON document of any shape, for model metadata that admins define freely.
 public enum JSONValue: Sendable, Equatable, Codable {
     case null
@@ -50,5 +52,12 @@ public enum JSONValue: Sendable, Equatable, Codable {
     public var numberValue: Double? {
         if case .number(let value) = self { return value }
         return nil
+    }
+}
+
+extension JSONValue {
+    /// Any encodable value as JSON (for audit before/after values).
+    public init(encoding value: some Encodable) throws {
+        self = try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(value))
     }
 }

@@ -2,9 +2,14 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
+import ModelgateAccess
+import ModelgateAdmin
 import ModelgateAnalytics
 import ModelgateBilling
+import ModelgateChat
 import ModelgateCore
+import ModelgateHTTP
+import ModelgateKeys
 import ModelgateMetrics
 import ModelgateProviders
 import ModelgateStore
@@ -72,7 +77,7 @@ public struct Services: Sendable {
         access = ModelAccessService(
             cache: cache, entitlements: EntitlementRepository(database: database), ledger: QuotaLedger(database: database), spend: spend,
             outbox: AnalyticsOutbox(makeID: dependencies.makeID), metrics: dependencies.metrics, clock: dependencies.clock,
-            keys: ApiKeyRepository(database: database), configuredProviders: Set(Provider.allCases.filter(dependencies.providers.isAvailable)),
+            keys: TaskBudgetLedger(database: database), configuredProviders: Set(Provider.allCases.filter(dependencies.providers.isAvailable)),
             modelSelection: dependencies.features.modelSelection)
         dependencies.metrics.register(models: cache.catalog.models)
         shutdown = dependencies.shutdown
@@ -85,7 +90,7 @@ public struct Services: Sendable {
             limits: limits, clock: dependencies.clock)
         chat = ChatService(
             access: access, conversations: ConversationRepository(database: database), spend: spend,
-            outbox: AnalyticsOutbox(makeID: dependencies.makeID), breaker: CircuitBreaker(clock: dependencies.clock), providers: dependencies.providers, limits: limits,
+            outbox: AnalyticsOutbox(makeID: dependencies.makeID), providers: dependencies.providers, limits: limits,
             shutdown: dependencies.shutdown, metrics: dependencies.metrics, clock: dependencies.clock, makeID: dependencies.makeID)
         purchases = PurchaseService(
             stripe: dependencies.stripe, configuration: billing, database: database, clock: dependencies.clock,
@@ -143,7 +148,7 @@ public func buildRouter(
     ).register(on: router, auth: auth)
     let admin = api.group("admin").add(middleware: RequireAdminMiddleware())
     AdminRoutes(admin: services.admin, maxBodyBytes: configuration.maxBodyBytes).register(on: admin)
-    ApiKeyRoutes(apiKeys: services.apiKeys, admin: services.admin, maxBodyBytes: configuration.maxBodyBytes).register(on: admin)
+    ApiKeyRoutes(apiKeys: services.apiKeys, profiles: services.profiles, maxBodyBytes: configuration.maxBodyBytes).register(on: admin)
     return router
 }
 
@@ -156,8 +161,7 @@ public func buildApplication(
         configuration: configuration.analytics, database: dependencies.database, http: .shared, clock: dependencies.clock,
         metrics: dependencies.metrics, logger: dependencies.logger)
     // Several instances share one PostgreSQL: they share the catalog and the providers' circuits too.
-    let circuits = CircuitSync(breaker: services.chat.breaker, circuits: ProviderCircuits(database: dependencies.database),
-                               clock: dependencies.clock, interval: .milliseconds(500), logger: dependencies.logger)
+    let circuits = services.chat.circuitSync(database: dependencies.database, interval: .milliseconds(500), logger: dependencies.logger)
     let services: [any Service] = dependencies.database.backend == .postgres ? [refresher, circuits, sender] : [sender]
     return Application(
         router: router,

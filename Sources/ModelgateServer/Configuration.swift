@@ -1,7 +1,9 @@
 import Foundation
+import ModelgateAccess
 import ModelgateAnalytics
 import ModelgateBilling
 import ModelgateCore
+import ModelgateHTTP
 import ModelgateProviders
 import ModelgateStore
 import NIOCore

@@ -18,10 +18,10 @@ public struct AnalyticsOutbox: Sendable {
         return rows.ids
     }
 
-    static let columns = "id, event, distinct_id, properties, created_at"
+    public static let columns = "id, event, distinct_id, properties, created_at"
 
     /// The rows of `events` as a `VALUES` list in `columns` order, and their ids; `nil` for none.
-    func rows(_ events: [AnalyticsEvent], for user: UserID, at now: Date) -> (ids: [String], values: SQLQueryString)? {
+    public func rows(_ events: [AnalyticsEvent], for user: UserID, at now: Date) -> (ids: [String], values: SQLQueryString)? {
         guard !events.isEmpty else { return nil }
         let ids = events.map { _ in makeID().uuidString.lowercased() }
         let rows: [SQLQueryString] = zip(ids, events).map { id, event in

@@ -15,3 +15,21 @@ public enum AuditLog {
             """).run()
     }
 }
+
+/// Who performed an admin change, as the audit log records it.
+public struct Actor: Sendable {
+    public let id: String
+    /// The admin's user id; nil for an operator at the command line.
+    public let user: UserID?
+
+    public init(_ user: UserID) {
+        id = user.description
+        self.user = user
+    }
+
+    /// An operator's command, e.g. `cli:rollback`.
+    public init(command: String) {
+        id = command
+        user = nil
+    }
+}

@@ -52,7 +52,7 @@ public struct AuditTrail: Sendable {
         }
     }
 
-    static func entry(_ row: any SQLRow) throws -> AuditEntry {
+    public static func entry(_ row: any SQLRow) throws -> AuditEntry {
         func json(_ column: String) throws -> JSONValue? {
             try row.decode(column: column, as: String?.self).flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
         }

@@ -13,7 +13,7 @@ public struct CatalogRepository: Sendable {
         try await database.read { db in try await Self.snapshot(in: db) }
     }
 
-    static func snapshot(in db: any SQLDatabase) async throws -> CatalogSnapshot {
+    public static func snapshot(in db: any SQLDatabase) async throws -> CatalogSnapshot {
         let rows = try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM ai_models").all()
         let prices = try await PriceHistory.current(in: db)
         let models = try rows.map(Self.decodeModel).map { model in
@@ -32,7 +32,7 @@ public struct CatalogRepository: Sendable {
             version: Int64(try settings.decode(column: "version", as: Int.self)),
             freeDailyLimit: try settings.decode(column: "free_daily_limit", as: Int?.self),
             userDailyCostBudgetMicros: try settings.decode(column: "user_daily_cost_budget_micros", as: Int?.self),
-            standIns: try await Failovers.groups(in: db))
+            standIns: try await StandIns.groups(in: db))
     }
 
     /// Every price `model` had, newest first.
@@ -77,7 +77,7 @@ public struct CatalogRepository: Sendable {
     }
 
     /// Inserts a model (and its product when premium). Returns 1 when a row was new.
-    static func insert(_ model: AIModel, at now: Date, onConflictDoNothing: Bool, priceSource: String, in db: any SQLDatabase) async throws -> Int {
+    public static func insert(_ model: AIModel, at now: Date, onConflictDoNothing: Bool, priceSource: String, in db: any SQLDatabase) async throws -> Int {
         let metadata = String(decoding: try JSONEncoder().encode(model.metadata), as: UTF8.self)
         let conflict = onConflictDoNothing ? "ON CONFLICT (id) DO NOTHING" : ""
         let rows = try await db.raw("""
@@ -100,5 +100,12 @@ public struct CatalogRepository: Sendable {
                 """).run()
         }
         return rows.count
+    }
+}
+
+extension CatalogRepository {
+    /// The one place the catalog version moves: other instances reload the catalog when it does.
+    public static func bumpVersion(at now: Date, in db: any SQLDatabase) async throws {
+        try await db.raw("UPDATE catalog_settings SET version = version + 1, updated_at = \(bind: now) WHERE id = 1").run()
     }
 }

@@ -211,3 +211,10 @@ final class GroupPool<Source: ConnectionPoolSource>: ConnectionLeaser, @unchecke
         try? await pool.shutdownAsync()
     }
 }
+
+extension Database {
+    /// One trivial read: the database answers (readiness).
+    public func ping() async throws {
+        _ = try await read { try await $0.raw("SELECT 1 AS one").all() }
+    }
+}

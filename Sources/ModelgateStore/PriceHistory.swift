@@ -28,7 +28,7 @@ public enum PriceHistory {
         }
     }
 
-    static func record(_ change: PriceChange, in db: any SQLDatabase) async throws {
+    public static func record(_ change: PriceChange, in db: any SQLDatabase) async throws {
         try await db.raw("""
             INSERT INTO model_prices (model_id, effective_from, input_micros_per_million, output_micros_per_million,
                                       cached_input_micros_per_million, cache_write_micros_per_million, source)

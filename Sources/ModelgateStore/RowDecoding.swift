@@ -1,3 +1,4 @@
+import Foundation
 import ModelgateCore
 import SQLKit
 
@@ -11,29 +12,50 @@ public struct CorruptRow: Error, CustomStringConvertible {
 
 extension SQLRow {
     /// A user id column (a UUID).
-    func decodeUserID(column: String) throws -> UserID {
+    public func decodeUserID(column: String) throws -> UserID {
         let text = try decode(column: column, as: String.self)
         guard let id = UserID(text) else { throw CorruptRow(column: column, value: text) }
         return id
     }
 
     /// A column holding one of an enum's raw values.
-    func decodeEnum<Value: RawRepresentable>(column: String, as type: Value.Type) throws -> Value where Value.RawValue == String {
+    public func decodeEnum<Value: RawRepresentable>(column: String, as type: Value.Type) throws -> Value where Value.RawValue == String {
         let text = try decode(column: column, as: String.self)
         guard let value = Value(rawValue: text) else { throw CorruptRow(column: column, value: text) }
         return value
     }
 
     /// A nullable column holding one of an enum's raw values.
-    func decodeEnum<Value: RawRepresentable>(column: String, as type: Value?.Type) throws -> Value? where Value.RawValue == String {
+    public func decodeEnum<Value: RawRepresentable>(column: String, as type: Value?.Type) throws -> Value? where Value.RawValue == String {
         guard let text = try decode(column: column, as: String?.self) else { return nil }
         guard let value = Value(rawValue: text) else { throw CorruptRow(column: column, value: text) }
         return value
     }
 
     /// A column holding a JSON document.
-    func decodeJSON<Value: Decodable>(column: String, as type: Value.Type) throws -> Value {
+    public func decodeJSON<Value: Decodable>(column: String, as type: Value.Type) throws -> Value {
         let text = try decode(column: column, as: String.self)
         return try JSONColumn.decode(text, column: column)
+    }
+}
+
+/// JSON text columns (lists of ids, tool calls, tool results).
+public enum JSONColumn {
+    public static func encode<T: Encodable>(_ values: [T]) -> String? {
+        values.isEmpty ? nil : (try? JSONEncoder().encode(values)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// A list column; NULL is the empty list, text that is not such a list is a `CorruptRow`.
+    public static func decode<T: Decodable>(_ text: String?, column: String) throws -> [T] {
+        guard let text else { return [] }
+        return try decode(text, column: column)
+    }
+
+    public static func decode<T: Decodable>(_ text: String, column: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+        } catch {
+            throw CorruptRow(column: column, value: text)
+        }
     }
 }

@@ -3,6 +3,9 @@ import Hummingbird
 import ModelgateBilling
 import ModelgateCore
 @testable import ModelgateProviders
+@testable import ModelgateAdmin
+@testable import ModelgateChat
+@testable import ModelgateHTTP
 @testable import ModelgateServer
 import NIOCore
 import PropertyBased

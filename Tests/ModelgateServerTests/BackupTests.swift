@@ -1,7 +1,14 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import ModelgateAccess
+import ModelgateAdmin
+import ModelgateAppTesting
+import ModelgateBilling
+import ModelgateChat
 import ModelgateCore
+import ModelgateHTTP
+import ModelgateKeys
 import ModelgateServer
 import ModelgateStore
 import ModelgateTestSupport
@@ -79,13 +86,5 @@ struct BackupTests {
             }
             await restored.shutdown()
         }
-    }
-}
-
-extension Sequence {
-    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
-        var values: [T] = []
-        for element in self { values.append(try await transform(element)) }
-        return values
     }
 }

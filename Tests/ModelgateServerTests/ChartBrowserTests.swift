@@ -1,6 +1,13 @@
 import AsyncHTTPClient
 import Foundation
+import ModelgateAccess
+import ModelgateAdmin
+import ModelgateAppTesting
+import ModelgateBilling
+import ModelgateChat
 import ModelgateCore
+import ModelgateHTTP
+import ModelgateKeys
 import ModelgateServer
 import ModelgateTestSupport
 import NIOCore

@@ -1,4 +1,11 @@
 import Foundation
+import ModelgateAccess
+import ModelgateAdmin
+import ModelgateAppTesting
+import ModelgateBilling
+import ModelgateChat
+import ModelgateHTTP
+import ModelgateKeys
 import ModelgateServer
 import Testing
 

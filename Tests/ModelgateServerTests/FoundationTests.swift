@@ -1,6 +1,13 @@
 import Foundation
 import HummingbirdTesting
+import ModelgateAccess
+import ModelgateAdmin
+import ModelgateAppTesting
+import ModelgateBilling
+import ModelgateChat
 import ModelgateCore
+import ModelgateHTTP
+import ModelgateKeys
 import ModelgateServer
 import ModelgateTestSupport
 import Testing

@@ -1,5 +1,12 @@
 import Foundation
+import ModelgateAccess
+import ModelgateAdmin
+import ModelgateAppTesting
+import ModelgateBilling
+import ModelgateChat
 import ModelgateCore
+import ModelgateHTTP
+import ModelgateKeys
 import ModelgateServer
 import ModelgateTestSupport
 import SQLKit

@@ -2,7 +2,14 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import ModelgateAccess
+import ModelgateAdmin
+import ModelgateAppTesting
+import ModelgateBilling
+import ModelgateChat
 import ModelgateCore
+import ModelgateHTTP
+import ModelgateKeys
 import ModelgateProviders
 import ModelgateServer
 import ModelgateTestSupport

@@ -1,6 +1,13 @@
 import Foundation
 import Hummingbird
+import ModelgateAccess
+import ModelgateAdmin
+import ModelgateAppTesting
+import ModelgateBilling
+import ModelgateChat
 import ModelgateCore
+import ModelgateHTTP
+import ModelgateKeys
 import ModelgateProviders
 import ModelgateServer
 import ModelgateStore

@@ -1,4 +1,11 @@
 import Foundation
+import ModelgateAccess
+import ModelgateAdmin
+import ModelgateAppTesting
+import ModelgateBilling
+import ModelgateChat
+@testable import ModelgateHTTP
+import ModelgateKeys
 @testable import ModelgateServer
 import Testing
 

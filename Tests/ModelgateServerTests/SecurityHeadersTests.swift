@@ -2,6 +2,13 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import ModelgateAccess
+import ModelgateAdmin
+import ModelgateAppTesting
+import ModelgateBilling
+import ModelgateChat
+import ModelgateHTTP
+import ModelgateKeys
 import ModelgateServer
 import ModelgateTestSupport
 import Testing

@@ -1,5 +1,6 @@
 import JWTKit
 import ModelgateCore
+import ModelgateHTTP
 
 /// A token in the shape Supabase Auth issues, so an app on Supabase can point its tokens here.
 public struct SupabaseClaims: JWTPayload, Equatable {

@@ -2,6 +2,8 @@ import Crypto
 import Foundation
 import Hummingbird
 import ModelgateCore
+import ModelgateHTTP
+import ModelgateKeys
 import ModelgateStore
 
 /// How a browser asks to be signed in: a one-time code made from an app's token, or a service's

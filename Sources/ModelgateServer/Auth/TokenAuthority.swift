@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import JWTKit
 import ModelgateCore
+import ModelgateHTTP
 
 /// The HS256 secret tokens are signed with. Kept apart from other strings so it cannot be
 /// passed where an API key is expected, and never printed.

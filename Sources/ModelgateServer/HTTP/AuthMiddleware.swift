@@ -2,6 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import ModelgateCore
+import ModelgateHTTP
+import ModelgateKeys
 import ModelgateStore
 
 /// Verifies the caller's credential — a bearer token or API key from apps, or the session cookie
@@ -94,13 +96,3 @@ extension HTTPField.Name {
 }
 
 /// Lets only admins through.
-struct RequireAdminMiddleware: RouterMiddleware {
-    typealias Context = AppRequestContext
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard try context.requireIdentity().isAdmin else {
-            throw ModelgateError.forbidden(reason: "this route needs the admin role")
-        }
-        return try await next(request, context)
-    }
-}

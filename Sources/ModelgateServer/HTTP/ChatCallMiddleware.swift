@@ -1,5 +1,8 @@
 import Hummingbird
+import ModelgateAccess
 import ModelgateCore
+import ModelgateHTTP
+import ModelgateKeys
 
 /// Admits a chat call against its key's open-call limits (a key's call) and the caller's per-user
 /// limits (requests a minute, open calls), holding each slot until the answer — a whole stream — has

@@ -1,4 +1,5 @@
 import Hummingbird
+import ModelgateHTTP
 
 /// Answers a chat call in a child task. Swift keeps the memory a task's deepest call chain took
 /// (its allocator's slabs) until the task ends; the connection's task then writes the stream for

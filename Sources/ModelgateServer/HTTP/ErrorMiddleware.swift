@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import ModelgateCore
+import ModelgateHTTP
 
 /// The one error middleware: every failure becomes problem+json (or OpenAI's error envelope under
 /// `/v1`, so the SDKs raise their usual exceptions), every response gets its request id, and every

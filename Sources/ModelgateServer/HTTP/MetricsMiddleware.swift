@@ -1,4 +1,5 @@
 import Hummingbird
+import ModelgateHTTP
 import ModelgateMetrics
 
 /// Counts and times every request by its route template (`/api/models/{id}/checkout`), so ids in

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import ModelgateHTTP
 
 /// Logs each answered request's method, path and status at debug. Not Hummingbird's
 /// `LogRequestsMiddleware`: it logs the whole URI, and `/login?token=` and `/login?link=` carry

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import ModelgateHTTP
 
 /// Headers on every answer: browsers never sniff a type, frame a page or send a URL (which may
 /// carry a sign-in token) to another site as a referrer; HSTS when Modelgate is served over https.

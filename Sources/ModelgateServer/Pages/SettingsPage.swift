@@ -1,5 +1,11 @@
 import Foundation
+import ModelgateAccess
+import ModelgateAdmin
+import ModelgateBilling
+import ModelgateChat
 import ModelgateCore
+import ModelgateHTTP
+import ModelgateKeys
 import ModelgateStore
 
 /// What the settings template shows, computed from the user API's own views so the page and the
@@ -84,16 +90,11 @@ struct SettingsPage: Sendable {
         let contextWindow: String
     }
 
-    struct Notice: Sendable {
-        let kind: String
-        let text: String
-    }
-
     let title = "Model settings"
     let email: String
     let isAdmin: Bool
     let csrf: String
-    let notice: Notice?
+    let notice: PageNotice?
     let purchasesOpen: Bool
     let modelSelectionEnabled: Bool
     let emptyCatalog: Bool
@@ -117,7 +118,7 @@ struct SettingsPage: Sendable {
 
 extension SettingsPage {
     init(identity: Identity, models: ModelsView, personas: [PersonaView], catalog: CatalogSnapshot, csrf: String,
-         notice: Notice?, purchasesOpen: Bool, modelSelectionEnabled: Bool, week: [(day: String, usage: UsageDay)], recent: [RecentReply]) {
+         notice: PageNotice?, purchasesOpen: Bool, modelSelectionEnabled: Bool, week: [(day: String, usage: UsageDay)], recent: [RecentReply]) {
         let all = models.data.free + models.data.premium
         let names = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.displayName) })
         let preferences = identity.profile.preferences
@@ -261,16 +262,5 @@ struct LocalTimeFormat {
     func reset(_ resetAt: String) -> String {
         guard let date = try? Date(resetAt, strategy: .iso8601) else { return resetAt }
         return "\(formatter.string(from: date)) (\(zone))"
-    }
-}
-
-extension Provider {
-    var displayName: String {
-        switch self {
-        case .openai: "OpenAI"
-        case .anthropic: "Anthropic"
-        case .together: "Together AI"
-        case .google: "Google"
-        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ModelgateCore
+import ModelgateHTTP
 import ModelgateStore
 
 struct StatusBody: Encodable, Sendable {
@@ -16,7 +17,7 @@ struct HealthRoutes {
         router.get("readyz") { _, _ in
             guard !shutdown.isDraining else { throw ModelgateError.shuttingDown }
             do {
-                _ = try await database.read { try await $0.raw("SELECT 1 AS one").all() }
+                try await database.ping()
             } catch {
                 throw ModelgateError.databaseUnavailable
             }

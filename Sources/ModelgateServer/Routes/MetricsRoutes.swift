@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import ModelgateCore
+import ModelgateHTTP
 import ModelgateMetrics
 import ModelgateStore
 

@@ -1,8 +1,13 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import ModelgateAccess
+import ModelgateAdmin
 import ModelgateBilling
+import ModelgateChat
 import ModelgateCore
+import ModelgateHTTP
+import ModelgateKeys
 import ModelgateStore
 
 /// The server-rendered settings page and the forms it posts without JavaScript.
@@ -19,7 +24,9 @@ struct PageRoutes {
     let conversations: ConversationRepository
     let maxBodyBytes: Int
 
-    private var session: PageSession { PageSession(tokens: tokens, maxBodyBytes: maxBodyBytes) }
+    private var session: PageSession {
+        PageSession(csrfToken: tokens.csrfToken(forSession:), isValidCSRFToken: { [tokens] in tokens.isValidCSRFToken($0, forSession: $1) }, maxBodyBytes: maxBodyBytes)
+    }
 
     func register(on router: Router<AppRequestContext>, auth: AuthMiddleware) {
         var pageAuth = auth
@@ -46,7 +53,7 @@ struct PageRoutes {
                 guard let persona = form.personaId, !persona.isEmpty else {
                     throw ModelgateError.invalidField(field: "personaId", reason: "is required")
                 }
-                let model = ModelChoiceForm(modelId: form.modelId).model
+                let model = form.modelId.flatMap { $0.isEmpty ? nil : ModelID($0) }
                 _ = try await userModels.updatePreferences(PreferencesChange(personaOverrides: [PersonaID(persona): model]), for: profile)
                 return model == nil ? "saved=cleared" : "saved=override"
             }
@@ -55,7 +62,7 @@ struct PageRoutes {
             let form = try await session.verifiedForm(ModelChoiceForm.self, request, context)
             guard let id = form.model else { throw ModelgateError.invalidField(field: "modelId", reason: "is required") }
             do {
-                let started = try await userModels.checkout(id, for: try context.requireIdentity().profile, purchases: purchases)
+                let started = try await purchases.checkout(id, for: try context.requireIdentity().profile, userModels: userModels)
                 return Response.redirect(to: started.url, type: .normal)
             } catch {
                 return try await settings(context, notice: .refused(error, catalog: userModels.catalog))
@@ -85,7 +92,7 @@ struct PageRoutes {
             identity: identity, models: try await userModels.models(for: identity.profile),
             personas: personas, catalog: catalog,
             csrf: session.csrf(context),
-            notice: notice.map { SettingsPage.Notice(kind: $0.kind, text: $0.text) }, purchasesOpen: purchases.isOpen,
+            notice: notice.map(PageNotice.init), purchasesOpen: purchases.isOpen,
             modelSelectionEnabled: userModels.isModelSelectionEnabled, week: try await userModels.access.recentDays(of: identity.profile),
             recent: try await conversations.recentReplies(ownedBy: identity.user))
         return renderer.render("settings", page, status: notice?.status ?? status)
@@ -103,14 +110,6 @@ struct PageRoutes {
             return try await settings(context, notice: .refused(error, catalog: userModels.catalog))
         }
     }
-}
-
-/// A form that names one model: the default model, a checkout, the admin's system default.
-struct ModelChoiceForm: Decodable {
-    let modelId: String?
-
-    /// The chosen model; blank means "none".
-    var model: ModelID? { modelId.flatMap { $0.isEmpty ? nil : ModelID($0) } }
 }
 
 /// A coach override: the coach and its model (blank clears it).

@@ -3,6 +3,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import ModelgateCore
+import ModelgateHTTP
+import ModelgateKeys
 import ModelgateStore
 
 /// Signing in to the pages and out again. Nothing that signs in ever travels in a URL except a

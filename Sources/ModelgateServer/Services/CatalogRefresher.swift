@@ -1,4 +1,5 @@
 import Logging
+import ModelgateStore
 import ServiceLifecycle
 
 /// Keeps an instance's catalog snapshot in step with changes made by other instances sharing the

@@ -1,7 +1,14 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import ModelgateAccess
+import ModelgateAdmin
+import ModelgateAppTesting
+import ModelgateBilling
+import ModelgateChat
 import ModelgateCore
+import ModelgateHTTP
+import ModelgateKeys
 import ModelgateServer
 import ModelgateTestSupport
 import Testing

@@ -1,8 +1,14 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import ModelgateAccess
+import ModelgateAdmin
+import ModelgateAppTesting
 import ModelgateBilling
+import ModelgateChat
 import ModelgateCore
+import ModelgateHTTP
+import ModelgateKeys
 import ModelgateTestSupport
 import SQLKit
 import Testing

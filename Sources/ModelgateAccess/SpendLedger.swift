@@ -1,0 +1,267 @@
+import Foundation
+import ModelgateCore
+import ModelgateStore
+import SQLKit
+
+/// A call's hold on a user's budgets: its worst case, taken at admission and settled after the stream.
+public struct BudgetReservation: Sendable, Equatable {
+    public let user: UserID
+    public let model: ModelID
+    /// The user's local day the call counts on.
+    public let day: String
+    /// Tokens held against the model's daily token budget (0: the model has none).
+    public let tokens: Int
+    /// Micro-dollars held against the user's daily dollar budget (0: there is none).
+    public let costMicros: Int
+
+    public init(user: UserID, model: ModelID, day: String, tokens: Int, costMicros: Int) {
+        self.user = user
+        self.model = model
+        self.day = day
+        self.tokens = tokens
+        self.costMicros = costMicros
+    }
+}
+
+/// The budgets a reservation must fit in.
+public struct BudgetLimits: Sendable, Equatable {
+    public let dailyTokens: Int?
+    public let dailyCostMicros: Int?
+
+    public init(dailyTokens: Int?, dailyCostMicros: Int?) {
+        self.dailyTokens = dailyTokens
+        self.dailyCostMicros = dailyCostMicros
+    }
+}
+
+public enum ReserveOutcome: Sendable, Equatable {
+    case reserved(BudgetReservation)
+    case tokenBudgetExhausted
+    case costBudgetExhausted
+}
+
+/// What a finished (or cut) call used and cost, to settle against its reservation.
+public struct CallSettlement: Sendable, Equatable {
+    public let user: UserID
+    public let model: ModelID
+    public let day: String
+    public let tokens: TurnTokens
+    public let costMicros: Int
+    public let reservation: BudgetReservation?
+
+    public init(user: UserID, model: ModelID, day: String, tokens: TurnTokens, costMicros: Int, reservation: BudgetReservation?) {
+        self.user = user
+        self.model = model
+        self.day = day
+        self.tokens = tokens
+        self.costMicros = costMicros
+        self.reservation = reservation
+    }
+}
+
+/// A user's spend on one local day: tokens per model and micro-dollars across models, each counting
+/// calls still streaming at their reserved worst case.
+public struct DailySpend: Sendable, Equatable {
+    public var tokens: [ModelID: Int] = [:]
+    public var costMicros = 0
+
+    public init(tokens: [ModelID: Int] = [:], costMicros: Int = 0) {
+        self.tokens = tokens
+        self.costMicros = costMicros
+    }
+}
+
+/// One user's totals on one local day, across models.
+public struct UsageDay: Sendable, Equatable {
+    public let messages: Int
+    public let tokens: Int
+    public let costMicros: Int
+
+    public static let idle = UsageDay(messages: 0, tokens: 0, costMicros: 0)
+}
+
+/// Tokens and dollars per user and day. A reservation is one conditional upsert per budget, so
+/// concurrent calls on any number of instances can never hold more than the budget; settling
+/// replaces the hold with what the provider reported.
+public struct SpendLedger: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Holds `tokens` and `costMicros` against the budgets that are set, both or neither.
+    public func reserve(_ reservation: BudgetReservation, within limits: BudgetLimits) async throws -> ReserveOutcome {
+        let tokenBudget = limits.dailyTokens.map { ($0, reservation.tokens) }
+        let costBudget = limits.dailyCostMicros.map { ($0, reservation.costMicros) }
+        do {
+            return try await database.transaction { db in
+                if let (budget, tokens) = tokenBudget, try await Self.holdTokens(tokens, of: reservation, budget: budget, in: db) == nil {
+                    throw Refusal.tokens
+                }
+                if let (budget, cost) = costBudget, try await Self.holdCost(cost, of: reservation, budget: budget, in: db) == nil {
+                    throw Refusal.cost
+                }
+                return .reserved(reservation)
+            }
+        } catch Refusal.tokens {
+            return .tokenBudgetExhausted
+        } catch Refusal.cost {
+            return .costBudgetExhausted
+        }
+    }
+
+    /// Gives a hold back whole (the call failed before its first token).
+    public func release(_ reservation: BudgetReservation) async throws {
+        guard reservation.tokens > 0 || reservation.costMicros > 0 else { return }
+        try await database.transaction { db in try await Self.unhold(reservation, in: db) }
+    }
+
+    /// Records what a call used and cost and returns its hold, in `db`'s transaction (with the
+    /// stored turn): three upserts.
+    public static func settle(_ settlement: CallSettlement, in db: any SQLDatabase) async throws {
+        for statement in settleStatements(settlement) { try await db.raw(statement).run() }
+    }
+
+    /// Settles a call that stores no turn (`/v1`, background tasks) with its analytics `events`: on
+    /// PostgreSQL one statement (data-modifying CTEs, one round trip instead of six), elsewhere one
+    /// transaction.
+    public func settle(_ settlement: CallSettlement, events: [AnalyticsEvent], outbox: AnalyticsOutbox, at now: Date) async throws {
+        guard database.backend == .postgres else {
+            return try await database.transaction { db in
+                try await Self.settle(settlement, in: db)
+                _ = try await outbox.enqueue(events, for: settlement.user, at: now, in: db)
+            }
+        }
+        var parts = Self.settleStatements(settlement)
+        if let rows = outbox.rows(events, for: settlement.user, at: now) {
+            parts.append("INSERT INTO analytics_outbox (\(unsafeRaw: AnalyticsOutbox.columns)) VALUES \(rows.values)")
+        }
+        guard let last = parts.popLast() else { return }
+        let steps = parts.enumerated().map { index, part -> SQLQueryString in "step\(unsafeRaw: String(index)) AS (\(part))" }
+        let statement: SQLQueryString = "WITH \(steps.joined(separator: ", ")) \(last)"
+        try await database.write { db in try await db.raw(statement).run() }
+    }
+
+    /// The settlement's upserts, each returning its part of the hold as it adds.
+    static func settleStatements(_ settlement: CallSettlement) -> [SQLQueryString] {
+        let tokens = settlement.tokens
+        let user = settlement.user.description
+        let heldTokens = settlement.reservation?.tokens ?? 0, heldCost = settlement.reservation?.costMicros ?? 0
+        return [
+            """
+            INSERT INTO model_usage_daily (user_id, model_id, day, message_count, input_tokens, output_tokens, cached_input_tokens,
+                                           cache_write_tokens, cost_micros, calls, estimated_calls)
+            VALUES (\(bind: user), \(bind: settlement.model.rawValue), \(bind: settlement.day), 0, \(bind: tokens.inputTokens),
+                    \(bind: tokens.outputTokens), \(bind: tokens.cachedInputTokens), \(bind: tokens.cacheWriteTokens),
+                    \(bind: settlement.costMicros), 1, \(bind: tokens.estimated ? 1 : 0))
+            ON CONFLICT (user_id, model_id, day) DO UPDATE SET
+                input_tokens = model_usage_daily.input_tokens + excluded.input_tokens,
+                output_tokens = model_usage_daily.output_tokens + excluded.output_tokens,
+                cached_input_tokens = model_usage_daily.cached_input_tokens + excluded.cached_input_tokens,
+                cache_write_tokens = model_usage_daily.cache_write_tokens + excluded.cache_write_tokens,
+                cost_micros = model_usage_daily.cost_micros + excluded.cost_micros,
+                calls = model_usage_daily.calls + 1, estimated_calls = model_usage_daily.estimated_calls + excluded.estimated_calls,
+                tokens_reserved = CASE WHEN model_usage_daily.tokens_reserved > \(bind: heldTokens)
+                    THEN model_usage_daily.tokens_reserved - \(bind: heldTokens) ELSE 0 END
+            """,
+            """
+            INSERT INTO user_spend_daily (user_id, day, cost_micros, tokens)
+            VALUES (\(bind: user), \(bind: settlement.day), \(bind: settlement.costMicros), \(bind: tokens.totalTokens))
+            ON CONFLICT (user_id, day) DO UPDATE SET cost_micros = user_spend_daily.cost_micros + excluded.cost_micros,
+                tokens = user_spend_daily.tokens + excluded.tokens,
+                reserved_micros = CASE WHEN user_spend_daily.reserved_micros > \(bind: heldCost)
+                    THEN user_spend_daily.reserved_micros - \(bind: heldCost) ELSE 0 END
+            """,
+            """
+            INSERT INTO user_spend_totals (user_id, cost_micros, tokens, calls)
+            VALUES (\(bind: user), \(bind: settlement.costMicros), \(bind: tokens.totalTokens), 1)
+            ON CONFLICT (user_id) DO UPDATE SET cost_micros = user_spend_totals.cost_micros + excluded.cost_micros,
+                tokens = user_spend_totals.tokens + excluded.tokens, calls = user_spend_totals.calls + 1
+            """,
+        ]
+    }
+
+    /// The user's messages and tokens per model and spend on `day`, holds included, in one statement
+    /// (the model lists read it on every call).
+    public func day(of user: UserID, on day: String) async throws -> (messages: [ModelID: Int], spend: DailySpend) {
+        try await database.read { db in
+            var messages: [ModelID: Int] = [:]
+            var spend = DailySpend()
+            for row in try await db.raw("""
+                SELECT model_id, message_count, input_tokens + output_tokens + tokens_reserved AS amount FROM model_usage_daily
+                WHERE user_id = \(bind: user.description) AND day = \(bind: day)
+                UNION ALL
+                SELECT NULL, 0, cost_micros + reserved_micros FROM user_spend_daily WHERE user_id = \(bind: user.description) AND day = \(bind: day)
+                """).all() {
+                let amount = try row.decode(column: "amount", as: Int.self)
+                guard let model = try row.decode(column: "model_id", as: String?.self).map(ModelID.init(rawValue:)) else {
+                    spend.costMicros = amount
+                    continue
+                }
+                messages[model] = try row.decode(column: "message_count", as: Int.self)
+                spend.tokens[model] = amount
+            }
+            return (messages, spend)
+        }
+    }
+
+    /// The user's messages, tokens and cost per local day from `first` through `last` (days without any are absent).
+    public func history(of user: UserID, from first: String, through last: String) async throws -> [String: UsageDay] {
+        try await database.read { db in
+            var days: [String: UsageDay] = [:]
+            for row in try await db.raw("""
+                SELECT day, SUM(message_count) AS messages, CAST(SUM(input_tokens + output_tokens) AS BIGINT) AS tokens, CAST(SUM(cost_micros) AS BIGINT) AS cost
+                FROM model_usage_daily WHERE user_id = \(bind: user.description) AND day >= \(bind: first) AND day <= \(bind: last) GROUP BY day
+                """).all() {
+                days[try row.decode(column: "day", as: String.self)] = UsageDay(
+                    messages: try row.decode(column: "messages", as: Int.self), tokens: try row.decode(column: "tokens", as: Int.self),
+                    costMicros: try row.decode(column: "cost", as: Int.self))
+            }
+            return days
+        }
+    }
+
+    private enum Refusal: Error { case tokens, cost }
+
+    /// Adds `tokens` to the day's hold unless settled plus held tokens would pass `budget`.
+    private static func holdTokens(_ tokens: Int, of reservation: BudgetReservation, budget: Int, in db: any SQLDatabase) async throws -> Int? {
+        try await db.raw("""
+            INSERT INTO model_usage_daily (user_id, model_id, day, message_count, tokens_reserved)
+            SELECT \(bind: reservation.user.description), \(bind: reservation.model.rawValue), \(bind: reservation.day), 0, \(bind: tokens)
+            WHERE \(bind: tokens) <= \(bind: budget)
+            ON CONFLICT (user_id, model_id, day) DO UPDATE SET tokens_reserved = model_usage_daily.tokens_reserved + excluded.tokens_reserved
+            WHERE model_usage_daily.input_tokens + model_usage_daily.output_tokens + model_usage_daily.tokens_reserved
+                + excluded.tokens_reserved <= \(bind: budget)
+            RETURNING tokens_reserved
+            """).first()?.decode(column: "tokens_reserved", as: Int.self)
+    }
+
+    /// Adds `cost` to the day's hold unless spent plus held micro-dollars would pass `budget`.
+    private static func holdCost(_ cost: Int, of reservation: BudgetReservation, budget: Int, in db: any SQLDatabase) async throws -> Int? {
+        try await db.raw("""
+            INSERT INTO user_spend_daily (user_id, day, reserved_micros)
+            SELECT \(bind: reservation.user.description), \(bind: reservation.day), \(bind: cost)
+            WHERE \(bind: cost) <= \(bind: budget)
+            ON CONFLICT (user_id, day) DO UPDATE SET reserved_micros = user_spend_daily.reserved_micros + excluded.reserved_micros
+            WHERE user_spend_daily.cost_micros + user_spend_daily.reserved_micros + excluded.reserved_micros <= \(bind: budget)
+            RETURNING reserved_micros
+            """).first()?.decode(column: "reserved_micros", as: Int.self)
+    }
+
+    private static func unhold(_ reservation: BudgetReservation, in db: any SQLDatabase) async throws {
+        let user = reservation.user.description
+        if reservation.tokens > 0 {
+            try await db.raw("""
+                UPDATE model_usage_daily SET tokens_reserved = CASE WHEN tokens_reserved > \(bind: reservation.tokens)
+                    THEN tokens_reserved - \(bind: reservation.tokens) ELSE 0 END
+                WHERE user_id = \(bind: user) AND model_id = \(bind: reservation.model.rawValue) AND day = \(bind: reservation.day)
+                """).run()
+        }
+        if reservation.costMicros > 0 {
+            try await db.raw("""
+                UPDATE user_spend_daily SET reserved_micros = CASE WHEN reserved_micros > \(bind: reservation.costMicros)
+                    THEN reserved_micros - \(bind: reservation.costMicros) ELSE 0 END
+                WHERE user_id = \(bind: user) AND day = \(bind: reservation.day)
+                """).run()
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import ModelgateCore
+import ModelgateHTTP
+
+/// The JSON shapes of the user API.
+public struct PreferencesView: Encodable, Sendable {
+    public let defaultModelId: Nullable<ModelID>
+    public let personaOverrides: [String: ModelID]
+
+    public init(_ preferences: ModelPreferences) {
+        defaultModelId = Nullable(preferences.defaultModelId)
+        personaOverrides = Dictionary(uniqueKeysWithValues: preferences.personaOverrides.map { ($0.key.rawValue, $0.value) })
+    }
+}
+
+public struct UsageView: Encodable, Sendable {
+    public struct Budget: Encodable, Sendable {
+        public let used: Int
+        public let limit: Nullable<Int>
+        public let remaining: Nullable<Int>
+
+        public init(_ budget: BudgetUsage) {
+            used = budget.used
+            limit = Nullable(budget.limit)
+            remaining = Nullable(budget.remaining)
+        }
+    }
+
+    public let used: Int
+    public let limit: Nullable<Int>
+    public let remaining: Nullable<Int>
+    public let resetAt: String
+    /// This model's tokens today (calls still streaming at their worst case) against its daily token budget.
+    public let tokens: Budget
+    /// The user's provider cost today across all models, in micro-dollars, against the daily dollar budget.
+    public let costMicros: Budget
+
+    public init(_ usage: DailyUsage) {
+        used = usage.used
+        limit = Nullable(usage.limit)
+        remaining = Nullable(usage.remaining)
+        resetAt = usage.resetAt
+        tokens = Budget(usage.tokens)
+        costMicros = Budget(usage.costMicros)
+    }
+}
+
+public struct ModelView: Encodable, Sendable {
+    public let id: ModelID
+    public let provider: Provider
+    public let providerModelId: String
+    public let displayName: String
+    public let description: String
+    public let tier: Tier
+    public let priceCents: Nullable<Int>
+    public let dailyMessageLimit: Nullable<Int>
+    public let trialMessagesAllowed: Int
+    public let sortOrder: Int
+    public let metadata: JSONValue
+    public let isSystemDefault: Bool
+    /// Whether the model's provider can be called (has a key, or demo mode).
+    public let available: Bool
+    public let purchased: Bool?
+    public let usageToday: UsageView?
+    public let trialMessagesRemaining: Int?
+    /// What a message to it would get now: `allowed`, `model_locked`, `trial_exhausted` or `rate_limited`.
+    public let access: AccessQuote.Outcome
+
+    public init(_ model: AIModel, systemDefault: ModelID, quote: AccessQuote, available: Bool) {
+        id = model.id
+        provider = model.provider
+        providerModelId = model.providerModelID
+        displayName = model.displayName
+        description = model.description
+        tier = model.tier
+        priceCents = Nullable(model.priceCents)
+        dailyMessageLimit = Nullable(model.dailyLimit)
+        trialMessagesAllowed = model.trialMessagesAllowed
+        sortOrder = model.sortOrder
+        metadata = model.metadata
+        isSystemDefault = model.id == systemDefault
+        self.available = available
+        purchased = quote.purchased
+        // A model with nothing to count against shows no usage; a token budget is something to count against.
+        let counted = model.tier == .premium || model.dailyLimit != nil || model.dailyTokenBudget != nil || quote.costMicros.limit != nil
+        usageToday = counted ? UsageView(quote.usage) : nil
+        trialMessagesRemaining = quote.trialMessagesRemaining
+        access = quote.outcome
+    }
+}
+
+public struct ModelsView: Encodable, Sendable {
+    public struct Data: Encodable, Sendable {
+        public let free: [ModelView]
+        public let premium: [ModelView]
+        public let systemDefaultModelId: ModelID
+        public let userPreferences: PreferencesView
+    }
+    public let data: Data
+}
+
+public struct TrialStatusView: Encodable, Sendable {
+    public let modelId: ModelID
+    public let trialMessagesAllowed: Int
+    public let trialMessagesUsed: Int
+    public let trialMessagesRemaining: Int
+    public let purchased: Bool
+}
+
+public struct PersonaView: Encodable, Sendable {
+    public let id: PersonaID
+    public let name: String
+    public let description: String
+    public let modelId: ModelID
+    /// `override`, `default`, `system_default` or `fallback`.
+    public let source: String
+    public let skipped: [SkippedChoice]
+}
+
+public struct PreviewView: Encodable, Sendable {
+    public let outcome: AccessQuote.Outcome
+    public let modelId: ModelID
+    public let reason: SelectionReason
+    public let isTrialMessage: Bool
+    public let usageInfo: UsageView
+    public let trialMessagesRemaining: Int?
+    public let priceCents: Int?
+    public let skipped: [SkippedChoice]
+}
+
+public struct ProfileView: Encodable, Sendable {
+    public let id: UserID
+    public let email: Nullable<String>
+    public let role: Role
+    public let defaultModelId: Nullable<ModelID>
+    public let timezone: String
+    public let pendingTimezone: Nullable<String>
+    public let pendingTimezoneFrom: Nullable<String>
+
+    public init(_ identity: Identity) {
+        let profile = identity.profile
+        id = profile.id
+        email = Nullable(profile.email)
+        role = identity.isAdmin ? .admin : .user
+        defaultModelId = Nullable(profile.preferences.defaultModelId)
+        timezone = profile.timeZone.current
+        pendingTimezone = Nullable(profile.timeZone.pending)
+        pendingTimezoneFrom = Nullable(profile.timeZone.pendingFrom.map(ISO8601.string))
+    }
+}

@@ -1,0 +1,392 @@
+import Foundation
+import ModelgateAccess
+import ModelgateCore
+import ModelgateHTTP
+import ModelgateMetrics
+import ModelgateProviders
+import ModelgateStore
+import NIOConcurrencyHelpers
+import SQLKit
+
+/// A reply whose first provider event has arrived: from here on the user is charged and the HTTP
+/// layer streams. One task reads events at a time; what was delivered so far is locked, because
+/// the turn may be stored while a cancelled reader is still winding down.
+final class ChatReply: @unchecked Sendable {
+    struct Delivered: Sendable {
+        var text = ""
+        var toolCalls: [ToolCall] = []
+        var finishReason: FinishReason?
+        var usage = TokenUsage()
+
+        /// Adds a streamed piece of a tool call: a new index starts a call, others extend its arguments.
+        mutating func add(_ delta: ToolCallDelta) {
+            if delta.index >= toolCalls.count {
+                toolCalls.append(ToolCall(id: delta.id ?? "call_\(delta.index)", name: delta.name ?? "", arguments: ""))
+            }
+            guard toolCalls.indices.contains(delta.index) else { return }
+            toolCalls[delta.index].arguments += delta.arguments
+        }
+    }
+
+    /// Where a `/api/chat` exchange is stored; OpenAI-style callers keep their own history.
+    struct Conversation: Sendable {
+        let id: String
+        let isNew: Bool
+        let persona: PersonaID
+        let turn: NewTurn
+    }
+
+    let admission: Admission
+    let conversation: Conversation?
+    /// The prompt's tokens, estimated: what the call is counted as when its provider reports no usage.
+    let estimatedPromptTokens: Int
+    private let metrics: ModelgateMetrics
+    private let started = ContinuousClock.now
+    private var iterator: ProviderStream.AsyncIterator
+    private var pending: ProviderEvent?
+    private let delivered = NIOLockedValueBox(Delivered())
+    var text: String { delivered.withLockedValue { $0.text } }
+    var toolCalls: [ToolCall] { delivered.withLockedValue { $0.toolCalls } }
+    var finishReason: FinishReason? { delivered.withLockedValue { $0.finishReason } }
+    var usage: TokenUsage { delivered.withLockedValue { $0.usage } }
+
+    init(admission: Admission, conversation: Conversation?, estimatedPromptTokens: Int, stream: ProviderStream, metrics: ModelgateMetrics) {
+        self.admission = admission
+        self.conversation = conversation
+        self.estimatedPromptTokens = estimatedPromptTokens
+        self.metrics = metrics
+        self.iterator = stream.makeAsyncIterator()
+    }
+
+    private var provider: Provider { admission.choice.model.provider }
+
+    /// What the call used as its provider reported it, or — when it reported nothing (a cut stream,
+    /// a provider without usage) — estimated from the prompt and what was delivered, marked so.
+    var tokens: TurnTokens {
+        let delivered = delivered.withLockedValue { $0 }
+        guard delivered.usage.inputTokens == 0, delivered.usage.outputTokens == 0 else { return delivered.usage }
+        let replyCharacters = delivered.text.count + delivered.toolCalls.reduce(0) { $0 + $1.name.count + $1.arguments.count }
+        return TurnTokens(inputTokens: estimatedPromptTokens, outputTokens: TurnTokens.estimate(characters: replyCharacters), estimated: true)
+    }
+
+    /// The call's provider cost in micro-dollars at the price in force when it was admitted.
+    var costMicros: Int { admission.choice.model.prices?.cost(of: tokens) ?? 0 }
+
+    /// The call's tokens and cost at the price in force when it was admitted, and its budget hold to return.
+    func settlement(for user: UserID) -> CallSettlement {
+        let tokens = tokens
+        return CallSettlement(user: user, model: admission.choice.model.id, day: admission.day, tokens: tokens,
+                              costMicros: admission.choice.model.prices?.cost(of: tokens) ?? 0, reservation: admission.reservation)
+    }
+
+    /// Waits for the provider's first event, so a failure before any text can still be refused
+    /// with a proper status and the charge given back.
+    func awaitFirstEvent() async throws {
+        pending = try await iterator.next()
+        if pending == nil { throw ProviderError.unavailable(reason: "empty stream") }
+        metrics.providerFirstToken(provider, seconds: (ContinuousClock.now - started).seconds)
+    }
+
+    /// The next event, recording text and usage for the stored turn; `nil` at the end. A provider
+    /// failure is thrown as the domain error the HTTP layer maps.
+    func next() async throws -> ProviderEvent? {
+        let event: ProviderEvent?
+        if let pending {
+            event = pending
+            self.pending = nil
+        } else {
+            do {
+                event = try await iterator.next()
+            } catch {
+                metrics.providerError(provider, code: .streamCut)
+                throw ChatService.domainError(error, provider: provider)
+            }
+        }
+        if event == nil { metrics.providerFinished(provider, seconds: (ContinuousClock.now - started).seconds) }
+        delivered.withLockedValue { delivered in
+            switch event {
+            case .delta(let delta): delivered.text += delta
+            case .toolCall(let delta): delivered.add(delta)
+            case .finish(let reason, let usage):
+                delivered.finishReason = reason
+                delivered.usage = usage
+            case nil: break
+            }
+        }
+        return event
+    }
+}
+
+/// Sends a user's message to the model selection picked, charging exactly once and only when the
+/// provider answered.
+public struct ChatService: Sendable {
+    let access: ModelAccessService
+    public let conversations: ConversationRepository
+    let spend: SpendLedger
+    let outbox: AnalyticsOutbox
+    /// Requests of this instance skip a failing provider for a while (see `CircuitBreaker`).
+    let breaker: CircuitBreaker
+    let providers: ProviderRouter
+    let limits: UserLimitGuard
+    /// Open streams end when it says so (a deploy's grace period is over).
+    let shutdown: ShutdownState
+    let metrics: ModelgateMetrics
+    let clock: any WallClock
+    let makeID: @Sendable () -> UUID
+    /// How long a message may spend on its model and its stand-ins before the user gets the error.
+    var failoverDeadline: Duration = .seconds(30)
+
+    public init(access: ModelAccessService, conversations: ConversationRepository, spend: SpendLedger, outbox: AnalyticsOutbox, providers: ProviderRouter, limits: UserLimitGuard, shutdown: ShutdownState, metrics: ModelgateMetrics, clock: any WallClock, makeID: @escaping @Sendable () -> UUID, failoverDeadline: Duration = .seconds(30)) {
+        self.access = access
+        self.conversations = conversations
+        self.spend = spend
+        self.outbox = outbox
+        self.breaker = CircuitBreaker(clock: clock)
+        self.providers = providers
+        self.limits = limits
+        self.shutdown = shutdown
+        self.metrics = metrics
+        self.clock = clock
+        self.makeID = makeID
+        self.failoverDeadline = failoverDeadline
+    }
+    let historyTurns = 20
+    static let maxMessageCharacters = 16_000
+
+    /// `/api/chat`: one new message (or the app's tool results) in a (new or owned) conversation
+    /// whose history goes along, images included.
+    func start(_ request: ChatRequest, for profile: Profile) async throws -> ChatReply {
+        let turn = try request.newTurn(makeID: makeID)
+        var history: [ChatMessage] = []
+        if let id = request.conversationId {
+            guard let conversation = try await conversations.find(id, ownedBy: profile.id) else {
+                throw ModelgateError.notFound(what: "conversation", id: id)
+            }
+            guard conversation.personaId == request.personaId else {
+                throw ModelgateError.invalidField(field: "personaId", reason: "differs from the conversation's persona '\(conversation.personaId)'")
+            }
+            let stored = try await conversations.messages(of: id, ownedBy: profile.id, limit: historyTurns)
+            let images = try await conversations.attachments(stored.flatMap(\.attachmentIDs), ownedBy: profile.id)
+            history = ChatTurns.replay(stored, images: images)
+        }
+        let conversation = ChatReply.Conversation(
+            id: request.conversationId ?? makeID().uuidString.lowercased(), isNew: request.conversationId == nil,
+            persona: request.personaId, turn: turn)
+        let call = ProviderRequest(
+            providerModelID: "", system: nil, messages: history + turn.messages, endUserID: "",
+            options: GenerationOptions(maxOutputTokens: request.maxTokens ?? 1024), tools: try CompletionRequest.definitions(of: request.tools))
+        return try await begin(profile, call: call, conversation: conversation, persona: request.personaId, failover: .catalog) { demand, check in
+            try await access.admit(profile, persona: request.personaId, explicit: request.modelId, path: .chat, demand: demand, check: check)
+        }
+    }
+
+    /// `/v1/chat/completions`: the caller sends the whole history (and its tools and settings), as
+    /// OpenAI's API does; `call.providerModelID` and `endUserID` are filled in here.
+    /// `task` (an API key's background call) is served by the key's task model on its budget.
+    func complete(_ call: ProviderRequest, persona: PersonaID?, explicit: ModelID?, task: ApiKey? = nil, failover: FailoverChoice = .catalog,
+                  for profile: Profile) async throws -> ChatReply {
+        guard let last = call.messages.last, last.role == .user || last.role == .tool else {
+            throw ModelgateError.invalidField(field: "messages", reason: "must end with a user or tool message")
+        }
+        if last.role == .user {
+            guard !last.parts.isEmpty, !last.text.isEmpty || !last.images.isEmpty else {
+                throw ModelgateError.invalidField(field: "messages", reason: "the last message must not be empty")
+            }
+            // The text limit is for text: images count toward the body limit only.
+            if !last.text.isEmpty { _ = try Self.validated(last.text, field: "messages") }
+        }
+        if let task {
+            return try await begin(profile, call: call, conversation: nil, persona: nil, failover: .off) { _, check in
+                try await access.admitTask(for: task, profile: profile, check: check)
+            }
+        }
+        return try await begin(profile, call: call, conversation: nil, persona: persona, failover: failover) { demand, check in
+            try await access.admit(profile, persona: persona, explicit: explicit, path: .openAI, demand: demand, check: check)
+        }
+    }
+
+    /// Selects, checks that the chosen model can take the request, charges, and calls the provider.
+    /// A failure before the first token gives the charge back; when it is one a stand-in can help with
+    /// (rate limit, overload, 5xx, timeout, connection, open circuit), the stand-ins the user may use
+    /// are tried in order within `failoverDeadline`, each charged only while it is tried.
+    private func begin(
+        _ profile: Profile, call: ProviderRequest, conversation: ChatReply.Conversation?, persona: PersonaID?, failover: FailoverChoice,
+        admit: (_ demand: CallDemand, _ check: (AIModel) throws -> Void) async throws -> Admission
+    ) async throws -> ChatReply {
+        let started = ContinuousClock.now
+        try limits.checkPromptSize(call.messages.reduce(call.system?.utf8.count ?? 0) { $0 + $1.text.utf8.count })
+        var providerRequest = call
+        providerRequest.endUserID = profile.id.description
+        let demand = CallDemand(providerRequest)
+        let check: (AIModel) throws -> Void = { [providerRequest] model in
+            var request = providerRequest
+            request.providerModelID = model.providerModelID
+            try checkModelTakes(request, model: model)
+        }
+        let admission = try await admit(demand, check)
+        do {
+            return try await answer(admission, request: providerRequest, conversation: conversation)
+        } catch let failure as ProviderError where failure.isRetryable {
+            var tried = 0
+            for standIn in failover.standIns(for: admission.choice.model.id, in: access.catalog) {
+                // A provider that hung until its timeouts may have used the deadline up: one stand-in still gets its turn.
+                guard tried == 0 || ContinuousClock.now - started < failoverDeadline else { break }
+                guard let model = access.catalog.model(standIn),
+                      let next = try await access.admitStandIn(model, for: admission, profile: profile, persona: persona, demand: demand, check: check)
+                else { continue }
+                tried += 1
+                do {
+                    let reply = try await answer(next, request: providerRequest, conversation: conversation)
+                    await recordFailover(from: admission.choice.model.id, to: model.id)
+                    return reply
+                } catch let error as ProviderError where error.isRetryable {
+                    continue
+                }
+            }
+            throw Self.domainError(failure, provider: admission.choice.model.provider)
+        }
+    }
+
+    /// Calls the admitted model's provider — unless its circuit is open — and waits for the first
+    /// event; a failure gives the charge back and is thrown as the provider's error.
+    private func answer(_ admission: Admission, request: ProviderRequest, conversation: ChatReply.Conversation?) async throws -> ChatReply {
+        let model = admission.choice.model
+        var providerRequest = request
+        providerRequest.providerModelID = model.providerModelID
+        let prompts = [admission.systemPrompt, request.system].compactMap { $0 }
+        providerRequest.system = prompts.isEmpty ? nil : prompts.joined(separator: "\n\n")
+        guard breaker.allows(model.provider) else {
+            metrics.providerError(model.provider, code: .circuitOpen)
+            try await admission.giveBack()
+            throw ProviderError.unavailable(reason: "circuit open")
+        }
+        metrics.providerRequest(model.provider)
+        let reply = ChatReply(
+            admission: admission, conversation: conversation, estimatedPromptTokens: providerRequest.estimatedPromptTokens,
+            stream: providers.stream(model.provider, providerRequest), metrics: metrics)
+        do {
+            try await reply.awaitFirstEvent()
+        } catch {
+            metrics.providerError(model.provider, code: Self.errorCode(error))
+            // Only failures a stand-in can help with count against the circuit; a refusal (4xx) shows
+            // the provider is up; a client that left says nothing (a probe is simply let go again).
+            switch error as? ProviderError {
+            case let providerError? where providerError.isRetryable:
+                if breaker.failed(model.provider) { metrics.circuitOpened(model.provider) }
+            case .some: breaker.succeeded(model.provider)
+            case nil: breaker.abandoned(model.provider)
+            }
+            try await admission.giveBack()
+            guard let providerError = error as? ProviderError else { throw Self.domainError(error, provider: model.provider) }
+            if providerError.isRetryable { throw providerError }
+            throw Self.domainError(providerError, provider: model.provider)
+        }
+        breaker.succeeded(model.provider)
+        return reply
+    }
+
+    /// Counts a failover (metrics, and per day for the admin console); a failure to count it never
+    /// fails the answered message.
+    private func recordFailover(from: ModelID, to: ModelID) async {
+        metrics.failover(from: from, to: to)
+        try? await Failovers.record(from: from, to: to, day: QuotaCalendar.day(at: clock.now(), zoneIdentifier: "UTC").key, in: conversations.database)
+    }
+
+    /// Refuses what `model` cannot take: a feature its provider lacks, or a conversation
+    /// (estimated) that does not fit its context window with the reply.
+    private func checkModelTakes(_ request: ProviderRequest, model: AIModel) throws {
+        do {
+            try providers.check(model.provider, request)
+        } catch {
+            throw ModelgateError.unsupportedParameter(field: error.field, reason: "\(model.id) (\(error.provider.rawValue)) cannot take it: \(error.reason)")
+        }
+        if let window = model.metadata["contextWindow"]?.numberValue.flatMap({ Int(exactly: $0) }) {
+            let needed = request.estimatedPromptTokens + request.options.maxOutputTokens
+            guard needed <= window else { throw ModelgateError.contextTooLong(model.id, estimatedTokens: needed, contextWindow: window) }
+        }
+    }
+
+    private static func validated(_ message: String, field: String) throws(ModelgateError) -> String {
+        let trimmed = message.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw .invalidField(field: field, reason: "must not be empty") }
+        guard trimmed.count <= maxMessageCharacters else {
+            throw .invalidField(field: field, reason: "must be at most \(maxMessageCharacters) characters")
+        }
+        return trimmed
+    }
+
+    /// Once the stream is over, whether it finished or was cut after text: settles the call's tokens
+    /// and cost against its budget hold, and stores the exchange of a `/api/chat` conversation in the
+    /// same transaction. Call it once per reply.
+    func record(_ reply: ChatReply, for user: UserID) async throws {
+        let settlement = reply.settlement(for: user)
+        let now = clock.now()
+        let completed = AnalyticsEvent.modelMessageCompleted(
+            model: settlement.model, modelCost: settlement.costMicros, inputTokens: settlement.tokens.inputTokens,
+            outputTokens: settlement.tokens.outputTokens, isEstimated: settlement.tokens.estimated)
+        if let conversation = reply.conversation {
+            try await conversations.record(exchange(of: reply, in: conversation, user: user, settlement: settlement), at: now) { [outbox] db in
+                try await SpendLedger.settle(settlement, in: db)
+                _ = try await outbox.enqueue([completed], for: user, at: now, in: db)
+            }
+        } else {
+            try await spend.settle(settlement, events: [completed], outbox: outbox, at: now)
+        }
+        // Counted once it is stored: a retried write must not count twice.
+        metrics.providerCost(model: settlement.model, micros: settlement.costMicros)
+    }
+
+    private func exchange(of reply: ChatReply, in conversation: ChatReply.Conversation, user: UserID, settlement: CallSettlement) -> ChatExchange {
+        let admission = reply.admission
+        var exchange = ChatExchange(
+            conversationID: conversation.id, user: user, persona: conversation.persona,
+            isNewConversation: conversation.isNew, message: conversation.turn.text, reply: reply.text,
+            model: admission.choice.model.id, payment: admission.payment, reason: admission.choice.reason,
+            tokens: settlement.tokens, costMicros: settlement.costMicros)
+        exchange.attachments = conversation.turn.attachments
+        exchange.toolResults = conversation.turn.toolResults
+        exchange.toolCalls = reply.toolCalls
+        exchange.failoverFrom = admission.failoverFrom
+        return exchange
+    }
+
+    /// The `code` label of a provider error.
+    static func errorCode(_ error: any Error) -> ModelgateMetrics.ProviderErrorCode {
+        switch error as? ProviderError {
+        case .notConfigured: .notConfigured
+        case .rateLimited: .rateLimited
+        case .unavailable: .unavailable
+        case .failed: .failed
+        case nil: error is CancellationError ? .cancelled : .unavailable
+        }
+    }
+
+    /// The one mapping from provider failures to domain errors.
+    static func domainError(_ error: any Error, provider: Provider) -> any Error {
+        guard let error = error as? ProviderError else { return error }
+        switch error {
+        case .notConfigured(let provider): return ModelgateError.providerNotConfigured(provider)
+        case .rateLimited: return ModelgateError.providerFailed(.rateLimited, provider: provider)
+        case .unavailable: return ModelgateError.providerFailed(.unavailable, provider: provider)
+        case .failed: return ModelgateError.providerFailed(.error, provider: provider)
+        }
+    }
+}
+
+/// Which stand-ins a message may fail over to.
+enum FailoverChoice: Sendable, Equatable {
+    /// The catalog's failover group of the model that was chosen.
+    case catalog
+    /// None: the caller asked for the error instead (`X-Modelgate-Failover: off`).
+    case off
+    /// The caller's own list (`/v1`'s `models`, as OpenRouter takes it), in order.
+    case models([ModelID])
+
+    func standIns(for model: ModelID, in catalog: CatalogSnapshot) -> [ModelID] {
+        switch self {
+        case .catalog: catalog.standIns[model]?.map(\.modelId) ?? []
+        case .off: []
+        case .models(let list): list.filter { $0 != model }
+        }
+    }
+}
