@@ -56,6 +56,8 @@ public struct CallDemand: Sendable {
 /// A message that may go ahead: its quota is already charged and its worst case held against the
 /// user's budgets. `giveBack()` returns both when the provider fails before the first token.
 public struct Admission: Sendable {
+    /// The call's id: its budget hold's, and what makes its settlement happen once.
+    public let id: String
     public let choice: ModelChoice
     public let payment: PaymentKind
     public let usage: DailyUsage
@@ -84,14 +86,16 @@ public struct ModelAccessService: Sendable {
     private let metrics: ModelgateMetrics
     private let clock: any WallClock
     private let keys: TaskBudgetLedger
+    private let makeID: @Sendable () -> UUID
     /// The providers that can be called (a key, or the demo responder); given when it is built.
     private let configuredProviders: Set<Provider>
     /// Operators can switch model choice off (feature flag): everyone gets the system default.
     let isModelSelectionEnabled: Bool
 
     public init(cache: CatalogCache, entitlements: EntitlementRepository, ledger: QuotaLedger, spend: SpendLedger, outbox: AnalyticsOutbox, metrics: ModelgateMetrics,
-         clock: any WallClock, keys: TaskBudgetLedger, configuredProviders: Set<Provider>, modelSelection: Bool) {
+         clock: any WallClock, makeID: @escaping @Sendable () -> UUID, keys: TaskBudgetLedger, configuredProviders: Set<Provider>, modelSelection: Bool) {
         self.keys = keys
+        self.makeID = makeID
         self.configuredProviders = configuredProviders
         self.cache = cache
         self.entitlements = entitlements
@@ -280,7 +284,7 @@ public struct ModelAccessService: Sendable {
                            reservation: BudgetReservation?) -> Admission {
         let model = choice.model
         return Admission(
-            choice: choice, payment: payment,
+            id: reservation?.id ?? newCallID(), choice: choice, payment: payment,
             usage: DailyUsage(used: consumption.usedToday, limit: model.dailyLimit, resetAt: ISO8601.string(day.resetAt)),
             trialMessagesRemaining: consumption.trialUsed.map { AccessQuote.trialMessagesLeft(of: model, used: $0) },
             systemPrompt: systemPrompt, day: day.key, reservation: reservation,
@@ -310,7 +314,7 @@ public struct ModelAccessService: Sendable {
                 limit: budget, resetAt: day.resetAt, retryAfterSeconds: max(1, Int(day.resetAt.timeIntervalSince(clock.now()).rounded(.up))))
         }
         return Admission(
-            choice: ModelChoice(model: model, reason: .explicit, answeredBy: .explicit, skipped: []), payment: .task,
+            id: newCallID(), choice: ModelChoice(model: model, reason: .explicit, answeredBy: .explicit, skipped: []), payment: .task,
             usage: DailyUsage(used: used, limit: budget, resetAt: ISO8601.string(day.resetAt)), trialMessagesRemaining: nil,
             // The key's budget counts UTC days; the call's tokens and cost count on the end user's own day, as all theirs do.
             systemPrompt: nil, day: profile.timeZone.day(at: clock.now()).key, reservation: nil, release: { [keys] in try await keys.giveBackTask(key: key.id, day: day.key) })
@@ -322,9 +326,10 @@ public struct ModelAccessService: Sendable {
         let costBudget = model.prices == nil ? nil : cache.catalog.userDailyCostBudgetMicros
         guard model.dailyTokenBudget != nil || costBudget != nil else { return nil }
         let reservation = BudgetReservation(
-            user: profile.id, model: model.id, day: day.key,
+            id: newCallID(), user: profile.id, model: model.id, day: day.key,
             tokens: model.dailyTokenBudget == nil ? 0 : demand.promptTokens + demand.maxOutputTokens,
-            costMicros: costBudget == nil ? 0 : model.prices?.worstCase(inputTokens: demand.promptTokens, outputTokens: demand.maxOutputTokens) ?? 0)
+            costMicros: costBudget == nil ? 0 : model.prices?.worstCase(inputTokens: demand.promptTokens, outputTokens: demand.maxOutputTokens) ?? 0,
+            expiresAt: clock.now().addingTimeInterval(OpenCallGate.callLifetime))
         let seconds = max(1, Int(day.resetAt.timeIntervalSince(clock.now()).rounded(.up)))
         switch try await spend.reserve(reservation, within: BudgetLimits(dailyTokens: model.dailyTokenBudget, dailyCostMicros: costBudget)) {
         case .reserved(let reservation): return reservation
@@ -337,8 +342,10 @@ public struct ModelAccessService: Sendable {
         }
     }
 
+    private func newCallID() -> String { makeID().uuidString.lowercased() }
+
     /// Returns a hold when the message was refused after it was taken; a hold that cannot be returned
-    /// stays until the day ends (it only ever refuses too much, never grants too much).
+    /// now is returned by the sweep when it expires (until then it only refuses too much, never grants too much).
     private func giveBack(_ reservation: BudgetReservation?) async {
         guard let reservation else { return }
         try? await spend.release(reservation)

@@ -5,6 +5,8 @@ import SQLKit
 
 /// A call's hold on a user's budgets: its worst case, taken at admission and settled after the stream.
 public struct BudgetReservation: Sendable, Equatable {
+    /// The hold's own id (its row in `budget_holds`).
+    public let id: String
     public let user: UserID
     public let model: ModelID
     /// The user's local day the call counts on.
@@ -13,8 +15,12 @@ public struct BudgetReservation: Sendable, Equatable {
     public let tokens: Int
     /// Micro-dollars held against the user's daily dollar budget (0: there is none).
     public let costMicros: Int
+    /// When a sweep returns the hold if its call has not settled by then.
+    public let expiresAt: Date
 
-    public init(user: UserID, model: ModelID, day: String, tokens: Int, costMicros: Int) {
+    public init(id: String, user: UserID, model: ModelID, day: String, tokens: Int, costMicros: Int, expiresAt: Date) {
+        self.id = id
+        self.expiresAt = expiresAt
         self.user = user
         self.model = model
         self.day = day
@@ -42,6 +48,8 @@ public enum ReserveOutcome: Sendable, Equatable {
 
 /// What a finished (or cut) call used and cost, to settle against its reservation.
 public struct CallSettlement: Sendable, Equatable {
+    /// The call's id: a call is settled once, however often its settlement is tried.
+    public let id: String
     public let user: UserID
     public let model: ModelID
     public let day: String
@@ -49,7 +57,8 @@ public struct CallSettlement: Sendable, Equatable {
     public let costMicros: Int
     public let reservation: BudgetReservation?
 
-    public init(user: UserID, model: ModelID, day: String, tokens: TurnTokens, costMicros: Int, reservation: BudgetReservation?) {
+    public init(id: String, user: UserID, model: ModelID, day: String, tokens: TurnTokens, costMicros: Int, reservation: BudgetReservation?) {
+        self.id = id
         self.user = user
         self.model = model
         self.day = day
@@ -100,6 +109,7 @@ public struct SpendLedger: Sendable {
                 if let (budget, cost) = costBudget, try await Self.holdCost(cost, of: reservation, budget: budget, in: db) == nil {
                     throw Refusal.cost
                 }
+                try await Self.recordHold(reservation, in: db)
                 return .reserved(reservation)
             }
         } catch Refusal.tokens {
@@ -109,50 +119,77 @@ public struct SpendLedger: Sendable {
         }
     }
 
-    /// Gives a hold back whole (the call failed before its first token).
+    /// Gives a hold back whole (the call failed before its first token), unless a sweep already did.
     public func release(_ reservation: BudgetReservation) async throws {
-        guard reservation.tokens > 0 || reservation.costMicros > 0 else { return }
-        try await database.transaction { db in try await Self.unhold(reservation, in: db) }
+        try await database.transaction { db in
+            if try await Self.dropHold(reservation.id, in: db) { try await Self.unhold(reservation, in: db) }
+        }
     }
 
-    /// Records what a call used and cost and returns its hold, in `db`'s transaction (with the
-    /// stored turn): three upserts.
-    public static func settle(_ settlement: CallSettlement, in db: any SQLDatabase) async throws {
-        for statement in settleStatements(settlement) { try await db.raw(statement).run() }
+    /// Records what a call used and cost and returns its hold (unless a sweep returned it), in
+    /// `db`'s transaction (with the stored turn). A call settled before throws `AlreadySettled`, so
+    /// the caller's transaction writes nothing twice.
+    public static func settle(_ settlement: CallSettlement, at now: Date, in db: any SQLDatabase) async throws {
+        guard try await db.raw("""
+            INSERT INTO settled_calls (id, settled_at) VALUES (\(bind: settlement.id), \(bind: now)) ON CONFLICT (id) DO NOTHING RETURNING id
+            """).first() != nil else { throw AlreadySettled() }
+        var held = (tokens: 0, costMicros: 0)
+        if let reservation = settlement.reservation, try await dropHold(reservation.id, in: db) {
+            held = (reservation.tokens, reservation.costMicros)
+        }
+        for statement in settleStatements(settlement, when: "1 = 1", heldTokens: "\(bind: held.tokens)", heldCost: "\(bind: held.costMicros)") {
+            try await db.raw(statement).run()
+        }
     }
 
     /// Settles a call that stores no turn (`/v1`, background tasks) with its analytics `events`: on
     /// PostgreSQL one statement (data-modifying CTEs, one round trip instead of six), elsewhere one
     /// transaction.
+    /// A call settled before (a retry after a commit whose answer was lost) writes nothing.
     public func settle(_ settlement: CallSettlement, events: [AnalyticsEvent], outbox: AnalyticsOutbox, at now: Date) async throws {
         guard database.backend == .postgres else {
-            return try await database.transaction { db in
-                try await Self.settle(settlement, in: db)
-                _ = try await outbox.enqueue(events, for: settlement.user, at: now, in: db)
+            do {
+                return try await database.transaction { db in
+                    try await Self.settle(settlement, at: now, in: db)
+                    _ = try await outbox.enqueue(events, for: settlement.user, at: now, in: db)
+                }
+            } catch is AlreadySettled {
+                return
             }
         }
-        var parts = Self.settleStatements(settlement)
+        let settled: SQLQueryString = "EXISTS (SELECT 1 FROM settled)"
+        var parts: [SQLQueryString] = [
+            "INSERT INTO settled_calls (id, settled_at) VALUES (\(bind: settlement.id), \(bind: now)) ON CONFLICT (id) DO NOTHING RETURNING id",
+            "DELETE FROM budget_holds WHERE id = \(bind: settlement.reservation?.id ?? "") AND \(settled) RETURNING tokens, cost_micros",
+        ]
+        parts += Self.settleStatements(settlement, when: settled, heldTokens: "(SELECT COALESCE(SUM(tokens), 0) FROM released)",
+                                       heldCost: "(SELECT COALESCE(SUM(cost_micros), 0) FROM released)")
         if let rows = outbox.rows(events, for: settlement.user, at: now) {
-            parts.append("INSERT INTO analytics_outbox (\(unsafeRaw: AnalyticsOutbox.columns)) VALUES \(rows.values)")
+            parts.append("""
+                INSERT INTO analytics_outbox (\(unsafeRaw: AnalyticsOutbox.columns))
+                SELECT v.* FROM (VALUES \(rows.values)) AS v(\(unsafeRaw: AnalyticsOutbox.columns)) WHERE \(settled)
+                """)
         }
         guard let last = parts.popLast() else { return }
-        let steps = parts.enumerated().map { index, part -> SQLQueryString in "step\(unsafeRaw: String(index)) AS (\(part))" }
+        let names = ["settled", "released"] + (0..<parts.count).map { "step\($0)" }
+        let steps = zip(names, parts).map { name, part -> SQLQueryString in "\(unsafeRaw: name) AS (\(part))" }
         let statement: SQLQueryString = "WITH \(steps.joined(separator: ", ")) \(last)"
         try await database.write { db in try await db.raw(statement).run() }
     }
 
-    /// The settlement's upserts, each returning its part of the hold as it adds.
-    static func settleStatements(_ settlement: CallSettlement) -> [SQLQueryString] {
+    /// The settlement's upserts, each returning its part of the hold as it adds; each writes only
+    /// `when` its condition holds (the call was not settled before).
+    static func settleStatements(_ settlement: CallSettlement, when condition: SQLQueryString, heldTokens: SQLQueryString,
+                                 heldCost: SQLQueryString) -> [SQLQueryString] {
         let tokens = settlement.tokens
         let user = settlement.user.description
-        let heldTokens = settlement.reservation?.tokens ?? 0, heldCost = settlement.reservation?.costMicros ?? 0
         return [
             """
             INSERT INTO model_usage_daily (user_id, model_id, day, message_count, input_tokens, output_tokens, cached_input_tokens,
                                            cache_write_tokens, cost_micros, calls, estimated_calls)
-            VALUES (\(bind: user), \(bind: settlement.model.rawValue), \(bind: settlement.day), 0, \(bind: tokens.inputTokens),
-                    \(bind: tokens.outputTokens), \(bind: tokens.cachedInputTokens), \(bind: tokens.cacheWriteTokens),
-                    \(bind: settlement.costMicros), 1, \(bind: tokens.estimated ? 1 : 0))
+            SELECT \(bind: user), \(bind: settlement.model.rawValue), \(bind: settlement.day), 0, \(bind: tokens.inputTokens),
+                   \(bind: tokens.outputTokens), \(bind: tokens.cachedInputTokens), \(bind: tokens.cacheWriteTokens),
+                   \(bind: settlement.costMicros), 1, \(bind: tokens.estimated ? 1 : 0) WHERE \(condition)
             ON CONFLICT (user_id, model_id, day) DO UPDATE SET
                 input_tokens = model_usage_daily.input_tokens + excluded.input_tokens,
                 output_tokens = model_usage_daily.output_tokens + excluded.output_tokens,
@@ -160,20 +197,20 @@ public struct SpendLedger: Sendable {
                 cache_write_tokens = model_usage_daily.cache_write_tokens + excluded.cache_write_tokens,
                 cost_micros = model_usage_daily.cost_micros + excluded.cost_micros,
                 calls = model_usage_daily.calls + 1, estimated_calls = model_usage_daily.estimated_calls + excluded.estimated_calls,
-                tokens_reserved = CASE WHEN model_usage_daily.tokens_reserved > \(bind: heldTokens)
-                    THEN model_usage_daily.tokens_reserved - \(bind: heldTokens) ELSE 0 END
+                tokens_reserved = CASE WHEN model_usage_daily.tokens_reserved > \(heldTokens)
+                    THEN model_usage_daily.tokens_reserved - \(heldTokens) ELSE 0 END
             """,
             """
             INSERT INTO user_spend_daily (user_id, day, cost_micros, tokens)
-            VALUES (\(bind: user), \(bind: settlement.day), \(bind: settlement.costMicros), \(bind: tokens.totalTokens))
+            SELECT \(bind: user), \(bind: settlement.day), \(bind: settlement.costMicros), \(bind: tokens.totalTokens) WHERE \(condition)
             ON CONFLICT (user_id, day) DO UPDATE SET cost_micros = user_spend_daily.cost_micros + excluded.cost_micros,
                 tokens = user_spend_daily.tokens + excluded.tokens,
-                reserved_micros = CASE WHEN user_spend_daily.reserved_micros > \(bind: heldCost)
-                    THEN user_spend_daily.reserved_micros - \(bind: heldCost) ELSE 0 END
+                reserved_micros = CASE WHEN user_spend_daily.reserved_micros > \(heldCost)
+                    THEN user_spend_daily.reserved_micros - \(heldCost) ELSE 0 END
             """,
             """
             INSERT INTO user_spend_totals (user_id, cost_micros, tokens, calls)
-            VALUES (\(bind: user), \(bind: settlement.costMicros), \(bind: tokens.totalTokens), 1)
+            SELECT \(bind: user), \(bind: settlement.costMicros), \(bind: tokens.totalTokens), 1 WHERE \(condition)
             ON CONFLICT (user_id) DO UPDATE SET cost_micros = user_spend_totals.cost_micros + excluded.cost_micros,
                 tokens = user_spend_totals.tokens + excluded.tokens, calls = user_spend_totals.calls + 1
             """,
@@ -247,7 +284,7 @@ public struct SpendLedger: Sendable {
             """).first()?.decode(column: "reserved_micros", as: Int.self)
     }
 
-    private static func unhold(_ reservation: BudgetReservation, in db: any SQLDatabase) async throws {
+    static func unhold(_ reservation: BudgetReservation, in db: any SQLDatabase) async throws {
         let user = reservation.user.description
         if reservation.tokens > 0 {
             try await db.raw("""

@@ -29,7 +29,6 @@ public struct UserLimits: Sendable, Equatable {
 /// `request_limit_hit` event.
 public struct UserLimitGuard: Sendable {
     /// A slot of a crashed instance frees itself after this.
-    static let streamSlotLifetime: TimeInterval = 15 * 60
 
     let limits: UserLimits
     let repository: UserLimitRepository
@@ -59,7 +58,7 @@ public struct UserLimitGuard: Sendable {
         if let maxStreams = limits.maxStreams {
             let now = clock.now()
             pass = gate.enter([OpenCallGate.Place(subject: "user:\(user)", limit: maxStreams)],
-                              expiresAt: now.addingTimeInterval(Self.streamSlotLifetime), at: now)
+                              expiresAt: now.addingTimeInterval(OpenCallGate.callLifetime), at: now)
             if pass == nil { try await refuse(.concurrentStreams, allowed: maxStreams, retryAfter: 1, user: user) }
         }
         do {
@@ -84,7 +83,7 @@ public struct UserLimitGuard: Sendable {
         }
         let slot = limits.maxStreams.map { maxStreams in
             UserLimitRepository.StreamSlot(
-                id: makeID().uuidString.lowercased(), limit: maxStreams, expiresAt: now.addingTimeInterval(Self.streamSlotLifetime))
+                id: makeID().uuidString.lowercased(), limit: maxStreams, expiresAt: now.addingTimeInterval(OpenCallGate.callLifetime))
         }
         switch try await repository.admitChat(user, window: window, stream: slot, at: now) {
         case .admitted:

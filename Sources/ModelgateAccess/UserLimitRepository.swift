@@ -85,4 +85,9 @@ public struct UserLimitRepository: Sendable {
                 """).run()
         }
     }
+
+    /// Deletes every user's slots that expired by `now` (they count for nothing already).
+    public func sweepSlots(at now: Date) async throws {
+        try await database.write { db in try await db.raw("DELETE FROM user_streams WHERE expires_at <= \(bind: now)").run() }
+    }
 }

@@ -75,7 +75,7 @@ final class ChatReply: @unchecked Sendable {
     /// The call's tokens and cost at the price in force when it was admitted, and its budget hold to return.
     func settlement(for user: UserID) -> CallSettlement {
         let tokens = tokens
-        return CallSettlement(user: user, model: admission.choice.model.id, day: admission.day, tokens: tokens,
+        return CallSettlement(id: admission.id, user: user, model: admission.choice.model.id, day: admission.day, tokens: tokens,
                               costMicros: admission.choice.model.prices?.cost(of: tokens) ?? 0, reservation: admission.reservation)
     }
 
@@ -325,9 +325,13 @@ public struct ChatService: Sendable {
             model: settlement.model, modelCost: settlement.costMicros, inputTokens: settlement.tokens.inputTokens,
             outputTokens: settlement.tokens.outputTokens, isEstimated: settlement.tokens.estimated)
         if let conversation = reply.conversation {
-            try await conversations.record(exchange(of: reply, in: conversation, user: user, settlement: settlement), at: now) { [outbox] db in
-                try await SpendLedger.settle(settlement, in: db)
-                _ = try await outbox.enqueue([completed], for: user, at: now, in: db)
+            do {
+                try await conversations.record(exchange(of: reply, in: conversation, user: user, settlement: settlement), at: now) { [outbox] db in
+                    try await SpendLedger.settle(settlement, at: now, in: db)
+                    _ = try await outbox.enqueue([completed], for: user, at: now, in: db)
+                }
+            } catch is AlreadySettled {
+                // A try whose commit was not answered stored it: the turn is there once.
             }
         } else {
             try await spend.settle(settlement, events: [completed], outbox: outbox, at: now)

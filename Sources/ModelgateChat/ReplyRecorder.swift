@@ -15,11 +15,27 @@ public struct ReplyRecorder: Sendable {
         self.logger = logger
     }
 
-    /// Stores the exchange; a failure is logged and reported, never cuts a delivered reply. A
-    /// database that is briefly away (a restart, a failover) is waited for up to 15 s, so its
-    /// charged turn is not lost.
+    /// Settles the call and stores the exchange; a failure is logged and reported, never cuts a
+    /// delivered reply. A database that is briefly away (a restart, a failover) is waited for up to
+    /// 15 s; past that the settlement goes on being tried in the background for the call's lifetime,
+    /// after which the sweep has returned its hold (it is idempotent: a try whose commit went
+    /// unanswered is not booked twice).
     func record(_ reply: ChatReply, user: UserID) async -> Problem? {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(15))
+        guard let error = await tryRecording(reply, user: user, for: .seconds(15)) else { return nil }
+        if (error as? ModelgateError) == .databaseUnavailable {
+            Task { [self] in
+                if let error = await tryRecording(reply, user: user, for: .seconds(OpenCallGate.callLifetime)) {
+                    logger.error("chat call never settled", metadata: ["error": "\(String(reflecting: error))", "call": "\(reply.admission.id)"])
+                }
+            }
+        }
+        return failedToRecord(reply, error)
+    }
+
+    /// Tries to record until it succeeds, fails otherwise than by the database being away, the
+    /// instance's streams must end, or `patience` is over: the error it ended with, nil once recorded.
+    private func tryRecording(_ reply: ChatReply, user: UserID, for patience: Duration) async -> (any Error)? {
+        let deadline = ContinuousClock.now.advanced(by: patience)
         var pause = Duration.milliseconds(200)
         while true {
             do {
@@ -27,9 +43,9 @@ public struct ReplyRecorder: Sendable {
                 return nil
             } catch ModelgateError.databaseUnavailable where ContinuousClock.now < deadline && !chat.shutdown.streamsMustEnd {
                 try? await Task.sleep(for: pause)
-                pause = min(pause * 2, .seconds(2))
+                pause = min(pause * 2, .seconds(5))
             } catch {
-                return failedToRecord(reply, error)
+                return error
             }
         }
     }
@@ -39,7 +55,7 @@ public struct ReplyRecorder: Sendable {
         logger.error("chat turn not stored", metadata: ["error": "\(String(reflecting: error))", "conversation": "\(reply.conversation?.id ?? "")"])
         let away = (error as? ModelgateError) == .databaseUnavailable
         return Problem(status: away ? .serviceUnavailable : .internalServerError, code: "history_not_saved", title: "History not saved",
-                       detail: "The reply was delivered but could not be stored in the conversation history.")
+                       detail: "The reply was delivered but could not be stored in the conversation history yet.")
     }
 
 }

@@ -11,6 +11,10 @@ import Synchronization
 /// admits more than the database would. At the edge of a burst it refuses a call that, a moment
 /// later, might have found a slot freed by a refusal there: as if it had come a moment earlier.
 public final class OpenCallGate: Sendable {
+    /// How long a call holds what it took (its open-call slots, its budget hold) at the most: an
+    /// instance that died, or a write that never came, frees them by then.
+    public static let callLifetime: TimeInterval = 15 * 60
+
     /// A place of one subject under its limit.
     public struct Place: Sendable, Hashable {
         let subject: String

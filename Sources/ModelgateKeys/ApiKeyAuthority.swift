@@ -231,7 +231,6 @@ public struct ApiKeyAuthority: Sendable {
     }
 
     /// How long an open-call slot outlives an instance that died holding it.
-    static let streamSlotLifetime: TimeInterval = 15 * 60
 
     /// Opens a chat-call slot when the key limits them; the returned closure closes it (nil: no limit).
     public func openStream(_ key: ApiKey, for user: UserID) async throws -> (@Sendable () async -> Void)? {
@@ -240,13 +239,13 @@ public struct ApiKeyAuthority: Sendable {
         let places = [key.limits.maxStreams.map { OpenCallGate.Place(subject: "key:\(key.id)", limit: $0) },
                       key.limits.maxStreamsPerEndUser.map { OpenCallGate.Place(subject: "key:\(key.id):\(user)", limit: $0) }]
         let now = clock.now()
-        guard let pass = gate.enter(places.compactMap { $0 }, expiresAt: now.addingTimeInterval(Self.streamSlotLifetime), at: now) else {
+        guard let pass = gate.enter(places.compactMap { $0 }, expiresAt: now.addingTimeInterval(OpenCallGate.callLifetime), at: now) else {
             throw refusal
         }
         let id = makeID().uuidString.lowercased()
         do {
             guard try await keys.openStream(
-                id: id, key: key, subject: user.description, expiresAt: now.addingTimeInterval(Self.streamSlotLifetime), at: now)
+                id: id, key: key, subject: user.description, expiresAt: now.addingTimeInterval(OpenCallGate.callLifetime), at: now)
             else { throw refusal }
         } catch {
             pass.leave()

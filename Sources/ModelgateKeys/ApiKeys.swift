@@ -133,6 +133,11 @@ public struct ApiKeyRepository: Sendable {
         try await database.write(.crashSafe) { db in try await db.raw("DELETE FROM key_streams WHERE id = \(bind: id)").run() }
     }
 
+    /// Deletes every key's slots that expired by `now` (they count for nothing already).
+    public func sweepSlots(at now: Date) async throws {
+        try await database.write { db in try await db.raw("DELETE FROM key_streams WHERE expires_at <= \(bind: now)").run() }
+    }
+
     /// Stores a sign-in link (only its token's hash) for an end user.
     public func createSignInLink(tokenHash: String, user: UserID, key: String, expiresAt: Date, at now: Date) async throws {
         try await database.write { db in

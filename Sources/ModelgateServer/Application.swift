@@ -77,7 +77,7 @@ public struct Services: Sendable {
         access = ModelAccessService(
             cache: cache, entitlements: EntitlementRepository(database: database), ledger: QuotaLedger(database: database), spend: spend,
             outbox: AnalyticsOutbox(makeID: dependencies.makeID), metrics: dependencies.metrics, clock: dependencies.clock,
-            keys: TaskBudgetLedger(database: database), configuredProviders: Set(Provider.allCases.filter(dependencies.providers.isAvailable)),
+            makeID: dependencies.makeID, keys: TaskBudgetLedger(database: database), configuredProviders: Set(Provider.allCases.filter(dependencies.providers.isAvailable)),
             modelSelection: dependencies.features.modelSelection)
         dependencies.metrics.register(models: cache.catalog.models)
         shutdown = dependencies.shutdown
@@ -162,7 +162,8 @@ public func buildApplication(
         metrics: dependencies.metrics, logger: dependencies.logger)
     // Several instances share one PostgreSQL: they share the catalog and the providers' circuits too.
     let circuits = services.chat.circuitSync(database: dependencies.database, interval: .milliseconds(500), logger: dependencies.logger)
-    let services: [any Service] = dependencies.database.backend == .postgres ? [refresher, circuits, sender] : [sender]
+    let sweeper = HoldSweeper(database: dependencies.database, clock: dependencies.clock, interval: .seconds(30), logger: dependencies.logger)
+    let services: [any Service] = dependencies.database.backend == .postgres ? [refresher, circuits, sender, sweeper] : [sender, sweeper]
     return Application(
         router: router,
         // The idle timeout also closes a connection that sends its request head or body too slowly;

@@ -520,5 +520,6 @@ enum Schema {
             )
             """,
         ]),
+        callHolds,
     ]
 }
