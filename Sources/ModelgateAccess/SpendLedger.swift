@@ -256,49 +256,4 @@ public struct SpendLedger: Sendable {
             return days
         }
     }
-
-    private enum Refusal: Error { case tokens, cost }
-
-    /// Adds `tokens` to the day's hold unless settled plus held tokens would pass `budget`.
-    private static func holdTokens(_ tokens: Int, of reservation: BudgetReservation, budget: Int, in db: any SQLDatabase) async throws -> Int? {
-        try await db.raw("""
-            INSERT INTO model_usage_daily (user_id, model_id, day, message_count, tokens_reserved)
-            SELECT \(bind: reservation.user.description), \(bind: reservation.model.rawValue), \(bind: reservation.day), 0, \(bind: tokens)
-            WHERE \(bind: tokens) <= \(bind: budget)
-            ON CONFLICT (user_id, model_id, day) DO UPDATE SET tokens_reserved = model_usage_daily.tokens_reserved + excluded.tokens_reserved
-            WHERE model_usage_daily.input_tokens + model_usage_daily.output_tokens + model_usage_daily.tokens_reserved
-                + excluded.tokens_reserved <= \(bind: budget)
-            RETURNING tokens_reserved
-            """).first()?.decode(column: "tokens_reserved", as: Int.self)
-    }
-
-    /// Adds `cost` to the day's hold unless spent plus held micro-dollars would pass `budget`.
-    private static func holdCost(_ cost: Int, of reservation: BudgetReservation, budget: Int, in db: any SQLDatabase) async throws -> Int? {
-        try await db.raw("""
-            INSERT INTO user_spend_daily (user_id, day, reserved_micros)
-            SELECT \(bind: reservation.user.description), \(bind: reservation.day), \(bind: cost)
-            WHERE \(bind: cost) <= \(bind: budget)
-            ON CONFLICT (user_id, day) DO UPDATE SET reserved_micros = user_spend_daily.reserved_micros + excluded.reserved_micros
-            WHERE user_spend_daily.cost_micros + user_spend_daily.reserved_micros + excluded.reserved_micros <= \(bind: budget)
-            RETURNING reserved_micros
-            """).first()?.decode(column: "reserved_micros", as: Int.self)
-    }
-
-    static func unhold(_ reservation: BudgetReservation, in db: any SQLDatabase) async throws {
-        let user = reservation.user.description
-        if reservation.tokens > 0 {
-            try await db.raw("""
-                UPDATE model_usage_daily SET tokens_reserved = CASE WHEN tokens_reserved > \(bind: reservation.tokens)
-                    THEN tokens_reserved - \(bind: reservation.tokens) ELSE 0 END
-                WHERE user_id = \(bind: user) AND model_id = \(bind: reservation.model.rawValue) AND day = \(bind: reservation.day)
-                """).run()
-        }
-        if reservation.costMicros > 0 {
-            try await db.raw("""
-                UPDATE user_spend_daily SET reserved_micros = CASE WHEN reserved_micros > \(bind: reservation.costMicros)
-                    THEN reserved_micros - \(bind: reservation.costMicros) ELSE 0 END
-                WHERE user_id = \(bind: user) AND day = \(bind: reservation.day)
-                """).run()
-        }
-    }
 }

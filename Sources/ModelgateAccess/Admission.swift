@@ -1,0 +1,76 @@
+import Foundation
+import ModelgateCore
+import ModelgateHTTP
+import ModelgateMetrics
+import ModelgateProviders
+import ModelgateStore
+
+/// The user's account as selection sees it at one instant.
+public struct UserStanding: Sendable {
+    let entitled: Set<ModelID>
+    let trialsUsed: [ModelID: Int]
+    let usageToday: [ModelID: Int]
+    let spendToday: DailySpend
+    let costBudgetMicros: Int?
+    let day: QuotaDay
+
+    func quote(for model: AIModel) -> AccessQuote {
+        AccessQuote(model: model, entitled: entitled.contains(model.id), trialMessagesUsed: trialsUsed[model.id] ?? 0,
+                    usedToday: usageToday[model.id] ?? 0, day: day,
+                    tokens: BudgetUsage(used: spendToday.tokens[model.id] ?? 0, limit: model.dailyTokenBudget),
+                    costMicros: BudgetUsage(used: spendToday.costMicros, limit: costBudgetMicros))
+    }
+}
+
+/// What a message would use: the chosen model and what the user may do with it.
+public struct MessagePlan: Sendable {
+    let choice: ModelChoice
+    let quote: AccessQuote
+}
+
+/// What a call may use at most: its prompt (estimated) and the longest reply it asked for. Budgets
+/// hold this much while it streams.
+public struct CallDemand: Sendable {
+    let promptTokens: Int
+    let maxOutputTokens: Int
+
+    /// A short message with the default reply length.
+    public static let short = CallDemand(promptTokens: 0, maxOutputTokens: GenerationOptions().maxOutputTokens)
+
+    public init(_ request: ProviderRequest) {
+        promptTokens = request.estimatedPromptTokens
+        maxOutputTokens = request.options.maxOutputTokens
+    }
+
+    /// With the coach's system prompt, which is added after admission.
+    func adding(systemPrompt: String?) -> CallDemand {
+        CallDemand(promptTokens: promptTokens + TurnTokens.estimate(characters: systemPrompt?.count ?? 0), maxOutputTokens: maxOutputTokens)
+    }
+
+    public init(promptTokens: Int, maxOutputTokens: Int) {
+        self.promptTokens = promptTokens
+        self.maxOutputTokens = maxOutputTokens
+    }
+}
+
+/// A message that may go ahead: its quota is already charged and its worst case held against the
+/// user's budgets. `giveBack()` returns both when the provider fails before the first token.
+public struct Admission: Sendable {
+    /// The call's id: its budget hold's, and what makes its settlement happen once.
+    public let id: String
+    public let choice: ModelChoice
+    public let payment: PaymentKind
+    public let usage: DailyUsage
+    public let trialMessagesRemaining: Int?
+    /// The coach's system prompt, when the message goes to one.
+    public let systemPrompt: String?
+    /// The user's local day (`YYYY-MM-DD`) the call's tokens and cost count on.
+    public let day: String
+    /// What the call holds against budgets until it is settled; `nil` when no budget applies.
+    public let reservation: BudgetReservation?
+    /// The model this message was meant for when a stand-in answers it (its provider failed).
+    public var failoverFrom: ModelID? = nil
+    let release: @Sendable () async throws -> Void
+
+    public func giveBack() async throws { try await release() }
+}
