@@ -7,7 +7,7 @@ import SQLKit
 public struct AccessHolder: Sendable, Equatable, Codable {
     public let userId: String
     public let email: String?
-    public let source: String
+    public let source: EntitlementSource
     public let note: String?
     public let grantedBy: String?
     public let grantedAt: Date
@@ -29,7 +29,7 @@ public struct AccessGrants: Sendable {
                 model: model, to: userID, source: source, grantedBy: actor.id, note: note, at: now, in: db)
             guard granted else { return false }
             try await AuditLog.record(
-                actor: actor.id, action: "access.granted", targetType: "model", targetID: model.rawValue, before: nil,
+                actor: actor.id, action: .accessGranted, targetType: "model", targetID: model.rawValue, before: nil,
                 after: .object(["userId": .string(user.id.description), "source": .string(source.rawValue), "note": note.map(JSONValue.string) ?? .null]),
                 at: now, in: db)
             try await extra(db)
@@ -42,7 +42,7 @@ public struct AccessGrants: Sendable {
         try await database.transaction { db in
             let userID = user.id
             guard try await EntitlementRepository.revoke(model: model, from: userID, reason: "admin", at: now, in: db) else { return false }
-            try await AuditLog.record(actor: actor.id, action: "access.revoked", targetType: "model", targetID: model.rawValue,
+            try await AuditLog.record(actor: actor.id, action: .accessRevoked, targetType: "model", targetID: model.rawValue,
                                       before: .object(["userId": .string(user.id.description)]), after: nil, at: now, in: db)
             return true
         }
@@ -63,7 +63,7 @@ public struct AccessGrants: Sendable {
                 """).all().map { row in
                 AccessHolder(
                     userId: try row.decode(column: "user_id", as: String.self), email: try row.decode(column: "email", as: String?.self),
-                    source: try row.decode(column: "source", as: String.self), note: try row.decode(column: "note", as: String?.self),
+                    source: try row.decodeEnum(column: "source", as: EntitlementSource.self), note: try row.decode(column: "note", as: String?.self),
                     grantedBy: try row.decode(column: "granted_by", as: String?.self),
                     grantedAt: try row.decode(column: "granted_at", as: Date.self))
             }

@@ -57,9 +57,8 @@ public struct UserModelsService: Sendable {
         let catalog = access.catalog
         return try access.personas.map { persona in
             let choice = try ModelSelection.select(catalog: catalog, preferences: access.preferences(of: profile), persona: persona.id, explicit: nil)
-            let source = choice.reason == .personaOverride ? "override" : choice.reason.rawValue
             return PersonaView(id: persona.id, name: persona.name, description: persona.description,
-                               modelId: choice.model.id, source: source, skipped: choice.skipped)
+                               modelId: choice.model.id, source: PersonaModelSource(choice.reason), skipped: choice.skipped)
         }
     }
 

@@ -111,9 +111,26 @@ public struct PersonaView: Encodable, Sendable {
     public let name: String
     public let description: String
     public let modelId: ModelID
-    /// `override`, `default`, `system_default` or `fallback`.
-    public let source: String
+    public let source: PersonaModelSource
     public let skipped: [SkippedChoice]
+}
+
+/// Where a coach's model comes from, as the API and the settings page say it.
+public enum PersonaModelSource: String, Encodable, Sendable {
+    case override
+    case userDefault = "default"
+    case systemDefault = "system_default"
+    case fallback
+
+    init(_ reason: SelectionReason) {
+        switch reason {
+        case .personaOverride: self = .override
+        case .userDefault: self = .userDefault
+        case .systemDefault: self = .systemDefault
+        // Selection for a coach names no model, so it is never explicit.
+        case .explicit, .fallback: self = .fallback
+        }
+    }
 }
 
 public struct PreviewView: Encodable, Sendable {

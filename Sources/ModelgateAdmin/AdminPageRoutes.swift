@@ -246,7 +246,7 @@ public struct AdminPageRoutes: Sendable {
             ] + Self.costFigures(of: id, in: margin),
             charts: AdminPage.Stats.charts(of: id, in: margin),
             ranking: (figures.topUsers ?? []).isEmpty ? nil : AdminPage.Ranking(users: figures.topUsers ?? []),
-            holders: holders.holders.map { AdminPage.Holder(userId: $0.userId, email: $0.email ?? "—", source: $0.source, note: $0.note ?? "",
+            holders: holders.holders.map { AdminPage.Holder(userId: $0.userId, email: $0.email ?? "—", source: $0.source.rawValue, note: $0.note ?? "",
                                                             grantedAt: ISO8601.string($0.grantedAt)) },
             hasHolders: !holders.holders.isEmpty,
             holderPages: AdminPage.Pages(page: page, perPage: AdminPage.Stats.holdersPerPage, total: holders.total))
@@ -273,7 +273,7 @@ public struct AdminPageRoutes: Sendable {
         let kept: [(String, String)] = ["actor", "action", "target", "from", "to"].compactMap { key in query.string(key).map { (key, $0) } }
         let view = AdminPage.Audit(
             chrome: try chrome(context, "Audit log"),
-            rows: result.entries.map { AdminPage.AuditRow(time: ISO8601.string($0.createdAt), actor: $0.actorId ?? "system", action: $0.action,
+            rows: result.entries.map { AdminPage.AuditRow(time: ISO8601.string($0.createdAt), actor: $0.actorId ?? "system", action: $0.action.rawValue,
                                                           target: "\($0.targetType) \($0.targetId)", before: json($0.before), after: json($0.after)) },
             empty: result.entries.isEmpty, total: result.total, actor: filter.actor ?? "", action: filter.action ?? "",
             target: filter.target ?? "", from: query.string("from") ?? "", to: query.string("to") ?? "",

@@ -17,10 +17,10 @@ public enum CatalogLimit: String, Sendable {
         }
     }
 
-    var auditAction: String {
+    var auditAction: AuditAction {
         switch self {
-        case .freeDailyLimit: "settings.free_daily_limit_changed"
-        case .userDailyCostBudget: "settings.user_daily_cost_budget_changed"
+        case .freeDailyLimit: .settingsFreeDailyLimitChanged
+        case .userDailyCostBudget: .settingsUserDailyCostBudgetChanged
         }
     }
 
@@ -40,7 +40,7 @@ public struct CatalogAdministration: Sendable {
             guard try await CatalogRepository.insert(model, at: now, onConflictDoNothing: true, priceSource: "set by \(actor.id)", in: db) == 1 else {
                 throw ModelgateError.validationFailed([FieldError("id", "is already taken by another model")])
             }
-            try await AuditLog.record(actor: actor.id, action: "model.created", targetType: "model", targetID: model.id.rawValue,
+            try await AuditLog.record(actor: actor.id, action: .modelCreated, targetType: "model", targetID: model.id.rawValue,
                                       before: nil, after: try JSONValue(encoding: model), at: now, in: db)
             try await extra(db)
             try await CatalogRepository.bumpVersion(at: now, in: db)
@@ -66,7 +66,7 @@ public struct CatalogAdministration: Sendable {
                 try await PriceHistory.record(PriceChange(modelId: model.id, prices: prices, effectiveFrom: now, source: "set by \(actor.id)"), in: db)
             }
             try await Self.syncProduct(of: model, at: now, in: db)
-            try await AuditLog.record(actor: actor.id, action: "model.updated", targetType: "model", targetID: model.id.rawValue,
+            try await AuditLog.record(actor: actor.id, action: .modelUpdated, targetType: "model", targetID: model.id.rawValue,
                                       before: try JSONValue(encoding: before), after: try JSONValue(encoding: model), at: now, in: db)
             try await extra(db)
             try await CatalogRepository.bumpVersion(at: now, in: db)
@@ -91,7 +91,7 @@ public struct CatalogAdministration: Sendable {
             let changed = wanted.filter { current[$0] != enabled }
             for id in changed {
                 try await db.raw("UPDATE ai_models SET enabled = \(bind: enabled), updated_at = \(bind: now) WHERE id = \(bind: id.rawValue)").run()
-                try await AuditLog.record(actor: actor.id, action: enabled ? "model.enabled" : "model.disabled", targetType: "model",
+                try await AuditLog.record(actor: actor.id, action: enabled ? .modelEnabled : .modelDisabled, targetType: "model",
                                           targetID: id.rawValue, before: .object(["enabled": .bool(!enabled)]),
                                           after: .object(["enabled": .bool(enabled)]), at: now, in: db)
             }
@@ -111,7 +111,7 @@ public struct CatalogAdministration: Sendable {
             }
             let before = try await Self.systemDefault(in: db)
             try await db.raw("UPDATE catalog_settings SET system_default_model_id = \(bind: id.rawValue) WHERE id = 1").run()
-            try await AuditLog.record(actor: actor.id, action: "settings.default_model_changed", targetType: "settings", targetID: "default-model",
+            try await AuditLog.record(actor: actor.id, action: .settingsDefaultModelChanged, targetType: "settings", targetID: "default-model",
                                       before: before.map { .object(["modelId": .string($0.rawValue)]) },
                                       after: .object(["modelId": .string(id.rawValue)]), at: now, in: db)
             try await CatalogRepository.bumpVersion(at: now, in: db)

@@ -71,7 +71,7 @@ public struct ExportReader: Sendable {
                     ORDER BY id LIMIT \(bind: Self.pageSize)
                     """).all().map { row in
                     let entry = try AuditTrail.entry(row)
-                    return [String(entry.id), ISO8601Format.string(entry.createdAt), entry.actorId ?? "", entry.action, entry.targetType,
+                    return [String(entry.id), ISO8601Format.string(entry.createdAt), entry.actorId ?? "", entry.action.rawValue, entry.targetType,
                             entry.targetId, entry.before?.jsonText ?? "", entry.after?.jsonText ?? ""]
                 }
             }

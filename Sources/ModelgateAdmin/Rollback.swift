@@ -56,7 +56,7 @@ public struct Rollback: Sendable {
             try await db.raw("DELETE FROM persona_model_overrides").run()
             try await db.raw("UPDATE profiles SET default_model_id = \(bind: model?.rawValue), updated_at = \(bind: now)").run()
             try await AuditLog.record(
-                actor: actor.id, action: "rollback.preferences_reset", targetType: "preferences", targetID: backupID,
+                actor: actor.id, action: .rollbackPreferencesReset, targetType: "preferences", targetID: backupID,
                 before: .object(["defaults": .number(Double(defaults)), "overrides": .number(Double(overrides))]),
                 after: .object(["defaultModelId": model.map { .string($0.rawValue) } ?? .null]), at: now, in: db)
             return report
@@ -92,7 +92,7 @@ public struct Rollback: Sendable {
                 SELECT user_id, persona_id, model_id, \(bind: now) FROM preference_backups WHERE backup_id = \(bind: backupID) AND persona_id IS NOT NULL
                 """).run()
             try await AuditLog.record(
-                actor: actor.id, action: "rollback.preferences_restored", targetType: "preferences", targetID: backupID, before: nil,
+                actor: actor.id, action: .rollbackPreferencesRestored, targetType: "preferences", targetID: backupID, before: nil,
                 after: .object(["defaults": .number(Double(defaults)), "overrides": .number(Double(overrides))]), at: now, in: db)
             return report
         }

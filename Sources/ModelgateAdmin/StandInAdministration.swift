@@ -15,7 +15,7 @@ extension CatalogAdministration {
             }
             let before = catalog.standIns[model] ?? []
             try await StandIns.replace(model, with: standIns, in: db)
-            try await AuditLog.record(actor: actor.id, action: "model.failover_changed", targetType: "model", targetID: model.rawValue,
+            try await AuditLog.record(actor: actor.id, action: .modelFailoverChanged, targetType: "model", targetID: model.rawValue,
                                       before: try JSONValue(encoding: before), after: try JSONValue(encoding: standIns), at: now, in: db)
             try await CatalogRepository.bumpVersion(at: now, in: db)
         }

@@ -41,7 +41,7 @@ public struct StripeDeactivation: Sendable {
                 try await db.raw("UPDATE ai_models SET stripe_price_id = NULL, updated_at = \(bind: now) WHERE id = \(bind: item.model)").run()
                 try await CatalogRepository.bumpVersion(at: now, in: db)
                 try await AuditLog.record(
-                    actor: actor.id, action: "stripe.deactivated", targetType: "model", targetID: item.model,
+                    actor: actor.id, action: .stripeDeactivated, targetType: "model", targetID: item.model,
                     before: .object(["stripeProductId": .string(item.product), "stripePriceId": item.price.map(JSONValue.string) ?? .null]),
                     after: .object(["active": .bool(false)]), at: now, in: db)
             }

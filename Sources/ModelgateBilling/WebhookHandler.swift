@@ -57,7 +57,7 @@ struct WebhookHandler {
     /// The purchase of the event's checkout session, when the event agrees with it.
     private func matchCheckout() async throws -> PurchaseRecord {
         guard let session = event.string("id"), let purchase = try await PurchaseRepository.find(sessionID: session, in: db) else {
-            try await audit("purchase.refused", type: "checkout_session", id: event.string("id") ?? "", ["reason": .string("unknown_session")])
+            try await audit(.purchaseRefused, type: "checkout_session", id: event.string("id") ?? "", ["reason": .string("unknown_session")])
             throw CheckoutRefused(outcome: .unmatched)
         }
         let checks: [(AnalyticsEvent.PurchaseRefusal, Bool)] = [
@@ -67,7 +67,7 @@ struct WebhookHandler {
             (.currencyMismatch, event.string("currency")?.lowercased() == purchase.currency),
         ]
         if let refusal = checks.first(where: { !$0.1 })?.0 {
-            try await audit("purchase.refused", type: "checkout_session", id: session, [
+            try await audit(.purchaseRefused, type: "checkout_session", id: session, [
                 "reason": .string(refusal.rawValue), "purchaseId": .number(Double(purchase.id)),
                 "amountTotal": event.int("amount_total").map { .number(Double($0)) } ?? .null, "currency": event.string("currency").map(JSONValue.string) ?? .null,
             ])
@@ -92,7 +92,7 @@ struct WebhookHandler {
         let granted = try await EntitlementRepository.grant(
             model: purchase.model, to: purchase.user, source: .purchase, grantedBy: "stripe", purchaseID: purchase.id, at: now, in: db)
         guard granted else { return .duplicate }
-        try await audit("access.granted", id: purchase.model.rawValue, [
+        try await audit(.accessGranted, id: purchase.model.rawValue, [
             "userId": .string(purchase.user.description), "source": .string("purchase"), "purchaseId": .number(Double(purchase.id)),
         ])
         try await outbox.enqueue(
@@ -115,7 +115,7 @@ struct WebhookHandler {
         try await PurchaseRepository.rememberRefund(paymentIntent: intent, amount: event.int("amount_refunded") ?? 0, at: now, in: db)
         guard let purchase = try await PurchaseRepository.find(paymentIntent: intent, in: db) else { return .refunded }
         bookings.add(try await PurchaseRepository.setStatus(.refunded, of: purchase.id, at: now, in: db))
-        try await revokeAccess(of: purchase, reason: "refund", orAudit: "purchase.refunded")
+        try await revokeAccess(of: purchase, reason: "refund", orAudit: .purchaseRefunded)
         try await outbox.enqueue([.modelPurchaseRefunded(model: purchase.model, priceCents: purchase.amountCents)], for: purchase.user, at: now, in: db)
         return .refunded
     }
@@ -129,12 +129,12 @@ struct WebhookHandler {
         switch status {
         case .open:
             try await EntitlementRepository.suspend(true, purchase: purchase.id, at: now, in: db)
-            try await audit("access.suspended", id: purchase.model.rawValue, subject(purchase, reason: "dispute_open"))
+            try await audit(.accessSuspended, id: purchase.model.rawValue, subject(purchase, reason: "dispute_open"))
         case .won:
             try await EntitlementRepository.suspend(false, purchase: purchase.id, at: now, in: db)
-            try await audit("access.restored", id: purchase.model.rawValue, subject(purchase, reason: "dispute_won"))
+            try await audit(.accessRestored, id: purchase.model.rawValue, subject(purchase, reason: "dispute_won"))
         case .lost:
-            try await revokeAccess(of: purchase, reason: "dispute_lost", orAudit: "purchase.dispute_lost")
+            try await revokeAccess(of: purchase, reason: "dispute_lost", orAudit: .purchaseDisputeLost)
             // The bank took the money back: revenue is taken back as a refund's would be.
             bookings.add(try await PurchaseRepository.book(.refund, of: purchase.id, at: now, in: db))
         }
@@ -144,16 +144,16 @@ struct WebhookHandler {
 
     /// Revokes the purchase's own entitlement and audits `access.revoked`, or audits `fallback`
     /// when it held none (it was refunded before, or the user's access is an admin grant).
-    private func revokeAccess(of purchase: PurchaseRecord, reason: String, orAudit fallback: String) async throws {
+    private func revokeAccess(of purchase: PurchaseRecord, reason: String, orAudit fallback: AuditAction) async throws {
         let revoked = try await EntitlementRepository.revoke(purchase: purchase.id, reason: reason, at: now, in: db)
-        try await audit(revoked ? "access.revoked" : fallback, id: purchase.model.rawValue, subject(purchase, reason: reason))
+        try await audit(revoked ? .accessRevoked : fallback, id: purchase.model.rawValue, subject(purchase, reason: reason))
     }
 
     private func subject(_ purchase: PurchaseRecord, reason: String) -> [String: JSONValue] {
         ["userId": .string(purchase.user.description), "purchaseId": .number(Double(purchase.id)), "reason": .string(reason)]
     }
 
-    private func audit(_ action: String, type: String = "model", id: String, _ after: [String: JSONValue]) async throws {
+    private func audit(_ action: AuditAction, type: String = "model", id: String, _ after: [String: JSONValue]) async throws {
         try await AuditLog.record(actor: "stripe", action: action, targetType: type, targetID: id, before: nil, after: .object(after), at: now, in: db)
     }
 }

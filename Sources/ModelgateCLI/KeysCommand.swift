@@ -49,7 +49,7 @@ struct CreateKeyCommand: AsyncParsableCommand {
             var userID: UserID?
             if let user {
                 userID = UserID(user) ?? TokenAuthority.userID(forEmail: user)
-                if let userID { _ = try await ProfileRepository(database: database).findOrCreate(userID, email: UserID(user) == nil ? user : nil, at: Date()) }
+                if let userID { _ = try await ProfileRepository(database: database).findOrCreate(userID, email: UserID(user) == nil ? user : nil, at: keys.clock.now()) }
             }
             let created = try await keys.createKey(
                 name: name, kind: kind, app: app, user: userID, limits: ApiKeyLimits(rpm: rpm, rpmPerEndUser: rpmPerEndUser, maxStreams: maxStreams, maxStreamsPerEndUser: maxStreamsPerEndUser,

@@ -26,7 +26,7 @@ struct ServeCommand: AsyncParsableCommand {
         let clock = SystemClock()
         let secret = try configuration.resolveJWTSecret { logger.warning("\($0)") }
         let database = try await openMigratedDatabase(configuration, logger: logger, clock: clock)
-        let tokens = await TokenAuthority(secret: secret, rules: configuration.tokenRules)
+        let tokens = await TokenAuthority(secret: secret, clock: clock, rules: configuration.tokenRules)
         let httpClient = ProviderRouter.makeHTTPClient(configuration.providers.timeouts)
         let providers = ProviderRouter(configuration: configuration.providers, httpClient: httpClient)
         let stripe = configuration.billing.secretKey.map { StripeClient(http: httpClient, baseURL: configuration.billing.apiBase, key: $0) }
@@ -62,7 +62,7 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.configuration()
         let database = try await Database.open(configuration.databaseURL, logger: makeLogger())
-        let report = try await Migrator.migrate(database, at: Date())
+        let report = try await Migrator.migrate(database, at: SystemClock().now())
         await database.shutdown()
         print(report.applied.isEmpty ? "schema is up to date" : report.applied.map { "applied \($0)" }.joined(separator: "\n"))
     }
@@ -76,8 +76,9 @@ struct SeedCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.configuration()
         let database = try await Database.open(configuration.databaseURL, logger: makeLogger())
-        try await Migrator.migrate(database, at: Date())
-        let inserted = try await Seed.apply(database, at: Date())
+        let clock = SystemClock()
+        try await Migrator.migrate(database, at: clock.now())
+        let inserted = try await Seed.apply(database, at: clock.now())
         await database.shutdown()
         print("seeded: \(inserted) new rows")
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ModelgateCore
 import ModelgateServer
 
 struct TokenCommand: AsyncParsableCommand {
@@ -17,9 +18,10 @@ struct TokenCommand: AsyncParsableCommand {
             throw ValidationError("--ttl '\(ttl)' is not a duration such as 30m, 1h or 7d")
         }
         let secret = try configuration.resolveJWTSecret { FileHandle.standardError.write(Data(("warning: " + $0 + "\n").utf8)) }
-        let tokens = await TokenAuthority(secret: secret, rules: configuration.tokenRules)
+        let clock = SystemClock()
+        let tokens = await TokenAuthority(secret: secret, clock: clock, rules: configuration.tokenRules)
         print(try await tokens.issue(
-            user: TokenAuthority.userID(forEmail: email), email: email, admin: admin, ttl: seconds, now: Date()))
+            user: TokenAuthority.userID(forEmail: email), email: email, admin: admin, ttl: seconds, now: clock.now()))
     }
 
     static func parseDuration(_ text: String) -> TimeInterval? {

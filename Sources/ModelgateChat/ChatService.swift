@@ -104,7 +104,7 @@ public struct ChatService: Sendable {
         _ profile: Profile, call: ProviderRequest, conversation: ChatReply.Conversation?, persona: PersonaID?, failover: FailoverChoice,
         admit: (_ demand: CallDemand, _ check: (AIModel) throws -> Void) async throws -> Admission
     ) async throws -> ChatReply {
-        let started = ContinuousClock.now
+        let started = clock.now()
         try limits.checkPromptSize(call.messages.reduce(call.system?.utf8.count ?? 0) { $0 + $1.text.utf8.count })
         var providerRequest = call
         providerRequest.endUserID = profile.id.description
@@ -121,7 +121,7 @@ public struct ChatService: Sendable {
             var tried = 0
             for standIn in failover.standIns(for: admission.choice.model.id, in: access.catalog) {
                 // A provider that hung until its timeouts may have used the deadline up: one stand-in still gets its turn.
-                guard tried == 0 || ContinuousClock.now - started < failoverDeadline else { break }
+                guard tried == 0 || clock.now().timeIntervalSince(started) < failoverDeadline.seconds else { break }
                 guard let model = access.catalog.model(standIn),
                       let next = try await access.admitStandIn(model, for: admission, profile: profile, persona: persona, demand: demand, check: check)
                 else { continue }

@@ -57,7 +57,7 @@ public struct ApiKeyRequest: Decodable, Sendable {
 public struct ApiKeyAuthority: Sendable {
     let keys: ApiKeyRepository
     let profiles: ProfileRepository
-    let clock: any WallClock
+    public let clock: any WallClock
     let makeID: @Sendable () -> UUID
     let metrics: ModelgateMetrics
     /// What a new key gets for each limit its creator leaves unset.

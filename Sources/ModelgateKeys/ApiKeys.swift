@@ -30,7 +30,7 @@ public struct ApiKeyRepository: Sendable {
             guard let created = try await Self.select("k.id = \(bind: key.id)", in: db).first else {
                 throw ModelgateError.notFound(what: "api key", id: key.id)
             }
-            try await AuditLog.record(actor: actor.id, action: "key.created", targetType: "api_key", targetID: created.id, before: nil,
+            try await AuditLog.record(actor: actor.id, action: .keyCreated, targetType: "api_key", targetID: created.id, before: nil,
                                       after: try JSONValue(encoding: created), at: now, in: db)
             return created
         }
@@ -50,7 +50,7 @@ public struct ApiKeyRepository: Sendable {
         try await database.transaction { db in
             let rows = try await db.raw("UPDATE api_keys SET revoked_at = \(bind: now) WHERE id = \(bind: id) AND revoked_at IS NULL RETURNING id").all()
             guard !rows.isEmpty else { return false }
-            try await AuditLog.record(actor: actor.id, action: "key.revoked", targetType: "api_key", targetID: id, before: nil, after: nil, at: now, in: db)
+            try await AuditLog.record(actor: actor.id, action: .keyRevoked, targetType: "api_key", targetID: id, before: nil, after: nil, at: now, in: db)
             return true
         }
     }

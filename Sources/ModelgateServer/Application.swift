@@ -54,6 +54,8 @@ public struct Services: Sendable {
     public let profiles: ProfileRepository
     public let apiKeys: ApiKeyAuthority
     let sessions: SessionAuthority
+    /// The app's clock: everything that reads "now" reads it here.
+    let clock: any WallClock
     let limits: UserLimitGuard
     /// The instance's shutdown state: readiness and open streams follow it.
     public let shutdown: ShutdownState
@@ -65,6 +67,7 @@ public struct Services: Sendable {
 
     public init(dependencies: Dependencies, billing: BillingConfiguration = .init()) async throws {
         let database = dependencies.database
+        clock = dependencies.clock
         cache = try await CatalogCache(database: database)
         profiles = ProfileRepository(database: database)
         let gate = OpenCallGate()
@@ -104,7 +107,7 @@ extension Services {
     /// A one-time, 15-minute sign-in link for a demo user (`serve --demo` prints it on a terminal).
     public func demoSignInURL(email: String, base: String) async throws -> String {
         let user = TokenAuthority.userID(forEmail: email)
-        let identity = TokenIdentity(user: user, email: email, claimsAdmin: false, expiresAt: Date().addingTimeInterval(86_400))
+        let identity = TokenIdentity(user: user, email: email, claimsAdmin: false, expiresAt: clock.now().addingTimeInterval(86_400))
         return "\(base)/login?code=\(try await sessions.code(for: identity, lifetime: 900).code)"
     }
 }

@@ -5,12 +5,12 @@ import SQLKit
 /// Who changed what, written in the same transaction as the change it records.
 public enum AuditLog {
     public static func record(
-        actor: String?, action: String, targetType: String, targetID: String, before: JSONValue?, after: JSONValue?,
+        actor: String?, action: AuditAction, targetType: String, targetID: String, before: JSONValue?, after: JSONValue?,
         at now: Date, in db: any SQLDatabase
     ) async throws {
         try await db.raw("""
             INSERT INTO audit_log (actor_id, action, target_type, target_id, before_value, after_value, created_at)
-            VALUES (\(bind: actor), \(bind: action), \(bind: targetType), \(bind: targetID),
+            VALUES (\(bind: actor), \(bind: action.rawValue), \(bind: targetType), \(bind: targetID),
                     \(bind: before?.jsonText), \(bind: after?.jsonText), \(bind: now))
             """).run()
     }
@@ -32,4 +32,28 @@ public struct Actor: Sendable {
         id = command
         user = nil
     }
+}
+
+/// What an audit row records: every action Modelgate writes to `audit_log`.
+public enum AuditAction: String, Sendable, Codable, CaseIterable {
+    case accessGranted = "access.granted"
+    case accessRevoked = "access.revoked"
+    case accessSuspended = "access.suspended"
+    case accessRestored = "access.restored"
+    case keyCreated = "key.created"
+    case keyRevoked = "key.revoked"
+    case modelCreated = "model.created"
+    case modelUpdated = "model.updated"
+    case modelEnabled = "model.enabled"
+    case modelDisabled = "model.disabled"
+    case modelFailoverChanged = "model.failover_changed"
+    case settingsDefaultModelChanged = "settings.default_model_changed"
+    case settingsFreeDailyLimitChanged = "settings.free_daily_limit_changed"
+    case settingsUserDailyCostBudgetChanged = "settings.user_daily_cost_budget_changed"
+    case rollbackPreferencesReset = "rollback.preferences_reset"
+    case rollbackPreferencesRestored = "rollback.preferences_restored"
+    case purchaseRefused = "purchase.refused"
+    case purchaseRefunded = "purchase.refunded"
+    case purchaseDisputeLost = "purchase.dispute_lost"
+    case stripeDeactivated = "stripe.deactivated"
 }

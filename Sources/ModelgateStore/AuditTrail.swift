@@ -6,7 +6,7 @@ import SQLKit
 public struct AuditEntry: Sendable, Equatable, Codable {
     public let id: Int
     public let actorId: String?
-    public let action: String
+    public let action: AuditAction
     public let targetType: String
     public let targetId: String
     public let before: JSONValue?
@@ -58,7 +58,7 @@ public struct AuditTrail: Sendable {
         }
         return AuditEntry(
             id: try row.decode(column: "id", as: Int.self), actorId: try row.decode(column: "actor_id", as: String?.self),
-            action: try row.decode(column: "action", as: String.self), targetType: try row.decode(column: "target_type", as: String.self),
+            action: try row.decodeEnum(column: "action", as: AuditAction.self), targetType: try row.decode(column: "target_type", as: String.self),
             targetId: try row.decode(column: "target_id", as: String.self), before: try json("before_value"), after: try json("after_value"),
             createdAt: try row.decode(column: "created_at", as: Date.self))
     }

@@ -88,4 +88,16 @@ import Testing
             #expect(await Self.corruptColumn { try await ProviderCircuits(database: database).open(at: Date()) } == "provider")
         }
     }
+
+    @Test func anAuditRowWithAnActionModelgateNeverWritesIsANamedError() async throws {
+        try await TestDatabase.with { database, _ in
+            try await database.write { db in
+                try await db.raw("""
+                    INSERT INTO audit_log (actor_id, action, target_type, target_id, created_at)
+                    VALUES ('cli:test', 'model.teleported', 'model', 'gpt-4o-mini', \(bind: Date()))
+                    """).run()
+            }
+            #expect(await Self.corruptColumn { try await AuditTrail(database: database).list(AuditQuery()) } == "action")
+        }
+    }
 }

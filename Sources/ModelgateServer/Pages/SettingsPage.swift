@@ -153,7 +153,7 @@ extension SettingsPage {
             PersonaRow(
                 id: persona.id.rawValue, name: persona.name, description: persona.description,
                 modelName: names[persona.modelId] ?? persona.modelId.rawValue, source: Self.sourceLabel(persona.source),
-                hasOverride: persona.source == "override", groups: groups(selected: preferences.personaOverrides[persona.id]))
+                hasOverride: persona.source == .override, groups: groups(selected: preferences.personaOverrides[persona.id]))
         }
         usage = all.compactMap { model in
             guard let usage = model.usageToday, usage.used > 0 else { return nil }
@@ -189,12 +189,12 @@ extension SettingsPage {
         return parts.joined(separator: " · ")
     }
 
-    static func sourceLabel(_ source: String) -> String {
+    static func sourceLabel(_ source: PersonaModelSource) -> String {
         switch source {
-        case "override": "Override for this coach"
-        case "default": "Your default"
-        case "system_default": "System default"
-        default: "Fallback (your choice is unavailable)"
+        case .override: "Override for this coach"
+        case .userDefault: "Your default"
+        case .systemDefault: "System default"
+        case .fallback: "Fallback (your choice is unavailable)"
         }
     }
 }
