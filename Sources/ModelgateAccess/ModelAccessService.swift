@@ -299,7 +299,7 @@ public struct ModelAccessService: Sendable {
     /// A refused message changes no data, so its event is written on its own. A failure to write
     /// it must not turn the refusal into a server error: the event is lost, the refusal stands.
     private func recordRefusal(_ event: AnalyticsEvent, of profile: Profile) async {
-        try? await outbox.record([event], for: profile.id, at: clock.now(), in: ledger.database)
+        try? await ledger.record([event], for: profile.id, at: clock.now(), outbox: outbox)
     }
 
     private func rateLimited(_ model: AIModel, day: QuotaDay) -> ModelgateError {

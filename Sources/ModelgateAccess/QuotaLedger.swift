@@ -220,3 +220,10 @@ public struct QuotaLedger: Sendable {
         return try row?.decode(column: "trial_messages_used", as: Int.self)
     }
 }
+
+extension QuotaLedger {
+    /// Writes the events of a message the ledger refused: they go with no change of data, so on their own.
+    public func record(_ events: [AnalyticsEvent], for user: UserID, at now: Date, outbox: AnalyticsOutbox) async throws {
+        try await outbox.record(events, for: user, at: now, in: database)
+    }
+}

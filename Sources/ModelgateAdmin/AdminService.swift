@@ -12,6 +12,8 @@ import ModelgateStore
 public struct AdminService: Sendable {
     let cache: CatalogCache
     let catalog: CatalogRepository
+    let listing: ModelListing
+    let failovers: Failovers
     let administration: CatalogAdministration
     let grants: AccessGrants
     let profiles: ProfileRepository
@@ -25,6 +27,8 @@ public struct AdminService: Sendable {
     public init(database: Database, cache: CatalogCache, outbox: AnalyticsOutbox, clock: any WallClock) {
         self.cache = cache
         catalog = CatalogRepository(database: database)
+        listing = ModelListing(database: database)
+        failovers = Failovers(database: database)
         administration = CatalogAdministration(database: database)
         grants = AccessGrants(database: database)
         profiles = ProfileRepository(database: database)
@@ -39,7 +43,7 @@ public struct AdminService: Sendable {
     var today: String { StatisticsWindow(now: clock.now()).today }
 
     func models(_ query: ModelListQuery) async throws -> ModelListPage {
-        try await catalog.list(query, today: today)
+        try await listing.list(query, today: today)
     }
 
     /// The newest stored model (not the cache, which another instance may have just outdated).
@@ -147,7 +151,7 @@ public struct AdminService: Sendable {
     }
 
     func failovers(_ range: DayRange) async throws -> [FailoverCount] {
-        try await Failovers.counts(from: range.from, through: range.to, in: margins.database)
+        try await failovers.counts(from: range.from, through: range.to)
     }
 
     /// Every price the model had, newest first.

@@ -13,6 +13,7 @@ import SQLKit
 public struct ChatService: Sendable {
     let access: ModelAccessService
     public let conversations: ConversationRepository
+    let failovers: Failovers
     let spend: SpendLedger
     let outbox: AnalyticsOutbox
     /// Requests of this instance skip a failing provider for a while (see `CircuitBreaker`).
@@ -27,9 +28,10 @@ public struct ChatService: Sendable {
     /// How long a message may spend on its model and its stand-ins before the user gets the error.
     var failoverDeadline: Duration = .seconds(30)
 
-    public init(access: ModelAccessService, conversations: ConversationRepository, spend: SpendLedger, outbox: AnalyticsOutbox, providers: ProviderRouter, limits: UserLimitGuard, shutdown: ShutdownState, metrics: ModelgateMetrics, clock: any WallClock, makeID: @escaping @Sendable () -> UUID, failoverDeadline: Duration = .seconds(30)) {
+    public init(access: ModelAccessService, conversations: ConversationRepository, failovers: Failovers, spend: SpendLedger, outbox: AnalyticsOutbox, providers: ProviderRouter, limits: UserLimitGuard, shutdown: ShutdownState, metrics: ModelgateMetrics, clock: any WallClock, makeID: @escaping @Sendable () -> UUID, failoverDeadline: Duration = .seconds(30)) {
         self.access = access
         self.conversations = conversations
+        self.failovers = failovers
         self.spend = spend
         self.outbox = outbox
         self.breaker = CircuitBreaker(clock: clock)
@@ -180,7 +182,7 @@ public struct ChatService: Sendable {
     /// fails the answered message.
     private func recordFailover(from: ModelID, to: ModelID) async {
         metrics.failover(from: from, to: to)
-        try? await Failovers.record(from: from, to: to, day: QuotaCalendar.day(at: clock.now(), zoneIdentifier: "UTC").key, in: conversations.database)
+        try? await failovers.record(from: from, to: to, day: QuotaCalendar.day(at: clock.now(), zoneIdentifier: "UTC").key)
     }
 
     /// Refuses what `model` cannot take: a feature its provider lacks, or a conversation

@@ -4,9 +4,13 @@ import ModelgateStore
 import SQLKit
 
 /// The failovers that happened, per day.
-public enum Failovers {
+public struct Failovers: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
     /// Counts one failover from `from` to `to` on the UTC `day`.
-    public static func record(from: ModelID, to: ModelID, day: String, in database: Database) async throws {
+    public func record(from: ModelID, to: ModelID, day: String) async throws {
         try await database.write { db in
             try await db.raw("""
                 INSERT INTO model_failovers_daily (day, from_model_id, to_model_id, failovers)
@@ -17,7 +21,7 @@ public enum Failovers {
     }
 
     /// Failovers per (from, to) from `first` through `last`, most first.
-    public static func counts(from first: String, through last: String, in database: Database) async throws -> [FailoverCount] {
+    public func counts(from first: String, through last: String) async throws -> [FailoverCount] {
         try await database.read { db in
             try await db.raw("""
                 SELECT from_model_id, to_model_id, SUM(failovers) AS n FROM model_failovers_daily

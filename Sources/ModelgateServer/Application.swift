@@ -92,7 +92,7 @@ public struct Services: Sendable {
             access: access, profiles: profiles, providers: dependencies.providers, outbox: AnalyticsOutbox(makeID: dependencies.makeID),
             limits: limits, clock: dependencies.clock)
         chat = ChatService(
-            access: access, conversations: ConversationRepository(database: database), spend: spend,
+            access: access, conversations: ConversationRepository(database: database), failovers: Failovers(database: database), spend: spend,
             outbox: AnalyticsOutbox(makeID: dependencies.makeID), providers: dependencies.providers, limits: limits,
             shutdown: dependencies.shutdown, metrics: dependencies.metrics, clock: dependencies.clock, makeID: dependencies.makeID)
         purchases = PurchaseService(

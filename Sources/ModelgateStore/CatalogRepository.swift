@@ -48,12 +48,12 @@ public struct CatalogRepository: Sendable {
         }
     }
 
-    static let columns = """
+    public static let columns = """
         id, provider, provider_model_id, display_name, description, enabled, tier, price_cents, stripe_product_id, \
         stripe_price_id, metadata, rate_limit_messages_per_day, trial_messages_allowed, sort_order, daily_token_budget
         """
 
-    static func decodeModel(_ row: any SQLRow) throws -> AIModel {
+    public static func decodeModel(_ row: any SQLRow) throws -> AIModel {
         let metadata = try row.decodeJSON(column: "metadata", as: JSONValue.self)
         guard case .object = metadata else {
             throw CorruptRow(column: "metadata", value: try row.decode(column: "metadata", as: String.self))

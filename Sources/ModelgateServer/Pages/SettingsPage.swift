@@ -72,7 +72,7 @@ struct SettingsPage: Sendable {
     /// A recent reply: when, which coach, which model answered (and for which it stood in), its cost.
     struct HistoryRow: Sendable {
         let time: String
-        let coach: String
+        let persona: String
         let model: String
         let standIn: String?
         let cost: String
@@ -166,7 +166,7 @@ extension SettingsPage {
         spentToday = ChartUnit.microdollars.format(spend?.used ?? 0) + (spend?.limit.value.map { " of " + ChartUnit.microdollars.format($0) } ?? "")
         history = recent.map { reply in
             func name(_ id: ModelID?) -> String { id.map { names[$0] ?? catalog.model($0)?.displayName ?? $0.rawValue } ?? "—" }
-            return HistoryRow(time: format.time(reply.at), coach: personas.first { $0.id == reply.persona }?.name ?? reply.persona.rawValue,
+            return HistoryRow(time: format.time(reply.at), persona: personas.first { $0.id == reply.persona }?.name ?? reply.persona.rawValue,
                               model: name(reply.model), standIn: reply.failoverFrom.map { name($0) },
                               cost: ChartUnit.microdollars.format(reply.costMicros ?? 0))
         }

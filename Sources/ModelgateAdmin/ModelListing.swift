@@ -1,5 +1,6 @@
 import Foundation
 import ModelgateCore
+import ModelgateStore
 import SQLKit
 
 /// The admin table of models: filters, search, sort and pages, with today's message count.
@@ -25,8 +26,11 @@ public struct ModelListPage: Sendable {
     public let total: Int
 }
 
-extension CatalogRepository {
-    public func list(_ query: ModelListQuery, today: String) async throws -> ModelListPage {
+/// The admin console's model table: filtered, sorted and paged in SQL, with today's messages.
+struct ModelListing: Sendable {
+    let database: Database
+
+    func list(_ query: ModelListQuery, today: String) async throws -> ModelListPage {
         var conditions: [SQLQueryString] = []
         if let tier = query.tier { conditions.append("m.tier = \(bind: tier.rawValue)") }
         if let provider = query.provider { conditions.append("m.provider = \(bind: provider.rawValue)") }
@@ -44,7 +48,7 @@ extension CatalogRepository {
         case .messagesToday: "messages_today"
         }
         let direction = query.descending ? "DESC" : "ASC"
-        let prefixed = Self.columns.split(separator: ",").map { "m." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+        let prefixed = CatalogRepository.columns.split(separator: ",").map { "m." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
         return try await database.read { db in
             let rows = try await db.raw("""
                 SELECT \(unsafeRaw: prefixed), COALESCE(u.messages, 0) AS messages_today
@@ -56,7 +60,7 @@ extension CatalogRepository {
                 """).all()
             let total = try await db.raw("SELECT COUNT(*) AS n FROM ai_models m \(filter)").first()?.decode(column: "n", as: Int.self) ?? 0
             return ModelListPage(
-                models: try rows.map { (try Self.decodeModel($0), try $0.decode(column: "messages_today", as: Int.self)) }, total: total)
+                models: try rows.map { (try CatalogRepository.decodeModel($0), try $0.decode(column: "messages_today", as: Int.self)) }, total: total)
         }
     }
 }
