@@ -38,7 +38,7 @@ public struct AdminKeyPageRoutes: Sendable {
             let notice = SettingsNotice(kind: "success", text: "\(created.apiKey.name) was created.", status: .created)
             return try await page(context, notice: notice, created: created.key)
         } catch {
-            return try await page(context, notice: .refused(error, catalog: admin.cache.catalog))
+            return try await page(context, notice: .refused(error, catalog: admin.snapshot))
         }
     }
 
@@ -50,7 +50,7 @@ public struct AdminKeyPageRoutes: Sendable {
 
     private func page(_ context: AppRequestContext, notice: SettingsNotice?, created: String? = nil) async throws -> Response {
         let keys = try await apiKeys.listKeys()
-        let now = admin.clock.now()
+        let now = admin.now
         let view = AdminPage.Keys(
             chrome: try AdminPage.Chrome(context, session: session, title: "API keys", notice: notice),
             rows: keys.map { AdminPage.KeyRow($0, now: now) }, empty: keys.isEmpty, total: keys.count,

@@ -42,8 +42,8 @@ public struct AdminPageRoutes: Sendable {
     }
 
     @Sendable private func margin(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let report = try await admin.margin(try Query(request).dayRange(now: admin.clock.now(), maxDays: AdminService.marginMaxDays))
-        return renderer.render("admin-margin", MarginPage(chrome: try chrome(context, "Cost and margin"), report: report, catalog: admin.cache.catalog))
+        let report = try await admin.margin(try Query(request).dayRange(now: admin.now, maxDays: AdminService.marginMaxDays))
+        return renderer.render("admin-margin", MarginPage(chrome: try chrome(context, "Cost and margin"), report: report, catalog: admin.snapshot))
     }
 
     @Sendable private func newModelForm(_ request: Request, _ context: AppRequestContext) throws -> Response {
@@ -64,7 +64,7 @@ public struct AdminPageRoutes: Sendable {
     @Sendable private func editForm(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let model = try await admin.model(try context.parameters.model())
         return renderer.render("admin-model-form", AdminPage.Form(
-            chrome: try chrome(context, "Edit \(model.displayName)"), model: model, values: nil, errors: [], catalogStandIns: admin.cache.catalog.standIns))
+            chrome: try chrome(context, "Edit \(model.displayName)"), model: model, values: nil, errors: [], catalogStandIns: admin.snapshot.standIns))
     }
 
     @Sendable private func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -154,7 +154,7 @@ public struct AdminPageRoutes: Sendable {
             let outcome = try await admin.grant(id, to: form.user ?? "", source: source, note: note, by: try context.actor())
             return Response.redirect(to: "/admin/models/\(id)/stats?notice=\(outcome.granted ? "granted" : "unchanged")", type: .normal)
         } catch {
-            return try await stats(request, context, notice: .refused(error, catalog: admin.cache.catalog))
+            return try await stats(request, context, notice: .refused(error, catalog: admin.snapshot))
         }
     }
 
@@ -174,14 +174,14 @@ public struct AdminPageRoutes: Sendable {
         do {
             return Response.redirect(to: "/admin/models?\(try await action())", type: .normal)
         } catch {
-            return try await table(request, context, notice: .refused(error, catalog: admin.cache.catalog))
+            return try await table(request, context, notice: .refused(error, catalog: admin.snapshot))
         }
     }
 
     private func refusedForm(_ context: AppRequestContext, model: AIModel?, form: AdminModelForm, errors: [FieldError]) throws -> Response {
         let notice = SettingsNotice(kind: "error", text: "Nothing was saved: please correct the fields marked below.")
         let page = AdminPage.Form(chrome: try chrome(context, model.map { "Edit \($0.displayName)" } ?? "New model", notice: notice),
-                                  model: model, values: form.values, errors: errors, catalogStandIns: admin.cache.catalog.standIns)
+                                  model: model, values: form.values, errors: errors, catalogStandIns: admin.snapshot.standIns)
         return renderer.render("admin-model-form", page, status: .unprocessableContent)
     }
 
@@ -190,9 +190,9 @@ public struct AdminPageRoutes: Sendable {
         let list = try query.modelList
         let page = try await admin.models(list)
         let stats = Dictionary(uniqueKeysWithValues: try await admin.statisticsTable().map { ($0.modelId, $0) })
-        let catalog = admin.cache.catalog
+        let catalog = admin.snapshot
         let kept: [(String, String)] = ["tier", "provider", "enabled", "q", "sort", "order"].compactMap { key in query.string(key).map { (key, $0) } }
-        let window = StatisticsWindow(now: admin.clock.now())
+        let window = StatisticsWindow(now: admin.now)
         let failovers = try await admin.failovers(DayRange(from: window.monthStart, to: window.today))
         let sorts: [(ModelListQuery.Sort, String)] = [(.name, "Name"), (.provider, "Provider"), (.tier, "Tier"), (.sortOrder, "Order"), (.messagesToday, "Messages today")]
         let view = AdminPage.Table(
@@ -226,10 +226,10 @@ public struct AdminPageRoutes: Sendable {
         let figures = try await admin.statistics(of: id)
         let page = try Query(request).int("page", default: 1, in: 1...100_000)
         let holders = try await admin.holders(of: id, page: page, perPage: AdminPage.Stats.holdersPerPage)
-        let window = StatisticsWindow(now: admin.clock.now())
+        let window = StatisticsWindow(now: admin.now)
         let margin = try await admin.margin(DayRange(from: window.monthStart, to: window.today))
         let view = AdminPage.Stats(
-            chrome: try chrome(context, "\(model.displayName) statistics", notice: notice ?? AdminNotice.from(Query(request), catalog: admin.cache.catalog)),
+            chrome: try chrome(context, "\(model.displayName) statistics", notice: notice ?? AdminNotice.from(Query(request), catalog: admin.snapshot)),
             id: id.rawValue, name: model.displayName, isPremium: model.tier == .premium,
             figures: [
                 .init(label: "Users with access", value: "\(figures.usersWithAccess)"),
@@ -266,7 +266,7 @@ public struct AdminPageRoutes: Sendable {
     @Sendable private func audit(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let query = Query(request)
         let filter = try query.audit
-        let result = try await admin.audit.list(filter)
+        let result = try await admin.auditLog(filter)
         func json(_ value: JSONValue?) -> String {
             value.map { String(decoding: (try? JSONEncoder.sorted.encode($0)) ?? Data(), as: UTF8.self) } ?? ""
         }

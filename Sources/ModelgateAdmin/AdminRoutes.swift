@@ -97,7 +97,8 @@ struct GrantOutcome: Encodable, Sendable {
     let changed: Bool
 }
 
-/// The admin JSON API; the group it hangs on requires the admin role.
+/// The admin JSON API; the group it hangs on requires the admin role. Each route is a named
+/// handler; the reports and exports are in `AdminRoutes+Reports.swift`.
 public struct AdminRoutes: Sendable {
     let admin: AdminService
     let maxBodyBytes: Int
@@ -108,131 +109,124 @@ public struct AdminRoutes: Sendable {
     }
 
     public func register(on group: RouterGroup<AppRequestContext>) {
-        group.get("models") { request, _ in
-            let query = try Query(request).modelList
-            let page = try await admin.models(query)
-            let systemDefault = admin.cache.catalog.systemDefaultID
-            return JSONBody(Paged(data: page.models.map { AdminModelView($0.model, systemDefault: systemDefault, messagesToday: $0.messagesToday) },
-                                  page: query.page, perPage: query.perPage, total: page.total))
-        }
-        group.post("models") { request, context in
-            let draft = try await request.decodeJSON(ModelDraft.self, limit: maxBodyBytes)
-            let model = try await admin.create(draft, by: try context.actor())
-            return JSONBody(view(model), status: .created)
-        }
-        group.get("models/:id") { _, context in JSONBody(view(try await admin.model(try context.parameters.model()))) }
-        group.patch("models/:id") { request, context in
-            let draft = try await request.decodeJSON(ModelDraft.self, limit: maxBodyBytes)
-            return JSONBody(view(try await admin.update(try context.parameters.model(), with: draft, by: try context.actor())))
-        }
-        group.post("models/:id/enable") { _, context in try await setEnabled([try context.parameters.model()], true, context) }
-        group.post("models/:id/disable") { _, context in try await setEnabled([try context.parameters.model()], false, context) }
-        group.post("models/bulk") { request, context in
-            let body = try await request.decodeJSON(BulkEnableRequest.self, limit: maxBodyBytes)
-            return try await setEnabled(body.ids, body.enabled, context)
-        }
-        group.put("settings/default-model") { request, context in
-            let body = try await request.decodeJSON(DefaultModelRequest.self, limit: maxBodyBytes)
-            try await admin.setSystemDefault(body.modelId, by: try context.actor())
-            return JSONBody(view(try await admin.model(body.modelId)))
-        }
-        group.put("settings/free-daily-limit") { request, context in
-            let body = try await request.decodeJSON(FreeDailyLimitRequest.self, limit: maxBodyBytes)
-            try await admin.set(.freeDailyLimit, to: body.limit, by: try context.actor())
-            return JSONBody(FreeDailyLimitRequest(limit: admin.cache.catalog.freeDailyLimit))
-        }
-        group.put("settings/user-daily-cost-budget") { request, context in
-            let body = try await request.decodeJSON(FreeDailyLimitRequest.self, limit: maxBodyBytes)
-            try await admin.set(.userDailyCostBudget, to: body.limit, by: try context.actor())
-            return JSONBody(FreeDailyLimitRequest(limit: admin.cache.catalog.userDailyCostBudgetMicros))
-        }
-        group.get("failover-groups") { _, _ in JSONBody(DataList(data: admin.failoverGroups())) }
-        group.put("models/:id/stand-ins") { request, context in
-            let body = try await request.decodeJSON(StandInsRequest.self, limit: maxBodyBytes)
-            let model = try context.parameters.model()
-            return JSONBody(FailoverGroupView(modelId: model, standIns: try await admin.setStandIns(body.standIns, of: model, by: try context.actor())))
-        }
-        group.get("failovers") { request, _ in
-            JSONBody(DataList(data: try await admin.failovers(try Query(request).dayRange(now: admin.clock.now(), maxDays: AdminService.exportMaxDays))))
-        }
-        group.get("models/:id/prices") { _, context in
-            JSONBody(DataList(data: try await admin.priceHistory(of: try context.parameters.model())))
-        }
+        group.get("models", use: listModels)
+        group.post("models", use: createModel)
+        group.get("models/:id", use: showModel)
+        group.patch("models/:id", use: updateModel)
+        group.post("models/:id/enable", use: enableModel)
+        group.post("models/:id/disable", use: disableModel)
+        group.post("models/bulk", use: enableModels)
+        group.put("settings/default-model", use: setSystemDefault)
+        group.put("settings/free-daily-limit", use: setFreeDailyLimit)
+        group.put("settings/user-daily-cost-budget", use: setUserDailyCostBudget)
+        group.get("failover-groups", use: listFailoverGroups)
+        group.put("models/:id/stand-ins", use: setStandIns)
+        group.get("models/:id/prices", use: listPrices)
         group.get("models/:id/grants", use: holders)
-        group.post("models/:id/grants") { request, context in
-            let body = try await request.decodeJSON(GrantRequest.self, limit: maxBodyBytes)
-            let model = try context.parameters.model()
-            let outcome = try await admin.grant(model, to: body.user, source: body.source, note: body.note, by: try context.actor())
-            return JSONBody(GrantOutcome(modelId: model, userId: outcome.user.id, changed: outcome.granted),
-                            status: outcome.granted ? .created : .ok)
-        }
-        group.delete("models/:id/grants/:user") { _, context in
-            let model = try context.parameters.model()
-            let reference = try context.parameters.require("user")
-            let outcome = try await admin.revoke(model, from: reference, by: try context.actor())
-            return JSONBody(GrantOutcome(modelId: model, userId: outcome.user.id, changed: outcome.revoked))
-        }
-        group.get("users") { request, _ in
-            JSONBody(DataList(data: try await admin.profiles.searchUsers(emailPrefix: Query(request).string("email") ?? "")))
-        }
-        group.get("stats/models") { _, _ in JSONBody(DataList(data: try await admin.statisticsTable())) }
-        group.get("models/:id/stats") { _, context in JSONBody(try await admin.statistics(of: try context.parameters.model())) }
-        group.get("margin") { request, _ in JSONBody(MarginView(try await admin.margin(try Query(request).dayRange(now: admin.clock.now(), maxDays: AdminService.marginMaxDays)))) }
-        group.get("audit") { request, _ in
-            let query = try Query(request).audit
-            let result = try await admin.audit.list(query)
-            return JSONBody(Paged(data: result.entries, page: query.page, perPage: query.perPage, total: result.total))
-        }
-        group.get("exports/:kind") { request, context in
-            let name = try context.parameters.require("kind")
-            guard let kind = ExportKind(rawValue: name.hasSuffix(".csv") ? String(name.dropLast(4)) : name) else {
-                throw ModelgateError.notFound(what: "export", id: name)
-            }
-            return try await csv(kind, Query(request))
-        }
+        group.post("models/:id/grants", use: grant)
+        group.delete("models/:id/grants/:user", use: revoke)
+        group.get("users", use: searchUsers)
+        registerReports(on: group)
+    }
+
+    @Sendable func listModels(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<Paged<AdminModelView>> {
+        let query = try Query(request).modelList
+        let page = try await admin.models(query)
+        let systemDefault = admin.snapshot.systemDefaultID
+        return JSONBody(Paged(data: page.models.map { AdminModelView($0.model, systemDefault: systemDefault, messagesToday: $0.messagesToday) },
+                              page: query.page, perPage: query.perPage, total: page.total))
+    }
+
+    @Sendable func createModel(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<AdminModelView> {
+        let draft = try await request.decodeJSON(ModelDraft.self, limit: maxBodyBytes)
+        return JSONBody(view(try await admin.create(draft, by: try context.actor())), status: .created)
+    }
+
+    @Sendable func showModel(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<AdminModelView> {
+        JSONBody(view(try await admin.model(try context.parameters.model())))
+    }
+
+    @Sendable func updateModel(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<AdminModelView> {
+        let draft = try await request.decodeJSON(ModelDraft.self, limit: maxBodyBytes)
+        return JSONBody(view(try await admin.update(try context.parameters.model(), with: draft, by: try context.actor())))
+    }
+
+    @Sendable func enableModel(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<ChangedModels> {
+        try await setEnabled([try context.parameters.model()], true, context)
+    }
+
+    @Sendable func disableModel(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<ChangedModels> {
+        try await setEnabled([try context.parameters.model()], false, context)
+    }
+
+    @Sendable func enableModels(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<ChangedModels> {
+        let body = try await request.decodeJSON(BulkEnableRequest.self, limit: maxBodyBytes)
+        return try await setEnabled(body.ids, body.enabled, context)
+    }
+
+    @Sendable func setSystemDefault(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<AdminModelView> {
+        let body = try await request.decodeJSON(DefaultModelRequest.self, limit: maxBodyBytes)
+        try await admin.setSystemDefault(body.modelId, by: try context.actor())
+        return JSONBody(view(try await admin.model(body.modelId)))
+    }
+
+    @Sendable func setFreeDailyLimit(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<FreeDailyLimitRequest> {
+        let body = try await request.decodeJSON(FreeDailyLimitRequest.self, limit: maxBodyBytes)
+        try await admin.set(.freeDailyLimit, to: body.limit, by: try context.actor())
+        return JSONBody(FreeDailyLimitRequest(limit: admin.snapshot.freeDailyLimit))
+    }
+
+    @Sendable func setUserDailyCostBudget(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<FreeDailyLimitRequest> {
+        let body = try await request.decodeJSON(FreeDailyLimitRequest.self, limit: maxBodyBytes)
+        try await admin.set(.userDailyCostBudget, to: body.limit, by: try context.actor())
+        return JSONBody(FreeDailyLimitRequest(limit: admin.snapshot.userDailyCostBudgetMicros))
+    }
+
+    @Sendable func listFailoverGroups(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<DataList<FailoverGroupView>> {
+        JSONBody(DataList(data: admin.failoverGroups()))
+    }
+
+    @Sendable func setStandIns(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<FailoverGroupView> {
+        let body = try await request.decodeJSON(StandInsRequest.self, limit: maxBodyBytes)
+        let model = try context.parameters.model()
+        return JSONBody(FailoverGroupView(modelId: model, standIns: try await admin.setStandIns(body.standIns, of: model, by: try context.actor())))
+    }
+
+    @Sendable func listPrices(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<DataList<PriceChange>> {
+        JSONBody(DataList(data: try await admin.priceHistory(of: try context.parameters.model())))
     }
 
     /// A page of a model's holders (50 by default, at most 500), with their total.
-    @Sendable private func holders(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<Paged<AccessHolder>> {
+    @Sendable func holders(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<Paged<AccessHolder>> {
         let query = Query(request)
         let page = try query.int("page", default: 1, in: 1...100_000), perPage = try query.int("perPage", default: 50, in: 1...500)
         let found = try await admin.holders(of: try context.parameters.model(), page: page, perPage: perPage)
         return JSONBody(Paged(data: found.holders, page: page, perPage: perPage, total: found.total))
     }
 
+    @Sendable func grant(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<GrantOutcome> {
+        let body = try await request.decodeJSON(GrantRequest.self, limit: maxBodyBytes)
+        let model = try context.parameters.model()
+        let outcome = try await admin.grant(model, to: body.user, source: body.source, note: body.note, by: try context.actor())
+        return JSONBody(GrantOutcome(modelId: model, userId: outcome.user.id, changed: outcome.granted), status: outcome.granted ? .created : .ok)
+    }
+
+    @Sendable func revoke(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<GrantOutcome> {
+        let model = try context.parameters.model()
+        let outcome = try await admin.revoke(model, from: try context.parameters.require("user"), by: try context.actor())
+        return JSONBody(GrantOutcome(modelId: model, userId: outcome.user.id, changed: outcome.revoked))
+    }
+
+    @Sendable func searchUsers(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<DataList<UserSummary>> {
+        JSONBody(DataList(data: try await admin.searchUsers(emailPrefix: Query(request).string("email") ?? "")))
+    }
+
     private func view(_ model: AIModel) -> AdminModelView {
-        AdminModelView(model, systemDefault: admin.cache.catalog.systemDefaultID)
+        AdminModelView(model, systemDefault: admin.snapshot.systemDefaultID)
     }
 
     private func setEnabled(_ ids: [ModelID], _ enabled: Bool, _ context: AppRequestContext) async throws -> JSONBody<ChangedModels> {
         JSONBody(ChangedModels(changed: try await admin.setEnabled(ids, enabled, by: try context.actor())))
-    }
-
-    /// Streams the export page by page: memory stays at one page however long the range.
-    func csv(_ kind: ExportKind, _ query: Query) async throws -> Response {
-        let range = try query.dayRange(now: admin.clock.now(), maxDays: kind == .margin ? AdminService.marginMaxDays : AdminService.exportMaxDays)
-        let exports = admin.exports
-        // The margin report is read (and its range checked) before the response starts: a refusal
-        // must be a problem with a status, not a stream cut after its head.
-        let margin = kind == .margin ? try await admin.margin(range).csvRows : nil
-        let body = ResponseBody { writer in
-            try await writer.write(ByteBuffer(string: CSV.line(kind.header)))
-            if let margin {
-                try await writer.write(ByteBuffer(string: margin.map(CSV.line).joined()))
-                return try await writer.finish(nil)
-            }
-            var cursor: ExportReader.Cursor?
-            repeat {
-                let page = try await exports.page(kind, range: range, after: cursor)
-                try await writer.write(ByteBuffer(string: page.rows.map(CSV.line).joined()))
-                cursor = page.next
-            } while cursor != nil
-            try await writer.finish(nil)
-        }
-        return Response(status: .ok, headers: [
-            .contentType: "text/csv; charset=utf-8",
-            .contentDisposition: "attachment; filename=\"modelgate-\(kind.rawValue)-\(range.from)-\(range.to).csv\"",
-        ], body: body)
     }
 }
 

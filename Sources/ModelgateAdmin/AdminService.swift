@@ -41,6 +41,21 @@ public struct AdminService: Sendable {
     }
 
     var today: String { StatisticsWindow(now: clock.now()).today }
+    var now: Date { clock.now() }
+    /// The in-memory catalog this instance serves from.
+    var snapshot: CatalogSnapshot { cache.catalog }
+
+    func searchUsers(emailPrefix prefix: String) async throws -> [UserSummary] {
+        try await profiles.searchUsers(emailPrefix: prefix)
+    }
+
+    func auditLog(_ query: AuditQuery) async throws -> (entries: [AuditEntry], total: Int) {
+        try await audit.list(query)
+    }
+
+    func exportPage(_ kind: ExportKind, range: DayRange, after cursor: ExportReader.Cursor?) async throws -> (rows: [[String]], next: ExportReader.Cursor?) {
+        try await exports.page(kind, range: range, after: cursor)
+    }
 
     func models(_ query: ModelListQuery) async throws -> ModelListPage {
         try await listing.list(query, today: today)
