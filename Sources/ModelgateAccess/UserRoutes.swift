@@ -44,28 +44,47 @@ public struct UserRoutes: Sendable {
     }
 
     public func register(on group: RouterGroup<AppRequestContext>) {
-        group.get("me") { _, context in JSONBody(ProfileView(try context.requireIdentity())) }
-        group.patch("profile") { request, context in try await patchProfile(request, context) }
-        group.get("models") { _, context in JSONBody(try await service.models(for: try context.requireIdentity().profile)) }
-        group.get("models/:id/trial-status") { _, context in
-            JSONBody(try await service.trialStatus(of: try context.parameters.model(), for: try context.requireIdentity().profile))
-        }
-        group.get("profile/model-preferences") { _, context in
-            JSONBody(PreferencesView(try context.requireIdentity().profile.preferences))
-        }
-        group.patch("profile/model-preferences") { request, context in
-            let patch = try await request.decodeJSON(PreferencesPatch.self, limit: maxBodyBytes)
-            let updated = try await service.updatePreferences(patch.change, for: try context.requireIdentity().profile)
-            return JSONBody(PreferencesView(updated))
-        }
-        group.get("personas") { _, context in JSONBody(try service.personas(for: try context.requireIdentity().profile)) }
-        group.post("selection/preview") { request, context in
-            let body = try await request.decodeJSON(PreviewRequest.self, limit: maxBodyBytes)
-            return JSONBody(try await service.preview(for: try context.requireIdentity().profile, persona: body.personaId, explicit: body.modelId))
-        }
+        group.get("me", use: me)
+        group.patch("profile", use: patchProfile)
+        group.get("models", use: models)
+        group.get("models/:id/trial-status", use: trialStatus)
+        group.get("profile/model-preferences", use: preferences)
+        group.patch("profile/model-preferences", use: patchPreferences)
+        group.get("personas", use: personas)
+        group.post("selection/preview", use: preview)
     }
 
-    private func patchProfile(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<ProfileView> {
+    @Sendable func me(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<ProfileView> {
+        JSONBody(ProfileView(try context.requireIdentity()))
+    }
+
+    @Sendable func models(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<ModelsView> {
+        JSONBody(try await service.models(for: try context.requireIdentity().profile))
+    }
+
+    @Sendable func trialStatus(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<TrialStatusView> {
+        JSONBody(try await service.trialStatus(of: try context.parameters.model(), for: try context.requireIdentity().profile))
+    }
+
+    @Sendable func preferences(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<PreferencesView> {
+        JSONBody(PreferencesView(try context.requireIdentity().profile.preferences))
+    }
+
+    @Sendable func patchPreferences(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<PreferencesView> {
+        let patch = try await request.decodeJSON(PreferencesPatch.self, limit: maxBodyBytes)
+        return JSONBody(PreferencesView(try await service.updatePreferences(patch.change, for: try context.requireIdentity().profile)))
+    }
+
+    @Sendable func personas(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<[PersonaView]> {
+        JSONBody(try service.personas(for: try context.requireIdentity().profile))
+    }
+
+    @Sendable func preview(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<PreviewView> {
+        let body = try await request.decodeJSON(PreviewRequest.self, limit: maxBodyBytes)
+        return JSONBody(try await service.preview(for: try context.requireIdentity().profile, persona: body.personaId, explicit: body.modelId))
+    }
+
+    @Sendable func patchProfile(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<ProfileView> {
         let body = try await request.decodeJSON(ProfilePatch.self, limit: maxBodyBytes)
         var identity = try context.requireIdentity()
         if let timezone = body.timezone {

@@ -24,11 +24,13 @@ public struct AdminKeyPageRoutes: Sendable {
     }
 
     public func register(on group: RouterGroup<AppRequestContext>) {
-        group.get("keys") { request, context in
-            try await page(context, notice: AdminKeyNotice.from(Query(request)))
-        }
+        group.get("keys", use: keysPage)
         group.post("keys", use: create)
         group.post("keys/:id/revoke", use: revoke)
+    }
+
+    @Sendable func keysPage(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        try await page(context, notice: AdminKeyNotice.from(Query(request)))
     }
 
     @Sendable private func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {

@@ -26,25 +26,29 @@ public struct BillingRoutes: Sendable {
     static let webhookBodyLimit = 1 << 20
 
     public func register(api: RouterGroup<AppRequestContext>, router: Router<AppRequestContext>) {
-        api.post("models/:id/checkout") { _, context in
-            JSONBody(try await purchases.checkout(try context.parameters.model(), for: try context.requireIdentity().profile, userModels: userModels))
+        api.post("models/:id/checkout", use: checkout)
+        router.post("api/purchases/webhook", use: webhook)
+    }
+
+    @Sendable func checkout(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        JSONBody(try await purchases.checkout(try context.parameters.model(), for: try context.requireIdentity().profile, userModels: userModels))
+    }
+
+    @Sendable func webhook(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        let body = try await request.body.collect(upTo: Self.webhookBodyLimit)
+        let result: WebhookResult
+        do {
+            result = try await purchases.handleWebhook(
+                payload: Data(buffer: body), signature: request.headers[HTTPField.Name("Stripe-Signature")!])
+        } catch {
+            if case .invalidSignature = error as? ModelgateError { metrics.webhook(.badSignature) } else { metrics.webhook(.failed) }
+            throw error
         }
-        router.post("api/purchases/webhook") { request, _ in
-            let body = try await request.body.collect(upTo: Self.webhookBodyLimit)
-            let result: WebhookResult
-            do {
-                result = try await purchases.handleWebhook(
-                    payload: Data(buffer: body), signature: request.headers[HTTPField.Name("Stripe-Signature")!])
-            } catch {
-                if case .invalidSignature = error as? ModelgateError { metrics.webhook(.badSignature) } else { metrics.webhook(.failed) }
-                throw error
-            }
-            metrics.webhook(Self.metric(result.outcome))
-            for booking in result.bookings {
-                metrics.revenue(model: booking.model, booking.kind == .refund ? .refund : .purchase, cents: abs(booking.amountCents))
-            }
-            return JSONBody(WebhookReceipt(outcome: result.outcome.rawValue))
+        metrics.webhook(Self.metric(result.outcome))
+        for booking in result.bookings {
+            metrics.revenue(model: booking.model, booking.kind == .refund ? .refund : .purchase, cents: abs(booking.amountCents))
         }
+        return JSONBody(WebhookReceipt(outcome: result.outcome.rawValue))
     }
 
     /// A payment still pending counts as `ignored`: nothing changed yet.

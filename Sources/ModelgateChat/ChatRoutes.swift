@@ -133,44 +133,50 @@ public struct ChatRoutes: Sendable {
 
     /// `calls` carries the chat call's admission; the other routes are on `group`.
     public func register(on group: RouterGroup<AppRequestContext>, calls: RouterGroup<AppRequestContext>) {
-        calls.post("chat") { request, context in
-            let identity = try context.requireIdentity()
-            let body = try await request.decodeJSON(ChatRequest.self, limit: maxBodyBytes)
-            let reply = try await chat.start(body, for: identity.profile)
-            return Response(
-                status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-                body: ResponseBody { writer in
-                    try await stream(reply, user: identity.user, requestID: context.id, to: &writer)
-                })
-        }
+        calls.post("chat", use: startChat)
         group.get("conversations", use: conversations)
-        group.get("conversations/:id") { request, context in
-            let user = try context.requireIdentity().user
-            let id = try context.parameters.require("id")
-            let query = Query(request)
-            let limit = try query.int("limit", default: 100, in: 1...500)
-            let before = query.string("before") == nil ? nil : try query.int("before", default: 0, in: 1...Int.max)
-            guard let conversation = try await chat.conversations.find(id, ownedBy: user) else {
-                throw ModelgateError.notFound(what: "conversation", id: id)
-            }
-            // One more than the page tells whether an older page exists.
-            let found = try await chat.conversations.messages(of: id, ownedBy: user, limit: limit + 1, before: before)
-            let page = Array(found.suffix(limit))
-            return JSONBody(ConversationDetail(conversation: conversation, messages: page, nextBefore: found.count > limit ? page.first?.id : nil))
+        group.get("conversations/:id", use: conversation)
+        group.get("conversations/:id/attachments/:attachment", use: attachment)
+    }
+
+    @Sendable func startChat(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        let identity = try context.requireIdentity()
+        let body = try await request.decodeJSON(ChatRequest.self, limit: maxBodyBytes)
+        let reply = try await chat.start(body, for: identity.profile)
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                try await stream(reply, user: identity.user, requestID: context.id, to: &writer)
+            })
+    }
+
+    @Sendable func conversation(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        let user = try context.requireIdentity().user
+        let id = try context.parameters.require("id")
+        let query = Query(request)
+        let limit = try query.int("limit", default: 100, in: 1...500)
+        let before = query.string("before") == nil ? nil : try query.int("before", default: 0, in: 1...Int.max)
+        guard let conversation = try await chat.conversations.find(id, ownedBy: user) else {
+            throw ModelgateError.notFound(what: "conversation", id: id)
         }
-        group.get("conversations/:id/attachments/:attachment") { _, context in
-            let user = try context.requireIdentity().user
-            let id = try context.parameters.require("id"), attachmentID = try context.parameters.require("attachment")
-            guard try await chat.conversations.find(id, ownedBy: user) != nil,
-                  let attachment = try await chat.conversations.attachments([attachmentID], ownedBy: user).first else {
-                throw ModelgateError.notFound(what: "attachment", id: attachmentID)
-            }
-            guard let data = attachment.data.flatMap({ Data(base64Encoded: $0) }) else {
-                return Response.redirect(to: attachment.url ?? "/", type: .found)
-            }
-            return Response(status: .ok, headers: [.contentType: attachment.mediaType, .cacheControl: "private, max-age=86400"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        // One more than the page tells whether an older page exists.
+        let found = try await chat.conversations.messages(of: id, ownedBy: user, limit: limit + 1, before: before)
+        let page = Array(found.suffix(limit))
+        return JSONBody(ConversationDetail(conversation: conversation, messages: page, nextBefore: found.count > limit ? page.first?.id : nil))
+    }
+
+    @Sendable func attachment(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        let user = try context.requireIdentity().user
+        let id = try context.parameters.require("id"), attachmentID = try context.parameters.require("attachment")
+        guard try await chat.conversations.find(id, ownedBy: user) != nil,
+              let attachment = try await chat.conversations.attachments([attachmentID], ownedBy: user).first else {
+            throw ModelgateError.notFound(what: "attachment", id: attachmentID)
         }
+        guard let data = attachment.data.flatMap({ Data(base64Encoded: $0) }) else {
+            return Response.redirect(to: attachment.url ?? "/", type: .found)
+        }
+        return Response(status: .ok, headers: [.contentType: attachment.mediaType, .cacheControl: "private, max-age=86400"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     /// A page of the caller's conversations; one more than the page tells whether another follows.

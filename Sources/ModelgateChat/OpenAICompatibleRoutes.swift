@@ -88,35 +88,39 @@ public struct OpenAICompatibleRoutes: Sendable {
 
     /// `calls` carries the chat call's admission; the other routes are on `group`.
     public func register(on group: RouterGroup<AppRequestContext>, calls: RouterGroup<AppRequestContext>) {
-        group.get("models") { _, context in
-            let profile = try context.requireIdentity().profile
-            let created = Int(clock.now().timeIntervalSince1970)
-            let usable = try await userModels.usableModels(for: profile)
-            let models = [OpenAIModel(auto: created)] + usable.map { OpenAIModel($0, created: created) }
-            return JSONBody(OpenAIList(data: models))
-        }
-        calls.post("chat/completions") { request, context in
-            let profile = try context.requireIdentity().profile
-            let body = try await request.decodeJSON(CompletionRequest.self, limit: maxBodyBytes)
-            let persona = request.headers[Self.personaHeader].map(PersonaID.init(rawValue:))
-            let call = try body.providerRequest()
-            if let purpose = request.headers[Self.purposeHeader], purpose != "chat" {
-                guard purpose == "task" else { throw ModelgateError.invalidField(field: "X-Modelgate-Purpose", reason: "must be chat or task") }
-                guard let key = context.apiKey, key.limits.taskModel != nil else { throw ModelgateError.taskNotConfigured }
-                let reply = try await chat.complete(call, persona: nil, explicit: nil, task: key, for: profile)
-                return try await respond(reply, to: body, id: context.id, user: profile.id)
-            }
-            let explicit = body.model == "auto" ? nil : ModelID(body.model)
-            // Unlike /api/chat, an OpenAI client naming a model that does not exist gets OpenAI's 404, not a fallback.
-            if let explicit, userModels.catalog.model(explicit)?.enabled != true {
-                throw ModelgateError.notFound(what: "model", id: explicit.rawValue)
-            }
-            // With model choice switched off, a caller's own list would be a choice too: the catalog's groups answer.
-            let models = userModels.isModelSelectionEnabled ? body.models : nil
-            let failover = try Self.failover(request.headers[Self.failoverHeader], models: models, catalog: userModels.catalog)
-            let reply = try await chat.complete(call, persona: persona, explicit: explicit, failover: failover, for: profile)
+        group.get("models", use: listModels)
+        calls.post("chat/completions", use: completions)
+    }
+
+    @Sendable func listModels(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        let profile = try context.requireIdentity().profile
+        let created = Int(clock.now().timeIntervalSince1970)
+        let usable = try await userModels.usableModels(for: profile)
+        let models = [OpenAIModel(auto: created)] + usable.map { OpenAIModel($0, created: created) }
+        return JSONBody(OpenAIList(data: models))
+    }
+
+    @Sendable func completions(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        let profile = try context.requireIdentity().profile
+        let body = try await request.decodeJSON(CompletionRequest.self, limit: maxBodyBytes)
+        let persona = request.headers[Self.personaHeader].map(PersonaID.init(rawValue:))
+        let call = try body.providerRequest()
+        if let purpose = request.headers[Self.purposeHeader], purpose != "chat" {
+            guard purpose == "task" else { throw ModelgateError.invalidField(field: "X-Modelgate-Purpose", reason: "must be chat or task") }
+            guard let key = context.apiKey, key.limits.taskModel != nil else { throw ModelgateError.taskNotConfigured }
+            let reply = try await chat.complete(call, persona: nil, explicit: nil, task: key, for: profile)
             return try await respond(reply, to: body, id: context.id, user: profile.id)
         }
+        let explicit = body.model == "auto" ? nil : ModelID(body.model)
+        // Unlike /api/chat, an OpenAI client naming a model that does not exist gets OpenAI's 404, not a fallback.
+        if let explicit, userModels.catalog.model(explicit)?.enabled != true {
+            throw ModelgateError.notFound(what: "model", id: explicit.rawValue)
+        }
+        // With model choice switched off, a caller's own list would be a choice too: the catalog's groups answer.
+        let models = userModels.isModelSelectionEnabled ? body.models : nil
+        let failover = try Self.failover(request.headers[Self.failoverHeader], models: models, catalog: userModels.catalog)
+        let reply = try await chat.complete(call, persona: persona, explicit: explicit, failover: failover, for: profile)
+        return try await respond(reply, to: body, id: context.id, user: profile.id)
     }
 
     /// The stand-ins a `/v1` call may fail over to: the header can switch failover off; `models` names

@@ -20,13 +20,21 @@ public struct ApiKeyRoutes: Sendable {
     }
 
     public func register(on group: RouterGroup<AppRequestContext>) {
-        group.get("keys") { _, _ in JSONBody(ApiKeyList(data: try await apiKeys.listKeys())) }
-        group.post("keys") { request, context in
-            let body = try await request.decodeJSON(ApiKeyRequest.self, limit: maxBodyBytes)
-            return JSONBody(try await apiKeys.create(body, users: profiles, by: try context.actor()), status: .created)
-        }
-        group.post("keys/:id/revoke") { _, context in
-            JSONBody(["revoked": try await apiKeys.revokeKey(try context.parameters.require("id"), by: try context.actor())])
-        }
+        group.get("keys", use: listKeys)
+        group.post("keys", use: createKey)
+        group.post("keys/:id/revoke", use: revokeKey)
+    }
+
+    @Sendable func listKeys(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        JSONBody(ApiKeyList(data: try await apiKeys.listKeys()))
+    }
+
+    @Sendable func createKey(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        let body = try await request.decodeJSON(ApiKeyRequest.self, limit: maxBodyBytes)
+        return JSONBody(try await apiKeys.create(body, users: profiles, by: try context.actor()), status: .created)
+    }
+
+    @Sendable func revokeKey(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        JSONBody(["revoked": try await apiKeys.revokeKey(try context.parameters.require("id"), by: try context.actor())])
     }
 }

@@ -13,20 +13,28 @@ struct HealthRoutes {
     let shutdown: ShutdownState
 
     func register(on router: Router<AppRequestContext>) {
-        router.get("healthz") { _, _ in JSONBody(StatusBody(status: "ok")) }
-        router.get("readyz") { _, _ in
-            guard !shutdown.isDraining else { throw ModelgateError.shuttingDown }
-            do {
-                try await database.ping()
-            } catch {
-                throw ModelgateError.databaseUnavailable
-            }
-            return JSONBody(StatusBody(status: "ready"))
+        router.get("healthz", use: health)
+        router.get("readyz", use: readiness)
+        router.get("openapi.yaml", use: openAPI)
+    }
+
+    @Sendable func health(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        JSONBody(StatusBody(status: "ok"))
+    }
+
+    @Sendable func readiness(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        guard !shutdown.isDraining else { throw ModelgateError.shuttingDown }
+        do {
+            try await database.ping()
+        } catch {
+            throw ModelgateError.databaseUnavailable
         }
-        router.get("openapi.yaml") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
-        }
+        return JSONBody(StatusBody(status: "ready"))
+    }
+
+    @Sendable func openAPI(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
     }
 }
 

@@ -32,45 +32,61 @@ struct PageRoutes {
         var pageAuth = auth
         pageAuth.checksCSRFHeader = false
         let open = router.group().add(middleware: PageErrorMiddleware(renderer: renderer))
-        open.get("docs") { _, _ in Response.redirect(to: "/docs/user-guide", type: .normal) }
-        open.get("docs/:name") { _, context in try guide(try context.parameters.require("name")) }
+        open.get("docs", use: guides)
+        open.get("docs/:name", use: guidePage)
         let signIn = SignInRoutes(renderer: renderer, session: session, sessions: sessions, tokens: tokens, maxBodyBytes: maxBodyBytes)
         // Routes of a group take only the middleware added before them: the sign-in routes come first.
         signIn.register(open: open)
         let pages = open.add(middleware: pageAuth)
         signIn.register(signedIn: pages)
-        pages.get("settings") { request, context in
-            try await settings(context, notice: SettingsNotice(query: request.uri.queryParameters, catalog: userModels.catalog))
-        }
-        pages.post("settings/default-model") { request, context in
-            try await submit(ModelChoiceForm.self, request, context) { form, profile in
-                _ = try await userModels.updatePreferences(PreferencesChange(defaultModelId: .some(form.model)), for: profile)
-                return "saved=default"
-            }
-        }
-        pages.post("settings/overrides") { request, context in
-            try await submit(OverrideForm.self, request, context) { form, profile in
-                guard let persona = form.personaId, !persona.isEmpty else {
-                    throw ModelgateError.invalidField(field: "personaId", reason: "is required")
-                }
-                let model = form.modelId.flatMap { $0.isEmpty ? nil : ModelID($0) }
-                _ = try await userModels.updatePreferences(PreferencesChange(personaOverrides: [PersonaID(persona): model]), for: profile)
-                return model == nil ? "saved=cleared" : "saved=override"
-            }
-        }
-        pages.post("settings/checkout") { request, context in
-            let form = try await session.verifiedForm(ModelChoiceForm.self, request, context)
-            guard let id = form.model else { throw ModelgateError.invalidField(field: "modelId", reason: "is required") }
-            do {
-                let started = try await purchases.checkout(id, for: try context.requireIdentity().profile, userModels: userModels)
-                return Response.redirect(to: started.url, type: .normal)
-            } catch {
-                return try await settings(context, notice: .refused(error, catalog: userModels.catalog))
-            }
-        }
+        pages.get("settings", use: settingsPage)
+        pages.post("settings/default-model", use: setDefaultModel)
+        pages.post("settings/overrides", use: setOverride)
+        pages.post("settings/checkout", use: checkout)
         let console = pages.group("admin").add(middleware: RequireAdminMiddleware())
         AdminPageRoutes(renderer: renderer, session: session, admin: admin).register(on: console)
         AdminKeyPageRoutes(renderer: renderer, session: session, apiKeys: apiKeys, admin: admin).register(on: console)
+    }
+
+    @Sendable func guides(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        Response.redirect(to: "/docs/user-guide", type: .normal)
+    }
+
+    @Sendable func guidePage(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        try guide(try context.parameters.require("name"))
+    }
+
+    @Sendable func settingsPage(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        try await settings(context, notice: SettingsNotice(query: request.uri.queryParameters, catalog: userModels.catalog))
+    }
+
+    @Sendable func setDefaultModel(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        try await submit(ModelChoiceForm.self, request, context) { form, profile in
+            _ = try await userModels.updatePreferences(PreferencesChange(defaultModelId: .some(form.model)), for: profile)
+            return "saved=default"
+        }
+    }
+
+    @Sendable func setOverride(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        try await submit(OverrideForm.self, request, context) { form, profile in
+            guard let persona = form.personaId, !persona.isEmpty else {
+                throw ModelgateError.invalidField(field: "personaId", reason: "is required")
+            }
+            let model = form.modelId.flatMap { $0.isEmpty ? nil : ModelID($0) }
+            _ = try await userModels.updatePreferences(PreferencesChange(personaOverrides: [PersonaID(persona): model]), for: profile)
+            return model == nil ? "saved=cleared" : "saved=override"
+        }
+    }
+
+    @Sendable func checkout(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        let form = try await session.verifiedForm(ModelChoiceForm.self, request, context)
+        guard let id = form.model else { throw ModelgateError.invalidField(field: "modelId", reason: "is required") }
+        do {
+            let started = try await purchases.checkout(id, for: try context.requireIdentity().profile, userModels: userModels)
+            return Response.redirect(to: started.url, type: .normal)
+        } catch {
+            return try await settings(context, notice: .refused(error, catalog: userModels.catalog))
+        }
     }
 
     /// A bundled guide, rendered from its Markdown.

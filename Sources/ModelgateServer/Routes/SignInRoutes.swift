@@ -24,17 +24,21 @@ struct SignInRoutes {
         open.post("login") { request, _ in try await signIn(request) }
     }
 
+    @Sendable func signOut(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        _ = try await session.verifiedForm(EmptyForm.self, request, context)
+        if let id = context.sessionToken { try await sessions.signOut(session: id) }
+        return signedOut()
+    }
+
+    @Sendable func signOutEverywhere(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+        _ = try await session.verifiedForm(EmptyForm.self, request, context)
+        _ = try await sessions.signOutEverywhere(try context.requireIdentity().user)
+        return signedOut()
+    }
+
     func register(signedIn pages: RouterGroup<AppRequestContext>) {
-        pages.post("logout") { request, context in
-            _ = try await session.verifiedForm(EmptyForm.self, request, context)
-            if let id = context.sessionToken { try await sessions.signOut(session: id) }
-            return signedOut()
-        }
-        pages.post("logout/everywhere") { request, context in
-            _ = try await session.verifiedForm(EmptyForm.self, request, context)
-            _ = try await sessions.signOutEverywhere(try context.requireIdentity().user)
-            return signedOut()
-        }
+        pages.post("logout", use: signOut)
+        pages.post("logout/everywhere", use: signOutEverywhere)
     }
 
     /// The form of the sign-in page (`code` or `link`, with `signInCSRF`) or of an app (`token`).
