@@ -72,5 +72,32 @@ public struct Admission: Sendable {
     public var failoverFrom: ModelID? = nil
     let release: @Sendable () async throws -> Void
 
+    public init(id: String, choice: ModelChoice, payment: PaymentKind, usage: DailyUsage, trialMessagesRemaining: Int?, systemPrompt: String?,
+                day: String, reservation: BudgetReservation?, release: @escaping @Sendable () async throws -> Void) {
+        self.id = id
+        self.choice = choice
+        self.payment = payment
+        self.usage = usage
+        self.trialMessagesRemaining = trialMessagesRemaining
+        self.systemPrompt = systemPrompt
+        self.day = day
+        self.reservation = reservation
+        self.release = release
+    }
+
     public func giveBack() async throws { try await release() }
 }
+
+/// What a chat call asks of Access: to be admitted (the call, a stand-in when its provider failed,
+/// an API key's background task) against the catalog Access decides on. `ModelAccessService` is the
+/// live value; a test of Chat passes its own and needs no quotas, budgets or purchases.
+public protocol CallAdmitting: Sendable {
+    var catalog: CatalogSnapshot { get }
+    func admit(_ profile: Profile, persona: PersonaID?, explicit: ModelID?, path: ModelgateMetrics.RequestPath, demand: CallDemand,
+               check: (AIModel) throws -> Void) async throws -> Admission
+    func admitStandIn(_ model: AIModel, for original: Admission, profile: Profile, persona: PersonaID?, demand: CallDemand,
+                      check: (AIModel) throws -> Void) async throws -> Admission?
+    func admitTask(for key: ApiKey, profile: Profile, check: (AIModel) throws -> Void) async throws -> Admission
+}
+
+extension ModelAccessService: CallAdmitting {}

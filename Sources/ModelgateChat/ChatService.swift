@@ -11,7 +11,7 @@ import SQLKit
 /// Sends a user's message to the model selection picked, charging exactly once and only when the
 /// provider answered.
 public struct ChatService: Sendable {
-    let access: ModelAccessService
+    let access: any CallAdmitting
     public let conversations: ConversationRepository
     let failovers: Failovers
     let spend: SpendLedger
@@ -28,7 +28,7 @@ public struct ChatService: Sendable {
     /// How long a message may spend on its model and its stand-ins before the user gets the error.
     var failoverDeadline: Duration = .seconds(30)
 
-    public init(access: ModelAccessService, conversations: ConversationRepository, failovers: Failovers, spend: SpendLedger, outbox: AnalyticsOutbox, providers: ProviderRouter, limits: UserLimitGuard, shutdown: ShutdownState, metrics: ModelgateMetrics, clock: any WallClock, makeID: @escaping @Sendable () -> UUID, failoverDeadline: Duration = .seconds(30)) {
+    public init(access: any CallAdmitting, conversations: ConversationRepository, failovers: Failovers, spend: SpendLedger, outbox: AnalyticsOutbox, providers: ProviderRouter, limits: UserLimitGuard, shutdown: ShutdownState, metrics: ModelgateMetrics, clock: any WallClock, makeID: @escaping @Sendable () -> UUID, failoverDeadline: Duration = .seconds(30)) {
         self.access = access
         self.conversations = conversations
         self.failovers = failovers
