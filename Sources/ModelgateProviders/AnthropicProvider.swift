@@ -146,36 +146,34 @@ struct AnthropicStreamTranslator: StreamTranslator {
 
     mutating func translate(_ event: ServerSentEvent) throws -> [ProviderEvent] {
         guard let name = event.event, name != "ping" else { return [] }
-        guard let data = ProviderJSON.object(event.data) else { throw ProviderError.failed(status: 200, reason: "malformed event") }
+        let data = try ProviderWire.decode(AnthropicEvent.self, event.data, what: "event")
         switch name {
         case "message_start":
-            count(((data["message"] as? [String: Any])?["usage"] as? [String: Any]) ?? [:])
+            count(data.message?.usage)
         case "content_block_start":
-            let block = data["content_block"] as? [String: Any] ?? [:]
-            guard block["type"] as? String == "tool_use", let index = data["index"] as? Int else { return [] }
+            guard let block = data.contentBlock, block.type == "tool_use", let index = data.index else { return [] }
             let call = toolBlocks.count
             toolBlocks[index] = (call, false)
-            return [.toolCall(ToolCallDelta(index: call, id: block["id"] as? String ?? "call_\(call)", name: block["name"] as? String ?? "", arguments: ""))]
+            return [.toolCall(ToolCallDelta(index: call, id: block.id ?? "call_\(call)", name: block.name ?? "", arguments: ""))]
         case "content_block_delta":
-            let delta = data["delta"] as? [String: Any] ?? [:]
-            if delta["type"] as? String == "text_delta", let text = delta["text"] as? String, !text.isEmpty { return [.delta(text)] }
-            if let fragment = delta["partial_json"] as? String, !fragment.isEmpty, let index = data["index"] as? Int, let block = toolBlocks[index] {
+            if data.delta?.type == "text_delta", let text = data.delta?.text, !text.isEmpty { return [.delta(text)] }
+            if let fragment = data.delta?.partialJson, !fragment.isEmpty, let index = data.index, let block = toolBlocks[index] {
                 toolBlocks[index] = (block.call, true)
                 return [.toolCall(ToolCallDelta(index: block.call, arguments: fragment))]
             }
         case "content_block_stop":
             // A tool call without arguments still needs a JSON object for OpenAI clients.
-            if let index = data["index"] as? Int, let block = toolBlocks[index], !block.hasInput {
+            if let index = data.index, let block = toolBlocks[index], !block.hasInput {
                 return [.toolCall(ToolCallDelta(index: block.call, arguments: "{}"))]
             }
         case "message_delta":
-            if let reason = (data["delta"] as? [String: Any])?["stop_reason"] as? String { stopReason = Self.finishReason(reason) }
+            if let reason = data.delta?.stopReason { stopReason = Self.finishReason(reason) }
             // Counts in message_delta are cumulative totals: overwrite, never add.
-            count(data["usage"] as? [String: Any] ?? [:])
+            count(data.usage)
         case "message_stop":
             stopped = true
         case "error":
-            let kind = (data["error"] as? [String: Any])?["type"] as? String ?? "error"
+            let kind = data.error?.type ?? "error"
             throw kind == "overloaded_error" || kind == "api_error"
                 ? ProviderError.unavailable(reason: "stream error \(kind)") : ProviderError.failed(status: 200, reason: kind)
         default:
@@ -185,11 +183,12 @@ struct AnthropicStreamTranslator: StreamTranslator {
     }
 
     /// Anthropic's input count excludes cache reads and writes; OpenAI's prompt count includes them.
-    private mutating func count(_ counts: [String: Any]) {
-        if let output = counts["output_tokens"] as? Int { usage.outputTokens = output }
-        guard let input = counts["input_tokens"] as? Int else { return }
-        let read = counts["cache_read_input_tokens"] as? Int ?? 0
-        let written = counts["cache_creation_input_tokens"] as? Int ?? 0
+    private mutating func count(_ counts: AnthropicEvent.Usage?) {
+        guard let counts else { return }
+        if let output = counts.outputTokens { usage.outputTokens = output }
+        guard let input = counts.inputTokens else { return }
+        let read = counts.cacheReadInputTokens ?? 0
+        let written = counts.cacheCreationInputTokens ?? 0
         usage.inputTokens = input + read + written
         usage.cachedInputTokens = read
         usage.cacheWriteTokens = written

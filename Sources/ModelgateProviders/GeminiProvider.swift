@@ -171,29 +171,27 @@ struct GeminiStreamTranslator: StreamTranslator {
     private var calls = 0
 
     mutating func translate(_ event: ServerSentEvent) throws -> [ProviderEvent] {
-        guard let chunk = ProviderJSON.object(event.data) else { throw ProviderError.failed(status: 200, reason: "malformed chunk") }
-        if let error = chunk["error"] as? [String: Any] {
-            let code = error["code"] as? Int ?? 500
-            throw StreamingHTTP.classify(status: code, headers: [:], reason: error["status"] as? String ?? "")
+        let chunk = try ProviderWire.decode(GeminiChunk.self, event.data, snakeCase: false)
+        if let error = chunk.error {
+            throw StreamingHTTP.classify(status: error.code ?? 500, headers: [:], reason: error.status ?? "")
         }
-        if let counts = chunk["usageMetadata"] as? [String: Any] {
-            let int = { (key: String) in counts[key] as? Int ?? 0 }
-            usage = TokenUsage(inputTokens: int("promptTokenCount") + int("toolUsePromptTokenCount"),
-                               outputTokens: int("candidatesTokenCount") + int("thoughtsTokenCount"),
-                               cachedInputTokens: int("cachedContentTokenCount"), reasoningTokens: int("thoughtsTokenCount"))
+        if let counts = chunk.usageMetadata {
+            let thoughts = counts.thoughtsTokenCount ?? 0
+            usage = TokenUsage(inputTokens: (counts.promptTokenCount ?? 0) + (counts.toolUsePromptTokenCount ?? 0),
+                               outputTokens: (counts.candidatesTokenCount ?? 0) + thoughts,
+                               cachedInputTokens: counts.cachedContentTokenCount ?? 0, reasoningTokens: thoughts)
         }
         var events: [ProviderEvent] = []
-        for candidate in chunk["candidates"] as? [[String: Any]] ?? [] {
-            let parts = (candidate["content"] as? [String: Any])?["parts"] as? [[String: Any]] ?? []
-            for part in parts where part["thought"] as? Bool != true {
-                if let text = part["text"] as? String, !text.isEmpty { events.append(.delta(text)) }
-                if let call = part["functionCall"] as? [String: Any] {
-                    let id = GeminiCallID.make(providerID: call["id"] as? String, signature: part["thoughtSignature"] as? String, number: calls)
-                    events.append(.toolCall(ToolCallDelta(index: calls, id: id, name: call["name"] as? String ?? "", arguments: ProviderJSON.text(call["args"]))))
+        for candidate in chunk.candidates ?? [] {
+            for part in candidate.content?.parts ?? [] where part.thought != true {
+                if let text = part.text, !text.isEmpty { events.append(.delta(text)) }
+                if let call = part.functionCall {
+                    let id = GeminiCallID.make(providerID: call.id, signature: part.thoughtSignature, number: calls)
+                    events.append(.toolCall(ToolCallDelta(index: calls, id: id, name: call.name ?? "", arguments: Self.arguments(call.args))))
                     calls += 1
                 }
             }
-            if let reason = candidate["finishReason"] as? String { finishReason = reason }
+            if let reason = candidate.finishReason { finishReason = reason }
         }
         return events
     }
@@ -204,6 +202,12 @@ struct GeminiStreamTranslator: StreamTranslator {
         // Gemini says STOP beside function calls; OpenAI clients need tool_calls to run them.
         if calls > 0 { return [.finish(reason: .toolCalls, usage: usage)] }
         return [.finish(reason: try Self.finishReason(finishReason), usage: usage)]
+    }
+
+    /// A function call's arguments as JSON text; none (or null) is the empty object.
+    static func arguments(_ args: JSONValue?) -> String {
+        guard let args, args != .null else { return "{}" }
+        return args.jsonText
     }
 
     static func finishReason(_ reason: String) throws -> FinishReason {

@@ -99,27 +99,22 @@ struct OpenAIStreamTranslator: StreamTranslator {
 
     mutating func translate(_ event: ServerSentEvent) throws -> [ProviderEvent] {
         if event.data.hasPrefix("[DONE]") { return [] }
-        guard let chunk = ProviderJSON.object(event.data) else { throw ProviderError.failed(status: 200, reason: "malformed chunk") }
-        if let error = chunk["error"] as? [String: Any] {
-            throw ProviderError.unavailable(reason: "stream error \(error["type"] ?? error["code"] ?? "")")
-        }
-        if let counts = chunk["usage"] as? [String: Any] {
+        let chunk = try ProviderWire.decode(OpenAIChunk.self, event.data)
+        if let error = chunk.error { throw ProviderError.unavailable(reason: "stream error \(error.kind)") }
+        if let counts = chunk.usage {
             usage = TokenUsage(
-                inputTokens: counts["prompt_tokens"] as? Int ?? 0, outputTokens: counts["completion_tokens"] as? Int ?? 0,
-                cachedInputTokens: (counts["prompt_tokens_details"] as? [String: Any])?["cached_tokens"] as? Int ?? 0,
-                reasoningTokens: (counts["completion_tokens_details"] as? [String: Any])?["reasoning_tokens"] as? Int ?? 0)
+                inputTokens: counts.promptTokens ?? 0, outputTokens: counts.completionTokens ?? 0,
+                cachedInputTokens: counts.promptTokensDetails?.cachedTokens ?? 0,
+                reasoningTokens: counts.completionTokensDetails?.reasoningTokens ?? 0)
         }
         var events: [ProviderEvent] = []
-        for choice in chunk["choices"] as? [[String: Any]] ?? [] {
-            let delta = choice["delta"] as? [String: Any] ?? [:]
-            if let text = delta["content"] as? String, !text.isEmpty { events.append(.delta(text)) }
-            for call in delta["tool_calls"] as? [[String: Any]] ?? [] {
-                guard let index = call["index"] as? Int else { throw ProviderError.failed(status: 200, reason: "tool call without index") }
-                let function = call["function"] as? [String: Any] ?? [:]
-                events.append(.toolCall(ToolCallDelta(
-                    index: index, id: call["id"] as? String, name: function["name"] as? String, arguments: function["arguments"] as? String ?? "")))
+        for choice in chunk.choices ?? [] {
+            if let text = choice.delta?.content, !text.isEmpty { events.append(.delta(text)) }
+            for call in choice.delta?.toolCalls ?? [] {
+                guard let index = call.index else { throw ProviderError.failed(status: 200, reason: "tool call without index") }
+                events.append(.toolCall(ToolCallDelta(index: index, id: call.id, name: call.function?.name, arguments: call.function?.arguments ?? "")))
             }
-            if let reason = choice["finish_reason"] as? String { finishReason = Self.finishReason(reason) }
+            if let reason = choice.finishReason { finishReason = Self.finishReason(reason) }
         }
         return events
     }

@@ -111,11 +111,9 @@ enum ProviderJSON {
         Data((JSONValue(foundation: object)?.jsonText ?? "{}").utf8)
     }
 
-    /// `error.type`, `error.status` or `error.code` of a provider's error envelope.
+    /// `error.type`, `error.status` or `error.code` of a provider's error envelope; "" when the body is none.
     static func errorKind(_ body: Data) -> String {
-        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any],
-              let error = object["error"] as? [String: Any] else { return "" }
-        return (error["type"] ?? error["status"] ?? error["code"]).map { "\($0)" } ?? ""
+        (try? JSONDecoder().decode(WireErrorEnvelope.self, from: body))?.error?.kind ?? ""
     }
 }
 
