@@ -6,7 +6,7 @@ import NIOHTTP1
 /// Anthropic Messages: `POST {base}/v1/messages`, `x-api-key` with version 2023-06-01. OpenAI's
 /// request is translated (`../shared/reference/wire-formats-tools-images.md` §1, §5); what Messages
 /// cannot say is refused with the field named.
-struct AnthropicProvider: ChatProvider {
+struct AnthropicProvider: ChatProvider, TranslatedRequest {
     let http: StreamingHTTP
     let baseURL: String
     let apiKey: String
@@ -14,23 +14,15 @@ struct AnthropicProvider: ChatProvider {
     /// The image types Messages accepts inline.
     static let imageTypes: Set<String> = ["image/jpeg", "image/png", "image/gif", "image/webp"]
 
-    func check(_ request: ProviderRequest) throws(UnsupportedFeature) {
-        _ = try Self.body(request)
-    }
-
     func stream(_ request: ProviderRequest) -> ProviderStream {
-        let body: [String: Any]
-        do {
-            body = try Self.body(request)
-        } catch {
-            return AsyncThrowingStream { $0.finish(throwing: error) }
+        streaming(request) { body in
+            var headers = HTTPHeaders()
+            headers.add(name: "x-api-key", value: apiKey)
+            headers.add(name: "anthropic-version", value: "2023-06-01")
+            headers.add(name: "Accept", value: "text/event-stream")
+            return http.stream(url: baseURL + "/v1/messages", headers: headers, body: body,
+                               translator: AnthropicStreamTranslator.self, errors: EnvelopeErrors.self)
         }
-        var headers = HTTPHeaders()
-        headers.add(name: "x-api-key", value: apiKey)
-        headers.add(name: "anthropic-version", value: "2023-06-01")
-        headers.add(name: "Accept", value: "text/event-stream")
-        return http.stream(url: baseURL + "/v1/messages", headers: headers, body: ProviderJSON.encode(body),
-                           translator: AnthropicStreamTranslator.self, errors: EnvelopeErrors.self)
     }
 
     static func body(_ request: ProviderRequest) throws(UnsupportedFeature) -> [String: Any] {

@@ -6,29 +6,21 @@ import NIOHTTP1
 /// Google Gemini: `POST {base}/v1beta/models/{model}:streamGenerateContent?alt=sse`. OpenAI's
 /// request is translated (`../shared/reference/wire-formats-tools-images.md` §1, §5); what Gemini
 /// cannot say is refused with the field named.
-struct GeminiProvider: ChatProvider {
+struct GeminiProvider: ChatProvider, TranslatedRequest {
     let http: StreamingHTTP
     let baseURL: String
     let apiKey: String
 
     static let imageTypes: Set<String> = ["image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"]
 
-    func check(_ request: ProviderRequest) throws(UnsupportedFeature) {
-        _ = try Self.body(request)
-    }
-
     func stream(_ request: ProviderRequest) -> ProviderStream {
-        let body: [String: Any]
-        do {
-            body = try Self.body(request)
-        } catch {
-            return AsyncThrowingStream { $0.finish(throwing: error) }
+        streaming(request) { body in
+            var headers = HTTPHeaders()
+            headers.add(name: "x-goog-api-key", value: apiKey)
+            let model = request.providerModelID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? request.providerModelID
+            return http.stream(url: "\(baseURL)/v1beta/models/\(model):streamGenerateContent?alt=sse", headers: headers,
+                               body: body, translator: GeminiStreamTranslator.self, errors: EnvelopeErrors.self)
         }
-        var headers = HTTPHeaders()
-        headers.add(name: "x-goog-api-key", value: apiKey)
-        let model = request.providerModelID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? request.providerModelID
-        return http.stream(url: "\(baseURL)/v1beta/models/\(model):streamGenerateContent?alt=sse", headers: headers,
-                           body: ProviderJSON.encode(body), translator: GeminiStreamTranslator.self, errors: EnvelopeErrors.self)
     }
 
     static func body(_ request: ProviderRequest) throws(UnsupportedFeature) -> [String: Any] {

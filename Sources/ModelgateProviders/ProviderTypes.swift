@@ -88,3 +88,23 @@ public protocol ChatProvider: Sendable {
     func check(_ request: ProviderRequest) throws(UnsupportedFeature)
     func stream(_ request: ProviderRequest) -> ProviderStream
 }
+
+/// A provider whose request is translated from OpenAI's and may refuse a field it cannot say.
+protocol TranslatedRequest {
+    static func body(_ request: ProviderRequest) throws(UnsupportedFeature) -> [String: Any]
+}
+
+extension TranslatedRequest {
+    func check(_ request: ProviderRequest) throws(UnsupportedFeature) {
+        _ = try Self.body(request)
+    }
+
+    /// `send`'s stream of the encoded body, or a stream that fails at once with the refusal.
+    func streaming(_ request: ProviderRequest, _ send: (Data) -> ProviderStream) -> ProviderStream {
+        do {
+            return send(ProviderJSON.encode(try Self.body(request)))
+        } catch {
+            return AsyncThrowingStream { $0.finish(throwing: error) }
+        }
+    }
+}
