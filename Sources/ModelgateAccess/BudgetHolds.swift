@@ -23,8 +23,8 @@ extension SpendLedger {
     }
 
     /// Returns every hold that expired by `now` unsettled (its call's instance died, or its
-    /// settlement never reached the database), and forgets settled calls older than two days (a
-    /// settlement is retried for minutes, never days). Returns how many holds it returned.
+    /// settlement never reached the database), and forgets settled calls older than twice a call's
+    /// lifetime (a settlement is tried for one lifetime at most). Returns how many holds it returned.
     @discardableResult
     public func sweep(at now: Date, batch: Int = 500) async throws -> Int {
         let expired = try await database.read { db in
@@ -41,7 +41,7 @@ extension SpendLedger {
         }
         for hold in expired { try await release(hold) }
         try await database.write { db in
-            try await db.raw("DELETE FROM settled_calls WHERE settled_at < \(bind: now.addingTimeInterval(-2 * 86_400))").run()
+            try await db.raw("DELETE FROM settled_calls WHERE settled_at < \(bind: now.addingTimeInterval(-2 * OpenCallGate.callLifetime))").run()
         }
         return expired.count
     }
