@@ -145,15 +145,7 @@ public struct ModelAccessService: Sendable {
         }
         let systemPrompt = persona.flatMap { cache.persona($0)?.systemPrompt }
         let reservation = try await reserve(demand.adding(systemPrompt: systemPrompt), of: model, for: profile, day: day)
-        let outcome: ConsumeOutcome
-        do {
-            outcome = try await charge(plan, payment: payment, profile: profile, persona: persona)
-        } catch {
-            await giveBack(reservation)
-            throw error
-        }
-        if case .consumed = outcome {} else { await giveBack(reservation) }
-        switch outcome {
+        switch try await charge(plan, payment: payment, profile: profile, persona: persona, holding: reservation) {
         case .consumed(let consumption):
             metrics.quota(payment == .trial ? .trial : .allowed, model: model.id)
             return admission(plan.choice, payment: payment, consumption: consumption, day: day, systemPrompt: systemPrompt, reservation: reservation)
@@ -191,15 +183,7 @@ public struct ModelAccessService: Sendable {
             return nil
         }
         let plan = MessagePlan(choice: choice, quote: AccessQuote(model: model, entitled: payment == .entitled, trialMessagesUsed: 0, usedToday: 0, day: day))
-        let outcome: ConsumeOutcome
-        do {
-            outcome = try await charge(plan, payment: payment, profile: profile, persona: persona)
-        } catch {
-            await giveBack(reservation)
-            throw error
-        }
-        guard case .consumed(let consumption) = outcome else {
-            await giveBack(reservation)
+        guard case .consumed(let consumption) = try await charge(plan, payment: payment, profile: profile, persona: persona, holding: reservation) else {
             return nil
         }
         metrics.quota(.allowed, model: model.id)
@@ -273,6 +257,20 @@ public struct ModelAccessService: Sendable {
     }
 
     private func newCallID() -> String { makeID().uuidString.lowercased() }
+
+    /// Charges the message; its budget hold goes back unless the charge was taken.
+    private func charge(_ plan: MessagePlan, payment: PaymentKind, profile: Profile, persona: PersonaID?,
+                        holding reservation: BudgetReservation?) async throws -> ConsumeOutcome {
+        let outcome: ConsumeOutcome
+        do {
+            outcome = try await charge(plan, payment: payment, profile: profile, persona: persona)
+        } catch {
+            await giveBack(reservation)
+            throw error
+        }
+        if case .consumed = outcome {} else { await giveBack(reservation) }
+        return outcome
+    }
 
     /// Returns a hold when the message was refused after it was taken; a hold that cannot be returned
     /// now is returned by the sweep when it expires (until then it only refuses too much, never grants too much).

@@ -86,7 +86,7 @@ struct StripeDeactivateCommand: AsyncParsableCommand {
         let configuration = try options.configuration()
         try await withStripeClient(configuration, live: live, command: "stripe deactivate") { stripe in
             try await runReport(options, dryRun: dryRun) { database, clock in
-                try await StripeDeactivation(stripe: stripe, database: database, clock: clock).run(dryRun: dryRun, by: Actor(command: "cli:stripe"))
+                try await StripeSync(stripe: stripe, database: database, clock: clock).deactivate(dryRun: dryRun, by: Actor(command: "cli:stripe"))
             }
         }
     }

@@ -70,10 +70,10 @@ import Testing
     @Test func stripeDeactivateStopsSellingAsItsDryRunSaid() async throws {
         try await withFakeStripe { stripe, app, client in
             #expect(stripe.activePriceCount == 4)
-            let deactivation = StripeDeactivation(stripe: try #require(app.stripe), database: app.database, clock: app.clock)
-            let planned = try await deactivation.run(dryRun: true, by: Actor(command: "cli:stripe"))
+            let deactivation = StripeSync(stripe: try #require(app.stripe), database: app.database, clock: app.clock)
+            let planned = try await deactivation.deactivate(dryRun: true, by: Actor(command: "cli:stripe"))
             #expect(stripe.activePriceCount == 4 && planned.lines.count == 4)
-            let done = try await deactivation.run(dryRun: false, by: Actor(command: "cli:stripe"))
+            let done = try await deactivation.deactivate(dryRun: false, by: Actor(command: "cli:stripe"))
             #expect(planned == done && stripe.activePriceCount == 0)
             try await app.services.cache.refresh()
             let checkout = try await client.call(.post, "/api/models/gpt-4o/checkout", token: try await app.token(testUser(610)))

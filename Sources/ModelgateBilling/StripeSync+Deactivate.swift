@@ -3,21 +3,11 @@ import ModelgateCore
 import ModelgateStore
 import SQLKit
 
-/// The rollback step that stops selling: every active Stripe price and product goes inactive, and
-/// the models forget their price so checkout answers `payments_not_configured` until the next
-/// `modelgate stripe sync`.
-public struct StripeDeactivation: Sendable {
-    let stripe: StripeClient
-    let database: Database
-    let clock: any WallClock
-
-    public init(stripe: StripeClient, database: Database, clock: any WallClock) {
-        self.stripe = stripe
-        self.database = database
-        self.clock = clock
-    }
-
-    public func run(dryRun: Bool, by actor: Actor) async throws -> RollbackReport {
+extension StripeSync {
+    /// The rollback step that stops selling: every active Stripe price and product goes inactive,
+    /// and the models forget their price so checkout answers `payments_not_configured` until the
+    /// next `modelgate stripe sync`.
+    public func deactivate(dryRun: Bool, by actor: Actor) async throws -> RollbackReport {
         let products = try await database.read { db in
             try await db.raw("""
                 SELECT model_id, stripe_product_id, stripe_price_id FROM products
