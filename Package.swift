@@ -169,7 +169,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // A running Modelgate for tests (its database, clock, fakes and clients), shared by every feature's tests.
+        // A running Modelgate for tests (its database, clock, fakes and clients), shared by every feature's tests;
+        // test code, so it lives under Tests/.
         .target(
             name: "ModelgateAppTesting",
             dependencies: [
@@ -186,7 +187,8 @@ let package = Package(
                 "ModelgateTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ]
+            ],
+            path: "Tests/ModelgateAppTesting"
         ),
         .executableTarget(name: "modelgate", dependencies: ["ModelgateCLI"]),
         .executableTarget(

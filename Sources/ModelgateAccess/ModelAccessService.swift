@@ -8,17 +8,17 @@ import ModelgateStore
 /// Selection plus access plus quota: decides which model answers and whether the user may send.
 /// Its parts are its own; other services ask it questions and get answers.
 public struct ModelAccessService: Sendable {
-    private let cache: CatalogCache
+    let cache: CatalogCache
     private let entitlements: EntitlementRepository
     private let ledger: QuotaLedger
     private let spend: SpendLedger
     private let outbox: AnalyticsOutbox
-    private let metrics: ModelgateMetrics
-    private let clock: any WallClock
-    private let keys: TaskBudgetLedger
-    private let makeID: @Sendable () -> UUID
+    let metrics: ModelgateMetrics
+    let clock: any WallClock
+    let keys: TaskBudgetLedger
+    let makeID: @Sendable () -> UUID
     /// The providers that can be called (a key, or the demo responder); given when it is built.
-    private let configuredProviders: Set<Provider>
+    let configuredProviders: Set<Provider>
     /// Operators can switch model choice off (feature flag): everyone gets the system default.
     let isModelSelectionEnabled: Bool
 
@@ -213,27 +213,6 @@ public struct ModelAccessService: Sendable {
             })
     }
 
-    /// A background call of an API key (`X-Modelgate-Purpose: task`): served by the key's task
-    /// model and charged to the key's budget for the UTC day, never to the end user's messages or
-    /// trials. `check` refuses what the model cannot take, before the charge.
-    public func admitTask(for key: ApiKey, profile: Profile, check: (AIModel) throws -> Void) async throws -> Admission {
-        guard let modelID = key.limits.taskModel, let budget = key.limits.taskDailyBudget else { throw ModelgateError.taskNotConfigured }
-        guard let model = cache.catalog.model(modelID), model.enabled else { throw ModelgateError.modelUnavailable(modelID) }
-        guard configuredProviders.contains(model.provider) else { throw ModelgateError.providerNotConfigured(model.provider) }
-        try check(model)
-        let day = QuotaCalendar.day(at: clock.now(), zoneIdentifier: "UTC")
-        guard let used = try await keys.takeTask(key: key.id, day: day.key, budget: budget) else {
-            metrics.keyRequest(key: key.id, outcome: .taskBudgetExhausted)
-            throw ModelgateError.taskBudgetExhausted(
-                limit: budget, resetAt: day.resetAt, retryAfterSeconds: max(1, Int(day.resetAt.timeIntervalSince(clock.now()).rounded(.up))))
-        }
-        return Admission(
-            id: newCallID(), choice: ModelChoice(model: model, reason: .explicit, answeredBy: .explicit, skipped: []), payment: .task,
-            usage: DailyUsage(used: used, limit: budget, resetAt: ISO8601.string(day.resetAt)), trialMessagesRemaining: nil,
-            // The key's budget counts UTC days; the call's tokens and cost count on the end user's own day, as all theirs do.
-            systemPrompt: nil, day: profile.timeZone.day(at: clock.now()).key, reservation: nil, release: { [keys] in try await keys.giveBackTask(key: key.id, day: day.key) })
-    }
-
     /// Holds the call's worst case against the model's token budget and the user's dollar budget, as
     /// far as either is set; refuses the call when it does not fit.
     private func reserve(_ demand: CallDemand, of model: AIModel, for profile: Profile, day: QuotaDay) async throws -> BudgetReservation? {
@@ -256,7 +235,7 @@ public struct ModelAccessService: Sendable {
         }
     }
 
-    private func newCallID() -> String { makeID().uuidString.lowercased() }
+    func newCallID() -> String { makeID().uuidString.lowercased() }
 
     /// Charges the message; its budget hold goes back unless the charge was taken.
     private func charge(_ plan: MessagePlan, payment: PaymentKind, profile: Profile, persona: PersonaID?,

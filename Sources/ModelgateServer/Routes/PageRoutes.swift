@@ -72,7 +72,7 @@ struct PageRoutes {
             guard let persona = form.personaId, !persona.isEmpty else {
                 throw ModelgateError.invalidField(field: "personaId", reason: "is required")
             }
-            let model = form.modelId.flatMap { $0.isEmpty ? nil : ModelID($0) }
+            let model = ModelChoiceForm.model(form.modelId)
             _ = try await userModels.updatePreferences(PreferencesChange(personaOverrides: [PersonaID(persona): model]), for: profile)
             return model == nil ? "saved=cleared" : "saved=override"
         }
