@@ -13,12 +13,18 @@ public struct UserStanding: Sendable {
     let spendToday: DailySpend
     let costBudgetMicros: Int?
     let day: QuotaDay
+    let plans: PlanChoice
+    let planUsage: [String: Int]
+    let creditBalance: Int
 
     func quote(for model: AIModel) -> AccessQuote {
-        AccessQuote(model: model, entitled: entitled.contains(model.id), trialMessagesUsed: trialsUsed[model.id] ?? 0,
-                    usedToday: usageToday[model.id] ?? 0, day: day,
-                    tokens: BudgetUsage(used: spendToday.tokens[model.id] ?? 0, limit: model.dailyTokenBudget),
-                    costMicros: BudgetUsage(used: spendToday.costMicros, limit: costBudgetMicros))
+        let entitled = entitled.contains(model.id)
+        let plan = entitled || model.tier == .free ? nil : plans.access(to: model)?.counting(planUsage, model: model.id, day: day.key)
+        return AccessQuote(model: model, entitled: entitled, trialMessagesUsed: trialsUsed[model.id] ?? 0,
+                           usedToday: usageToday[model.id] ?? 0, day: day,
+                           tokens: BudgetUsage(used: spendToday.tokens[model.id] ?? 0, limit: model.dailyTokenBudget),
+                           costMicros: BudgetUsage(used: spendToday.costMicros, limit: costBudgetMicros), plan: plan,
+                           credits: model.creditPrice.map { CreditAccess(price: $0, balance: creditBalance) })
     }
 }
 

@@ -10,9 +10,10 @@ extension SpendLedger {
     /// Each hold is a row as well as part of the day's counters: the row says when it expires.
     static func recordHold(_ reservation: BudgetReservation, in db: any SQLDatabase) async throws {
         try await db.raw("""
-            INSERT INTO budget_holds (id, user_id, model_id, day, tokens, cost_micros, expires_at)
+            INSERT INTO budget_holds (id, user_id, model_id, day, tokens, cost_micros, expires_at, credits, credit_price)
             VALUES (\(bind: reservation.id), \(bind: reservation.user.description), \(bind: reservation.model.rawValue),
-                    \(bind: reservation.day), \(bind: reservation.tokens), \(bind: reservation.costMicros), \(bind: reservation.expiresAt))
+                    \(bind: reservation.day), \(bind: reservation.tokens), \(bind: reservation.costMicros), \(bind: reservation.expiresAt),
+                    \(bind: reservation.credits), \(bind: try reservation.creditPrice.map(JSONColumn.text)))
             """).run()
     }
 
@@ -29,24 +30,26 @@ extension SpendLedger {
     public func sweep(at now: Date, batch: Int = 500) async throws -> Int {
         let expired = try await database.read { db in
             try await db.raw("""
-                SELECT id, user_id, model_id, day, tokens, cost_micros, expires_at FROM budget_holds
+                SELECT id, user_id, model_id, day, tokens, cost_micros, expires_at, credits, credit_price FROM budget_holds
                 WHERE expires_at <= \(bind: now) ORDER BY expires_at LIMIT \(bind: batch)
                 """).all().map { row in
                 BudgetReservation(
                     id: try row.decode(column: "id", as: String.self), user: try row.decodeUserID(column: "user_id"),
                     model: ModelID(try row.decode(column: "model_id", as: String.self)), day: try row.decode(column: "day", as: String.self),
                     tokens: try row.decode(column: "tokens", as: Int.self), costMicros: try row.decode(column: "cost_micros", as: Int.self),
-                    expiresAt: try row.decode(column: "expires_at", as: Date.self))
+                    expiresAt: try row.decode(column: "expires_at", as: Date.self), credits: try row.decode(column: "credits", as: Int.self),
+                    creditPrice: try row.decode(column: "credit_price", as: String?.self).map { try JSONColumn.decode($0, column: "credit_price") })
             }
         }
-        for hold in expired { try await release(hold) }
+        for hold in expired { try await release(hold, at: now) }
+        try await database.transaction { db in _ = try await CreditWallet.expireLots(at: now, in: db) }
         try await database.write { db in
             try await db.raw("DELETE FROM settled_calls WHERE settled_at < \(bind: now.addingTimeInterval(-2 * OpenCallGate.callLifetime))").run()
         }
         return expired.count
     }
 
-    enum Refusal: Error { case tokens, cost }
+    enum Refusal: Error { case tokens, cost, credits(balance: Int) }
 
     /// Adds `tokens` to the day's hold unless settled plus held tokens would pass `budget`.
     static func holdTokens(_ tokens: Int, of reservation: BudgetReservation, budget: Int, in db: any SQLDatabase) async throws -> Int? {
@@ -73,8 +76,11 @@ extension SpendLedger {
             """).first()?.decode(column: "reserved_micros", as: Int.self)
     }
 
-    static func unhold(_ reservation: BudgetReservation, in db: any SQLDatabase) async throws {
+    static func unhold(_ reservation: BudgetReservation, at now: Date, in db: any SQLDatabase) async throws {
         let user = reservation.user.description
+        if reservation.credits > 0 {
+            try await CreditWallet.release(reservation.credits, call: reservation.id, user: reservation.user, at: now, in: db)
+        }
         if reservation.tokens > 0 {
             try await db.raw("""
                 UPDATE model_usage_daily SET tokens_reserved = CASE WHEN tokens_reserved > \(bind: reservation.tokens)

@@ -12,9 +12,12 @@ public struct QuotaCharge: Sendable, Equatable {
     public let dailyLimit: Int?
     /// Lifetime trial messages allowed when this message is a trial; `nil` when it is not.
     public let trialLimit: Int?
+    /// The plan allowances the message counts against when its plan pays for it.
+    public let planAllowances: [PlanAllowance]
 
-    public init(user: UserID, model: ModelID, day: String, dailyLimit: Int?, trialLimit: Int?) {
+    public init(user: UserID, model: ModelID, day: String, dailyLimit: Int?, trialLimit: Int?, planAllowances: [PlanAllowance] = []) {
         self.user = user
+        self.planAllowances = planAllowances
         self.model = model
         self.day = day
         self.dailyLimit = dailyLimit
@@ -53,10 +56,17 @@ public struct ChargeEvents: Sendable {
     }
 }
 
+/// One of a plan's counters (the day's messages on a model, the period's) and its allowance.
+public struct PlanAllowance: Sendable, Equatable {
+    public let bucket: String
+    public let limit: Int
+}
+
 public enum ConsumeOutcome: Sendable, Equatable {
     case consumed(Consumption)
     case dailyLimitReached
     case trialExhausted
+    case planAllowanceExhausted
 }
 
 /// Daily and trial counters. Every check-and-increment is one conditional upsert, so any number
@@ -71,12 +81,19 @@ public struct QuotaLedger: Sendable {
         if charge.dailyLimit == 0 { return .dailyLimitReached }
         if let trialLimit = charge.trialLimit, trialLimit <= 0 { return .trialExhausted }
         guard charge.trialLimit != nil else {
-            if database.backend == .postgres { return try await consumeInOneStatement(charge, events: events) }
-            return try await database.transaction { db in
-                guard let used = try await Self.incrementDaily(charge, in: db) else { return .dailyLimitReached }
-                try await Self.recordActivity(charge, in: db)
-                let consumption = Consumption(charge: charge, usedToday: used, trialUsed: nil)
-                return .consumed(try await events?.write(consumption, in: db) ?? consumption)
+            if database.backend == .postgres, charge.planAllowances.isEmpty { return try await consumeInOneStatement(charge, events: events) }
+            do {
+                return try await database.transaction { db in
+                    guard let used = try await Self.incrementDaily(charge, in: db) else { return .dailyLimitReached }
+                    for allowance in charge.planAllowances where try await !Self.incrementPlan(allowance, of: charge.user, in: db) {
+                        throw RollBack.planAllowance
+                    }
+                    try await Self.recordActivity(charge, in: db)
+                    let consumption = Consumption(charge: charge, usedToday: used, trialUsed: nil)
+                    return .consumed(try await events?.write(consumption, in: db) ?? consumption)
+                }
+            } catch RollBack.planAllowance {
+                return .planAllowanceExhausted
             }
         }
         // A trial message takes a trial unit and a daily unit together, or neither.
@@ -142,6 +159,12 @@ public struct QuotaLedger: Sendable {
                         AND model_id = \(bind: charge.model.rawValue) AND message_count > 0), '0000-00-00')
                 WHERE user_id = \(bind: charge.user.description) AND model_id = \(bind: charge.model.rawValue) AND messages > 0
                 """).run()
+            for allowance in charge.planAllowances {
+                try await db.raw("""
+                    UPDATE plan_usage SET messages = messages - 1
+                    WHERE user_id = \(bind: charge.user.description) AND bucket = \(bind: allowance.bucket) AND messages > 0
+                    """).run()
+            }
             if consumption.trialUsed != nil {
                 try await db.raw("""
                     UPDATE model_trials SET trial_messages_used = trial_messages_used - 1
@@ -170,7 +193,17 @@ public struct QuotaLedger: Sendable {
         }
     }
 
-    private enum RollBack: Error { case dailyLimit }
+    private enum RollBack: Error { case dailyLimit, planAllowance }
+
+    /// The plan counter plus one unless it reached its allowance.
+    private static func incrementPlan(_ allowance: PlanAllowance, of user: UserID, in db: any SQLDatabase) async throws -> Bool {
+        try await db.raw("""
+            INSERT INTO plan_usage (user_id, bucket, messages) SELECT \(bind: user.description), \(bind: allowance.bucket), 1
+            WHERE \(bind: allowance.limit) >= 1
+            ON CONFLICT (user_id, bucket) DO UPDATE SET messages = plan_usage.messages + 1 WHERE plan_usage.messages < \(bind: allowance.limit)
+            RETURNING messages
+            """).first() != nil
+    }
 
     private static func counts(_ query: SQLRawBuilder) async throws -> [ModelID: Int] {
         var result: [ModelID: Int] = [:]

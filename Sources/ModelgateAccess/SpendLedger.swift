@@ -17,9 +17,16 @@ public struct BudgetReservation: Sendable, Equatable {
     public let costMicros: Int
     /// When a sweep returns the hold if its call has not settled by then.
     public let expiresAt: Date
+    /// Credits held from the user's balance when credits pay for the call (0: they do not).
+    public let credits: Int
+    /// The price the call's credits are settled at: the one in force when it was admitted.
+    public let creditPrice: CreditPrice?
 
-    public init(id: String, user: UserID, model: ModelID, day: String, tokens: Int, costMicros: Int, expiresAt: Date) {
+    public init(id: String, user: UserID, model: ModelID, day: String, tokens: Int, costMicros: Int, expiresAt: Date,
+                credits: Int = 0, creditPrice: CreditPrice? = nil) {
         self.id = id
+        self.credits = credits
+        self.creditPrice = creditPrice
         self.expiresAt = expiresAt
         self.user = user
         self.model = model
@@ -44,6 +51,8 @@ public enum ReserveOutcome: Sendable, Equatable {
     case reserved(BudgetReservation)
     case tokenBudgetExhausted
     case costBudgetExhausted
+    /// The credit balance is smaller than the call's worst case.
+    case creditsInsufficient(balance: Int)
 }
 
 /// What a finished (or cut) call used and cost, to settle against its reservation.
@@ -98,7 +107,7 @@ public struct SpendLedger: Sendable {
     public init(database: Database) { self.database = database }
 
     /// Holds `tokens` and `costMicros` against the budgets that are set, both or neither.
-    public func reserve(_ reservation: BudgetReservation, within limits: BudgetLimits) async throws -> ReserveOutcome {
+    public func reserve(_ reservation: BudgetReservation, within limits: BudgetLimits, at now: Date) async throws -> ReserveOutcome {
         let tokenBudget = limits.dailyTokens.map { ($0, reservation.tokens) }
         let costBudget = limits.dailyCostMicros.map { ($0, reservation.costMicros) }
         do {
@@ -109,6 +118,10 @@ public struct SpendLedger: Sendable {
                 if let (budget, cost) = costBudget, try await Self.holdCost(cost, of: reservation, budget: budget, in: db) == nil {
                     throw Refusal.cost
                 }
+                if reservation.credits > 0,
+                   try await !CreditWallet.hold(reservation.credits, call: reservation.id, user: reservation.user, at: now, in: db) {
+                    throw Refusal.credits(balance: try await CreditWallet.balance(of: reservation.user, in: db))
+                }
                 try await Self.recordHold(reservation, in: db)
                 return .reserved(reservation)
             }
@@ -116,13 +129,15 @@ public struct SpendLedger: Sendable {
             return .tokenBudgetExhausted
         } catch Refusal.cost {
             return .costBudgetExhausted
+        } catch Refusal.credits(let balance) {
+            return .creditsInsufficient(balance: balance)
         }
     }
 
     /// Gives a hold back whole (the call failed before its first token), unless a sweep already did.
-    public func release(_ reservation: BudgetReservation) async throws {
+    public func release(_ reservation: BudgetReservation, at now: Date) async throws {
         try await database.transaction { db in
-            if try await Self.dropHold(reservation.id, in: db) { try await Self.unhold(reservation, in: db) }
+            if try await Self.dropHold(reservation.id, in: db) { try await Self.unhold(reservation, at: now, in: db) }
         }
     }
 
@@ -136,6 +151,10 @@ public struct SpendLedger: Sendable {
         var held = (tokens: 0, costMicros: 0)
         if let reservation = settlement.reservation, try await dropHold(reservation.id, in: db) {
             held = (reservation.tokens, reservation.costMicros)
+            if reservation.credits > 0 {
+                let cost = reservation.creditPrice?.charge(for: settlement.tokens, held: reservation.credits) ?? reservation.credits
+                try await CreditWallet.settle(held: reservation.credits, cost: cost, call: reservation.id, user: reservation.user, at: now, in: db)
+            }
         }
         for statement in settleStatements(settlement, when: "1 = 1", heldTokens: "\(bind: held.tokens)", heldCost: "\(bind: held.costMicros)") {
             try await db.raw(statement).run()
@@ -147,7 +166,8 @@ public struct SpendLedger: Sendable {
     /// transaction.
     /// A call settled before (a retry after a commit whose answer was lost) writes nothing.
     public func settle(_ settlement: CallSettlement, events: [AnalyticsEvent], outbox: AnalyticsOutbox, at now: Date) async throws {
-        guard database.backend == .postgres else {
+        // Credits move through their wallet's statements: one transaction then, on either backend.
+        guard database.backend == .postgres, (settlement.reservation?.credits ?? 0) == 0 else {
             do {
                 return try await database.transaction { db in
                     try await Self.settle(settlement, at: now, in: db)

@@ -82,7 +82,12 @@ public struct StripeClient: Sendable {
     }
 
     public func createProduct(name: String, modelID: String, idempotencyKey: String) async throws -> StripeProduct {
-        try await send(.POST, "/v1/products", form: [("name", name), ("metadata[model_id]", modelID)], idempotencyKey: idempotencyKey)
+        try await createProduct(name: name, metadata: ("model_id", modelID), idempotencyKey: idempotencyKey)
+    }
+
+    /// A product found again by its one metadata entry (`model_id`, `plan_id`, `pack_id`).
+    func createProduct(name: String, metadata: (key: String, value: String), idempotencyKey: String) async throws -> StripeProduct {
+        try await send(.POST, "/v1/products", form: [("name", name), ("metadata[\(metadata.key)]", metadata.value)], idempotencyKey: idempotencyKey)
     }
 
     public func createPrice(product: String, unitAmount: Int, modelID: String, idempotencyKey: String) async throws -> StripePrice {
@@ -109,7 +114,7 @@ public struct StripeClient: Sendable {
         ], idempotencyKey: idempotencyKey)
     }
 
-    private func all<Item: StripeObject>(_ path: String, query: [(String, String)]) async throws -> [Item] {
+    func all<Item: StripeObject>(_ path: String, query: [(String, String)]) async throws -> [Item] {
         var items: [Item] = []
         var after: String?
         repeat {
@@ -122,7 +127,7 @@ public struct StripeClient: Sendable {
         return items
     }
 
-    private func send<Value: Decodable>(
+    func send<Value: Decodable>(
         _ method: HTTPMethod, _ path: String, form: [(String, String)]?, idempotencyKey: String? = nil
     ) async throws -> Value {
         var request = HTTPClientRequest(url: baseURL + path)

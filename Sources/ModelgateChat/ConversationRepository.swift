@@ -148,7 +148,7 @@ public struct ConversationRepository: Sendable {
     public func messages(of id: String, ownedBy user: UserID, limit: Int? = nil, before: Int? = nil) async throws -> [StoredMessage] {
         try await database.read { db in
             let rows = try await db.raw("""
-                SELECT m.id, m.role, m.content, m.model_id, m.payment_kind, m.selection_reason, m.input_tokens, m.cached_input_tokens,
+                SELECT m.id, m.role, m.content, m.model_id, COALESCE(m.payment_source, m.payment_kind) AS payment_kind, m.selection_reason, m.input_tokens, m.cached_input_tokens,
                        m.cache_write_tokens, m.output_tokens, m.reasoning_tokens, m.cost_micros, m.usage_estimated, m.failover_from, m.created_at,
                        m.attachment_ids, m.tool_calls, m.tool_results
                 FROM messages m JOIN conversations c ON c.id = m.conversation_id
@@ -197,17 +197,20 @@ public struct ConversationRepository: Sendable {
             }
             try await Self.insert(exchange.attachments, user: exchange.user, at: now, in: db)
             let tokens = exchange.tokens
+            // The first schema's CHECK on `payment_kind` names three kinds; later ones go to `payment_source`.
+            let laterKind = [.plan, .credits].contains(exchange.payment) ? exchange.payment.rawValue : nil
+            let firstKind = laterKind == nil ? exchange.payment.rawValue : nil
             try await db.raw("""
-                INSERT INTO messages (conversation_id, role, content, model_id, payment_kind, selection_reason, input_tokens,
+                INSERT INTO messages (conversation_id, role, content, model_id, payment_kind, payment_source, selection_reason, input_tokens,
                                       cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_micros, usage_estimated,
                                       failover_from, created_at, attachment_ids, tool_calls, tool_results)
                 VALUES (\(bind: exchange.conversationID), 'user', \(bind: exchange.message), \(bind: exchange.model.rawValue),
-                        \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), \(bind: tokens.inputTokens),
+                        \(bind: firstKind), \(bind: laterKind), \(bind: exchange.reason.rawValue), \(bind: tokens.inputTokens),
                         \(bind: tokens.cachedInputTokens), \(bind: tokens.cacheWriteTokens), NULL, NULL, NULL, \(bind: tokens.estimated),
                         \(bind: exchange.failoverFrom?.rawValue), \(bind: now),
                         \(bind: JSONColumn.encode(exchange.attachments.map(\.id))), NULL, \(bind: JSONColumn.encode(exchange.toolResults))),
                        (\(bind: exchange.conversationID), 'assistant', \(bind: exchange.reply), \(bind: exchange.model.rawValue),
-                        \(bind: exchange.payment.rawValue), \(bind: exchange.reason.rawValue), NULL, NULL, NULL, \(bind: tokens.outputTokens),
+                        \(bind: firstKind), \(bind: laterKind), \(bind: exchange.reason.rawValue), NULL, NULL, NULL, \(bind: tokens.outputTokens),
                         \(bind: tokens.reasoningTokens), \(bind: exchange.costMicros), \(bind: tokens.estimated),
                         \(bind: exchange.failoverFrom?.rawValue), \(bind: now),
                         NULL, \(bind: JSONColumn.encode(exchange.toolCalls)), NULL)

@@ -1,6 +1,12 @@
+import Foundation
+
 /// How a message on a model is paid for, stored with the message.
 public enum PaymentKind: String, Sendable, Codable {
     case free, entitled, trial
+    /// Within the allowance of the user's subscription plan.
+    case plan
+    /// Paid from the user's credit balance.
+    case credits
     /// A background call charged to the API key's task budget, never to an end user (not stored as a turn).
     case task
 }
@@ -12,22 +18,93 @@ public enum AccessDecision: Sendable, Equatable {
     case locked(priceCents: Int?)
     /// Premium, not bought, and every trial message spent.
     case trialExhausted(priceCents: Int?)
+    /// The plan that covers the model has no messages left for it (today or this period).
+    case planAllowanceExhausted(plan: String, resetAt: Date, retryAfterSeconds: Int)
+    /// The plan that covers the model is past due beyond its grace period.
+    case planPastDue(plan: String)
+    /// Credits would pay, but the balance is smaller than a message's worst case.
+    case creditsInsufficient(needed: Int, balance: Int)
+}
+
+/// The user's plan as it bears on one model: a subscription whose plan covers it, and how much of
+/// the plan's allowance is used (unknown at admission: the charge checks it atomically).
+public struct PlanAccess: Sendable, Equatable {
+    public let plan: Plan
+    public let subscription: Subscription
+    public let standing: PlanStanding
+    public let usedToday: Int?
+    public let usedInPeriod: Int?
+    /// When it was read: the allowance's reset is counted from here.
+    public let at: Date
+
+    public init(plan: Plan, subscription: Subscription, standing: PlanStanding, usedToday: Int? = nil, usedInPeriod: Int? = nil, at: Date) {
+        self.plan = plan
+        self.subscription = subscription
+        self.standing = standing
+        self.usedToday = usedToday
+        self.usedInPeriod = usedInPeriod
+        self.at = at
+    }
+
+    /// False only when a count is known to be at its allowance.
+    var hasAllowance: Bool {
+        !(plan.messagesPerDay.map { usedToday ?? 0 >= $0 && usedToday != nil } ?? false)
+            && !(plan.messagesPerPeriod.map { usedInPeriod ?? 0 >= $0 && usedInPeriod != nil } ?? false)
+    }
+
+    /// What is left today and this period, as far as the plan sets allowances.
+    public var remainingToday: Int? { plan.messagesPerDay.map { max(0, $0 - (usedToday ?? 0)) } }
+    public var remainingInPeriod: Int? { plan.messagesPerPeriod.map { max(0, $0 - (usedInPeriod ?? 0)) } }
+
+    /// The refusal once the allowance ran out: the day's, or else the period's, end.
+    public func exhausted(day: QuotaDay) -> AccessDecision {
+        let dayIsOut = plan.messagesPerDay.map { (usedToday ?? 0) >= $0 } ?? false
+        let resetAt = dayIsOut ? day.resetAt : subscription.periodEnd
+        return .planAllowanceExhausted(plan: plan.name, resetAt: resetAt, retryAfterSeconds: max(1, Int(resetAt.timeIntervalSince(at).rounded(.up))))
+    }
+}
+
+/// Credits as they bear on one model: its price, and the balance when it was read.
+public struct CreditAccess: Sendable, Equatable {
+    public let price: CreditPrice
+    /// `nil` at admission: the hold checks it atomically.
+    public let balance: Int?
+
+    public init(price: CreditPrice, balance: Int?) {
+        self.price = price
+        self.balance = balance
+    }
 }
 
 public enum AccessPolicy {
     public static func decide(model: AIModel, entitled: Bool, trialMessagesUsed: Int) -> AccessDecision {
+        decide(model: model, entitled: entitled, trialMessagesUsed: trialMessagesUsed, plan: nil, credits: nil).decision
+    }
+
+    /// What may pay for a message, in the order tried: a purchase or grant, the plan's allowance, a
+    /// free model's limit, credits, a trial. The decision is the first of them, or why none may.
+    public static func decide(model: AIModel, entitled: Bool, trialMessagesUsed: Int, plan: PlanAccess?, credits: CreditAccess?,
+                              day: QuotaDay? = nil) -> (decision: AccessDecision, sources: [PaymentKind]) {
+        var sources: [PaymentKind] = []
+        let creditsMayPay = credits.map { $0.balance.map { balance in balance > 0 } ?? true } ?? false
         switch model.tier {
         case .free:
-            return .allowed(.free)
+            sources = [.free] + (credits != nil ? [.credits] : [])
         case .premium where entitled:
-            return .allowed(.entitled)
-        case .premium where trialMessagesUsed < model.trialMessagesAllowed:
-            return .allowed(.trial)
-        case .premium where model.trialMessagesAllowed > 0:
-            return .trialExhausted(priceCents: model.priceCents)
+            sources = [.entitled]
         case .premium:
-            return .locked(priceCents: model.priceCents)
+            if let plan, plan.standing == .active, plan.hasAllowance { sources.append(.plan) }
+            if creditsMayPay { sources.append(.credits) }
+            if trialMessagesUsed < model.trialMessagesAllowed { sources.append(.trial) }
         }
+        if let first = sources.first { return (.allowed(first), sources) }
+        if let plan, plan.standing == .pastDue { return (.planPastDue(plan: plan.plan.name), []) }
+        if let plan, plan.standing == .active, let day { return (plan.exhausted(day: day), []) }
+        if let credits, let balance = credits.balance {
+            return (.creditsInsufficient(needed: credits.price.typicalMessage, balance: balance), [])
+        }
+        if model.trialMessagesAllowed > 0 { return (.trialExhausted(priceCents: model.priceCents), []) }
+        return (.locked(priceCents: model.priceCents), [])
     }
 
     /// The error a refused decision becomes.
@@ -36,6 +113,9 @@ public enum AccessPolicy {
         case .allowed: nil
         case .locked(let price): .modelLocked(model, priceCents: price)
         case .trialExhausted(let price): .trialExhausted(model, priceCents: price)
+        case .planAllowanceExhausted(let plan, let resetAt, let seconds): .planAllowanceExhausted(model, plan: plan, resetAt: resetAt, retryAfterSeconds: seconds)
+        case .planPastDue(let plan): .planPastDue(model, plan: plan)
+        case .creditsInsufficient(let needed, let balance): .creditsInsufficient(model, needed: needed, balance: balance)
         }
     }
 }
@@ -89,6 +169,9 @@ public struct AccessQuote: Sendable, Equatable {
         case trialExhausted = "trial_exhausted"
         case rateLimited = "rate_limited"
         case tokenBudgetExhausted = "token_budget_exhausted"
+        case planAllowanceExhausted = "plan_allowance_exhausted"
+        case planPastDue = "plan_past_due"
+        case creditsInsufficient = "credits_insufficient"
     }
 
     public let model: AIModel
@@ -100,9 +183,15 @@ public struct AccessQuote: Sendable, Equatable {
     /// This model's tokens and the user's spend today, against their budgets.
     public let tokens: BudgetUsage
     public let costMicros: BudgetUsage
+    /// The plan that covers the model, if any, and the user's credits where credits pay for it.
+    public let plan: PlanAccess?
+    public let credits: CreditAccess?
+    /// What may pay for the message, in the order admission tries them.
+    public let sources: [PaymentKind]
 
     public init(model: AIModel, entitled: Bool, trialMessagesUsed: Int, usedToday: Int, day: QuotaDay,
-                tokens: BudgetUsage = BudgetUsage(used: 0, limit: nil), costMicros: BudgetUsage = BudgetUsage(used: 0, limit: nil)) {
+                tokens: BudgetUsage = BudgetUsage(used: 0, limit: nil), costMicros: BudgetUsage = BudgetUsage(used: 0, limit: nil),
+                plan: PlanAccess? = nil, credits: CreditAccess? = nil) {
         self.model = model
         self.entitled = entitled
         self.trialMessagesUsed = trialMessagesUsed
@@ -110,13 +199,18 @@ public struct AccessQuote: Sendable, Equatable {
         self.day = day
         self.tokens = tokens
         self.costMicros = costMicros
-        decision = AccessPolicy.decide(model: model, entitled: entitled, trialMessagesUsed: trialMessagesUsed)
+        self.plan = plan
+        self.credits = credits
+        (decision, sources) = AccessPolicy.decide(model: model, entitled: entitled, trialMessagesUsed: trialMessagesUsed, plan: plan, credits: credits, day: day)
     }
 
     public var outcome: Outcome {
         switch decision {
         case .locked: .modelLocked
         case .trialExhausted: .trialExhausted
+        case .planAllowanceExhausted: .planAllowanceExhausted
+        case .planPastDue: .planPastDue
+        case .creditsInsufficient: .creditsInsufficient
         case .allowed where model.dailyLimit.map({ usedToday >= $0 }) == true: .rateLimited
         case .allowed where tokens.isSpent || (model.prices != nil && costMicros.isSpent): .tokenBudgetExhausted
         case .allowed: .allowed
@@ -126,8 +220,8 @@ public struct AccessQuote: Sendable, Equatable {
     /// The error a refused message becomes (a daily limit is refused by the ledger's charge).
     public var refusal: ModelgateError? { AccessPolicy.refusal(decision, model: model.id) }
 
-    /// Free, or premium and bought or granted: what a saved default or coach override needs.
-    public var isUnlocked: Bool { model.tier == .free || entitled }
+    /// Free, or premium and bought, granted or in an active plan: what a saved default or coach override needs.
+    public var isUnlocked: Bool { model.tier == .free || entitled || plan?.standing == .active }
 
     /// Premium only: whether the user owns it.
     public var purchased: Bool? { model.tier == .premium ? entitled : nil }

@@ -33,13 +33,15 @@ public struct AIModel: Sendable, Equatable, Codable {
     public var prices: TokenPrices? = nil
     /// Tokens (prompt and reply) one user may use on this model per local day; `nil`: no budget.
     public var dailyTokenBudget: Int? = nil
+    /// What a message costs in credits; `nil`: credits do not pay for it.
+    public var creditPrice: CreditPrice? = nil
 
     /// The daily limit that applies: the model's own, else the free-model default; `nil` is unlimited.
     public var dailyLimit: Int? { dailyMessageLimit ?? inheritedDailyLimit }
 
     enum CodingKeys: String, CodingKey {
         case id, provider, providerModelID, displayName, description, enabled, tier, priceCents, stripeProductID, stripePriceID
-        case metadata, dailyMessageLimit, trialMessagesAllowed, sortOrder, prices, dailyTokenBudget
+        case metadata, dailyMessageLimit, trialMessagesAllowed, sortOrder, prices, dailyTokenBudget, creditPrice
     }
 
     public init(
@@ -79,10 +81,12 @@ public struct CatalogSnapshot: Sendable {
     public let userDailyCostBudgetMicros: Int?
     /// Each model's stand-ins, in the order they are tried.
     public let standIns: [ModelID: [StandIn]]
+    /// The subscription plans, retired ones included (their subscribers keep them).
+    public let plans: [Plan]
     private let byID: [ModelID: AIModel]
 
     public init(models: [AIModel], systemDefaultID: ModelID, version: Int64 = 0, freeDailyLimit: Int? = nil, userDailyCostBudgetMicros: Int? = nil,
-                standIns: [ModelID: [StandIn]] = [:]) {
+                standIns: [ModelID: [StandIn]] = [:], plans: [Plan] = []) {
         let models = models.map { model in
             var model = model
             model.inheritedDailyLimit = model.tier == .free ? freeDailyLimit : nil
@@ -94,9 +98,11 @@ public struct CatalogSnapshot: Sendable {
         self.freeDailyLimit = freeDailyLimit
         self.userDailyCostBudgetMicros = userDailyCostBudgetMicros
         self.standIns = standIns
+        self.plans = plans
         self.byID = Dictionary(models.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     public func model(_ id: ModelID) -> AIModel? { byID[id] }
+    public func plan(_ id: PlanID) -> Plan? { plans.first { $0.id == id } }
     public var enabledModels: [AIModel] { models.filter(\.enabled) }
 }

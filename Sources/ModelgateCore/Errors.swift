@@ -38,6 +38,12 @@ public enum ModelgateError: Error, Sendable, Equatable {
     /// The user's tokens on this model, or dollars across models, of their local day are spent (or
     /// held by calls still streaming) so that this call's worst case does not fit.
     case tokenBudgetExhausted(ModelID, budget: SpendBudget, limit: Int, resetAt: Date, retryAfterSeconds: Int)
+    /// The credit balance cannot hold this call's worst case (`needed` credits).
+    case creditsInsufficient(ModelID, needed: Int, balance: Int)
+    /// The plan's messages for this model (today) or for the period are used up.
+    case planAllowanceExhausted(ModelID, plan: String, resetAt: Date, retryAfterSeconds: Int)
+    /// The plan's payment failed and its grace period is over: it unlocks again once an invoice is paid.
+    case planPastDue(ModelID, plan: String)
     case unknownPersona(PersonaID)
     case invalidTimeZone(String)
     case noModelAvailable

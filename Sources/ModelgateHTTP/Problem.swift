@@ -62,6 +62,7 @@ public struct OpenAIError {
     public var envelope: JSONValue {
         let type: String = switch problem.status.code {
         case 401: "authentication_error"
+        case 402: "insufficient_quota"
         case 403: "permission_error"
         case 404: "not_found_error"
         case 429: "rate_limit_error"

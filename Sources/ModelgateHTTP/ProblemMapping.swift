@@ -113,6 +113,8 @@ extension Problem {
                       extra: ["modelId": .string(model.rawValue), "budget": .string(budget.rawValue), "limit": .number(Double(limit)),
                               "resetAt": .string(ISO8601.string(resetAt))],
                       headers: [.retryAfter: String(seconds), .shouldRetry: "false"])
+        case .creditsInsufficient, .planAllowanceExhausted, .planPastDue:
+            self.init(paidAccess: error)
         case .unknownPersona(let persona):
             self.init(status: .unprocessableContent, code: "unknown_persona", title: "Unknown persona",
                       detail: "There is no persona '\(persona)'.", extra: ["personaId": .string(persona.rawValue)])

@@ -8,6 +8,7 @@ import Prometheus
 public final class ModelgateMetrics: Sendable {
     public enum QuotaOutcome: String, Sendable, CaseIterable {
         case allowed, trial, locked, rateLimited = "rate_limited", trialExhausted = "trial_exhausted", tokenBudgetExhausted = "token_budget_exhausted"
+        case planAllowanceExhausted = "plan_allowance_exhausted", creditsInsufficient = "credits_insufficient"
     }
     public enum WebhookOutcome: String, Sendable, CaseIterable { case granted, duplicate, badSignature = "bad_signature", failed, ignored, refunded, disputed, refused }
     /// Where a premium model was asked for without access.

@@ -23,6 +23,8 @@ public struct Dependencies: Sendable {
     public var keyDefaults = ApiKeyLimits()
     /// Per-user abuse limits on chat and checkout.
     public var userLimits = UserLimits()
+    /// How long a plan whose payment failed keeps its models unlocked.
+    public var planGrace: TimeInterval = 3 * 86_400
     /// Draining on the shutdown signal, with its grace period for open streams.
     public var shutdown = ShutdownState()
     public var providers: ProviderRouter
@@ -79,9 +81,10 @@ public struct Services: Sendable {
         let spend = SpendLedger(database: database)
         access = ModelAccessService(
             cache: cache, entitlements: EntitlementRepository(database: database), ledger: QuotaLedger(database: database), spend: spend,
+            paid: PaidAccessReader(database: database),
             outbox: AnalyticsOutbox(makeID: dependencies.makeID), metrics: dependencies.metrics, clock: dependencies.clock,
             makeID: dependencies.makeID, keys: TaskBudgetLedger(database: database), configuredProviders: Set(Provider.allCases.filter(dependencies.providers.isAvailable)),
-            modelSelection: dependencies.features.modelSelection)
+            modelSelection: dependencies.features.modelSelection, planGrace: dependencies.planGrace)
         dependencies.metrics.register(models: cache.catalog.models)
         shutdown = dependencies.shutdown
         limits = UserLimitGuard(

@@ -16,9 +16,11 @@ public struct CatalogRepository: Sendable {
     public static func snapshot(in db: any SQLDatabase) async throws -> CatalogSnapshot {
         let rows = try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM ai_models").all()
         let prices = try await PriceHistory.current(in: db)
+        let creditPrices = try await PaidCatalog.creditPrices(in: db)
         let models = try rows.map(Self.decodeModel).map { model in
             var model = model
             model.prices = prices[model.id]
+            model.creditPrice = creditPrices[model.id]
             return model
         }
         guard let settings = try await db.raw("""
@@ -32,7 +34,7 @@ public struct CatalogRepository: Sendable {
             version: Int64(try settings.decode(column: "version", as: Int.self)),
             freeDailyLimit: try settings.decode(column: "free_daily_limit", as: Int?.self),
             userDailyCostBudgetMicros: try settings.decode(column: "user_daily_cost_budget_micros", as: Int?.self),
-            standIns: try await StandIns.groups(in: db))
+            standIns: try await StandIns.groups(in: db), plans: try await PaidCatalog.plans(in: db))
     }
 
     /// Every price `model` had, newest first.

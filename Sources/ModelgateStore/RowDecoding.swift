@@ -41,6 +41,11 @@ extension SQLRow {
 
 /// JSON text columns (lists of ids, tool calls, tool results).
 public enum JSONColumn {
+    /// One value as JSON text.
+    public static func text<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+    }
+
     public static func encode<T: Encodable>(_ values: [T]) -> String? {
         values.isEmpty ? nil : (try? JSONEncoder().encode(values)).map { String(decoding: $0, as: UTF8.self) }
     }

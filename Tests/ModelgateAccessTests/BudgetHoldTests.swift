@@ -42,18 +42,18 @@ import Testing
             _ = try await ProfileRepository(database: database).findOrCreate(user, email: "holds@example.com", at: now)
             let ledger = SpendLedger(database: database)
             let first = hold("call-a", user, tokens: 1_000)
-            #expect(try await ledger.reserve(first, within: budget) == .reserved(first))
-            #expect(try await ledger.reserve(hold("call-b", user, tokens: 1), within: budget) == .tokenBudgetExhausted)
+            #expect(try await ledger.reserve(first, within: budget, at: now) == .reserved(first))
+            #expect(try await ledger.reserve(hold("call-b", user, tokens: 1), within: budget, at: now) == .tokenBudgetExhausted)
 
             // Not expired yet: the sweep leaves it, and it still refuses.
             #expect(try await ledger.sweep(at: now.addingTimeInterval(60)) == 0)
-            #expect(try await ledger.reserve(hold("call-c", user, tokens: 1), within: budget) == .tokenBudgetExhausted)
+            #expect(try await ledger.reserve(hold("call-c", user, tokens: 1), within: budget, at: now) == .tokenBudgetExhausted)
 
             // Its call never settled: once expired the sweep returns it, once, and the budget is free.
             #expect(try await ledger.sweep(at: now.addingTimeInterval(OpenCallGate.callLifetime + 1)) == 1)
             #expect(try await ledger.sweep(at: now.addingTimeInterval(OpenCallGate.callLifetime + 2)) == 0)
             let next = hold("call-d", user, tokens: 900)
-            #expect(try await ledger.reserve(next, within: budget) == .reserved(next))
+            #expect(try await ledger.reserve(next, within: budget, at: now) == .reserved(next))
 
             // The first call's settlement lands late, and again: its cost is booked once, and the hold
             // the sweep returned is not taken off a second time (the next call still holds 900).

@@ -183,7 +183,7 @@ extension SettingsPage {
         if let quality = model.metadata["quality"]?.stringValue { parts.append(quality) }
         if model.isSystemDefault { parts.append("system default") }
         switch model.access {
-        case .modelLocked, .trialExhausted: parts.append("locked")
+        case .modelLocked, .trialExhausted, .planPastDue, .creditsInsufficient, .planAllowanceExhausted: parts.append("locked")
         case .allowed, .rateLimited, .tokenBudgetExhausted: if model.purchased == false { parts.append("buy to make default") }
         }
         return parts.joined(separator: " · ")

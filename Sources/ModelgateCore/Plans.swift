@@ -1,0 +1,132 @@
+import Foundation
+
+/// A subscription plan's id, e.g. `pro`.
+public struct PlanID: StringIdentifier {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+}
+
+public enum BillingInterval: String, Sendable, Codable, CaseIterable {
+    case month, year
+}
+
+/// A plan an admin sells by subscription: what it unlocks and how much of it.
+public struct Plan: Sendable, Equatable, Codable {
+    public var id: PlanID
+    public var name: String
+    public var interval: BillingInterval
+    public var priceCents: Int
+    /// Every premium model, now and later; otherwise `models` only.
+    public var unlocksAllPremium: Bool
+    public var models: [ModelID]
+    /// Messages per model and local day the plan pays for; `nil`: no daily allowance.
+    public var messagesPerDay: Int?
+    /// Messages per billing period the plan pays for, across its models; `nil`: no period allowance.
+    public var messagesPerPeriod: Int?
+    /// Days of a free trial a new subscriber gets before the first payment.
+    public var trialDays: Int?
+    public var active: Bool
+    public var stripeProductID: String?
+    public var stripePriceID: String?
+
+    public init(id: PlanID, name: String, interval: BillingInterval, priceCents: Int, unlocksAllPremium: Bool, models: [ModelID] = [],
+                messagesPerDay: Int? = nil, messagesPerPeriod: Int? = nil, trialDays: Int? = nil, active: Bool = true,
+                stripeProductID: String? = nil, stripePriceID: String? = nil) {
+        self.id = id
+        self.name = name
+        self.interval = interval
+        self.priceCents = priceCents
+        self.unlocksAllPremium = unlocksAllPremium
+        self.models = models
+        self.messagesPerDay = messagesPerDay
+        self.messagesPerPeriod = messagesPerPeriod
+        self.trialDays = trialDays
+        self.active = active
+        self.stripeProductID = stripeProductID
+        self.stripePriceID = stripePriceID
+    }
+
+    /// Whether the plan pays for messages to `model` (free models need no plan).
+    public func covers(_ model: AIModel) -> Bool {
+        model.tier == .premium && (unlocksAllPremium || models.contains(model.id))
+    }
+
+    /// The problems of an admin's plan; none when it can be sold.
+    public var problems: [FieldError] {
+        var errors: [FieldError] = []
+        if name.trimmingCharacters(in: .whitespaces).isEmpty { errors.append(FieldError("name", "must not be empty")) }
+        if priceCents <= 0 { errors.append(FieldError("priceCents", "must be greater than 0")) }
+        if !unlocksAllPremium, models.isEmpty { errors.append(FieldError("models", "name at least one model, or set unlocksAllPremium")) }
+        for (field, value) in [("messagesPerDay", messagesPerDay), ("messagesPerPeriod", messagesPerPeriod), ("trialDays", trialDays)] {
+            if let value, value <= 0 { errors.append(FieldError(field, "must be greater than 0 (empty means none)")) }
+        }
+        if let trialDays, trialDays > 730 { errors.append(FieldError("trialDays", "must be at most 730")) }
+        return errors
+    }
+}
+
+/// A Stripe subscription's status, as Stripe names it.
+public enum SubscriptionStatus: String, Sendable, Codable, CaseIterable {
+    case trialing, active, pastDue = "past_due", unpaid, canceled, incomplete, incompleteExpired = "incomplete_expired", paused
+}
+
+/// Where a subscription was sold.
+public enum SubscriptionSource: String, Sendable, Codable {
+    case stripe
+    /// An app store, reported by the app's backend.
+    case store
+}
+
+/// A user's subscription to a plan, as Modelgate last learned it.
+public struct Subscription: Sendable, Equatable, Codable {
+    public let id: String
+    public let user: UserID
+    public let plan: PlanID
+    public let source: SubscriptionSource
+    public let status: SubscriptionStatus
+    public let periodStart: Date
+    public let periodEnd: Date
+    public let cancelAtPeriodEnd: Bool
+    /// When the payment first failed (the grace period counts from here).
+    public let pastDueSince: Date?
+
+    public init(id: String, user: UserID, plan: PlanID, source: SubscriptionSource, status: SubscriptionStatus, periodStart: Date, periodEnd: Date,
+                cancelAtPeriodEnd: Bool, pastDueSince: Date?) {
+        self.id = id
+        self.user = user
+        self.plan = plan
+        self.source = source
+        self.status = status
+        self.periodStart = periodStart
+        self.periodEnd = periodEnd
+        self.cancelAtPeriodEnd = cancelAtPeriodEnd
+        self.pastDueSince = pastDueSince
+    }
+
+    /// What the subscription gives at `now`, with `grace` after a failed payment.
+    public func standing(at now: Date, grace: TimeInterval) -> PlanStanding {
+        switch status {
+        case .trialing, .active:
+            // A renewal's invoice arrives just after the period ends: the grace covers that gap too,
+            // unless the plan was cancelled (then access ends with the period).
+            let end = cancelAtPeriodEnd ? periodEnd : periodEnd.addingTimeInterval(grace)
+            return now < end ? .active : .ended
+        case .pastDue:
+            return now < (pastDueSince ?? now).addingTimeInterval(grace) ? .active : .pastDue
+        case .unpaid:
+            return .pastDue
+        case .canceled, .incomplete, .incompleteExpired, .paused:
+            return .ended
+        }
+    }
+}
+
+/// What a subscription gives right now.
+public enum PlanStanding: String, Sendable, Equatable, Codable {
+    /// Its models are unlocked within its allowances.
+    case active
+    /// A payment failed and the grace period is over: locked until an invoice is paid.
+    case pastDue = "past_due"
+    /// Cancelled, expired or never paid: it gives nothing.
+    case ended
+}
