@@ -114,6 +114,14 @@ public enum CreditWallet {
 
     /// The balance changes by `amount`; the wallet row is made on the first deposit.
     private static func change(by amount: Int, user: UserID, at now: Date, in db: any SQLDatabase) async throws {
+        guard amount >= 0 else {
+            // SQLite checks the row an upsert would insert before it sees the conflict: a negative
+            // change is an update of the existing wallet.
+            try await db.raw("""
+                UPDATE credit_wallets SET balance = balance + \(bind: amount), updated_at = \(bind: now) WHERE user_id = \(bind: user.description)
+                """).run()
+            return
+        }
         try await db.raw("""
             INSERT INTO credit_wallets (user_id, balance, updated_at) VALUES (\(bind: user.description), \(bind: amount), \(bind: now))
             ON CONFLICT (user_id) DO UPDATE SET balance = credit_wallets.balance + excluded.balance, updated_at = excluded.updated_at

@@ -10,7 +10,7 @@ public struct PaidAccessReader: Sendable {
 
     public init(database: Database) { self.database = database }
 
-    static let subscriptionColumns = "id, user_id, plan_id, source, status, period_start, period_end, cancel_at_period_end, past_due_since"
+    static let subscriptionColumns = PaidAccessColumns.subscription
 
     /// The user's subscriptions and credit balance in one statement (the model lists read it on every call).
     func subscriptionsAndBalance(of user: UserID) async throws -> (subscriptions: [Subscription], balance: Int) {
@@ -35,7 +35,14 @@ public struct PaidAccessReader: Sendable {
         }
     }
 
-    static func decodeSubscription(_ row: any SQLRow) throws -> Subscription {
+    static func decodeSubscription(_ row: any SQLRow) throws -> Subscription { try PaidAccessColumns.decodeSubscription(row) }
+}
+
+/// How a subscription row is read, by Access and by Billing alike.
+public enum PaidAccessColumns {
+    public static let subscription = "id, user_id, plan_id, source, status, period_start, period_end, cancel_at_period_end, past_due_since"
+
+    public static func decodeSubscription(_ row: any SQLRow) throws -> Subscription {
         Subscription(
             id: try row.decode(column: "id", as: String.self), user: try row.decodeUserID(column: "user_id"),
             plan: PlanID(try row.decode(column: "plan_id", as: String.self)), source: try row.decodeEnum(column: "source", as: SubscriptionSource.self),
@@ -44,6 +51,9 @@ public struct PaidAccessReader: Sendable {
             cancelAtPeriodEnd: try row.decode(column: "cancel_at_period_end", as: Bool.self),
             pastDueSince: try row.decode(column: "past_due_since", as: Date?.self))
     }
+}
+
+extension PaidAccessReader {
 
     /// The user's messages counted in each of `buckets`.
     func planUsage(of user: UserID, buckets: [String]) async throws -> [String: Int] {

@@ -100,6 +100,11 @@ public struct UserModelsService: Sendable {
         return (access.catalog.model(id), entitled)
     }
 
+    /// A checkout of a plan or a credit pack counts against the same hourly checkout limit.
+    public func admitPaidCheckout(for profile: Profile) async throws {
+        try await limits.admitCheckout(profile.id)
+    }
+
     func changeTimeZone(to identifier: String, for profile: Profile) async throws -> UserTimeZone {
         let zone = try profile.timeZone.changing(to: identifier, at: clock.now())
         try await profiles.setTimeZone(zone, for: profile.id, at: clock.now())

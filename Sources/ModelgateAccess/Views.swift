@@ -1,3 +1,4 @@
+import Foundation
 import ModelgateCore
 import ModelgateHTTP
 
@@ -62,8 +63,15 @@ public struct ModelView: Encodable, Sendable {
     public let purchased: Bool?
     public let usageToday: UsageView?
     public let trialMessagesRemaining: Int?
-    /// What a message to it would get now: `allowed`, `model_locked`, `trial_exhausted` or `rate_limited`.
+    /// What a message to it would get now: `allowed`, `model_locked`, `trial_exhausted`, `rate_limited`, … .
     public let access: AccessQuote.Outcome
+    /// What would pay for a message now: `free`, `entitled`, `plan`, `credits` or `trial`; `null` when refused.
+    public let paidBy: PaymentKind?
+    /// Its price in credits, when credits pay for it, and what a short message costs in them.
+    public let creditPrice: CreditPrice?
+    public let creditsPerMessage: Int?
+    /// The plan that covers it, with what is left of its allowances.
+    public let plan: PlanAllowanceView?
 
     public init(_ model: AIModel, systemDefault: ModelID, quote: AccessQuote, available: Bool) {
         id = model.id
@@ -85,6 +93,30 @@ public struct ModelView: Encodable, Sendable {
         usageToday = counted ? UsageView(quote.usage) : nil
         trialMessagesRemaining = quote.trialMessagesRemaining
         access = quote.outcome
+        paidBy = quote.sources.first
+        creditPrice = model.creditPrice
+        creditsPerMessage = model.creditPrice?.typicalMessage
+        plan = quote.plan.map(PlanAllowanceView.init)
+    }
+}
+
+/// A plan's allowance on one model as the model lists show it.
+public struct PlanAllowanceView: Encodable, Sendable {
+    public let planId: PlanID
+    public let name: String
+    /// `active`, or `past_due` (locked until an invoice is paid).
+    public let standing: PlanStanding
+    public let messagesLeftToday: Int?
+    public let messagesLeftInPeriod: Int?
+    public let periodEnd: Date
+
+    init(_ access: PlanAccess) {
+        planId = access.plan.id
+        name = access.plan.name
+        standing = access.standing
+        messagesLeftToday = access.remainingToday
+        messagesLeftInPeriod = access.remainingInPeriod
+        periodEnd = access.subscription.periodEnd
     }
 }
 

@@ -27,6 +27,8 @@ struct AdminModelView: Encodable, Sendable {
     /// Provider list prices in micro-dollars per million tokens, in force now.
     let prices: Nullable<TokenPrices>
     let dailyTokenBudget: Nullable<Int>
+    /// What a message costs in credits; `null`: credits do not pay for it.
+    let creditPrice: Nullable<CreditPrice>
     let isSystemDefault: Bool
     let messagesToday: Int?
 
@@ -47,6 +49,7 @@ struct AdminModelView: Encodable, Sendable {
         metadata = model.metadata
         prices = Nullable(model.prices)
         dailyTokenBudget = Nullable(model.dailyTokenBudget)
+        creditPrice = Nullable(model.creditPrice)
         isSystemDefault = model.id == systemDefault
         self.messagesToday = messagesToday
     }

@@ -39,6 +39,8 @@ public enum WebhookOutcome: String, Sendable {
 public struct WebhookResult: Sendable {
     public let outcome: WebhookOutcome
     public let bookings: [RevenueBooking]
+    /// Subscription revenue booked: the cents of each invoice paid, by plan.
+    public var invoiceCents: [(plan: PlanID, cents: Int)] = []
 }
 
 /// Checkout and the webhook that turns paid sessions into entitlements and refunds into revocations.
@@ -95,14 +97,26 @@ public struct PurchaseService: Sendable {
         guard let event = StripeEvent(payload) else {
             throw ModelgateError.invalidBody(field: "body", reason: "is not a Stripe event")
         }
+        // An event is a trigger, not the state: the subscription is read from Stripe as it is now,
+        // before the transaction (no database lock waits on the network). Unreachable, the event's
+        // own object is used, ordered by the event's time.
+        var fetched: StripeSubscription?
+        if let id = event.subscriptionID, event.type.hasPrefix("customer.subscription.") || event.type.hasPrefix("invoice.")
+            || event.string("mode") == "subscription" {
+            fetched = try? await stripe?.subscription(id)
+        }
         let now = clock.now()
-        return try await database.transaction { db in
+        let plans = try await CatalogRepository(database: database).snapshot().plans
+        return try await database.transaction { [fetched] db in
             guard try await PurchaseRepository.markProcessed(eventID: event.id, type: event.type, at: now, in: db) else {
                 return WebhookResult(outcome: .duplicate, bookings: [])
             }
-            let handler = WebhookHandler(event: event, now: now, outbox: AnalyticsOutbox(makeID: makeID), db: db)
+            var handler = WebhookHandler(event: event, now: now, outbox: AnalyticsOutbox(makeID: makeID), db: db)
+            handler.fetched = fetched
+            handler.plans = plans
             let outcome = try await handler.apply()
-            return WebhookResult(outcome: outcome, bookings: handler.bookings.all)
+            return WebhookResult(outcome: outcome, bookings: handler.bookings.all,
+                                 invoiceCents: handler.bookings.invoices.map { ($0.plan, $0.amountCents) })
         }
     }
 
@@ -121,6 +135,8 @@ struct StripeEvent: Sendable {
     let id: String
     let type: String
     let object: [String: JSONValue]
+    /// When Stripe made the event (seconds); orders states that come from events, not fetches.
+    let created: Int
 
     init?(_ payload: Data) {
         guard case .object(let root)? = try? JSONDecoder().decode(JSONValue.self, from: payload),
@@ -129,9 +145,15 @@ struct StripeEvent: Sendable {
         self.id = id
         self.type = type
         self.object = object
+        if case .number(let seconds)? = root["created"] { created = Int(seconds) } else { created = 0 }
     }
 
     func string(_ key: String) -> String? { object[key]?.stringValue }
+    /// The subscription an event is about: the object itself, an invoice's (either API shape), a session's.
+    var subscriptionID: String? {
+        if string("object") == "subscription" { return string("id") }
+        return object["parent"]?["subscription_details"]?["subscription"]?.stringValue ?? string("subscription")
+    }
     func metadata(_ key: String) -> String? { object["metadata"]?[key]?.stringValue }
     func int(_ key: String) -> Int? {
         if case .number(let value)? = object[key] { return Int(exactly: value) }

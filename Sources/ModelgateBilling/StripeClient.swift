@@ -36,6 +36,11 @@ public struct StripePrice: StripeObject, Equatable {
     public let currency: String
     public let product: String
     public let unit_amount: Int?
+    public let recurring: Recurring?
+
+    public struct Recurring: Decodable, Sendable, Equatable {
+        public let interval: String
+    }
 }
 
 public struct StripeCheckoutSession: Decodable, Sendable, Equatable {
@@ -91,8 +96,12 @@ public struct StripeClient: Sendable {
     }
 
     public func createPrice(product: String, unitAmount: Int, modelID: String, idempotencyKey: String) async throws -> StripePrice {
+        try await createOneTimePrice(product: product, unitAmount: unitAmount, metadata: ("model_id", modelID), idempotencyKey: idempotencyKey)
+    }
+
+    func createOneTimePrice(product: String, unitAmount: Int, metadata: (key: String, value: String), idempotencyKey: String) async throws -> StripePrice {
         try await send(.POST, "/v1/prices", form: [
-            ("product", product), ("unit_amount", String(unitAmount)), ("currency", "usd"), ("metadata[model_id]", modelID),
+            ("product", product), ("unit_amount", String(unitAmount)), ("currency", "usd"), ("metadata[\(metadata.key)]", metadata.value),
         ], idempotencyKey: idempotencyKey)
     }
 

@@ -4,7 +4,8 @@ import ModelgateStore
 
 /// What `modelgate stripe sync` did (or, in a dry run, would do) for one model.
 public struct StripeSyncRow: Sendable, Equatable {
-    public let model: ModelID
+    /// The model's id, or `plan:<id>` / `pack:<id>`.
+    public let item: String
     public let productID: String
     public let priceID: String
     public let action: String
@@ -18,7 +19,8 @@ public struct StripeSyncReport: Sendable, Equatable {
 }
 
 /// Makes Stripe match the premium catalog: one product per model (found by `metadata.model_id`)
-/// with one active one-time USD price equal to the model's price. Running it twice creates nothing.
+/// with one active one-time USD price equal to the model's price, and the same for each plan (a
+/// recurring price) and credit pack. Running it twice creates nothing.
 public struct StripeSync: Sendable {
     let stripe: StripeClient
     let database: Database
@@ -38,10 +40,13 @@ public struct StripeSync: Sendable {
             guard let cents = model.priceCents else { continue }
             let existing = products.first { $0.metadata["model_id"] == model.id.rawValue }
             guard let product = try await product(for: model, existing: existing, dryRun: dryRun, report: &report) else {
-                report.rows.append(StripeSyncRow(model: model.id, productID: "(new)", priceID: "(new)", action: "would create product and price"))
+                report.rows.append(StripeSyncRow(item: model.id.rawValue, productID: "(new)", priceID: "(new)", action: "would create product and price"))
                 continue
             }
             report.rows.append(try await syncPrice(of: model, cents: cents, product: product, dryRun: dryRun, report: &report))
+        }
+        for offer in try await offers() {
+            report.rows.append(try await sync(offer, products: products, dryRun: dryRun, report: &report))
         }
         return report
     }
@@ -61,7 +66,7 @@ public struct StripeSync: Sendable {
         let stale = prices.filter { $0.id != current?.id }
         if dryRun {
             let action = current == nil ? "would create price \(cents)¢, deactivate \(stale.count)" : "unchanged"
-            return StripeSyncRow(model: model.id, productID: product.id, priceID: current?.id ?? "(new)", action: action)
+            return StripeSyncRow(item: model.id.rawValue, productID: product.id, priceID: current?.id ?? "(new)", action: action)
         }
         var price = current
         if price == nil {
@@ -77,6 +82,6 @@ public struct StripeSync: Sendable {
                 model: model.id, productID: product.id, priceID: price.id, priceCents: cents, at: clock.now())
         }
         let action = current == nil ? (stale.isEmpty ? "created" : "new price, deactivated \(stale.count)") : "unchanged"
-        return StripeSyncRow(model: model.id, productID: product.id, priceID: price.id, action: action)
+        return StripeSyncRow(item: model.id.rawValue, productID: product.id, priceID: price.id, action: action)
     }
 }

@@ -12,6 +12,10 @@ struct WebhookHandler {
     let now: Date
     let outbox: AnalyticsOutbox
     let db: any SQLDatabase
+    /// The subscription the event is about, as Stripe says it is now (fetched before the transaction).
+    var fetched: StripeSubscription? = nil
+    /// The plans, to know which one a subscription's price sells.
+    var plans: [Plan] = []
     /// Revenue the event booked, for the metrics once the transaction commits.
     let bookings = BookingList()
 
@@ -19,8 +23,11 @@ struct WebhookHandler {
     final class BookingList: @unchecked Sendable {
         private let lock = NSLock()
         private var items: [RevenueBooking] = []
+        private var paidInvoices: [PaidInvoice] = []
         func add(_ booking: RevenueBooking?) { if let booking { lock.withLock { items.append(booking) } } }
+        func addInvoice(_ invoice: PaidInvoice) { lock.withLock { paidInvoices.append(invoice) } }
         var all: [RevenueBooking] { lock.withLock { items } }
+        var invoices: [PaidInvoice] { lock.withLock { paidInvoices } }
     }
 
     func apply() async throws -> WebhookOutcome {
@@ -37,6 +44,7 @@ struct WebhookHandler {
     }
 
     private func route() async throws -> WebhookOutcome {
+        if let outcome = try await routePaid() { return outcome }
         switch event.type {
         case "checkout.session.completed", "checkout.session.async_payment_succeeded":
             return try await fulfil(paid: event.type.hasSuffix("succeeded") || event.string("payment_status") == "paid")
@@ -153,7 +161,7 @@ struct WebhookHandler {
         ["userId": .string(purchase.user.description), "purchaseId": .number(Double(purchase.id)), "reason": .string(reason)]
     }
 
-    private func audit(_ action: AuditAction, type: String = "model", id: String, _ after: [String: JSONValue]) async throws {
+    func audit(_ action: AuditAction, type: String = "model", id: String, _ after: [String: JSONValue]) async throws {
         try await AuditLog.record(actor: "stripe", action: action, targetType: type, targetID: id, before: nil, after: .object(after), at: now, in: db)
     }
 }

@@ -35,7 +35,7 @@ struct StripeSyncCommand: AsyncParsableCommand {
 
     static func table(_ report: StripeSyncReport, dryRun: Bool) -> String {
         let header = ["model", "product", "price", "action"]
-        let rows = report.rows.map { [$0.model.rawValue, $0.productID, $0.priceID, $0.action] }
+        let rows = report.rows.map { [$0.item, $0.productID, $0.priceID, $0.action] }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         let line = { (cells: [String]) in zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ") }
         let summary = dryRun ? "dry run: nothing was created" :

@@ -62,7 +62,7 @@ public enum CreditPrice: Sendable, Equatable, Codable {
     public var problems: [FieldError] {
         switch self {
         case .perMessage(let credits):
-            credits > 0 ? [] : [FieldError("perMessage", "must be a whole number of credits greater than 0")]
+            (1...1_000_000_000).contains(credits) ? [] : [FieldError("perMessage", "must be a whole number of credits from 1 to 1,000,000,000")]
         case .perMillionTokens(let input, let output):
             [("perMillionInputTokens", input), ("perMillionOutputTokens", output)].compactMap { field, value in
                 value < 0 || value > 1_000_000_000_000 ? FieldError(field, "must be between 0 and 1,000,000,000,000 credits") : nil

@@ -9,6 +9,12 @@ public struct FieldError: Sendable, Equatable, Codable {
         self.field = field
         self.message = message
     }
+
+    /// The problem of an admin-chosen id (a plan's, a pack's) that goes into URLs and Stripe metadata.
+    public static func identifier(_ value: String, field: String = "id") -> FieldError? {
+        let allowed = !value.isEmpty && value.count <= 64 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+        return allowed ? nil : FieldError(field, "must be 1–64 letters, digits, - or _")
+    }
 }
 
 /// A value an admin may send, leave out (keep what is there) or send as null (clear it).

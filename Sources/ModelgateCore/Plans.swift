@@ -54,11 +54,13 @@ public struct Plan: Sendable, Equatable, Codable {
     /// The problems of an admin's plan; none when it can be sold.
     public var problems: [FieldError] {
         var errors: [FieldError] = []
+        if let problem = FieldError.identifier(id.rawValue) { errors.append(problem) }
         if name.trimmingCharacters(in: .whitespaces).isEmpty { errors.append(FieldError("name", "must not be empty")) }
-        if priceCents <= 0 { errors.append(FieldError("priceCents", "must be greater than 0")) }
+        // Stripe's largest amount is $999,999.99.
+        if !(1...99_999_999).contains(priceCents) { errors.append(FieldError("priceCents", "must be from 1 to 99,999,999 cents")) }
         if !unlocksAllPremium, models.isEmpty { errors.append(FieldError("models", "name at least one model, or set unlocksAllPremium")) }
         for (field, value) in [("messagesPerDay", messagesPerDay), ("messagesPerPeriod", messagesPerPeriod), ("trialDays", trialDays)] {
-            if let value, value <= 0 { errors.append(FieldError(field, "must be greater than 0 (empty means none)")) }
+            if let value, !(1...1_000_000_000).contains(value) { errors.append(FieldError(field, "must be from 1 to 1,000,000,000 (empty means none)")) }
         }
         if let trialDays, trialDays > 730 { errors.append(FieldError("trialDays", "must be at most 730")) }
         return errors

@@ -5,11 +5,14 @@ import NIOCore
 
 extension Request {
     /// Decodes a JSON body of at most `limit` bytes; a decoding failure names the field.
+    /// The body as `T`; times are ISO 8601 (`2026-12-07T00:00:00Z`), as every Modelgate answer writes them.
     public func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
         let buffer = try await collectBody(limit: limit)
         guard buffer.readableBytes > 0 else { throw ModelgateError.invalidBody(field: "body", reason: "is empty; send a JSON object") }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            return try decoder.decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
             throw Problem(decodingError: error)
         }

@@ -27,13 +27,15 @@ public struct SettingsNotice {
     }
 
     public init?(query: Parameters, catalog: CatalogSnapshot) {
-        let model = query["model"].flatMap { catalog.model(ModelID(String($0)))?.displayName } ?? "your model"
+        let model = query["model"].flatMap { catalog.model(ModelID(String($0)))?.displayName } ?? "Your model"
         switch (query["saved"], query["checkout"]) {
         case ("default", _): self.init(kind: "success", text: "Default model saved.")
         case ("override", _): self.init(kind: "success", text: "Coach model saved.")
         case ("cleared", _): self.init(kind: "success", text: "Override cleared: this coach follows your default model again.")
         case (_, "success"):
             self.init(kind: "success", text: "Payment received. \(model) shows as Purchased as soon as Stripe confirms the payment.")
+        case (_, "plan"): self.init(kind: "success", text: "Payment received. Your plan starts as soon as Stripe confirms it.")
+        case (_, "credits"): self.init(kind: "success", text: "Payment received. The credits are added as soon as Stripe confirms the payment.")
         case (_, "cancelled"): self.init(kind: "info", text: "Checkout cancelled: you were not charged.")
         default: return nil
         }

@@ -282,4 +282,10 @@ public struct ApiKeyAuthority: Sendable {
         let letters = Array(alphabet)
         return String((0..<count).compactMap { _ in letters.randomElement() })
     }
+
+    /// An app's end user by the app's own id for them, created on first sight (an app's backend
+    /// reports store purchases this way).
+    public func endUser(app: String, externalID: String) async throws -> UserID {
+        try await keys.endUser(app: app, externalID: externalID, newUser: UserID(makeID()), at: clock.now())
+    }
 }

@@ -66,7 +66,13 @@ public struct ApiKeyRepository: Sendable {
     /// The profile of an app's end user, created on first sight. Two instances racing on a new
     /// end user agree on one: the insert is a no-op when the other won.
     public func endUser(app: String, externalID: String, newUser: UserID, at now: Date) async throws -> UserID {
-        try await database.transaction { db in
+        guard (1...128).contains(externalID.count) else {
+            throw ModelgateError.invalidField(field: "externalId", reason: "must be 1–128 characters")
+        }
+        return try await database.transaction { db in
+            guard try await db.raw("SELECT id FROM apps WHERE id = \(bind: app)").first() != nil else {
+                throw ModelgateError.notFound(what: "app", id: app)
+            }
             if let row = try await db.raw("""
                 SELECT user_id FROM end_users WHERE app_id = \(bind: app) AND external_id = \(bind: externalID)
                 """).first() {

@@ -64,6 +64,9 @@ public struct Services: Sendable {
     let userModels: UserModelsService
     let chat: ChatService
     public let purchases: PurchaseService
+    public let paidAdministration: PaidAdministration
+    public let paid: PaidAccessReader
+    public let paidAccount: PaidAccount
     let pages: PageRenderer
     let admin: AdminService
 
@@ -101,6 +104,11 @@ public struct Services: Sendable {
         purchases = PurchaseService(
             stripe: dependencies.stripe, configuration: billing, database: database, clock: dependencies.clock,
             makeID: dependencies.makeID, logger: dependencies.logger)
+        paidAdministration = PaidAdministration(database: database, cache: cache, clock: dependencies.clock, makeID: dependencies.makeID)
+        paid = PaidAccessReader(database: database)
+        let catalogCache = cache
+        paidAccount = PaidAccount(purchases: purchases, paid: paid, catalog: { catalogCache.catalog }, clock: dependencies.clock,
+                                  planGrace: dependencies.planGrace)
         pages = try await PageRenderer()
         admin = AdminService(database: database, cache: cache, outbox: AnalyticsOutbox(makeID: dependencies.makeID), clock: dependencies.clock)
     }
@@ -148,13 +156,18 @@ public func buildRouter(
         recorder: recorder
     ).register(on: openAI, calls: callGroup("v1"))
     BillingRoutes(purchases: services.purchases, userModels: services.userModels, metrics: dependencies.metrics).register(api: api, router: router)
+    let cache = services.cache
+    PaidRoutes(account: services.paidAccount, userModels: services.userModels).register(on: api)
     PageRoutes(
         renderer: services.pages, tokens: tokens, sessions: services.sessions, apiKeys: services.apiKeys, userModels: services.userModels,
-        purchases: services.purchases, admin: services.admin, conversations: services.chat.conversations, maxBodyBytes: configuration.maxBodyBytes
+        purchases: services.purchases, paidAccount: services.paidAccount, admin: services.admin, conversations: services.chat.conversations, maxBodyBytes: configuration.maxBodyBytes
     ).register(on: router, auth: auth)
     let admin = api.group("admin").add(middleware: RequireAdminMiddleware())
     AdminRoutes(admin: services.admin, maxBodyBytes: configuration.maxBodyBytes).register(on: admin)
     ApiKeyRoutes(apiKeys: services.apiKeys, profiles: services.profiles, maxBodyBytes: configuration.maxBodyBytes).register(on: admin)
+    let apiKeys = services.apiKeys
+    PaidAdminRoutes(administration: services.paidAdministration, paid: services.paid, profiles: services.profiles,
+                    endUser: { try await apiKeys.endUser(app: $0, externalID: $1) }, maxBodyBytes: configuration.maxBodyBytes).register(on: admin)
     return router
 }
 

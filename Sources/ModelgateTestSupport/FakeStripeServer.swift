@@ -14,6 +14,9 @@ public final class FakeStripeServer: Sendable {
         var products: [[String: Any]] = []
         var prices: [[String: Any]] = []
         var sessions: [[String: Any]] = []
+        var subscriptions: [[String: Any]] = []
+        /// The hosted page's time: a subscription paid there starts its period at this instant.
+        var now = Date(timeIntervalSince1970: 1_795_000_000)
         var idempotent: [String: Data] = [:]
         var requests: [(method: String, path: String, form: [String: String], body: String)] = []
         var counter = 0
@@ -44,6 +47,9 @@ public final class FakeStripeServer: Sendable {
 
     public func stop() async { await server.stop() }
 
+    func withState<Value>(_ body: (inout State) -> Value) -> Value { state.withLockedValue(body) }
+    var lockedState: NIOLockedValueBox<State> { state }
+
     /// Makes the hosted checkout page (the session's `url`) behave like Stripe's: paying there
     /// delivers a signed `checkout.session.completed` to `url`, then returns to the success url.
     public func deliverWebhooks(to url: String, secret: WebhookSecret) {
@@ -59,7 +65,7 @@ public final class FakeStripeServer: Sendable {
     public func lastBody(path: String) -> String? { state.withLockedValue { $0.requests.last { $0.path == path }?.body } }
 }
 
-private struct StripeRoutes: Sendable {
+struct StripeRoutes: Sendable {
     let state: NIOLockedValueBox<FakeStripeServer.State>
 
     func register(on router: Router<BasicRequestContext>) {
@@ -69,24 +75,41 @@ private struct StripeRoutes: Sendable {
             ["id": id, "object": "product", "active": true, "name": form["name"] ?? "", "metadata": metadata(form)]
         } }
         router.post("v1/prices") { request, _ in try await create(request, "price") { id, form in
-            ["id": id, "object": "price", "active": true, "currency": form["currency"] ?? "usd", "product": form["product"] ?? "",
-             "type": "one_time", "recurring": NSNull(), "unit_amount": Int(form["unit_amount"] ?? "") ?? 0, "metadata": metadata(form)]
+            let recurring: Any = form["recurring[interval]"].map { ["interval": $0, "interval_count": 1, "usage_type": "licensed"] } ?? NSNull()
+            return ["id": id, "object": "price", "active": true, "currency": form["currency"] ?? "usd", "product": form["product"] ?? "",
+                    "type": recurring is NSNull ? "one_time" : "recurring", "recurring": recurring,
+                    "unit_amount": Int(form["unit_amount"] ?? "") ?? 0, "metadata": metadata(form)]
         } }
         router.post("v1/checkout/sessions") { request, _ in
             let host = request.head.authority ?? "127.0.0.1"
             return try await create(request, "cs_test") { id, form in
-            ["id": id, "object": "checkout.session", "mode": form["mode"] ?? "payment", "url": "http://\(host)/pay/\(id)",
-             "status": "open", "payment_status": "unpaid", "client_reference_id": form["client_reference_id"] ?? NSNull(),
-             "metadata": metadata(form), "amount_total": 0, "currency": "usd", "payment_intent": NSNull(),
-             "success_url": form["success_url"] ?? "", "cancel_url": form["cancel_url"] ?? ""]
-        } }
+                var session: [String: Any] = [
+                    "id": id, "object": "checkout.session", "mode": form["mode"] ?? "payment", "url": "http://\(host)/pay/\(id)",
+                    "status": "open", "payment_status": "unpaid", "amount_total": 0, "currency": "usd", "payment_intent": NSNull(),
+                ]
+                session["client_reference_id"] = form["client_reference_id"] ?? NSNull()
+                session["metadata"] = metadata(form)
+                session["success_url"] = form["success_url"] ?? ""
+                session["cancel_url"] = form["cancel_url"] ?? ""
+                session["customer"] = form["customer"] ?? NSNull()
+                session["price"] = form["line_items[0][price]"] ?? ""
+                session["subscription_data"] = metadata(form, prefix: "subscription_data[metadata][")
+                session["trial_period_days"] = Int(form["subscription_data[trial_period_days]"] ?? "") ?? 0
+                return session
+            }
+        }
         router.get("pay/:id") { _, context in try hostedCheckout(try context.parameters.require("id")) }
         router.post("pay/:id") { _, context in try await pay(try context.parameters.require("id")) }
         router.post("v1/prices/:id") { request, context in try await update(request, try context.parameters.require("id"), \.prices) }
         router.post("v1/products/:id") { request, context in try await update(request, try context.parameters.require("id"), \.products) }
+        registerSubscriptions(on: router)
     }
 
-    private func session(_ id: String) throws -> [String: Any] {
+    func price(_ id: String) -> [String: Any]? {
+        state.withLockedValue { $0.prices.first { $0["id"] as? String == id } }
+    }
+
+    func session(_ id: String) throws -> [String: Any] {
         guard let session = state.withLockedValue({ $0.sessions.first { $0["id"] as? String == id } }) else {
             throw HTTPError(.notFound, message: "No such checkout session")
         }
@@ -107,26 +130,33 @@ private struct StripeRoutes: Sendable {
     private func pay(_ id: String) async throws -> Response {
         let session = try session(id)
         let metadata = session["metadata"] as? [String: String] ?? [:]
-        let event = StripeEvents.session(
-            "checkout.session.completed", id: "evt_\(id)", session: id, user: metadata["user_id"] ?? "", model: metadata["model_id"] ?? "",
-            intent: "pi_\(id)")
-        if let webhook = state.withLockedValue({ $0.webhook }) {
-            var request = HTTPClientRequest(url: webhook.url)
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.headers.add(name: "Stripe-Signature", value: WebhookSignature.header(
-                payload: Data(event.utf8), secret: webhook.secret, timestamp: Int(Date().timeIntervalSince1970)))
-            request.body = .bytes(ByteBuffer(string: event))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-            guard response.status == .ok else { throw HTTPError(.badGateway, message: "webhook answered \(response.status.code)") }
+        if session["mode"] as? String == "subscription" {
+            for event in startSubscription(session: session) { try await deliver(event) }
+        } else {
+            try await deliver(StripeEvents.session(
+                "checkout.session.completed", id: "evt_\(id)", session: id, user: metadata["user_id"] ?? "", model: metadata["model_id"] ?? "",
+                intent: "pi_\(id)", amount: price(session["price"] as? String ?? "")?["unit_amount"] as? Int ?? 0, metadata: metadata))
         }
         let success = (session["success_url"] as? String ?? "/").replacingOccurrences(of: "{CHECKOUT_SESSION_ID}", with: id)
         return Response.redirect(to: success, type: .normal)
     }
 
-    private func metadata(_ form: [String: String]) -> [String: String] {
+    /// Sends one signed event to the webhook, when one is set.
+    func deliver(_ event: String) async throws {
+        guard let webhook = state.withLockedValue({ $0.webhook }) else { return }
+        var request = HTTPClientRequest(url: webhook.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Stripe-Signature", value: WebhookSignature.header(
+            payload: Data(event.utf8), secret: webhook.secret, timestamp: Int(Date().timeIntervalSince1970)))
+        request.body = .bytes(ByteBuffer(string: event))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        guard response.status == .ok else { throw HTTPError(.badGateway, message: "webhook answered \(response.status.code)") }
+    }
+
+    func metadata(_ form: [String: String], prefix: String = "metadata[") -> [String: String] {
         Dictionary(uniqueKeysWithValues: form.compactMap { key, value in
-            key.hasPrefix("metadata[") ? (String(key.dropFirst("metadata[".count).dropLast()), value) : nil
+            key.hasPrefix(prefix) ? (String(key.dropFirst(prefix.count).dropLast()), value) : nil
         })
     }
 
@@ -146,7 +176,7 @@ private struct StripeRoutes: Sendable {
         return json(["object": "list", "data": page.0, "has_more": page.1, "url": request.uri.path])
     }
 
-    private func create(_ request: Request, _ prefix: String, _ make: @Sendable (String, [String: String]) -> [String: Any]) async throws -> Response {
+    func create(_ request: Request, _ prefix: String, _ make: @Sendable (String, [String: String]) -> [String: Any]) async throws -> Response {
         guard request.headers[.authorization]?.hasPrefix("Bearer sk_") == true else {
             return json(["error": ["type": "invalid_request_error", "message": "Invalid API Key provided"]], status: .unauthorized)
         }
@@ -199,7 +229,7 @@ private struct StripeRoutes: Sendable {
         return form
     }
 
-    private func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+    func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

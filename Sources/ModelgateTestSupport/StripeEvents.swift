@@ -4,13 +4,15 @@ import Foundation
 public enum StripeEvents {
     public static func session(
         _ type: String, id: String, session: String, user: some CustomStringConvertible, model: String, paid: Bool = true, intent: String = "pi_1",
-        amount: Int = 299, currency: String = "usd"
+        amount: Int = 299, currency: String = "usd", metadata: [String: String]? = nil
     ) -> String {
-        """
+        let metadata = metadata ?? ["model_id": model, "user_id": "\(user)"]
+        let metadataJSON = String(decoding: (try? JSONSerialization.data(withJSONObject: metadata, options: .sortedKeys)) ?? Data("{}".utf8), as: UTF8.self)
+        return """
         {"id":"\(id)","object":"event","api_version":"2026-10-28.endive","created":1732406400,"livemode":false,"pending_webhooks":1,\
         "request":{"id":null,"idempotency_key":null},"type":"\(type)","data":{"object":{"id":"\(session)","object":"checkout.session",\
         "mode":"payment","status":"complete","payment_status":"\(paid ? "paid" : "unpaid")","client_reference_id":"\(user)",\
-        "metadata":{"model_id":"\(model)","user_id":"\(user)"},"amount_total":\(amount),"currency":"\(currency)","payment_intent":"\(intent)","url":null}}}
+        "metadata":\(metadataJSON),"amount_total":\(amount),"currency":"\(currency)","payment_intent":"\(intent)","url":null}}}
         """
     }
 

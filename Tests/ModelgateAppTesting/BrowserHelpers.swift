@@ -47,6 +47,8 @@ public enum Browser {
         var billing = TestApp.billing(stripe: stripe)
         billing.publicURL = base
         stripe.deliverWebhooks(to: base + "/api/purchases/webhook", secret: TestApp.webhookSecret)
+        // Subscriptions paid on the hosted page start now, where the live app's clock is.
+        stripe.setNow(Date())
         do {
             try await TestApp.run(at: Date(), providers: TestApp.providers(fake: nil, demo: true), billing: billing) { app, _ in
                 _ = try await StripeSync(stripe: try #require(app.stripe), database: app.database, clock: app.clock).run(dryRun: false)

@@ -35,7 +35,7 @@ import Testing
             #expect((third.productsCreated, third.pricesCreated, third.pricesDeactivated) == (0, 1, 1))
             #expect(stripe.activePriceCount == 4 && stripe.productCount == 4)
             let model = try #require(try await CatalogRepository(database: app.database).snapshot().model("gpt-4o"))
-            #expect(model.stripePriceID == third.rows.first { $0.model == "gpt-4o" }?.priceID)
+            #expect(model.stripePriceID == third.rows.first { $0.item == "gpt-4o" }?.priceID)
             #expect(StripeSecretKey("sk_live_abc").isLive && !StripeSecretKey("sk_test_abc").isLive)
         }
         await stripe.stop()

@@ -35,6 +35,10 @@ struct SettingsPage: Sendable {
         let price: String?
         let dailyLimit: String
         let trialText: String?
+        /// What one message costs in credits, for a model priced in them.
+        let credits: String?
+        /// The plan whose allowance pays for it now, when one does.
+        let includedIn: String?
         let purchased: Bool
         let trialExhausted: Bool
         let locked: Bool
@@ -114,11 +118,13 @@ struct SettingsPage: Sendable {
     let hasHistory: Bool
     let compare: [CompareRow]
     let timeZone: String
+    let billing: BillingSection
 }
 
 extension SettingsPage {
     init(identity: Identity, models: ModelsView, personas: [PersonaView], catalog: CatalogSnapshot, csrf: String,
-         notice: PageNotice?, purchasesOpen: Bool, modelSelectionEnabled: Bool, week: [(day: String, usage: UsageDay)], recent: [RecentReply]) {
+         notice: PageNotice?, purchasesOpen: Bool, modelSelectionEnabled: Bool, week: [(day: String, usage: UsageDay)], recent: [RecentReply],
+         billing: BillingView, ledger: CreditLedgerView) {
         let all = models.data.free + models.data.premium
         let names = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.displayName) })
         let preferences = identity.profile.preferences
@@ -175,6 +181,7 @@ extension SettingsPage {
                           series: [ChartSeries(name: "Messages", values: week.map(\.usage.messages))], labelHeading: "Day").html
         compare = all.map(CompareRow.init)
         timeZone = zone
+        self.billing = BillingSection(billing: billing, ledger: ledger, models: models, format: format, purchasesOpen: purchasesOpen)
     }
 
     static func optionLabel(_ model: ModelView) -> String {
@@ -204,6 +211,7 @@ extension SettingsPage.ModelCard {
         let premium = model.tier == .premium
         let purchased = model.purchased == true
         let trialsLeft = model.trialMessagesRemaining ?? 0
+        let planPays = model.paidBy == .plan
         id = model.id.rawValue
         name = model.displayName
         provider = model.provider.displayName
@@ -215,7 +223,13 @@ extension SettingsPage.ModelCard {
         quality = model.metadata["quality"]?.stringValue
         price = model.priceCents.value.map { Money.dollars($0) }
         dailyLimit = model.dailyMessageLimit.value.map { "\($0) messages a day" } ?? "No daily limit"
-        trialText = premium && !purchased && model.trialMessagesAllowed > 0
+        credits = model.creditPrice.map { price in
+            let typical = model.creditsPerMessage.map(String.init) ?? "?"
+            if case .perMessage = price { return "\(typical) credits a message" }
+            return "about \(typical) credits a message, by its tokens"
+        }
+        includedIn = planPays ? model.plan.map { "Included in your \($0.name) plan" } : nil
+        trialText = premium && !purchased && !planPays && model.trialMessagesAllowed > 0
             ? "\(trialsLeft) of \(model.trialMessagesAllowed) free messages left" : nil
         self.purchased = purchased
         trialExhausted = model.access == .trialExhausted
@@ -223,7 +237,7 @@ extension SettingsPage.ModelCard {
         rateLimited = model.usageToday?.remaining.value == 0
         resetsAt = model.usageToday.map { format.reset($0.resetAt) } ?? ""
         self.canBuy = canBuy
-        showBuy = premium && !purchased
+        showBuy = premium && !purchased && !planPays
     }
 }
 

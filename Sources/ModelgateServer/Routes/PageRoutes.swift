@@ -19,12 +19,14 @@ struct PageRoutes {
     let apiKeys: ApiKeyAuthority
     let userModels: UserModelsService
     let purchases: PurchaseService
+    /// The user's plan and credits, and the Stripe pages that sell them.
+    let paidAccount: PaidAccount
     let admin: AdminService
     /// The history the settings page lists (the user's own replies only).
     let conversations: ConversationRepository
     let maxBodyBytes: Int
 
-    private var session: PageSession {
+    var session: PageSession {
         PageSession(csrfToken: tokens.csrfToken(forSession:), isValidCSRFToken: { [tokens] in tokens.isValidCSRFToken($0, forSession: $1) }, maxBodyBytes: maxBodyBytes)
     }
 
@@ -43,6 +45,7 @@ struct PageRoutes {
         pages.post("settings/default-model", use: setDefaultModel)
         pages.post("settings/overrides", use: setOverride)
         pages.post("settings/checkout", use: checkout)
+        registerBilling(on: pages)
         let console = pages.group("admin").add(middleware: RequireAdminMiddleware())
         AdminPageRoutes(renderer: renderer, session: session, admin: admin).register(on: console)
         AdminKeyPageRoutes(renderer: renderer, session: session, apiKeys: apiKeys, admin: admin).register(on: console)
@@ -99,7 +102,7 @@ struct PageRoutes {
         return renderer.render("doc", ["title": title, "body": Markdown.html(source)])
     }
 
-    private func settings(_ context: AppRequestContext, notice: SettingsNotice?, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func settings(_ context: AppRequestContext, notice: SettingsNotice?, status: HTTPResponse.Status = .ok) async throws -> Response {
         let identity = try context.requireIdentity()
         let catalog = userModels.catalog
         // With every model disabled there is nothing to select for a coach: the page says so.
@@ -110,7 +113,8 @@ struct PageRoutes {
             csrf: session.csrf(context),
             notice: notice.map(PageNotice.init), purchasesOpen: purchases.isOpen,
             modelSelectionEnabled: userModels.isModelSelectionEnabled, week: try await userModels.access.recentDays(of: identity.profile),
-            recent: try await conversations.recentReplies(ownedBy: identity.user))
+            recent: try await conversations.recentReplies(ownedBy: identity.user),
+            billing: try await paidAccount.view(of: identity.user), ledger: try await paidAccount.ledger(of: identity.user, limit: 20))
         return renderer.render("settings", page, status: notice?.status ?? status)
     }
 

@@ -1,0 +1,101 @@
+import Foundation
+import HummingbirdTesting
+import ModelgateAppTesting
+import ModelgateBilling
+import ModelgateCore
+import ModelgateStore
+import ModelgateTestSupport
+import SQLKit
+import Testing
+
+@Suite(.timeLimit(.minutes(5)))
+struct CreditPackTests {
+    static let user = testUser(740)
+
+    static func buyStarterPack(_ stripe: FakeStripeServer, _ app: TestApp, _ client: any TestClientProtocol, token: String) async throws -> String {
+        #expect(try await client.call(.put, "/api/admin/credit-packs/starter", token: try await app.adminToken(),
+                                      json: #"{"name": "Starter", "credits": 100, "priceCents": 500}"#).status == .ok)
+        _ = try await StripeSync(stripe: try #require(app.stripe), database: app.database, clock: app.clock).run(dryRun: false)
+        let checkout = try await client.call(.post, "/api/credit-packs/starter/checkout", token: token)
+        #expect(stripe.lastForm(path: "/v1/checkout/sessions")?["metadata[pack_id]"] == "starter")
+        return try #require(checkout.json["sessionId"]?.stringValue)
+    }
+
+    static func completed(_ session: String, amount: Int = 500, intent: String = "pi_pack") -> String {
+        StripeEvents.session("checkout.session.completed", id: "evt_\(session)", session: session, user: user, model: "", intent: intent,
+                             amount: amount, metadata: ["pack_id": "starter", "user_id": user.description])
+    }
+
+    @Test func aPackBoughtThroughCheckoutAddsItsCreditsOnceAndARefundTakesBackWhatIsLeft() async throws {
+        try await withFakeStripe { stripe, app, client in
+            let token = try await app.token(Self.user)
+            let session = try await Self.buyStarterPack(stripe, app, client, token: token)
+            let paid = Self.completed(session)
+            #expect(try await client.deliver(paid, signature: app.sign(paid)).json["outcome"] == .string("granted"))
+            #expect(try await client.deliver(paid, signature: app.sign(paid)).json["outcome"] == .string("duplicate"))
+            #expect(try await client.call(.get, "/api/billing", token: token).json["creditBalance"]?.int == 100)
+
+            // 30 of them spent on three messages.
+            try await app.sql("UPDATE ai_models SET trial_messages_allowed = 0 WHERE id = 'gpt-4o'")
+            try await app.services.cache.refresh()
+            try await app.setCreditPrice("gpt-4o", #"{"perMessage": 10}"#, client: client)
+            for _ in 0..<3 {
+                let reply = try await client.call(.post, "/api/chat", token: token, json: #"{"message": "Hi", "personaId": "career", "modelId": "gpt-4o"}"#)
+                #expect(reply.status == .ok)
+            }
+            #expect(try await app.creditBooks(of: Self.user).balance == 70)
+
+            let refund = StripeEvents.refund(id: "evt_refund_pack", intent: "pi_pack")
+            #expect(try await client.deliver(refund, signature: app.sign(refund)).json["outcome"] == .string("refunded"))
+            let books = try await app.creditBooks(of: Self.user)
+            #expect(books.balance == 0 && books.ledgerSum == 0 && books.lotsRemaining == 0)
+            #expect(try await app.creditMovements(of: Self.user).contains("refund -70"))
+            let again = try await client.deliver(refund, signature: app.sign(refund))
+            #expect(again.json["outcome"] == .string("duplicate"))
+            #expect(try await app.creditBooks(of: Self.user).balance == 0)
+        }
+    }
+
+    @Test func aPackSessionWithAnotherAmountOrAnUnknownSessionAddsNothing() async throws {
+        try await withFakeStripe { stripe, app, client in
+            let token = try await app.token(Self.user)
+            let session = try await Self.buyStarterPack(stripe, app, client, token: token)
+            let cheaper = Self.completed(session, amount: 1)
+            #expect(try await client.deliver(cheaper, signature: app.sign(cheaper)).json["outcome"] == .string("mismatched"))
+            let unknown = Self.completed("cs_test_unknown")
+            #expect(try await client.deliver(unknown, signature: app.sign(unknown)).json["outcome"] == .string("unmatched"))
+            #expect(try await app.creditBooks(of: Self.user).balance == 0)
+        }
+    }
+
+    @Test func aStorePurchaseIsRecordedOnceForAUserOrAnAppsEndUser() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await app.adminToken()
+            _ = try await app.services.profiles.findOrCreate(Self.user, email: "store@example.com", at: app.clock.now())
+            let credits = #"{"transactionId": "ios-1", "credits": 50}"#
+            #expect(try await client.call(.post, "/api/admin/users/store@example.com/store-purchases", token: admin, json: credits).json["recorded"] == .bool(true))
+            #expect(try await client.call(.post, "/api/admin/users/store@example.com/store-purchases", token: admin, json: credits).json["recorded"] == .bool(false))
+            #expect(try await app.creditBooks(of: Self.user).balance == 50)
+
+            #expect(try await client.call(.put, "/api/admin/plans/pro", token: admin, json: PlanLifecycleTests.plan(
+                "pro", name: "Pro", messages: 5, trialDays: nil, cents: 1_900)).status == .ok)
+            let periodEnd = ISO8601.string(app.clock.now().addingTimeInterval(30 * 86_400))
+            let plan = #"{"transactionId": "ios-2", "planId": "pro", "subscriptionId": "ios-orig-1", "periodEnd": "\#(periodEnd)"}"#
+            #expect(try await client.call(.post, "/api/admin/users/\(Self.user)/store-purchases", token: admin, json: plan).json["recorded"] == .bool(true))
+            let billing = try await client.call(.get, "/api/billing", token: try await app.token(Self.user))
+            #expect(billing.json["subscriptions"]?[0]?["source"] == .string("store"))
+            #expect(billing.json["subscriptions"]?[0]?["standing"] == .string("active"))
+
+            _ = try await app.createKey(client, #"{"name": "backend", "kind": "service", "app": "coach-app"}"#)
+            let appID = try await app.database.read { db in
+                try #require(try await db.raw("SELECT id FROM apps WHERE name = 'coach-app'").first()).decode(column: "id", as: String.self)
+            }
+            let endUserCredits = #"{"transactionId": "play-1", "credits": 20}"#
+            #expect(try await client.call(.post, "/api/admin/apps/\(appID)/end-users/player-7/store-purchases", token: admin,
+                                          json: endUserCredits).json["recorded"] == .bool(true))
+            #expect(try await app.creditBooks(of: try await app.endUser("player-7")).balance == 20)
+            #expect(try await client.call(.post, "/api/admin/apps/no-such-app/end-users/player-7/store-purchases", token: admin,
+                                          json: #"{"transactionId": "play-2", "credits": 20}"#).status == .notFound)
+        }
+    }
+}
