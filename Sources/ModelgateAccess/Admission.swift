@@ -76,6 +76,8 @@ public struct Admission: Sendable {
     public let reservation: BudgetReservation?
     /// The model this message was meant for when a stand-in answers it (its provider failed).
     public var failoverFrom: ModelID? = nil
+    /// The plan's meter the call is reported to, when a plan with one pays for it.
+    public var metered: MeteredCall? = nil
     let release: @Sendable () async throws -> Void
 
     public init(id: String, choice: ModelChoice, payment: PaymentKind, usage: DailyUsage, trialMessagesRemaining: Int?, systemPrompt: String?,

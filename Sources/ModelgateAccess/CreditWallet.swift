@@ -107,6 +107,13 @@ public enum CreditWallet {
         return taken
     }
 
+    /// Whose ledger holds a movement with this reference, if anyone's.
+    public static func owner(of movement: CreditMovement, reference: String, in db: any SQLDatabase) async throws -> UserID? {
+        try await db.raw("""
+            SELECT user_id FROM credit_ledger WHERE movement = \(bind: movement.rawValue) AND reference = \(bind: reference)
+            """).first()?.decodeUserID(column: "user_id")
+    }
+
     public static func balance(of user: UserID, in db: any SQLDatabase) async throws -> Int {
         try await db.raw("SELECT balance FROM credit_wallets WHERE user_id = \(bind: user.description)").first()?
             .decode(column: "balance", as: Int.self) ?? 0

@@ -70,8 +70,12 @@ extension ModelAccessService {
         switch try await charge(plan, payment: payment, profile: profile, persona: persona, allowances: allowances, holding: reservation) {
         case .consumed(let consumption):
             metrics.quota(payment == .trial ? .trial : .allowed, model: model.id)
-            return .admitted(admission(plan.choice, payment: payment, consumption: consumption, day: day, systemPrompt: systemPrompt,
-                                       reservation: reservation))
+            var admission = admission(plan.choice, payment: payment, consumption: consumption, day: day, systemPrompt: systemPrompt,
+                                      reservation: reservation)
+            if payment == .plan, let access = plan.quote.plan, access.subscription.source == .stripe, let meter = access.plan.meter {
+                admission.metered = MeteredCall(subscription: access.subscription.id, meter: meter)
+            }
+            return .admitted(admission)
         case .dailyLimitReached:
             metrics.quota(.rateLimited, model: model.id)
             await recordRefusal(.modelRateLimitHit(model: model.id, dailyLimit: model.dailyLimit ?? 0, resetAt: day.resetAt), of: profile)

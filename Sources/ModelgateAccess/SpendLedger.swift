@@ -65,8 +65,11 @@ public struct CallSettlement: Sendable, Equatable {
     public let tokens: TurnTokens
     public let costMicros: Int
     public let reservation: BudgetReservation?
+    /// The plan's meter the call is reported to, when a plan with one paid for it.
+    public let metered: MeteredCall?
 
-    public init(id: String, user: UserID, model: ModelID, day: String, tokens: TurnTokens, costMicros: Int, reservation: BudgetReservation?) {
+    public init(id: String, user: UserID, model: ModelID, day: String, tokens: TurnTokens, costMicros: Int, reservation: BudgetReservation?,
+                metered: MeteredCall? = nil) {
         self.id = id
         self.user = user
         self.model = model
@@ -74,6 +77,17 @@ public struct CallSettlement: Sendable, Equatable {
         self.tokens = tokens
         self.costMicros = costMicros
         self.reservation = reservation
+        self.metered = metered
+    }
+
+    /// The meter event's row, queued with the settlement: the call's id is Stripe's identifier.
+    func meterEvent(at now: Date) -> SQLQueryString? {
+        guard let metered else { return nil }
+        return """
+            INSERT INTO meter_events (id, user_id, subscription_id, event_name, value, occurred_at)
+            VALUES (\(bind: id), \(bind: user.description), \(bind: metered.subscription), \(bind: metered.meter.eventName),
+                    \(bind: metered.meter.amount(for: tokens)), \(bind: now))
+            """
     }
 }
 
@@ -159,6 +173,7 @@ public struct SpendLedger: Sendable {
         for statement in settleStatements(settlement, when: "1 = 1", heldTokens: "\(bind: held.tokens)", heldCost: "\(bind: held.costMicros)") {
             try await db.raw(statement).run()
         }
+        if let meterEvent = settlement.meterEvent(at: now) { try await db.raw(meterEvent).run() }
     }
 
     /// Settles a call that stores no turn (`/v1`, background tasks) with its analytics `events`: on
@@ -166,8 +181,9 @@ public struct SpendLedger: Sendable {
     /// transaction.
     /// A call settled before (a retry after a commit whose answer was lost) writes nothing.
     public func settle(_ settlement: CallSettlement, events: [AnalyticsEvent], outbox: AnalyticsOutbox, at now: Date) async throws {
-        // Credits move through their wallet's statements: one transaction then, on either backend.
-        guard database.backend == .postgres, (settlement.reservation?.credits ?? 0) == 0 else {
+        // Credits move through their wallet's statements, and a metered call queues its meter event:
+        // one transaction then, on either backend.
+        guard database.backend == .postgres, (settlement.reservation?.credits ?? 0) == 0, settlement.metered == nil else {
             do {
                 return try await database.transaction { db in
                     try await Self.settle(settlement, at: now, in: db)

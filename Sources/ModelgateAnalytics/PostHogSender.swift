@@ -37,23 +37,6 @@ public struct AnalyticsConfiguration: Sendable {
     }
 }
 
-/// Exponential backoff with jitter: `base · 2^(failures-1)`, capped, then a random point in its upper half.
-public struct Backoff: Sendable, Equatable {
-    public var base: Duration = .seconds(1)
-    public var cap: Duration = .seconds(60)
-
-    public init(base: Duration = .seconds(1), cap: Duration = .seconds(60)) {
-        self.base = base
-        self.cap = cap
-    }
-
-    /// `random` in 0..<1 picks the point between half the step and the whole step.
-    public func delay(afterFailures failures: Int, random: Double) -> Duration {
-        let step = min(cap, base * (1 << min(max(failures - 1, 0), 30)))
-        return step / 2 + step / 2 * random
-    }
-}
-
 /// Delivers the analytics outbox to PostHog's `/batch/` API, oldest first, in batches, at least
 /// once: a row is marked delivered only after PostHog answered 200, and its id is the event's
 /// `uuid`, so a batch sent twice (an instance died before marking it) is de-duplicated by PostHog.

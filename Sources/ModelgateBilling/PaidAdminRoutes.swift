@@ -16,6 +16,7 @@ struct PlanBody: Decodable {
     let messagesPerPeriod: Int?
     let trialDays: Int?
     let active: Bool?
+    let meter: PlanMeter?
 }
 
 struct PackBody: Decodable {
@@ -88,7 +89,7 @@ public struct PaidAdminRoutes: Sendable {
         let existing = administration.cache.catalog.plan(id)
         let plan = Plan(id: id, name: body.name, interval: body.interval, priceCents: body.priceCents, unlocksAllPremium: body.unlocksAllPremium,
                         models: body.models ?? [], messagesPerDay: body.messagesPerDay, messagesPerPeriod: body.messagesPerPeriod,
-                        trialDays: body.trialDays, active: body.active ?? true, stripeProductID: existing?.stripeProductID,
+                        trialDays: body.trialDays, active: body.active ?? true, meter: body.meter, stripeProductID: existing?.stripeProductID,
                         stripePriceID: existing?.stripePriceID)
         try await administration.save(plan, by: try context.actor())
         return JSONBody(plan)

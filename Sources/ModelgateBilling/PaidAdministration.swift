@@ -77,6 +77,13 @@ public struct PaidAdministration: Sendable {
         let reference = reference ?? makeID().uuidString.lowercased()
         let now = clock.now()
         return try await database.transaction { db in
+            // A retry changes nothing; a reference another user's grant holds is refused.
+            if let owner = try await CreditWallet.owner(of: credits > 0 ? .grant : .adjustment, reference: reference, in: db) {
+                guard owner == user else {
+                    throw ModelgateError.conflict(code: "reference_in_use", detail: "The reference '\(reference)' belongs to another user's grant.")
+                }
+                return try await CreditWallet.balance(of: user, in: db)
+            }
             if credits > 0 {
                 try await CreditWallet.deposit(CreditDeposit(user: user, credits: credits, movement: .grant, reference: reference),
                                                lot: "grant:" + reference, at: now, in: db)

@@ -33,7 +33,7 @@ extension PurchaseService {
         let customer = try await database.read { db in try await SubscriptionBook.customer(of: user, in: db) }
         let session = try await started {
             try await stripe.createSubscriptionCheckout(
-                price: price, customer: customer, userID: user.description, planID: plan.id.rawValue, trialDays: plan.trialDays,
+                price: price, meteredPrice: plan.meter?.priceId, customer: customer, userID: user.description, planID: plan.id.rawValue, trialDays: plan.trialDays,
                 successURL: successURL("plan"), cancelURL: cancelURL, idempotencyKey: "subscribe-" + makeID().uuidString.lowercased())
         }
         return CheckoutStarted(url: session.url ?? "", sessionId: session.id)

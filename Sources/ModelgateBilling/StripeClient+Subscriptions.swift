@@ -48,8 +48,8 @@ extension StripeClient {
     /// Checkout in subscription mode. The user and plan go into the subscription's own metadata, so
     /// every later event of the subscription names them without the session.
     public func createSubscriptionCheckout(
-        price: String, customer: String?, userID: String, planID: String, trialDays: Int?, successURL: String, cancelURL: String,
-        idempotencyKey: String
+        price: String, meteredPrice: String?, customer: String?, userID: String, planID: String, trialDays: Int?, successURL: String,
+        cancelURL: String, idempotencyKey: String
     ) async throws -> StripeCheckoutSession {
         var form: [(String, String)] = [
             ("mode", "subscription"), ("line_items[0][price]", price), ("line_items[0][quantity]", "1"),
@@ -57,6 +57,8 @@ extension StripeClient {
             ("metadata[user_id]", userID), ("metadata[plan_id]", planID),
             ("subscription_data[metadata][user_id]", userID), ("subscription_data[metadata][plan_id]", planID),
         ]
+        // A metered price goes without a quantity: the meter's events make it up.
+        if let meteredPrice { form.append(("line_items[1][price]", meteredPrice)) }
         if let customer { form.append(("customer", customer)) }
         if let trialDays { form.append(("subscription_data[trial_period_days]", String(trialDays))) }
         return try await send(.POST, "/v1/checkout/sessions", form: form, idempotencyKey: idempotencyKey)

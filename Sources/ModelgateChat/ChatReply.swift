@@ -76,7 +76,8 @@ final class ChatReply: @unchecked Sendable {
     func settlement(for user: UserID) -> CallSettlement {
         let tokens = tokens
         return CallSettlement(id: admission.id, user: user, model: admission.choice.model.id, day: admission.day, tokens: tokens,
-                              costMicros: admission.choice.model.prices?.cost(of: tokens) ?? 0, reservation: admission.reservation)
+                              costMicros: admission.choice.model.prices?.cost(of: tokens) ?? 0, reservation: admission.reservation,
+                              metered: admission.metered)
     }
 
     /// Waits for the provider's first event, so a failure before any text can still be refused

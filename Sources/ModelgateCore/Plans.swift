@@ -26,12 +26,14 @@ public struct Plan: Sendable, Equatable, Codable {
     /// Days of a free trial a new subscriber gets before the first payment.
     public var trialDays: Int?
     public var active: Bool
+    /// Usage billed by a Stripe meter on top of the price; `nil`: none.
+    public var meter: PlanMeter?
     public var stripeProductID: String?
     public var stripePriceID: String?
 
     public init(id: PlanID, name: String, interval: BillingInterval, priceCents: Int, unlocksAllPremium: Bool, models: [ModelID] = [],
                 messagesPerDay: Int? = nil, messagesPerPeriod: Int? = nil, trialDays: Int? = nil, active: Bool = true,
-                stripeProductID: String? = nil, stripePriceID: String? = nil) {
+                meter: PlanMeter? = nil, stripeProductID: String? = nil, stripePriceID: String? = nil) {
         self.id = id
         self.name = name
         self.interval = interval
@@ -42,6 +44,7 @@ public struct Plan: Sendable, Equatable, Codable {
         self.messagesPerPeriod = messagesPerPeriod
         self.trialDays = trialDays
         self.active = active
+        self.meter = meter
         self.stripeProductID = stripeProductID
         self.stripePriceID = stripePriceID
     }
@@ -63,7 +66,7 @@ public struct Plan: Sendable, Equatable, Codable {
             if let value, !(1...1_000_000_000).contains(value) { errors.append(FieldError(field, "must be from 1 to 1,000,000,000 (empty means none)")) }
         }
         if let trialDays, trialDays > 730 { errors.append(FieldError("trialDays", "must be at most 730")) }
-        return errors
+        return errors + (meter?.problems ?? [])
     }
 }
 
@@ -131,4 +134,57 @@ public enum PlanStanding: String, Sendable, Equatable, Codable {
     case pastDue = "past_due"
     /// Cancelled, expired or never paid: it gives nothing.
     case ended
+}
+
+/// A plan's usage billed at the end of each period: every call it pays for is reported to a Stripe
+/// Billing Meter the admin created, through a metered price on that meter.
+public struct PlanMeter: Sendable, Equatable, Codable {
+    /// What one call adds to the meter.
+    public enum Value: String, Sendable, Codable {
+        /// The call's input and output tokens.
+        case tokens
+        /// One per call.
+        case messages
+    }
+
+    /// The meter's `event_name` in Stripe.
+    public var eventName: String
+    public var value: Value
+    /// The metered Stripe price on that meter, added to the plan's subscription checkout.
+    public var priceId: String
+
+    public init(eventName: String, value: Value, priceId: String) {
+        self.eventName = eventName
+        self.value = value
+        self.priceId = priceId
+    }
+
+    /// What a call with these tokens adds to the meter.
+    public func amount(for tokens: TurnTokens) -> Int {
+        switch value {
+        case .tokens: tokens.inputTokens + tokens.outputTokens
+        case .messages: 1
+        }
+    }
+
+    var problems: [FieldError] {
+        var errors: [FieldError] = []
+        // Stripe's event names: at most 100 characters; Modelgate keeps them plain.
+        if eventName.isEmpty || eventName.count > 100 || !eventName.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.:".contains($0)) }) {
+            errors.append(FieldError("meter.eventName", "must be 1–100 letters, digits, _, -, . or :"))
+        }
+        if !priceId.hasPrefix("price_") { errors.append(FieldError("meter.priceId", "must be a Stripe price id (price_…)")) }
+        return errors
+    }
+}
+
+/// A call a plan with a meter paid for: what the settlement reports to Stripe.
+public struct MeteredCall: Sendable, Equatable {
+    public let subscription: String
+    public let meter: PlanMeter
+
+    public init(subscription: String, meter: PlanMeter) {
+        self.subscription = subscription
+        self.meter = meter
+    }
 }

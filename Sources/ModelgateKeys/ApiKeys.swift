@@ -70,7 +70,9 @@ public struct ApiKeyRepository: Sendable {
             throw ModelgateError.invalidField(field: "externalId", reason: "must be 1–128 characters")
         }
         return try await database.transaction { db in
-            guard try await db.raw("SELECT id FROM apps WHERE id = \(bind: app)").first() != nil else {
+            // An app by its id or, as the keys list shows it, its name.
+            guard let app = try await db.raw("SELECT id FROM apps WHERE id = \(bind: app) OR name = \(bind: app)").first()?
+                .decode(column: "id", as: String.self) else {
                 throw ModelgateError.notFound(what: "app", id: app)
             }
             if let row = try await db.raw("""

@@ -182,7 +182,10 @@ public func buildApplication(
     // Several instances share one PostgreSQL: they share the catalog and the providers' circuits too.
     let circuits = services.chat.circuitSync(database: dependencies.database, interval: .milliseconds(500), logger: dependencies.logger)
     let sweeper = HoldSweeper(database: dependencies.database, clock: dependencies.clock, interval: .seconds(30), logger: dependencies.logger)
-    let services: [any Service] = dependencies.database.backend == .postgres ? [refresher, circuits, sender, sweeper] : [sender, sweeper]
+    // Plans with a meter: their calls reach Stripe from the outbox, whichever instance settled them.
+    let meters = dependencies.stripe.map { MeterEventSender(stripe: $0, database: dependencies.database, clock: dependencies.clock, logger: dependencies.logger) }
+    let services: [any Service] = (dependencies.database.backend == .postgres ? [refresher, circuits, sender, sweeper] : [sender, sweeper])
+        + (meters.map { [$0] } ?? [])
     return Application(
         router: router,
         // The idle timeout also closes a connection that sends its request head or body too slowly;

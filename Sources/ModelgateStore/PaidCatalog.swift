@@ -39,7 +39,7 @@ public enum PaidCatalog {
 
     static let planColumns = """
         id, name, billing_interval, price_cents, unlocks_all_premium, model_ids, messages_per_day, messages_per_period, trial_days, active,
-        stripe_product_id, stripe_price_id
+        meter, stripe_product_id, stripe_price_id
         """
 
     static func plans(in db: any SQLDatabase) async throws -> [Plan] {
@@ -55,23 +55,25 @@ public enum PaidCatalog {
              messagesPerDay: try row.decode(column: "messages_per_day", as: Int?.self),
              messagesPerPeriod: try row.decode(column: "messages_per_period", as: Int?.self),
              trialDays: try row.decode(column: "trial_days", as: Int?.self), active: try row.decode(column: "active", as: Bool.self),
+             meter: try row.decodeJSONIfPresent(column: "meter", as: PlanMeter.self),
              stripeProductID: try row.decode(column: "stripe_product_id", as: String?.self),
              stripePriceID: try row.decode(column: "stripe_price_id", as: String?.self))
     }
 
     /// Creates or replaces a plan's terms (its Stripe ids stay: `stripe sync` owns them).
     public static func save(_ plan: Plan, at now: Date, in db: any SQLDatabase) async throws {
-        let models = String(decoding: (try? JSONEncoder().encode(plan.models)) ?? Data("[]".utf8), as: UTF8.self)
+        let models = try JSONColumn.text(plan.models)
+        let meter = try plan.meter.map(JSONColumn.text)
         try await db.raw("""
             INSERT INTO plans (id, name, billing_interval, price_cents, unlocks_all_premium, model_ids, messages_per_day, messages_per_period,
-                               trial_days, active, created_at, updated_at)
+                               trial_days, active, meter, created_at, updated_at)
             VALUES (\(bind: plan.id.rawValue), \(bind: plan.name), \(bind: plan.interval.rawValue), \(bind: plan.priceCents),
                     \(bind: plan.unlocksAllPremium), \(bind: models), \(bind: plan.messagesPerDay), \(bind: plan.messagesPerPeriod),
-                    \(bind: plan.trialDays), \(bind: plan.active), \(bind: now), \(bind: now))
+                    \(bind: plan.trialDays), \(bind: plan.active), \(bind: meter), \(bind: now), \(bind: now))
             ON CONFLICT (id) DO UPDATE SET name = excluded.name, billing_interval = excluded.billing_interval, price_cents = excluded.price_cents,
                 unlocks_all_premium = excluded.unlocks_all_premium, model_ids = excluded.model_ids, messages_per_day = excluded.messages_per_day,
                 messages_per_period = excluded.messages_per_period, trial_days = excluded.trial_days, active = excluded.active,
-                updated_at = excluded.updated_at
+                meter = excluded.meter, updated_at = excluded.updated_at
             """).run()
     }
 }

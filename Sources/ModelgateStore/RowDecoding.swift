@@ -37,6 +37,12 @@ extension SQLRow {
         let text = try decode(column: column, as: String.self)
         return try JSONColumn.decode(text, column: column)
     }
+
+    /// A nullable column holding a JSON document.
+    public func decodeJSONIfPresent<Value: Decodable>(column: String, as type: Value.Type) throws -> Value? {
+        guard let text = try decode(column: column, as: String?.self) else { return nil }
+        return try JSONColumn.decode(text, column: column)
+    }
 }
 
 /// JSON text columns (lists of ids, tool calls, tool results).

@@ -144,4 +144,24 @@ extension Schema {
         )
         """,
     ])
+
+    /// Metered usage: a plan's meter, and the meter events waiting to be reported to Stripe, one
+    /// per call (its id is Stripe's `identifier`, so a resend is never counted twice).
+    static let meteredUsage = Migration(version: 13, name: "metered usage of plans and its outbox", statements: [
+        "ALTER TABLE plans ADD COLUMN meter TEXT",
+        """
+        CREATE TABLE meter_events (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            subscription_id TEXT NOT NULL,
+            event_name TEXT NOT NULL,
+            value BIGINT NOT NULL CHECK (value >= 0),
+            occurred_at {ts} NOT NULL,
+            delivered_at {ts},
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        )
+        """,
+        "CREATE INDEX meter_events_pending ON meter_events (delivered_at, occurred_at)",
+    ])
 }

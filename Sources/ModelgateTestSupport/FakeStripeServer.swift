@@ -15,6 +15,9 @@ public final class FakeStripeServer: Sendable {
         var prices: [[String: Any]] = []
         var sessions: [[String: Any]] = []
         var subscriptions: [[String: Any]] = []
+        var meterEvents: [[String: Any]] = []
+        /// The next meter events Stripe takes but whose answer is lost (a 500 reaches the caller).
+        var lostMeterAnswers = 0
         /// The hosted page's time: a subscription paid there starts its period at this instant.
         var now = Date(timeIntervalSince1970: 1_795_000_000)
         var idempotent: [String: Data] = [:]
@@ -103,6 +106,7 @@ struct StripeRoutes: Sendable {
         router.post("v1/prices/:id") { request, context in try await update(request, try context.parameters.require("id"), \.prices) }
         router.post("v1/products/:id") { request, context in try await update(request, try context.parameters.require("id"), \.products) }
         registerSubscriptions(on: router)
+        registerMeters(on: router)
     }
 
     func price(_ id: String) -> [String: Any]? {

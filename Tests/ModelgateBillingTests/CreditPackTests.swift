@@ -94,8 +94,30 @@ struct CreditPackTests {
             #expect(try await client.call(.post, "/api/admin/apps/\(appID)/end-users/player-7/store-purchases", token: admin,
                                           json: endUserCredits).json["recorded"] == .bool(true))
             #expect(try await app.creditBooks(of: try await app.endUser("player-7")).balance == 20)
+            // The app by the name the keys list shows: the same end user.
+            #expect(try await client.call(.post, "/api/admin/apps/coach-app/end-users/player-7/store-purchases", token: admin,
+                                          json: #"{"transactionId": "play-3", "credits": 5}"#).json["recorded"] == .bool(true))
+            #expect(try await app.creditBooks(of: try await app.endUser("player-7")).balance == 25)
             #expect(try await client.call(.post, "/api/admin/apps/no-such-app/end-users/player-7/store-purchases", token: admin,
                                           json: #"{"transactionId": "play-2", "credits": 20}"#).status == .notFound)
+        }
+    }
+
+    @Test func aGrantWithAReferenceHappensOnceAndItsReferenceIsOnlyItsUsers() async throws {
+        try await withFakeStripe { _, app, client in
+            let other = testUser(741)
+            #expect(try await app.grantCredits(30, to: Self.user, client: client, reference: "welcome") == 30)
+            #expect(try await app.grantCredits(30, to: Self.user, client: client, reference: "welcome") == 30)
+            #expect(try await app.grantCredits(-10, to: Self.user, client: client, reference: "correction") == 20)
+            #expect(try await app.grantCredits(-10, to: Self.user, client: client, reference: "correction") == 20)
+            _ = try await app.services.profiles.findOrCreate(other, email: nil, at: app.clock.now())
+            let taken = try await client.call(.post, "/api/admin/users/\(other)/credits", token: try await app.adminToken(),
+                                              json: #"{"credits": 30, "reference": "welcome"}"#)
+            #expect(taken.status == .conflict && taken.json["code"] == .string("reference_in_use"), "\(taken.json)")
+            #expect(try await app.creditBooks(of: other).balance == 0)
+            let books = try await app.creditBooks(of: Self.user)
+            #expect(books.balance == 20 && books.ledgerSum == 20)
+            #expect(try await app.count("audit_log") == 2)
         }
     }
 }
