@@ -249,7 +249,7 @@ struct MarginView: Encodable, Sendable {
     let report: MarginReport
     init(_ report: MarginReport) { self.report = report }
 
-    enum CodingKeys: String, CodingKey { case from, to, revenueRule, totals, models, days, topSpenders }
+    enum CodingKeys: String, CodingKey { case from, to, revenueRule, totals, models, days, topSpenders, paidAccess, paidAccessRule }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -260,5 +260,7 @@ struct MarginView: Encodable, Sendable {
         try container.encode(report.models, forKey: .models)
         try container.encode(report.days, forKey: .days)
         try container.encode(report.topSpenders, forKey: .topSpenders)
+        try container.encode(report.paid, forKey: .paidAccess)
+        try container.encode(PaidRevenueReport.rule, forKey: .paidAccessRule)
     }
 }

@@ -118,6 +118,8 @@ public struct MarginReport: Sendable, Equatable {
     public let totals: MarginFigures
     /// The ten users with the highest provider cost of all time.
     public let topSpenders: [Spender]
+    /// Plans and credits: their revenue, the credits owed, the subscribers.
+    public let paid: PaidRevenueReport
 
     public static let revenueRule = """
         Revenue is booked, not amortised: a purchase counts in full on the UTC day it completed, a refund \
@@ -153,7 +155,8 @@ public struct MarginRepository: Sendable {
                 let day = try row.decode(column: "day", as: String.self), model = ModelID(try row.decode(column: "model_id", as: String.self))
                 cells[day, default: [:]][model, default: MarginFigures()].revenueCents += try row.decode(column: "revenue", as: Int.self)
             }
-            return MarginReport(from: range.from, to: range.to, cells: cells, models: models, topSpenders: try await Self.topSpenders(in: db))
+            return MarginReport(from: range.from, to: range.to, cells: cells, models: models, topSpenders: try await Self.topSpenders(in: db),
+                                paid: try await PaidRevenueRepository.report(range, now: now, in: db))
         }
     }
 
@@ -213,7 +216,7 @@ public struct MarginRepository: Sendable {
 }
 
 extension MarginReport {
-    init(from: String, to: String, cells: [String: [ModelID: MarginFigures]], models: [ModelID], topSpenders: [Spender]) {
+    init(from: String, to: String, cells: [String: [ModelID: MarginFigures]], models: [ModelID], topSpenders: [Spender], paid: PaidRevenueReport) {
         let order = Dictionary(models.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         func sorted(_ ids: some Sequence<ModelID>) -> [ModelID] {
             ids.sorted { (order[$0] ?? Int.max, $0.rawValue) < (order[$1] ?? Int.max, $1.rawValue) }
@@ -236,5 +239,6 @@ extension MarginReport {
         self.models = sorted(Set(models).union(perModel.keys)).map { Model(modelId: $0, figures: perModel[$0] ?? MarginFigures()) }
         self.totals = totals
         self.topSpenders = topSpenders
+        self.paid = paid
     }
 }
