@@ -45,6 +45,8 @@ public struct BillingRoutes: Sendable {
             throw error
         }
         metrics.webhook(Self.metric(result.outcome))
+        if let lag = result.lagSeconds { metrics.webhookLag(seconds: lag) }
+        for invoice in result.invoiceCents { metrics.subscriptionRevenue(plan: invoice.plan.rawValue, cents: invoice.cents) }
         for booking in result.bookings {
             metrics.revenue(model: booking.model, booking.kind == .refund ? .refund : .purchase, cents: abs(booking.amountCents))
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ModelgateCore
+import ModelgateMetrics
 import ModelgateStore
 import ServiceLifecycle
 import SQLKit
@@ -20,18 +21,20 @@ public final class MeterEventSender: Service, Sendable {
     let stripe: StripeClient
     let database: Database
     let clock: any WallClock
+    let metrics: ModelgateMetrics
     let logger: Logger
     let batchSize: Int
     let pollInterval: Duration
     let backoff: Backoff
     let sleep: @Sendable (Duration) async throws -> Void
 
-    public init(stripe: StripeClient, database: Database, clock: any WallClock, logger: Logger, batchSize: Int = 50,
+    public init(stripe: StripeClient, database: Database, clock: any WallClock, metrics: ModelgateMetrics, logger: Logger, batchSize: Int = 50,
                 pollInterval: Duration = .seconds(1), backoff: Backoff = Backoff(),
                 sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         self.stripe = stripe
         self.database = database
         self.clock = clock
+        self.metrics = metrics
         self.logger = logger
         self.batchSize = batchSize
         self.pollInterval = pollInterval
@@ -47,7 +50,9 @@ public final class MeterEventSender: Service, Sendable {
     func loop() async throws {
         var failures = 0
         while !Task.isCancelled {
-            switch await deliverOnce() {
+            let pass = await deliverOnce()
+            if let depth = try? await depth() { metrics.meterOutboxDepth(depth) }
+            switch pass {
             case .sent(let delivered, 0) where delivered == batchSize:
                 failures = 0
             case .idle, .sent(_, 0):
@@ -111,6 +116,8 @@ public final class MeterEventSender: Service, Sendable {
                 try await MeterOutbox.markFailed(event.id, error: "\(error)", in: db)
             }
         }
+        metrics.meterEvents(.delivered, count: results.count - failed)
+        metrics.meterEvents(.failed, count: failed)
         return .sent(delivered: results.count - failed, failed: failed)
     }
 

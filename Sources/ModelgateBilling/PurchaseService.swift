@@ -41,6 +41,8 @@ public struct WebhookResult: Sendable {
     public let bookings: [RevenueBooking]
     /// Subscription revenue booked: the cents of each invoice paid, by plan.
     public var invoiceCents: [(plan: PlanID, cents: Int)] = []
+    /// Seconds since Stripe created the event, when it says.
+    public var lagSeconds: Double?
 }
 
 /// Checkout and the webhook that turns paid sessions into entitlements and refunds into revocations.
@@ -107,7 +109,7 @@ public struct PurchaseService: Sendable {
         }
         let now = clock.now()
         let plans = try await CatalogRepository(database: database).snapshot().plans
-        return try await database.transaction { [fetched] db in
+        var result = try await database.transaction { [fetched] db in
             guard try await PurchaseRepository.markProcessed(eventID: event.id, type: event.type, at: now, in: db) else {
                 return WebhookResult(outcome: .duplicate, bookings: [])
             }
@@ -118,6 +120,8 @@ public struct PurchaseService: Sendable {
             return WebhookResult(outcome: outcome, bookings: handler.bookings.all,
                                  invoiceCents: handler.bookings.invoices.map { ($0.plan, $0.amountCents) })
         }
+        if event.created > 0 { result.lagSeconds = now.timeIntervalSince1970 - Double(event.created) }
+        return result
     }
 
     static func explain(_ failure: WebhookSignature.Failure) -> String {

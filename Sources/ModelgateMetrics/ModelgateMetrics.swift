@@ -51,6 +51,7 @@ public final class ModelgateMetrics: Sendable {
         _ = registry.makeCounter(descriptor: Self.delivered)
         _ = registry.makeGauge(descriptor: Self.outboxDepth)
         _ = registry.makeValueHistogram(descriptor: Self.selection, buckets: Self.fastBuckets)
+        registerPaidAccess()
     }
 
     /// Starts the per-model counters at 0 (the catalog's models, known once it is loaded).
@@ -187,7 +188,7 @@ public final class ModelgateMetrics: Sendable {
     static var httpRequests: MetricNameDescriptor { metric("modelgate_http_requests_total", "HTTP requests answered, by method, route template and status.") }
     static var httpDuration: MetricNameDescriptor { metric("modelgate_http_request_duration_seconds", "Time to answer an HTTP request (until the response head), by method and route template.") }
     static var selection: MetricNameDescriptor { metric("modelgate_selection_duration_seconds", "Time to choose a message's model and decide its access.") }
-    static var quota: MetricNameDescriptor { metric("modelgate_quota_outcomes_total", "Messages by model and quota outcome (allowed, trial, locked, rate_limited, trial_exhausted, token_budget_exhausted).") }
+    static var quota: MetricNameDescriptor { metric("modelgate_quota_outcomes_total", "Messages by model and quota outcome (allowed, trial, locked, rate_limited, trial_exhausted, token_budget_exhausted, plan_allowance_exhausted, credits_insufficient).") }
     static var providerRequests: MetricNameDescriptor { metric("modelgate_provider_requests_total", "Requests sent to an LLM provider.") }
     static var providerErrors: MetricNameDescriptor { metric("modelgate_provider_errors_total", "Failed LLM provider requests, by provider and error code.") }
     static var providerDuration: MetricNameDescriptor { metric("modelgate_provider_duration_seconds", "Duration of a provider stream, from request to its end.") }

@@ -183,7 +183,8 @@ public func buildApplication(
     let circuits = services.chat.circuitSync(database: dependencies.database, interval: .milliseconds(500), logger: dependencies.logger)
     let sweeper = HoldSweeper(database: dependencies.database, clock: dependencies.clock, interval: .seconds(30), logger: dependencies.logger)
     // Plans with a meter: their calls reach Stripe from the outbox, whichever instance settled them.
-    let meters = dependencies.stripe.map { MeterEventSender(stripe: $0, database: dependencies.database, clock: dependencies.clock, logger: dependencies.logger) }
+    let meters = dependencies.stripe.map { MeterEventSender(stripe: $0, database: dependencies.database, clock: dependencies.clock, metrics: dependencies.metrics,
+                                                              logger: dependencies.logger) }
     let services: [any Service] = (dependencies.database.backend == .postgres ? [refresher, circuits, sender, sweeper] : [sender, sweeper])
         + (meters.map { [$0] } ?? [])
     return Application(

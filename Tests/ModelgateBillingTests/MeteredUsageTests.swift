@@ -47,7 +47,7 @@ struct MeteredUsageTests {
             // app's own sender runs meanwhile, as another instance would.)
             let logger = Logger(label: "test")
             let client = try #require(app.stripe)
-            let first = MeterEventSender(stripe: client, database: app.database, clock: app.clock, logger: logger, batchSize: 4)
+            let first = MeterEventSender(stripe: client, database: app.database, clock: app.clock, metrics: app.dependencies.metrics, logger: logger, batchSize: 4)
             stripe.loseMeterAnswers(1)
             #expect(await first.deliverOnce() != .idle)
 
@@ -55,7 +55,7 @@ struct MeteredUsageTests {
             // forgotten the idempotency key: a new instance resends it and Stripe refuses the duplicate.
             try await app.sql("UPDATE meter_events SET delivered_at = NULL WHERE id = (SELECT MIN(id) FROM meter_events WHERE delivered_at IS NOT NULL)")
             stripe.forgetIdempotencyKeys()
-            let restarted = [0, 1].map { _ in MeterEventSender(stripe: client, database: app.database, clock: app.clock, logger: logger, batchSize: 4) }
+            let restarted = [0, 1].map { _ in MeterEventSender(stripe: client, database: app.database, clock: app.clock, metrics: app.dependencies.metrics, logger: logger, batchSize: 4) }
             for _ in 0..<10 {
                 async let one = restarted[0].deliverOnce()
                 async let two = restarted[1].deliverOnce()

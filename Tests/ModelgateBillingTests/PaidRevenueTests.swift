@@ -92,6 +92,12 @@ struct PaidRevenueTests {
             let bySource = paid["costBySource"]?.array ?? []
             #expect(bySource.contains { $0["modelId"] == .string("claude-3-opus") && $0["source"] == .string("credits") && $0["replies"]?.int == 3 })
             #expect(report["paidAccessRule"]?.stringValue?.contains("not spread") == true)
+
+            // The same money in the metrics, and how late each webhook was processed.
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(metrics.contains(#"modelgate_subscription_revenue_cents_total{plan="pro"} 1900"#))
+            #expect(metrics.contains(#"modelgate_subscription_revenue_cents_total{plan="max"} 49000"#))
+            #expect(metrics.contains("modelgate_webhook_lag_seconds_count"))
         }
     }
 }
