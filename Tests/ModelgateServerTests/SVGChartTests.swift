@@ -30,7 +30,7 @@ private enum ChartMarkup {
         for tag in html.matches(of: /<rect [^>]*>/) {
             let a = attributes(tag.0)
             guard let value = a["data-value"] else { continue }
-            let number = { (name: String) throws -> Double in try #require(a[name].flatMap { Double($0) }) }
+            let number = { (name: String) throws -> Double in try #require(a[name].flatMap(length)) }
             bars.append(Bar(x: try number("x"), y: try number("y"), width: try number("width"), height: try number("height"),
                             series: try #require(a["data-series"]), label: try #require(a["data-label"]),
                             value: try #require(Int(value))))
@@ -53,6 +53,24 @@ private enum ChartMarkup {
         return cells
     }
 
+    /// A coordinate: CSS pixels, or a percentage of the drawing's width ("12.5%" reads 12.5).
+    static func length(_ text: String) -> Double? {
+        Double(text.hasSuffix("%") ? String(text.dropLast()) : text)
+    }
+
+    /// The markup a drawing `width` pixels wide shows: the groups of labels written for other widths
+    /// (`<g class="chart-from-520 chart-below-960">`, as app.css reads them) left out.
+    static func shown(_ html: String, at width: Double) -> String {
+        html.replacing(/<g class="([^"]*)">(.*?)<\/g>/) { group in
+            let fits = group.1.split(separator: " ").allSatisfy { name in
+                if let from = name.wholeMatch(of: /chart-from-(\d+)/).flatMap({ Double($0.1) }) { return width >= from }
+                if let below = name.wholeMatch(of: /chart-below-(\d+)/).flatMap({ Double($0.1) }) { return width < below }
+                return true
+            }
+            return fits ? String(group.2) : ""
+        }
+    }
+
     /// The values of every coordinate attribute.
     static func coordinates(_ html: String) -> [(name: String, value: String)] {
         html.matches(of: /\s(x|y|x1|y1|x2|y2|width|height)="([^"]*)"/).map { (String($0.1), String($0.2)) }
@@ -61,7 +79,7 @@ private enum ChartMarkup {
     /// The y (columns) or x (bars) of the zero axis.
     static func axis(_ html: String, along coordinate: String) throws -> Double {
         let tag = try #require(html.firstMatch(of: /<line class="chart-axis"[^>]*>/)?.0)
-        return try #require(attributes(tag)[coordinate].flatMap(Double.init))
+        return try #require(attributes(tag)[coordinate].flatMap(length))
     }
 }
 
@@ -168,8 +186,8 @@ private enum ChartMarkup {
             for bar in bars { #expect((kind == .columns ? bar.y : bar.x) == axis, "\(bar.label) · \(bar.series) lies on the axis") }
             for html in [html, noLabels.html, noSeries.html] {
                 #expect(!html.lowercased().contains("nan"))
-                for coordinate in ChartMarkup.coordinates(html) where coordinate.value != "100%" {
-                    #expect(Double(coordinate.value)?.isFinite == true, "\(coordinate.name)=\(coordinate.value)")
+                for coordinate in ChartMarkup.coordinates(html) {
+                    #expect(ChartMarkup.length(coordinate.value)?.isFinite == true, "\(coordinate.name)=\(coordinate.value)")
                 }
             }
         }
@@ -184,21 +202,81 @@ private enum ChartMarkup {
             #expect(!html.contains("<script"))
             let svg = try #require(html.firstMatch(of: /<svg [^>]*>/)?.0)
             let attributes = ChartMarkup.attributes(svg)
+            // The card's full width at a height in pixels, with no viewBox to scale the text.
             #expect(attributes["width"] == "100%")
-            #expect(attributes["viewBox"]?.hasPrefix("0 0 \(Chart.number(Chart.width)) ") == true)
-            #expect(attributes["preserveAspectRatio"] != nil)
+            #expect(attributes["height"].flatMap(Double.init).map { $0 > 0 } == true)
+            #expect(attributes["viewBox"] == nil)
             #expect(attributes["role"] == "img")
             // The accessible name and description point at elements that exist.
             for reference in [attributes["aria-labelledby"], attributes["aria-describedby"]] {
                 #expect(html.contains("id=\"\(try #require(reference))\""))
             }
-            // Every coordinate has at most two decimals.
-            for coordinate in ChartMarkup.coordinates(html) where coordinate.value != "100%" {
-                #expect(coordinate.value.wholeMatch(of: /-?[0-9]+(\.[0-9]{1,2})?/) != nil, "\(coordinate.name)=\(coordinate.value)")
+            // Every coordinate has at most two decimals; horizontal ones are percentages of the width.
+            for coordinate in ChartMarkup.coordinates(html) {
+                #expect(coordinate.value.wholeMatch(of: /-?[0-9]+(\.[0-9]{1,2})?%?/) != nil, "\(coordinate.name)=\(coordinate.value)")
+                if ["y", "y1", "y2", "height"].contains(coordinate.name) { #expect(!coordinate.value.hasSuffix("%"), "\(coordinate.name)=\(coordinate.value)") }
             }
         }
         #expect(Self.week.svg().contains("chart-legend"), "several series: a legend")
         #expect(!charts[1].svg().contains("chart-legend"), "one series: no legend")
+    }
+
+    @Test func theTableIsFoldedUnderItsChartClosed() {
+        let html = Self.week.html
+        #expect(html.contains(#"</figure><details class="chart-figures"><summary>Show the figures<span class="visually-hidden"> of Requests per day</span></summary>"#
+            + #"<div class="table-scroll"><table class="chart-table chart-days">"#))
+        #expect(html.hasSuffix("</table></div></details>"))
+        #expect(!html.contains(" open"))
+    }
+
+    /// Thirty days, in drawings as wide as planned or wider (a phone's card at 375 px, a tablet's, a
+    /// desktop's): the labels shown fit side by side, none leaves the drawing, the last day is always
+    /// labelled, and a wider drawing labels more days.
+    @Test(arguments: [280.0, 333, 520, 542, 702, 960, 1214])
+    func dayLabelsFitTheirDrawing(width: Double) throws {
+        let days = (1...30).map { "2026-11-" + ($0 < 10 ? "0" : "") + String($0) }
+        let chart = Chart(id: "d", title: "Days", kind: .columns, unit: .count, labels: days,
+                          series: [ChartSeries(name: "s", values: days.map { _ in 1 })], labelHeading: "Day")
+        func ticks(at width: Double) -> [Regex<(Substring, Substring, Substring, Substring)>.Match] {
+            ChartMarkup.shown(chart.svg(), at: width)
+                .matches(of: /<text class="chart-tick" x="([0-9.]+)%" y="[0-9.]+" text-anchor="(start|middle|end)">([0-9-]{10})<\/text>/)
+        }
+        let shown = ticks(at: width)
+        #expect(shown.last?.3 == "2026-11-30")
+        #expect(shown.count > 1)
+        if width >= 960 { #expect(shown.count > ticks(at: 280).count, "a desktop's drawing labels more days than a phone's") }
+        var extents: [(left: Double, right: Double)] = []
+        for tick in shown {
+            let x = try #require(Double(tick.1)) / 100 * width, length = Double(tick.3.count) * 7  // 7 px a character
+            let left = tick.2 == "start" ? x : tick.2 == "middle" ? x - length / 2 : x - length
+            extents.append((left, left + length))
+        }
+        #expect(extents.allSatisfy { $0.left >= -0.5 && $0.right <= width + 0.5 }, "\(extents)")
+        #expect(zip(extents, extents.dropFirst()).allSatisfy { $0.right + 8 <= $1.left + 0.5 }, "\(extents)")
+    }
+
+    /// A long label is cut short on a phone and written out in full where the drawing has room,
+    /// once per row at every width.
+    @Test func longLabelsUseTheRoomOfWiderDrawings() {
+        let long = "benedict.cumberbatch-with-a-long-address@subdomain.example.com"
+        let chart = Chart(id: "s", title: "Top spenders", kind: .bars, unit: .microdollars, labels: [long, "ana@example.com"],
+                          series: [ChartSeries(name: "Provider cost", values: [95, 260])], labelHeading: "User")
+        for width in Chart.plannedWidths {
+            let labels = ChartMarkup.shown(chart.svg(), at: width).matches(of: /<text class="chart-label" x="6" [^>]*>([^<]*)<\/text>/).map { String($0.1) }
+            #expect(labels.count == 2 && labels.last == "ana@example.com", "\(width): \(labels)")
+            if width == Chart.plannedWidths.first { #expect(labels.first?.hasSuffix("…") == true, "\(labels)") }
+            if width == Chart.plannedWidths.last { #expect(labels.first == long) }
+        }
+    }
+
+    /// app.css shows each width's labels from that width up: its container queries name the same widths.
+    @Test func theStylesheetKnowsThePlannedWidths() throws {
+        let css = try String(contentsOf: PythonSDK.repository.appendingPathComponent("Sources/ModelgateHTTP/Resources/static/app.css"), encoding: .utf8)
+        let wider = Chart.plannedWidths.dropFirst().map { Int($0) }
+        #expect(css.contains(wider.map { ".chart-from-\($0)" }.joined(separator: ", ") + " { display: none; }"), "hidden by default")
+        for width in wider {
+            #expect(css.contains("@container (min-width: \(width)px) { .chart-from-\(width) { display: inline; } .chart-below-\(width) { display: none; } }"))
+        }
     }
 
     @Test func coordinatesNeverReadNanOrInfinity() {

@@ -2,12 +2,14 @@
 
 A user buys a premium model through the fake Stripe's hosted checkout and looks at /settings; an
 admin looks at /admin/margin, each /admin/models/{id}/stats in scenario["stats"] and /settings. On
-every page and width: a full-page screenshot `<page>-<width>.png` in scenario["out"]; every chart's
-bars (`rect[data-series][data-label][data-value]`) hold exactly the figures of the table that
-follows it; every bar has a finite, non-negative width and height and lies inside its drawing; the
-drawing's text neither overlaps nor leaves the drawing and is at least 9 px; the page does not
-scroll sideways; the console shows no Content-Security-Policy violation. The figures add up to what
-the scenario sent (scenario["expect"]). Exits 1 naming each failed check."""
+every page and width: a full-page screenshot `<page>-<width>.png` (its height printed) in
+scenario["out"]; every chart's bars (`rect[data-series][data-label][data-value]`) hold exactly the
+figures of the table folded under it (a closed `<details>`, read through textContent, which a closed
+disclosure keeps); the drawing takes its card's full width; every bar has a finite, non-negative
+width and height and lies inside its drawing; the drawing's text neither overlaps nor leaves the
+drawing and is at least 9 px; the page does not scroll sideways; the console shows no
+Content-Security-Policy violation. The figures add up to what the scenario sent (scenario["expect"]).
+Exits 1 naming each failed check."""
 import base64
 import math
 import os
@@ -31,6 +33,10 @@ document.addEventListener('securitypolicyviolation', function (e) {
 
 # Every chart on the page: its bars, its table's cells, and the drawing's geometry as rendered.
 READ_CHARTS = """
+function shown(el) {
+  for (; el; el = el.parentElement) { if (getComputedStyle(el).display === 'none') return false; }
+  return true;
+}
 function box(el) { const b = el.getBoundingClientRect(); return {left: b.left, right: b.right, top: b.top, bottom: b.bottom, width: b.width, height: b.height}; }
 return Array.from(document.querySelectorAll('figure.chart')).map(function (figure, index) {
   const svg = figure.querySelector('svg.chart-svg');
@@ -41,17 +47,22 @@ return Array.from(document.querySelectorAll('figure.chart')).map(function (figur
     id: svg ? (svg.getAttribute('aria-labelledby') || '').replace(/-title$/, '') : null,
     title: (figure.querySelector('figcaption') || {}).textContent || '',
     hasSvg: !!svg, hasTable: !!table, rects: [], cells: [], texts: [], tableRows: 0,
+    folded: !!(after && after.matches('details.chart-figures:not([open])') && table && after.contains(table)),
   };
   if (svg) {
     const viewBox = (svg.getAttribute('viewBox') || '').split(/\\s+/).map(Number);
     chart.svg = box(svg);
     chart.figure = box(figure);
-    chart.scale = viewBox.length === 4 && viewBox[2] > 0 ? chart.svg.width / viewBox[2] : NaN;
+    // Without a viewBox the drawing is in CSS pixels.
+    chart.scale = viewBox.length === 4 && viewBox[2] > 0 ? chart.svg.width / viewBox[2] : 1;
+    const card = getComputedStyle(figure.parentElement);
+    chart.cardWidth = figure.parentElement.clientWidth - parseFloat(card.paddingLeft) - parseFloat(card.paddingRight);
     chart.rects = Array.from(svg.querySelectorAll('rect')).map(function (r) {
       return {series: r.getAttribute('data-series'), label: r.getAttribute('data-label'), value: r.getAttribute('data-value'),
               width: r.getAttribute('width'), height: r.getAttribute('height'), box: box(r)};
     });
-    chart.texts = Array.from(svg.querySelectorAll('text')).map(function (t) {
+    // The labels written for other widths of the drawing are hidden (app.css): only the shown ones count.
+    chart.texts = Array.from(svg.querySelectorAll('text')).filter(shown).map(function (t) {
       return {text: t.textContent, box: box(t), fontSize: parseFloat(getComputedStyle(t).fontSize)};
     });
   }
@@ -108,6 +119,7 @@ def set_viewport(driver, width, height):
 
 def screenshot(driver, width, path):
     height = driver.execute_script("return document.documentElement.scrollHeight")
+    print(f"     ({os.path.basename(path)}: the page is {height} px tall)", flush=True)
     set_viewport(driver, width, height)
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
     with open(path, "wb") as file:
@@ -120,6 +132,11 @@ def number(text):
     except (TypeError, ValueError):
         return None
     return value if math.isfinite(value) else None
+
+
+def length(text):
+    """A coordinate attribute's number: user units (CSS pixels) or a percentage of the drawing's width."""
+    return number(text[:-1] if isinstance(text, str) and text.endswith("%") else text)
 
 
 def integer(text):
@@ -135,6 +152,9 @@ def check_chart(where, chart):
     check(f"{name} has a drawing and a table", chart["hasSvg"] and chart["hasTable"], chart)
     if not (chart["hasSvg"] and chart["hasTable"]):
         return
+    check(f"{name}: the table is folded in a closed disclosure right under the chart", chart["folded"])
+    check(f"{name} takes its card's full width", chart["svg"]["width"] >= chart["cardWidth"] - 1,
+          f"drawing {chart['svg']['width']:.1f} px in a card {chart['cardWidth']:.1f} px wide")
 
     # The bars and the table carry the same figures, label by label and series by series.
     bars, cells, bad = {}, {}, []
@@ -163,8 +183,8 @@ def check_chart(where, chart):
           f"{chart.get('tableCaption')!r} vs {chart['title']!r}")
 
     # Geometry: finite, non-negative sizes, inside the drawing, the drawing inside the viewport.
-    sizes = [r for r in chart["rects"] if number(r["width"]) is None or number(r["height"]) is None
-             or number(r["width"]) < 0 or number(r["height"]) < 0
+    sizes = [r for r in chart["rects"] if length(r["width"]) is None or length(r["height"]) is None
+             or length(r["width"]) < 0 or length(r["height"]) < 0
              or not all(math.isfinite(r["box"][k]) and r["box"][k] >= 0 for k in ("width", "height"))]
     check(f"{name}: every bar has a finite, non-negative width and height", not sizes,
           "; ".join(f"{r['label']}/{r['series']}: width={r['width']!r} height={r['height']!r} box={r['box']}" for r in sizes[:5]))
@@ -223,7 +243,19 @@ def look_at(driver, path, name, want_ids, totals=(), nonzero=()):
         screenshot(driver, width, os.path.join(OUT, f"{name}-{width}.png"))
         violations += csp_messages(driver)
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    open_figures(driver, name)
     check(f"{name}: the console shows no Content-Security-Policy violation", not violations, "; ".join(violations[:5]))
+
+
+def open_figures(driver, name):
+    """A person opens the first chart's figures: its summary shows the table, and folds it again."""
+    summary = find(driver, "details.chart-figures summary")
+    summary.click()
+    table = driver.find_element(By.CSS_SELECTOR, "details.chart-figures table.chart-table")
+    check(f"{name}: “Show the figures” opens the first chart's table", table.is_displayed() and table.text.strip() != "",
+          repr(table.text[:80]))
+    summary.click()
+    check(f"{name}: clicking it again folds the table", not table.is_displayed())
 
 
 def canary(driver):
