@@ -61,6 +61,8 @@ extension WebhookHandler {
             user: order.user, credits: order.credits, movement: .purchase, reference: session,
             expiresAt: pack?.validDays.map { now.addingTimeInterval(Double($0) * 86_400) }), lot: lot, at: now, in: db)
         try await CreditPackRepository.setOrder(session, status: .completed, paymentIntent: intent, lot: lot, at: now, in: db)
+        try await outbox.enqueue([.creditsPurchased(pack: order.pack, credits: order.credits, priceCents: order.amountCents)], for: order.user,
+                                 at: now, in: db)
         try await audit(.creditsPurchased, type: "user", id: order.user.description, [
             "packId": .string(order.pack), "credits": .number(Double(order.credits)), "session": .string(session),
         ])
@@ -73,6 +75,7 @@ extension WebhookHandler {
         guard order.status == .completed, let lot = order.lot else { return .ignored }
         let taken = try await CreditWallet.withdraw(lot: lot, as: .refund, reference: lot, at: now, in: db)
         try await CreditPackRepository.setOrder(order.session, status: .refunded, paymentIntent: intent, lot: nil, at: now, in: db)
+        try await outbox.enqueue([.creditsRefunded(pack: order.pack, creditsRemoved: taken)], for: order.user, at: now, in: db)
         try await audit(.creditsRefunded, type: "user", id: order.user.description, [
             "packId": .string(order.pack), "creditsRemoved": .number(Double(taken)), "session": .string(order.session),
         ])
@@ -102,6 +105,10 @@ extension WebhookHandler {
         guard let state else { return .ignored }
         let before = try await SubscriptionBook.find(state.id, in: db)
         guard try await SubscriptionBook.apply(state, version: version, at: now, in: db) else { return .duplicate }
+        var events: [AnalyticsEvent] = [.subscriptionChanged(plan: state.plan, status: state.status, previous: before?.status,
+                                                             cancelAtPeriodEnd: state.cancelAtPeriodEnd)]
+        if event.type == "invoice.payment_failed" { events.append(.subscriptionPaymentFailed(plan: state.plan)) }
+        try await outbox.enqueue(events, for: state.user, at: now, in: db)
         try await audit(.subscriptionChanged, type: "subscription", id: state.id, [
             "userId": .string(state.user.description), "plan": .string(state.plan.rawValue), "status": .string(state.status.rawValue),
             "before": .string(before?.status.rawValue ?? "none"), "periodEnd": .string(ISO8601.string(state.periodEnd)),
@@ -158,6 +165,7 @@ extension WebhookHandler {
                                   periodEnd: Date(timeIntervalSince1970: end))
         if try await SubscriptionBook.book(invoice, at: now, in: db) {
             bookings.addInvoice(invoice)
+            try await outbox.enqueue([.subscriptionInvoicePaid(plan: plan, amountCents: invoice.amountCents)], for: user, at: now, in: db)
         }
         let fallback = try await storedSubscription(as: .active, period: (invoice.periodStart, invoice.periodEnd))
         _ = try await syncSubscription(fallback: fallback)

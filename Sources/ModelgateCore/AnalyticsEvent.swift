@@ -22,6 +22,12 @@ public enum AnalyticsEvent: Sendable, Equatable {
     case modelPurchaseRefunded(model: ModelID, priceCents: Int)
     case modelPurchaseDisputed(model: ModelID, status: DisputeStatus)
     case requestLimitHit(limit: RequestLimit, retryAfterSeconds: Int)
+    /// A subscription's state changed (started, renewed, past due, cancelled, a plan change).
+    case subscriptionChanged(plan: PlanID, status: SubscriptionStatus, previous: SubscriptionStatus?, cancelAtPeriodEnd: Bool)
+    case subscriptionInvoicePaid(plan: PlanID, amountCents: Int)
+    case subscriptionPaymentFailed(plan: PlanID)
+    case creditsPurchased(pack: String, credits: Int, priceCents: Int)
+    case creditsRefunded(pack: String, creditsRemoved: Int)
 
     /// Where a completed purchase was paid.
     public enum PurchaseChannel: String, Sendable { case stripe }
@@ -60,6 +66,11 @@ public enum AnalyticsEvent: Sendable, Equatable {
         case modelPurchaseRefunded = "model_purchase_refunded"
         case modelPurchaseDisputed = "model_purchase_disputed"
         case requestLimitHit = "request_limit_hit"
+        case subscriptionChanged = "subscription_changed"
+        case subscriptionInvoicePaid = "subscription_invoice_paid"
+        case subscriptionPaymentFailed = "subscription_payment_failed"
+        case creditsPurchased = "credits_purchased"
+        case creditsRefunded = "credits_refunded"
     }
 
     /// Property keys (camelCase, as in the PostHog insights).
@@ -68,6 +79,7 @@ public enum AnalyticsEvent: Sendable, Equatable {
         case trialMessagesRemaining, dailyLimit, resetAt, isTrialMessage, tier, userId
         case reason, status, limit, retryAfterSeconds
         case modelCost, inputTokens, outputTokens, isEstimated
+        case planId, previousStatus, cancelAtPeriodEnd, amountCents, packId, credits, creditsRemoved
     }
 
     public var name: Name {
@@ -90,6 +102,11 @@ public enum AnalyticsEvent: Sendable, Equatable {
         case .modelPurchaseRefunded: .modelPurchaseRefunded
         case .modelPurchaseDisputed: .modelPurchaseDisputed
         case .requestLimitHit: .requestLimitHit
+        case .subscriptionChanged: .subscriptionChanged
+        case .subscriptionInvoicePaid: .subscriptionInvoicePaid
+        case .subscriptionPaymentFailed: .subscriptionPaymentFailed
+        case .creditsPurchased: .creditsPurchased
+        case .creditsRefunded: .creditsRefunded
         }
     }
 
@@ -130,6 +147,17 @@ public enum AnalyticsEvent: Sendable, Equatable {
             properties = [.modelId: .id(model), .status: .string(status.rawValue)]
         case .requestLimitHit(let limit, let retryAfter):
             properties = [.limit: .string(limit.rawValue), .retryAfterSeconds: .int(retryAfter)]
+        case .subscriptionChanged(let plan, let status, let previous, let cancel):
+            properties = [.planId: .id(plan), .status: .string(status.rawValue), .previousStatus: previous.map { .string($0.rawValue) } ?? .null,
+                          .cancelAtPeriodEnd: .bool(cancel)]
+        case .subscriptionInvoicePaid(let plan, let cents):
+            properties = [.planId: .id(plan), .amountCents: .int(cents)]
+        case .subscriptionPaymentFailed(let plan):
+            properties = [.planId: .id(plan)]
+        case .creditsPurchased(let pack, let credits, let price):
+            properties = [.packId: .string(pack), .credits: .int(credits), .priceCents: .int(price)]
+        case .creditsRefunded(let pack, let removed):
+            properties = [.packId: .string(pack), .creditsRemoved: .int(removed)]
         }
         return Dictionary(uniqueKeysWithValues: properties.map { ($0.key.rawValue, $0.value) })
     }

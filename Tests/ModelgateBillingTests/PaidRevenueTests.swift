@@ -93,6 +93,15 @@ struct PaidRevenueTests {
             #expect(bySource.contains { $0["modelId"] == .string("claude-3-opus") && $0["source"] == .string("credits") && $0["replies"]?.int == 3 })
             #expect(report["paidAccessRule"]?.stringValue?.contains("not spread") == true)
 
+            // Each lifecycle step once in the analytics outbox.
+            let events = try await app.database.read { db in
+                try await db.raw("SELECT event, COUNT(*) AS n FROM analytics_outbox GROUP BY event").all().reduce(into: [String: Int]()) {
+                    $0[try $1.decode(column: "event", as: String.self)] = try $1.decode(column: "n", as: Int.self)
+                }
+            }
+            #expect(events["subscription_invoice_paid"] == 2 && events["credits_purchased"] == 2 && events["credits_refunded"] == 1)
+            #expect(events["subscription_changed"] == 3, "two starts and Max's end: \(events)")
+
             // The same money in the metrics, and how late each webhook was processed.
             let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
             #expect(metrics.contains(#"modelgate_subscription_revenue_cents_total{plan="pro"} 1900"#))

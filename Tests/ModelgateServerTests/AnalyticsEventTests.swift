@@ -35,7 +35,7 @@ import Testing
     @Test func theCatalogSpellsEveryEventOfTheDocs() throws {
         let docs = try String(contentsOf: PythonSDK.repository.appendingPathComponent("docs/analytics.md"), encoding: .utf8)
         for name in AnalyticsEvent.Name.allCases { #expect(docs.contains("| `\(name.rawValue)` |"), "\(name.rawValue)") }
-        #expect(AnalyticsEvent.Name.allCases.count == 18)
+        #expect(AnalyticsEvent.Name.allCases.count == 23)
         let granted = AnalyticsEvent.adminModelAccessGranted(model: "gpt-4o", user: testUser(1), source: .adminGrant)
         #expect(granted.properties == ["modelId": "gpt-4o", "userId": .string(testUser(1).description), "source": "admin_grant"])
         #expect(AnalyticsEvent.adminModelCreated(model: "m", tier: .free, priceCents: nil).properties == ["modelId": "m", "tier": "free", "priceCents": .null])
