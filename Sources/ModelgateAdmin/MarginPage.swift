@@ -43,6 +43,7 @@ struct MarginPage: Sendable {
     let spendersChart: String
     let spenders: [SpenderRow]
     let hasSpenders: Bool
+    let paid: PaidRevenueSection
 
     init(chrome: AdminPage.Chrome, report: MarginReport, catalog: CatalogSnapshot) {
         self.chrome = chrome
@@ -76,6 +77,7 @@ struct MarginPage: Sendable {
                        margin: ChartUnit.microdollars.format(spender.marginMicros), isLoss: spender.marginMicros < 0)
         }
         hasSpenders = !spenders.isEmpty
+        paid = PaidRevenueSection(report.paid)
     }
 
     /// A column chart of every day of the range (days without figures are zero): the models summed,

@@ -93,6 +93,10 @@ struct PaidRevenueTests {
             #expect(bySource.contains { $0["modelId"] == .string("claude-3-opus") && $0["source"] == .string("credits") && $0["replies"]?.int == 3 })
             #expect(report["paidAccessRule"]?.stringValue?.contains("not spread") == true)
 
+            // The admin console's margin page shows the same figures, with a chart per measure.
+            let page = try await client.page(.get, "/admin/margin?from=\(first)&to=\(last)", cookie: try await app.session(testUser(763), admin: true, client: client))
+            #expect(page.html.contains("Plans and credits") && page.html.contains("$490.00") && page.html.contains(#"id="subscribers-title""#), "\(page.status)")
+
             // Each lifecycle step once in the analytics outbox.
             let events = try await app.database.read { db in
                 try await db.raw("SELECT event, COUNT(*) AS n FROM analytics_outbox GROUP BY event").all().reduce(into: [String: Int]()) {
