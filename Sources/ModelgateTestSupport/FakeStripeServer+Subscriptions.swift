@@ -26,6 +26,9 @@ extension FakeStripeServer {
     /// The time the hosted checkout starts a subscription's period at (a test's clock).
     public func setNow(_ now: Date) { withState { $0.now = now } }
 
+    /// Makes `GET /v1/subscriptions/{id}` answer 503 (or work again).
+    public func failSubscriptionFetches(_ fail: Bool) { withState { $0.subscriptionFetchesFail = fail } }
+
     public var subscriptionIDs: [String] { withState { $0.subscriptions.compactMap { $0["id"] as? String } } }
 
     /// Changes a subscription as Stripe would (a renewal, a failed payment, a cancellation, a plan change).
@@ -95,6 +98,9 @@ extension StripeRoutes {
     func registerSubscriptions(on router: Router<BasicRequestContext>) {
         router.get("v1/subscriptions/:id") { request, context in
             let id = try context.parameters.require("id")
+            if state.withLockedValue({ $0.subscriptionFetchesFail }) {
+                return json(["error": ["type": "api_error", "message": "Stripe is unavailable"]], status: .serviceUnavailable)
+            }
             guard let subscription = state.withLockedValue({ state -> [String: Any]? in
                 state.requests.append(("GET", request.uri.path, [:], ""))
                 return state.subscriptions.first { $0["id"] as? String == id }

@@ -16,6 +16,8 @@ public final class FakeStripeServer: Sendable {
         var sessions: [[String: Any]] = []
         var subscriptions: [[String: Any]] = []
         var meterEvents: [[String: Any]] = []
+        /// Stripe's API unreachable for subscription fetches (a 503), as in an outage.
+        var subscriptionFetchesFail = false
         /// The next meter events Stripe takes but whose answer is lost (a 500 reaches the caller).
         var lostMeterAnswers = 0
         /// The hosted page's time: a subscription paid there starts its period at this instant.

@@ -165,4 +165,38 @@ struct PlanLifecycleTests {
             #expect(try await client.call(.post, "/api/plans/pro/checkout", token: token).code == "already_subscribed")
         }
     }
+
+    @Test func withStripeUnreachableTheEventsOwnSubscriptionsConvergeByEventTime() async throws {
+        try await withFakeStripe { stripe, app, client in
+            #expect(try await client.call(.put, "/api/admin/plans/pro", token: try await app.adminToken(),
+                                          json: Self.plan("pro", name: "Pro", messages: 3, trialDays: 7, cents: 1_900)).status == .ok)
+            _ = try await StripeSync(stripe: try #require(app.stripe), database: app.database, clock: app.clock).run(dryRun: false)
+            try await app.services.cache.refresh()
+            stripe.setNow(app.clock.now())
+            var scenario = Scenario(stripe: stripe, app: app, client: client, token: try await app.token(Self.user))
+            let checkout = try await client.call(.post, "/api/plans/pro/checkout", token: scenario.token)
+            let started = stripe.completeCheckout(try #require(checkout.json["sessionId"]?.stringValue))
+            let subscription = try #require(stripe.subscriptionIDs.first)
+
+            // Stripe cannot be asked: each event's own subscription counts, ordered by the event's time.
+            stripe.failSubscriptionFetches(true)
+            var snapshots: [String] = []
+            for status in ["active", "past_due"] {
+                scenario.advance(3_600)
+                stripe.update(subscription, .init(status: status))
+                snapshots.append(scenario.event("customer.subscription.updated", subscription))
+            }
+            // Stripe has moved on meanwhile (its event not yet sent): only the events can be known.
+            stripe.update(subscription, .init(status: "canceled"))
+            try await scenario.deliver([snapshots[1], snapshots[0]] + started)
+            #expect(try await scenario.subscription()?["status"] == .string("past_due"))
+
+            // Reachable again, an old event is only a trigger: Stripe's state as fetched stands.
+            stripe.failSubscriptionFetches(false)
+            let late = snapshots[0].replacingOccurrences(of: #""id":"evt_sub_1""#, with: #""id":"evt_sub_late""#)
+            #expect(late != snapshots[0])
+            try await scenario.deliver([late])
+            #expect(try await scenario.subscription()?["status"] == .string("canceled"))
+        }
+    }
 }
