@@ -90,7 +90,8 @@ public struct ApiKeyAuthority: Sendable {
     public static func isKey(_ token: String) -> Bool { token.hasPrefix("mg_live_") || token.hasPrefix("mg_test_") }
 
     /// Routes whose JSON body may name the end user in `user` (OpenAI's field, and the sign-in link request).
-    static let bodyNamesTheUser: Set<String> = ["/v1/chat/completions", "/api/keys/self/sign-in-links"]
+    /// Where a body may name the end user: OpenAI's `user`, Anthropic's `metadata.user_id`.
+    static let bodyNamesTheUser: Set<String> = ["/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens", "/api/keys/self/sign-in-links"]
 
     static let signInLinkLifetime: TimeInterval = 600
 
@@ -207,8 +208,13 @@ public struct ApiKeyAuthority: Sendable {
             if external == nil, request.method == .post, Self.bodyNamesTheUser.contains(request.uri.path) {
                 let body = try await request.collectBody(limit: bodyLimit)
                 request.body = .init(buffer: body)
-                struct UserField: Decodable { let user: String? }
-                external = (try? JSONDecoder().decode(UserField.self, from: Data(buffer: body)))?.user
+                struct UserField: Decodable {
+                    struct Metadata: Decodable { let user_id: String? }
+                    let user: String?
+                    let metadata: Metadata?
+                }
+                let fields = try? JSONDecoder().decode(UserField.self, from: Data(buffer: body))
+                external = fields?.user ?? fields?.metadata?.user_id
             }
             if external == nil, key.acceptsForwardedUserHeaders { external = request.headers[Self.openWebUIUserHeader] }
             guard let external, !external.isEmpty else {

@@ -78,6 +78,10 @@ struct SessionCredential {
             }
             token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
             fromCookie = false
+        } else if let key = request.headers[.init("x-api-key")!], !key.isEmpty {
+            // Anthropic's SDKs and Claude Code send their key this way.
+            token = key.trimmingCharacters(in: .whitespaces)
+            fromCookie = false
         } else if let cookie = request.cookies[SessionAuthority.cookieName]?.value, !cookie.isEmpty {
             token = cookie
             fromCookie = true

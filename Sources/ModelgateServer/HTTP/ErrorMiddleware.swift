@@ -5,8 +5,8 @@ import Logging
 import ModelgateCore
 import ModelgateHTTP
 
-/// The one error middleware: every failure becomes problem+json (or OpenAI's error envelope under
-/// `/v1`, so the SDKs raise their usual exceptions), every response gets its request id, and every
+/// The one error middleware: every failure becomes problem+json (or under `/v1` OpenAI's error
+/// envelope, Anthropic's for the Messages API, so the SDKs raise their usual exceptions), every response gets its request id, and every
 /// unexpected failure is logged with its details, on every route.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
@@ -19,8 +19,13 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch {
             let problem = Problem(error)
             Self.log(problem, error: error, path: request.uri.path, logger: context.logger)
-            var response = request.uri.path.hasPrefix("/v1/") ? OpenAIError(problem).response(requestID: context.id)
-                                                                : problem.response(requestID: context.id)
+            var response = if AnthropicError.applies(to: request) {
+                AnthropicError(problem).response(requestID: context.id)
+            } else if request.uri.path.hasPrefix("/v1/") {
+                OpenAIError(problem).response(requestID: context.id)
+            } else {
+                problem.response(requestID: context.id)
+            }
             response.headers[.requestID] = context.id
             return response
         }

@@ -1,0 +1,64 @@
+import Foundation
+import Hummingbird
+import ModelgateAccess
+import ModelgateCore
+import ModelgateHTTP
+import ModelgateProviders
+
+/// Anthropic's Messages API over the same request path as `/v1/chat/completions`: the same
+/// identity, access decision, budgets, failover and settlement; only the shapes differ.
+public struct AnthropicMessagesRoutes: Sendable {
+    let chat: ChatService
+    let userModels: UserModelsService
+    let maxBodyBytes: Int
+    let recorder: ReplyRecorder
+
+    public init(chat: ChatService, userModels: UserModelsService, maxBodyBytes: Int, recorder: ReplyRecorder) {
+        self.chat = chat
+        self.userModels = userModels
+        self.maxBodyBytes = maxBodyBytes
+        self.recorder = recorder
+    }
+
+    /// `calls` carries the chat call's admission; counting tokens is no call and goes on `group`.
+    public func register(on group: RouterGroup<AppRequestContext>, calls: RouterGroup<AppRequestContext>) {
+        calls.post("messages", use: messages)
+        group.post("messages/count_tokens", use: countTokens)
+    }
+
+    @Sendable func messages(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let profile = try context.requireIdentity().profile
+        let body = try await request.decodeJSON(MessagesRequest.self, limit: maxBodyBytes)
+        let call = try body.providerRequest()
+        let explicit = try model(body.model)
+        let persona = request.headers[OpenAICompatibleRoutes.personaHeader].map(PersonaID.init(rawValue:))
+        let failover = try OpenAICompatibleRoutes.failover(request.headers[OpenAICompatibleRoutes.failoverHeader], models: nil,
+                                                          catalog: userModels.catalog)
+        let reply = try await chat.complete(call, persona: persona, explicit: explicit, failover: failover, for: profile)
+        let writer = MessagesWriter(id: "msg_" + context.id.filter { $0.isLetter || $0.isNumber }, model: reply.admission.choice.model.id.rawValue,
+                                    settle: { [recorder] in _ = await recorder.record(reply, user: profile.id) })
+        var response = body.stream == true ? writer.streaming(reply, shutdown: chat.shutdown) : try await writer.whole(reply)
+        if let from = reply.admission.failoverFrom { response.headers[OpenAICompatibleRoutes.failoverFromHeader] = from.rawValue }
+        return response
+    }
+
+    /// An estimate for every model (a token per 4 characters, 765 per image), said so in a header:
+    /// the providers' own counters are not asked.
+    @Sendable func countTokens(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        _ = try context.requireIdentity()
+        let body = try await request.decodeJSON(MessagesRequest.self, limit: maxBodyBytes)
+        _ = try model(body.model)
+        let tokens = try body.providerRequest(counting: true).estimatedPromptTokens
+        var response = try JSONBody(JSONValue.object(["input_tokens": .number(Double(tokens))])).response()
+        response.headers[.init("x-modelgate-estimated")!] = "true"
+        return response
+    }
+
+    /// A catalog model, or `auto` (the coach's model); an unknown name is refused naming it.
+    private func model(_ name: String) throws -> ModelID? {
+        guard name != "auto" else { return nil }
+        let id = ModelID(name)
+        guard userModels.catalog.model(id)?.enabled == true else { throw ModelgateError.notFound(what: "model", id: name) }
+        return id
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ModelgateCore
+import ModelgateHTTP
+import ModelgateProviders
+import NIOCore
+
+/// Renders a reply in the Messages API's shapes: one message, or its event stream.
+struct MessagesWriter: Sendable {
+    let id: String
+    let model: String
+    /// Settles the call's tokens and cost once its stream is over, however it ended.
+    let settle: @Sendable () async -> Void
+
+    func whole(_ reply: ChatReply) async throws -> Response {
+        do {
+            while try await reply.next() != nil {}
+        } catch {
+            await settle()
+            throw error
+        }
+        await settle()
+        var content: [JSONValue] = reply.text.isEmpty ? [] : [.object(["type": .string("text"), "text": .string(reply.text)])]
+        for call in reply.toolCalls {
+            content.append(.object(["type": .string("tool_use"), "id": .string(Self.toolUseID(call.id)), "name": .string(call.name),
+                                    "input": Self.input(call.arguments)]))
+        }
+        let body: JSONValue = .object([
+            "id": .string(id), "type": .string("message"), "role": .string("assistant"), "model": .string(model), "content": .array(content),
+            "stop_reason": .string(Self.stopReason(reply.finishReason ?? .stop)), "stop_sequence": .null,
+            "usage": Self.usage(reply.tokens, costMicros: reply.costMicros),
+            "failover_from": reply.admission.failoverFrom.map { .string($0.rawValue) } ?? .null,
+        ])
+        return try JSONBody(body).response()
+    }
+
+    /// The reply as Anthropic's events: `message_start`, a block per text run and tool call, then
+    /// `message_delta` with the stop reason and usage, and `message_stop`; a failure after the
+    /// first byte is an `error` event.
+    func streaming(_ reply: ChatReply, shutdown: ShutdownState) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                do {
+                    try await write(reply, shutdown: shutdown, to: &writer)
+                } catch {
+                    await settle()
+                    throw error
+                }
+                await settle()
+                try await writer.finish(nil)
+            })
+    }
+
+    private func write(_ reply: ChatReply, shutdown: ShutdownState, to writer: inout any ResponseBodyWriter) async throws {
+        try await writer.write(event("message_start", ["message": .object([
+            "id": .string(id), "type": .string("message"), "role": .string("assistant"), "model": .string(model), "content": .array([]),
+            "stop_reason": .null, "stop_sequence": .null,
+            "usage": .object(["input_tokens": .number(Double(reply.estimatedPromptTokens)), "output_tokens": .number(1)]),
+        ])]))
+        try await writer.write(event("ping", [:]))
+        var blocks = BlockSequence()
+        for await item in ReplyPump.items(of: reply, heartbeat: .seconds(1), shutdown: shutdown) {
+            switch item {
+            case .event(.delta(let text)):
+                for (name, fields) in blocks.text(text) { try await writer.write(event(name, fields)) }
+            case .event(.toolCall(let call)):
+                for (name, fields) in blocks.toolCall(call) { try await writer.write(event(name, fields)) }
+            case .event(.finish(let reason, _)):
+                for (name, fields) in blocks.close() { try await writer.write(event(name, fields)) }
+                try await writer.write(event("message_delta", [
+                    "delta": .object(["stop_reason": .string(Self.stopReason(reason)), "stop_sequence": .null]),
+                    "usage": Self.usage(reply.tokens, costMicros: reply.costMicros),
+                ]))
+                try await writer.write(event("message_stop", [:]))
+            case .heartbeat: try await writer.write(event("ping", [:]))
+            case .failed(let error):
+                let failure = AnthropicError(Problem(error))
+                try await writer.write(event("error", ["error": .object([
+                    "type": .string(failure.type), "message": .string(failure.problem.detail), "code": .string(failure.problem.code),
+                ])]))
+                return
+            }
+        }
+    }
+
+    private func event(_ name: String, _ fields: [String: JSONValue]) -> ByteBuffer {
+        var object = fields
+        object["type"] = .string(name)
+        return ByteBuffer(string: "event: \(name)\ndata: \(JSONValue.object(object).jsonText)\n\n")
+    }
+
+    static func stopReason(_ reason: FinishReason) -> String {
+        switch reason {
+        case .stop: "end_turn"
+        case .length: "max_tokens"
+        case .toolCalls: "tool_use"
+        case .contentFilter: "refusal"
+        }
+    }
+
+    /// Anthropic's usage (its input counts exclude cached tokens), plus Modelgate's cost and estimate flag.
+    static func usage(_ usage: TokenUsage, costMicros: Int) -> JSONValue {
+        .object([
+            "input_tokens": .number(Double(max(0, usage.inputTokens - usage.cachedInputTokens - usage.cacheWriteTokens))),
+            "output_tokens": .number(Double(usage.outputTokens)),
+            "cache_read_input_tokens": .number(Double(usage.cachedInputTokens)),
+            "cache_creation_input_tokens": .number(Double(usage.cacheWriteTokens)),
+            "cost_micros": .number(Double(costMicros)), "estimated": .bool(usage.estimated),
+        ])
+    }
+
+    /// Tool-use ids must match `^[a-zA-Z0-9_-]+$`; other providers mint other characters.
+    static func toolUseID(_ id: String) -> String {
+        let cleaned = String(id.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") ? $0 : "_" })
+        return cleaned.isEmpty ? "toolu_0" : cleaned
+    }
+
+    /// A tool call's arguments as the `input` object; arguments that are not a JSON object are kept as text.
+    static func input(_ arguments: String) -> JSONValue {
+        if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(arguments.utf8)), case .object = value { return value }
+        return arguments.isEmpty ? .object([:]) : .object(["arguments": .string(arguments)])
+    }
+}
+
+/// The content blocks of a streamed message: a text block per run of text, a `tool_use` block per
+/// call, each opened before its deltas and closed before the next opens.
+struct BlockSequence {
+    enum Open { case text, tool(Int) }
+
+    private var open: Open?
+    private var next = 0
+    typealias Event = (String, [String: JSONValue])
+
+    mutating func text(_ text: String) -> [Event] {
+        var events: [Event] = []
+        if case .text? = open {} else {
+            events += close()
+            events.append(("content_block_start", ["index": index(), "content_block": .object(["type": .string("text"), "text": .string("")])]))
+            open = .text
+        }
+        events.append(("content_block_delta", ["index": current(), "delta": .object(["type": .string("text_delta"), "text": .string(text)])]))
+        return events
+    }
+
+    mutating func toolCall(_ call: ToolCallDelta) -> [Event] {
+        var events: [Event] = []
+        if case .tool(call.index)? = open {} else {
+            events += close()
+            events.append(("content_block_start", ["index": index(), "content_block": .object([
+                "type": .string("tool_use"), "id": .string(MessagesWriter.toolUseID(call.id ?? "toolu_\(call.index)")),
+                "name": .string(call.name ?? ""), "input": .object([:]),
+            ])]))
+            open = .tool(call.index)
+        }
+        if !call.arguments.isEmpty {
+            events.append(("content_block_delta", ["index": current(), "delta": .object([
+                "type": .string("input_json_delta"), "partial_json": .string(call.arguments),
+            ])]))
+        }
+        return events
+    }
+
+    mutating func close() -> [Event] {
+        guard open != nil else { return [] }
+        open = nil
+        return [("content_block_stop", ["index": .number(Double(next - 1))])]
+    }
+
+    /// Opens the next block's index.
+    private mutating func index() -> JSONValue {
+        next += 1
+        return current()
+    }
+
+    private func current() -> JSONValue { .number(Double(next - 1)) }
+}
