@@ -5,13 +5,16 @@
     python sdk_checks.py modelgate-features BASE TOKEN MODEL   # tools, structured output, images, sampling through MODEL
     python sdk_checks.py modelgate-limited BASE TOKEN MODEL    # a daily-limit 429 with the SDK's default retries
     python sdk_checks.py stripe-fake BASE        # BASE = the fake Stripe server
+    python sdk_checks.py stripe-fake-billing BASE  # plans on the fake Stripe; prints "ids SUBSCRIPTION PRICE SESSION"
+    python sdk_checks.py stripe-events FILE SECRET SUBSCRIPTION PRICE  # FILE = [{"payload", "header"}], the fake's events
     python sdk_checks.py stripe-sign FILE SECRET TIMESTAMP     # prints the SDK's Stripe-Signature for FILE
     python sdk_checks.py stripe-verify FILE HEADER SECRET      # checks our header with the SDK
     python sdk_checks.py stripe-encoding BODY PARAMS           # our form BODY = the SDK's encoding of PARAMS (JSON)
     python sdk_checks.py posthog-fake BASE       # BASE = the fake PostHog (up): two events, printed uuids
     python sdk_checks.py posthog-fake-down BASE  # the fake PostHog switched down: the SDK sees a 503
 
-Exits non-zero on the first failed check; prints one line per check that passed.
+Exits non-zero on the first failed check; prints one line per check that passed. The Stripe modes
+are in sdk_checks_stripe.py.
 """
 import sys
 
@@ -174,54 +177,6 @@ def check_modelgate_limited(base, token, model):
           and error.response.headers.get("x-should-retry") == "false", str(error))
 
 
-def check_stripe_fake(base):
-    import stripe
-    client = stripe.StripeClient("sk_test_123", base_addresses={"api": base})
-    product = client.v1.products.create(params={"name": "X", "metadata": {"model_id": "m"}}, options={"idempotency_key": "k1"})
-    again = client.v1.products.create(params={"name": "X", "metadata": {"model_id": "m"}}, options={"idempotency_key": "k1"})
-    check("stripe product idempotent", product.id == again.id and product.metadata["model_id"] == "m")
-    price = client.v1.prices.create(params={"product": product.id, "unit_amount": 499, "currency": "usd"})
-    check("stripe price", price.unit_amount == 499 and price.type == "one_time" and price.recurring is None)
-    listed = client.v1.prices.list(params={"product": product.id, "active": True})
-    check("stripe list", [p.id for p in listed.data] == [price.id])
-    retired = client.v1.prices.update(price.id, params={"active": False})
-    check("stripe deactivate", retired.active is False)
-    session = client.v1.checkout.sessions.create(params={
-        "mode": "payment", "line_items": [{"price": price.id, "quantity": 1}], "client_reference_id": "user_42",
-        "success_url": "https://app.example/ok?session_id={CHECKOUT_SESSION_ID}", "cancel_url": "https://app.example/no",
-        "metadata": {"model_id": "m", "user_id": "user_42"}})
-    check("stripe session", session.object == "checkout.session" and "/pay/cs_test_" in session.url
-          and session.metadata["user_id"] == "user_42" and session.success_url.endswith("{CHECKOUT_SESSION_ID}"))
-    error = raises(lambda: client.v1.prices.update("price_missing", params={"active": False}), stripe.InvalidRequestError)
-    check("stripe 404 → InvalidRequestError", error.code == "resource_missing")
-
-
-def stripe_sign(payload_file, secret, timestamp):
-    import stripe
-    payload = open(payload_file, encoding="utf-8").read()
-    print(stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp=int(timestamp)))
-
-
-def stripe_encoding(body_file, params_file):
-    """Our client's form body decodes to the very pairs the SDK makes of the same nested params."""
-    import json
-    from urllib.parse import parse_qsl, urlencode
-    from stripe._encode import _api_encode
-    with open(body_file) as f:
-        ours = parse_qsl(f.read(), keep_blank_values=True, strict_parsing=True)
-    with open(params_file) as f:
-        params = json.load(f)
-    sdk = parse_qsl(urlencode(list(_api_encode(params))), keep_blank_values=True)
-    check("stripe form encoding matches the SDK's", ours == sdk, f"ours {ours} != sdk {sdk}")
-
-
-def stripe_verify(payload_file, header, secret):
-    import stripe
-    payload = open(payload_file, encoding="utf-8").read()
-    event = stripe.Webhook.construct_event(payload, header, secret, tolerance=None)
-    check("stripe verifies our signature", event.id is not None)
-
-
 def check_posthog_fake(base):
     from posthog import Posthog
     errors = []
@@ -260,17 +215,17 @@ if __name__ == "__main__":
         check_modelgate_features(*sys.argv[2:5])
     elif mode == "modelgate-limited":
         check_modelgate_limited(*sys.argv[2:5])
-    elif mode == "stripe-fake":
-        check_stripe_fake(sys.argv[2])
-    elif mode == "stripe-sign":
-        stripe_sign(*sys.argv[2:5])
     elif mode == "posthog-fake":
         check_posthog_fake(sys.argv[2])
     elif mode == "posthog-fake-down":
         check_posthog_fake_down(sys.argv[2])
-    elif mode == "stripe-encoding":
-        stripe_encoding(*sys.argv[2:4])
-    elif mode == "stripe-verify":
-        stripe_verify(*sys.argv[2:5])
+    elif mode.startswith("stripe-"):
+        import sdk_checks_stripe
+        stripe_modes = {"stripe-fake": sdk_checks_stripe.check_stripe_fake, "stripe-fake-billing": sdk_checks_stripe.check_stripe_fake_billing,
+                        "stripe-events": sdk_checks_stripe.check_stripe_events, "stripe-sign": sdk_checks_stripe.stripe_sign,
+                        "stripe-encoding": sdk_checks_stripe.stripe_encoding, "stripe-verify": sdk_checks_stripe.stripe_verify}
+        if mode not in stripe_modes:
+            sys.exit(f"unknown mode {mode}")
+        stripe_modes[mode](*sys.argv[2:])
     else:
         sys.exit(f"unknown mode {mode}")

@@ -36,7 +36,14 @@ extension FakeStripeServer {
         withState { state in
             guard let index = state.subscriptions.firstIndex(where: { $0["id"] as? String == id }) else { return }
             var subscription = state.subscriptions[index]
-            if let status = change.status { subscription["status"] = status }
+            if let status = change.status {
+                subscription["status"] = status
+                // A canceled subscription has ended, now.
+                if status == "canceled" {
+                    subscription["canceled_at"] = Int(state.now.timeIntervalSince1970)
+                    subscription["ended_at"] = Int(state.now.timeIntervalSince1970)
+                }
+            }
             if let cancel = change.cancelAtPeriodEnd { subscription["cancel_at_period_end"] = cancel }
             if var items = subscription["items"] as? [String: Any], var data = items["data"] as? [[String: Any]], var item = data.first {
                 if let start = change.periodStart { item["current_period_start"] = Int(start.timeIntervalSince1970) }
@@ -66,7 +73,7 @@ extension FakeStripeServer {
             "billing_reason": "subscription_cycle", "amount_due": amount, "amount_paid": paid ? amount : 0, "currency": "usd",
             "attempt_count": paid ? 0 : 1, "hosted_invoice_url": "https://invoice.stripe.com/i/\(invoice)",
             "parent": ["type": "subscription_details", "subscription_details": ["subscription": id, "metadata": subscription["metadata"] ?? [:]]],
-            "lines": ["object": "list", "data": [[
+            "lines": ["object": "list", "has_more": false, "url": "/v1/invoices/\(invoice)/lines", "data": [[
                 "id": "il_\(invoice)", "object": "line_item", "amount": amount,
                 "period": ["start": item["current_period_start"] ?? 0, "end": item["current_period_end"] ?? 0],
                 "pricing": ["type": "price_details", "price_details": ["price": (item["price"] as? [String: Any])?["id"] ?? ""]],
@@ -104,10 +111,7 @@ extension StripeRoutes {
             guard let subscription = state.withLockedValue({ state -> [String: Any]? in
                 state.requests.append(("GET", request.uri.path, [:], ""))
                 return state.subscriptions.first { $0["id"] as? String == id }
-            }) else {
-                return json(["error": ["type": "invalid_request_error", "code": "resource_missing", "message": "No such subscription: '\(id)'"]],
-                            status: .notFound)
-            }
+            }) else { return missing("subscription", id) }
             return json(subscription)
         }
         router.post("v1/billing_portal/sessions") { request, _ in
@@ -128,35 +132,41 @@ extension StripeRoutes {
         }
     }
 
-    /// Paying a subscription checkout: the customer, the subscription (trialing with a trial), and
-    /// the events Stripe sends for it, in Stripe's usual order.
+    /// Paying a subscription checkout: the customer, the subscription (trialing with a trial) with an
+    /// item per line item, and the events Stripe sends for it, in Stripe's usual order.
     func startSubscription(session: [String: Any]) -> [String] {
-        let priceID = session["price"] as? String ?? ""
+        let sessionID = session["id"] as? String ?? ""
+        let form = form(ofSession: sessionID)
         let events: [String] = state.withLockedValue { state in
-            let price = state.prices.first { $0["id"] as? String == priceID } ?? [:]
+            let lines = (0..<form.count).compactMap { index in form["line_items[\(index)][price]"].map { (index: index, price: $0) } }
+            // A price the test named without creating it here (an admin's metered price) is known by its id only.
+            let prices = lines.map { line in state.prices.first { $0["id"] as? String == line.price } ?? ["id": line.price, "object": "price"] }
             let customer = session["customer"] as? String ?? state.nextID("cus")
             let id = state.nextID("sub")
             let start = Int(state.now.timeIntervalSince1970)
-            let interval = (price["recurring"] as? [String: Any])?["interval"] as? String ?? "month"
-            let end = start + (interval == "year" ? 365 : 30) * 86_400
-            let trialDays = session["trial_period_days"] as? Int ?? 0
-            let periodEnd = trialDays > 0 ? start + trialDays * 86_400 : end
+            let interval = (prices.first?["recurring"] as? [String: Any])?["interval"] as? String ?? "month"
+            let trialDays = Int(form["subscription_data[trial_period_days]"] ?? "") ?? 0
+            let periodEnd = start + (trialDays > 0 ? trialDays : interval == "year" ? 365 : 30) * 86_400
+            let items: [[String: Any]] = zip(lines, prices).map { line, price in
+                var item: [String: Any] = [
+                    "id": "si_\(id)_\(line.index)", "object": "subscription_item", "subscription": id, "price": price,
+                    "current_period_start": start, "current_period_end": periodEnd,
+                ]
+                // A metered price has no quantity: its meter's events make up the usage.
+                item["quantity"] = form["line_items[\(line.index)][quantity]"].flatMap { Int($0) }
+                return item
+            }
             let subscription: [String: Any] = [
                 "id": id, "object": "subscription", "customer": customer, "status": trialDays > 0 ? "trialing" : "active",
-                "cancel_at_period_end": false, "cancel_at": NSNull(), "latest_invoice": "in_\(id)_1",
-                "metadata": session["subscription_data"] ?? [:],
-                "items": ["object": "list", "data": [[
-                    "id": "si_\(id)", "object": "subscription_item", "quantity": 1, "price": price,
-                    "current_period_start": start, "current_period_end": periodEnd,
-                ]]],
+                "cancel_at_period_end": false, "cancel_at": NSNull(), "canceled_at": NSNull(), "ended_at": NSNull(),
+                "latest_invoice": "in_\(id)_1", "metadata": metadata(form, prefix: "subscription_data[metadata]["),
+                "items": ["object": "list", "data": items, "has_more": false, "url": "/v1/subscription_items?subscription=\(id)"],
             ]
             state.subscriptions.append(subscription)
-            var completed = session
-            completed["status"] = "complete"
-            completed["payment_status"] = trialDays > 0 ? "no_payment_required" : "paid"
-            completed["subscription"] = id
-            completed["customer"] = customer
-            return [FakeStripeServer.event("checkout.session.completed", id: "evt_\(session["id"] ?? "")", created: start, object: completed),
+            let completed = state.completeSession(sessionID, [
+                "payment_status": trialDays > 0 ? "no_payment_required" : "paid", "subscription": id, "customer": customer, "invoice": "in_\(id)_1",
+            ]) ?? session
+            return [FakeStripeServer.event("checkout.session.completed", id: "evt_\(sessionID)", created: start, object: completed),
                     FakeStripeServer.event("customer.subscription.created", id: "evt_\(id)_created", created: start, object: subscription)]
         }
         return events

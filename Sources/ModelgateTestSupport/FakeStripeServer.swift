@@ -14,6 +14,9 @@ public final class FakeStripeServer: Sendable {
         var products: [[String: Any]] = []
         var prices: [[String: Any]] = []
         var sessions: [[String: Any]] = []
+        /// The form each checkout session was created from: its line items and subscription data,
+        /// which Stripe keeps but does not show on the session.
+        var sessionForms: [String: [String: String]] = [:]
         var subscriptions: [[String: Any]] = []
         var meterEvents: [[String: Any]] = []
         /// Stripe's API unreachable for subscription fetches (a 503), as in an outage.
@@ -31,6 +34,14 @@ public final class FakeStripeServer: Sendable {
         mutating func nextID(_ prefix: String) -> String {
             counter += 1
             return "\(prefix)_fake\(counter)"
+        }
+
+        /// The session as Stripe shows it once paid: complete, with what the payment made of it.
+        mutating func completeSession(_ id: String, _ changes: [String: Any]) -> [String: Any]? {
+            guard let index = sessions.firstIndex(where: { $0["id"] as? String == id }) else { return nil }
+            sessions[index].merge(changes) { _, new in new }
+            sessions[index]["status"] = "complete"
+            return sessions[index]
         }
     }
 
@@ -80,7 +91,11 @@ struct StripeRoutes: Sendable {
             ["id": id, "object": "product", "active": true, "name": form["name"] ?? "", "metadata": metadata(form)]
         } }
         router.post("v1/prices") { request, _ in try await create(request, "price") { id, form in
-            let recurring: Any = form["recurring[interval]"].map { ["interval": $0, "interval_count": 1, "usage_type": "licensed"] } ?? NSNull()
+            let recurring: Any = form["recurring[interval]"].map { interval in
+                ["interval": interval, "interval_count": Int(form["recurring[interval_count]"] ?? "") ?? 1,
+                 "usage_type": form["recurring[usage_type]"] ?? "licensed", "meter": form["recurring[meter]"] ?? NSNull(),
+                 "trial_period_days": NSNull()] as [String: Any]
+            } ?? NSNull()
             return ["id": id, "object": "price", "active": true, "currency": form["currency"] ?? "usd", "product": form["product"] ?? "",
                     "type": recurring is NSNull ? "one_time" : "recurring", "recurring": recurring,
                     "unit_amount": Int(form["unit_amount"] ?? "") ?? 0, "metadata": metadata(form)]
@@ -91,17 +106,21 @@ struct StripeRoutes: Sendable {
                 var session: [String: Any] = [
                     "id": id, "object": "checkout.session", "mode": form["mode"] ?? "payment", "url": "http://\(host)/pay/\(id)",
                     "status": "open", "payment_status": "unpaid", "amount_total": 0, "currency": "usd", "payment_intent": NSNull(),
+                    "subscription": NSNull(), "invoice": NSNull(),
                 ]
                 session["client_reference_id"] = form["client_reference_id"] ?? NSNull()
                 session["metadata"] = metadata(form)
                 session["success_url"] = form["success_url"] ?? ""
                 session["cancel_url"] = form["cancel_url"] ?? ""
                 session["customer"] = form["customer"] ?? NSNull()
-                session["price"] = form["line_items[0][price]"] ?? ""
-                session["subscription_data"] = metadata(form, prefix: "subscription_data[metadata][")
-                session["trial_period_days"] = Int(form["subscription_data[trial_period_days]"] ?? "") ?? 0
                 return session
             }
+        }
+        router.get("v1/checkout/sessions/:id") { request, context in
+            let id = try context.parameters.require("id")
+            state.withLockedValue { $0.requests.append(("GET", request.uri.path, [:], "")) }
+            guard let session = try? session(id) else { return missing("checkout session", id) }
+            return json(session)
         }
         router.get("pay/:id") { _, context in try hostedCheckout(try context.parameters.require("id")) }
         router.post("pay/:id") { _, context in try await pay(try context.parameters.require("id")) }
@@ -113,6 +132,11 @@ struct StripeRoutes: Sendable {
 
     func price(_ id: String) -> [String: Any]? {
         state.withLockedValue { $0.prices.first { $0["id"] as? String == id } }
+    }
+
+    /// The form a checkout session was created from.
+    func form(ofSession id: String) -> [String: String] {
+        state.withLockedValue { $0.sessionForms[id] ?? [:] }
     }
 
     func session(_ id: String) throws -> [String: Any] {
@@ -139,9 +163,11 @@ struct StripeRoutes: Sendable {
         if session["mode"] as? String == "subscription" {
             for event in startSubscription(session: session) { try await deliver(event) }
         } else {
+            let amount = price(form(ofSession: id)["line_items[0][price]"] ?? "")?["unit_amount"] as? Int ?? 0
+            _ = state.withLockedValue { $0.completeSession(id, ["payment_status": "paid", "payment_intent": "pi_\(id)", "amount_total": amount]) }
             try await deliver(StripeEvents.session(
                 "checkout.session.completed", id: "evt_\(id)", session: id, user: metadata["user_id"] ?? "", model: metadata["model_id"] ?? "",
-                intent: "pi_\(id)", amount: price(session["price"] as? String ?? "")?["unit_amount"] as? Int ?? 0, metadata: metadata))
+                intent: "pi_\(id)", amount: amount, metadata: metadata))
         }
         let success = (session["success_url"] as? String ?? "/").replacingOccurrences(of: "{CHECKOUT_SESSION_ID}", with: id)
         return Response.redirect(to: success, type: .normal)
@@ -192,10 +218,14 @@ struct StripeRoutes: Sendable {
         let data: Data = state.withLockedValue { state in
             state.requests.append(("POST", request.uri.path, form, body))
             if let key, let earlier = state.idempotent[key] { return earlier }
-            let object = make(state.nextID(prefix), form)
+            let id = state.nextID(prefix)
+            let object = make(id, form)
             switch prefix {
             case "prod": state.products.append(object)
             case "price": state.prices.append(object)
+            case "cs_test":
+                state.sessions.append(object)
+                state.sessionForms[id] = form
             default: state.sessions.append(object)
             }
             let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
@@ -214,11 +244,14 @@ struct StripeRoutes: Sendable {
             if let active = form["active"] { state[keyPath: collection][index]["active"] = active == "true" }
             return state[keyPath: collection][index]
         }
-        guard let updated else {
-            return json(["error": ["type": "invalid_request_error", "code": "resource_missing", "message": "No such object: '\(id)'", "param": "id"]],
-                        status: .notFound)
-        }
+        guard let updated else { return missing("object", id) }
         return json(updated)
+    }
+
+    /// Stripe's 404: `resource_missing`, naming the id.
+    func missing(_ kind: String, _ id: String) -> Response {
+        json(["error": ["type": "invalid_request_error", "code": "resource_missing", "message": "No such \(kind): '\(id)'", "param": "id"]],
+             status: .notFound)
     }
 
     /// Stripe's form bodies read as Stripe does: flat `a[b][0]` names, percent- or `+`-encoded

@@ -129,6 +129,46 @@ struct StripeSDKCheckTests {
         #expect(result.output.contains("ok stripe 404 → InvalidRequestError"))
     }
 
+    /// Plans on the fake with the SDK (recurring and metered prices, subscription checkout paid on the
+    /// hosted page, the subscription, the portal, meter events); then the events the fake builds for
+    /// that subscription and for one it completes itself, signed by us and read with the SDK.
+    @Test func theStripeSDKReadsTheFakesSubscriptionsPortalMetersAndEvents() async throws {
+        let stripe = try await FakeStripeServer.start()
+        let billing = try await PythonSDK.run(["stripe-fake-billing", stripe.baseURL])
+        let ids = billing.output.split(separator: "\n").first { $0.hasPrefix("ids ") }?.split(separator: " ").dropFirst().map(String.init) ?? []
+        let events = ids.count == 3 ? Self.events(stripe, subscription: ids[0], completing: ids[2]) : []
+        await stripe.stop()
+        #expect(billing.status == 0, "\(billing.output)")
+        try #require(ids.count == 3, "\(billing.output)")
+
+        let now = Int(Date().timeIntervalSince1970)
+        let signed = events.map { ["payload": $0, "header": WebhookSignature.header(payload: Data($0.utf8), secret: WebhookSecret("whsec_test_secret"), timestamp: now)] }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("events-\(UUID().uuidString).json")
+        try JSONSerialization.data(withJSONObject: signed).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let checked = try await PythonSDK.run(["stripe-events", file.path, "whsec_test_secret", ids[0], ids[1]])
+        #expect(checked.status == 0, "\(checked.output)")
+        #expect(checked.output.contains("""
+            types checkout.session.completed customer.subscription.created customer.subscription.updated invoice.paid \
+            invoice.payment_failed customer.subscription.deleted checkout.session.completed charge.refunded charge.dispute.created
+            """), "\(checked.output)")
+    }
+
+    /// Every kind of event the fake makes: a subscription checkout completed, a scheduled cancellation,
+    /// a renewal paid and one failed, the end; a credit pack paid, refunded, disputed.
+    private static func events(_ stripe: FakeStripeServer, subscription: String, completing session: String) -> [String] {
+        let now = Int(Date().timeIntervalSince1970)
+        var events = stripe.completeCheckout(session)
+        stripe.update(subscription, .init(cancelAtPeriodEnd: true))
+        events.append(stripe.subscriptionEvent("customer.subscription.updated", subscription, eventID: "evt_sdk_updated", created: now))
+        events.append(stripe.invoiceEvent("invoice.paid", subscription, invoice: "in_sdk_1", amount: 1900, created: now))
+        events.append(stripe.invoiceEvent("invoice.payment_failed", subscription, invoice: "in_sdk_2", amount: 1900, created: now))
+        stripe.update(subscription, .init(status: "canceled"))
+        events.append(stripe.subscriptionEvent("customer.subscription.deleted", subscription, eventID: "evt_sdk_deleted", created: now))
+        return events + [StripeEvents.session("checkout.session.completed", id: "evt_sdk_pack", session: "cs_sdk_pack", user: "user_42", model: "m"),
+                         StripeEvents.refund(id: "evt_sdk_refund"), StripeEvents.dispute("charge.dispute.created", id: "evt_sdk_dispute")]
+    }
+
     /// What our Stripe client posts (nested names, non-ASCII, `&`, spaces) decodes to exactly the
     /// pairs the official SDK makes of the same nested parameters.
     @Test func ourFormEncodingIsTheSDKs() async throws {
