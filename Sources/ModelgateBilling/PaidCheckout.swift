@@ -21,7 +21,7 @@ extension PurchaseService {
     }
 
     /// Checkout in subscription mode; refused while the user has a plan that still gives access
-    /// (they change it in the portal instead).
+    /// (they change it in the portal instead). The free trial is for a first subscription only.
     public func subscribe(to id: PlanID, for user: UserID, catalog: CatalogSnapshot) async throws -> CheckoutStarted {
         guard let plan = catalog.plan(id), plan.active else { throw ModelgateError.notFound(what: "plan", id: id.rawValue) }
         let now = clock.now()
@@ -33,7 +33,8 @@ extension PurchaseService {
         let customer = try await database.read { db in try await SubscriptionBook.customer(of: user, in: db) }
         let session = try await started {
             try await stripe.createSubscriptionCheckout(
-                price: price, meteredPrice: plan.meter?.priceId, customer: customer, userID: user.description, planID: plan.id.rawValue, trialDays: plan.trialDays,
+                price: price, meteredPrice: plan.meter?.priceId, customer: customer, userID: user.description, planID: plan.id.rawValue,
+                trialDays: current.isEmpty ? plan.trialDays : nil,
                 successURL: successURL("plan"), cancelURL: cancelURL, idempotencyKey: "subscribe-" + makeID().uuidString.lowercased())
         }
         return CheckoutStarted(url: session.url ?? "", sessionId: session.id)

@@ -135,6 +135,10 @@ struct PlanLifecycleTests {
             #expect(final["status"] == .string("canceled") && final["standing"] == .string("ended") && final["planId"] == .string("max"))
             #expect(final["cancelAtPeriodEnd"] == .bool(true) && final["periodEnd"] == .string(ISO8601.string(periodEnd)))
 
+            // Subscribing again starts without the free trial: it was for the first plan.
+            #expect(try await client.call(.post, "/api/plans/pro/checkout", token: scenario.token).status == .ok)
+            #expect(stripe.lastForm(path: "/v1/checkout/sessions")?["subscription_data[trial_period_days]"] == nil)
+
             // Each paid invoice booked once, however often it was delivered.
             let invoices = try await app.database.read { db in
                 try await db.raw("SELECT id, amount_cents FROM subscription_invoices ORDER BY id").all().map {
