@@ -63,6 +63,10 @@ def check_anthropic(base, token, model):
     ])
     check("anthropic tool_result answered", answered.content[0].type == "text" and "Sunny" in answered.content[0].text, repr(answered))
 
+    listed = client.models.list()
+    check("anthropic models list", any(item.id == model for item in listed.data) and all(item.type == "model" for item in listed.data),
+          repr(listed))
+
     counted = client.messages.count_tokens(model=model, messages=[{"role": "user", "content": "Hello there, coach"}])
     check("anthropic count_tokens", counted.input_tokens > 0, repr(counted))
 

@@ -62,3 +62,24 @@ public struct AnthropicMessagesRoutes: Sendable {
         return id
     }
 }
+
+/// `GET /v1/models` in Anthropic's shape: every model the caller may use, one page.
+struct AnthropicModelList: Encodable, Sendable {
+    struct Model: Encodable, Sendable {
+        let type = "model"
+        let id: String
+        let display_name: String
+        let created_at: String
+    }
+
+    let data: [Model]
+    let has_more = false
+    let first_id: String?
+    let last_id: String?
+
+    init(_ models: [AIModel], created: Date) {
+        data = models.map { Model(id: $0.id.rawValue, display_name: $0.displayName, created_at: ISO8601.string(created)) }
+        first_id = data.first?.id
+        last_id = data.last?.id
+    }
+}

@@ -92,12 +92,16 @@ public struct OpenAICompatibleRoutes: Sendable {
         calls.post("chat/completions", use: completions)
     }
 
-    @Sendable func listModels(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
+    /// OpenAI's list, or Anthropic's when the caller speaks the Messages API (Claude Code's model discovery).
+    @Sendable func listModels(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let profile = try context.requireIdentity().profile
         let created = Int(clock.now().timeIntervalSince1970)
         let usable = try await userModels.usableModels(for: profile)
+        if request.headers[.init("anthropic-version")!] != nil || request.headers[.init("x-api-key")!] != nil {
+            return try JSONBody(AnthropicModelList(usable, created: clock.now())).response()
+        }
         let models = [OpenAIModel(auto: created)] + usable.map { OpenAIModel($0, created: created) }
-        return JSONBody(OpenAIList(data: models))
+        return try JSONBody(OpenAIList(data: models)).response()
     }
 
     @Sendable func completions(_ request: Request, _ context: AppRequestContext) async throws -> some ResponseGenerator {
