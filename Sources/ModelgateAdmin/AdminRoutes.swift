@@ -112,6 +112,7 @@ public struct AdminRoutes: Sendable {
     }
 
     public func register(on group: RouterGroup<AppRequestContext>) {
+        ModelAliasRoutes(admin: admin, maxBodyBytes: maxBodyBytes).register(on: group)
         group.get("models", use: listModels)
         group.post("models", use: createModel)
         group.get("models/:id", use: showModel)

@@ -54,12 +54,8 @@ public struct AnthropicMessagesRoutes: Sendable {
         return response
     }
 
-    /// A catalog model, or `auto` (the coach's model); an unknown name is refused naming it.
     private func model(_ name: String) throws -> ModelID? {
-        guard name != "auto" else { return nil }
-        let id = ModelID(name)
-        guard userModels.catalog.model(id)?.enabled == true else { throw ModelgateError.notFound(what: "model", id: name) }
-        return id
+        try OpenAICompatibleRoutes.model(named: name, in: userModels.catalog)
     }
 }
 

@@ -115,16 +115,20 @@ public struct OpenAICompatibleRoutes: Sendable {
             let reply = try await chat.complete(call, persona: nil, explicit: nil, task: key, for: profile)
             return try await respond(reply, to: body, id: context.id, user: profile.id)
         }
-        let explicit = body.model == "auto" ? nil : ModelID(body.model)
-        // Unlike /api/chat, an OpenAI client naming a model that does not exist gets OpenAI's 404, not a fallback.
-        if let explicit, userModels.catalog.model(explicit)?.enabled != true {
-            throw ModelgateError.notFound(what: "model", id: explicit.rawValue)
-        }
+        let explicit = try Self.model(named: body.model, in: userModels.catalog)
         // With model choice switched off, a caller's own list would be a choice too: the catalog's groups answer.
         let models = userModels.isModelSelectionEnabled ? body.models : nil
         let failover = try Self.failover(request.headers[Self.failoverHeader], models: models, catalog: userModels.catalog)
         let reply = try await chat.complete(call, persona: persona, explicit: explicit, failover: failover, for: profile)
         return try await respond(reply, to: body, id: context.id, user: profile.id)
+    }
+
+    /// The catalog model a client names, through the admins' aliases, or `nil` for `auto` (the
+    /// coach's model). Unlike /api/chat, a name that maps to no enabled model is a 404, not a fallback.
+    static func model(named name: String, in catalog: CatalogSnapshot) throws(ModelgateError) -> ModelID? {
+        guard name != "auto" else { return nil }
+        guard let id = catalog.resolve(name), catalog.model(id)?.enabled == true else { throw .notFound(what: "model", id: name) }
+        return id
     }
 
     /// The stand-ins a `/v1` call may fail over to: the header can switch failover off; `models` names

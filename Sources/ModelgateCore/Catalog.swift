@@ -83,10 +83,12 @@ public struct CatalogSnapshot: Sendable {
     public let standIns: [ModelID: [StandIn]]
     /// The subscription plans, retired ones included (their subscribers keep them).
     public let plans: [Plan]
+    /// The names clients send for catalog models.
+    public let aliases: [ModelAlias]
     private let byID: [ModelID: AIModel]
 
     public init(models: [AIModel], systemDefaultID: ModelID, version: Int64 = 0, freeDailyLimit: Int? = nil, userDailyCostBudgetMicros: Int? = nil,
-                standIns: [ModelID: [StandIn]] = [:], plans: [Plan] = []) {
+                standIns: [ModelID: [StandIn]] = [:], plans: [Plan] = [], aliases: [ModelAlias] = []) {
         let models = models.map { model in
             var model = model
             model.inheritedDailyLimit = model.tier == .free ? freeDailyLimit : nil
@@ -99,6 +101,7 @@ public struct CatalogSnapshot: Sendable {
         self.userDailyCostBudgetMicros = userDailyCostBudgetMicros
         self.standIns = standIns
         self.plans = plans
+        self.aliases = aliases
         self.byID = Dictionary(models.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 

@@ -56,6 +56,8 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case planSaved = "plan.saved"
     case creditPackSaved = "credit_pack.saved"
     case modelCreditPriceChanged = "model.credit_price_changed"
+    case modelAliasSaved = "model_alias.saved"
+    case modelAliasRemoved = "model_alias.removed"
     case creditsGranted = "credits.granted"
     case creditsAdjusted = "credits.adjusted"
     case creditsPurchased = "credits.purchased"

@@ -34,7 +34,7 @@ public struct CatalogRepository: Sendable {
             version: Int64(try settings.decode(column: "version", as: Int.self)),
             freeDailyLimit: try settings.decode(column: "free_daily_limit", as: Int?.self),
             userDailyCostBudgetMicros: try settings.decode(column: "user_daily_cost_budget_micros", as: Int?.self),
-            standIns: try await StandIns.groups(in: db), plans: try await PaidCatalog.plans(in: db))
+            standIns: try await StandIns.groups(in: db), plans: try await PaidCatalog.plans(in: db), aliases: try await ModelAliases.all(in: db))
     }
 
     /// Every price `model` had, newest first.

@@ -164,4 +164,16 @@ extension Schema {
         """,
         "CREATE INDEX meter_events_pending ON meter_events (delivered_at, occurred_at)",
     ])
+
+    /// The names clients send for catalog models (exact names and prefixes).
+    static let modelAliases = Migration(version: 14, name: "model aliases", statements: [
+        """
+        CREATE TABLE model_aliases (
+            name TEXT PRIMARY KEY,
+            model_id TEXT NOT NULL REFERENCES ai_models (id),
+            match_kind TEXT NOT NULL CHECK (match_kind IN ('exact', 'prefix')),
+            updated_at {ts} NOT NULL
+        )
+        """,
+    ])
 }
