@@ -77,7 +77,15 @@ public struct PaidAdminRoutes: Sendable {
         admin.post("users/:user/credits", use: grant)
         admin.post("users/:user/store-purchases", use: storePurchase)
         admin.post("apps/:app/end-users/:external/store-purchases", use: endUserStorePurchase)
+        admin.put("keys/:id/store-purchases", use: keyRoutes.allow)
     }
+
+    /// `POST /api/store-purchases`: an allowed service key reports a purchase for the end user it names.
+    public func registerReports(on api: RouterGroup<AppRequestContext>) {
+        api.post("store-purchases", use: keyRoutes.report)
+    }
+
+    private var keyRoutes: StorePurchaseKeyRoutes { StorePurchaseKeyRoutes(administration: administration, maxBodyBytes: maxBodyBytes) }
 
     @Sendable func plans(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<DataList<Plan>> {
         JSONBody(DataList(data: administration.cache.catalog.plans))

@@ -168,8 +168,10 @@ public func buildRouter(
     AdminRoutes(admin: services.admin, maxBodyBytes: configuration.maxBodyBytes).register(on: admin)
     ApiKeyRoutes(apiKeys: services.apiKeys, profiles: services.profiles, maxBodyBytes: configuration.maxBodyBytes).register(on: admin)
     let apiKeys = services.apiKeys
-    PaidAdminRoutes(administration: services.paidAdministration, paid: services.paid, profiles: services.profiles,
-                    endUser: { try await apiKeys.endUser(app: $0, externalID: $1) }, maxBodyBytes: configuration.maxBodyBytes).register(on: admin)
+    let paidAdmin = PaidAdminRoutes(administration: services.paidAdministration, paid: services.paid, profiles: services.profiles,
+                                    endUser: { try await apiKeys.endUser(app: $0, externalID: $1) }, maxBodyBytes: configuration.maxBodyBytes)
+    paidAdmin.register(on: admin)
+    paidAdmin.registerReports(on: api)
     return router
 }
 

@@ -57,6 +57,7 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case creditPackSaved = "credit_pack.saved"
     case modelCreditPriceChanged = "model.credit_price_changed"
     case modelAliasSaved = "model_alias.saved"
+    case storePurchaseKeyChanged = "api_key.store_purchases_changed"
     case modelAliasRemoved = "model_alias.removed"
     case creditsGranted = "credits.granted"
     case creditsAdjusted = "credits.adjusted"

@@ -176,4 +176,9 @@ extension Schema {
         )
         """,
     ])
+
+    /// The service keys an app's backend may report its store purchases with.
+    static let storePurchaseKeys = Migration(version: 15, name: "service keys that report store purchases", statements: [
+        "CREATE TABLE store_purchase_keys (key_id TEXT PRIMARY KEY REFERENCES api_keys (id), granted_at {ts} NOT NULL)",
+    ])
 }

@@ -5,6 +5,7 @@ import ModelgateBilling
 import ModelgateCore
 import ModelgateStore
 import ModelgateTestSupport
+import NIOCore
 import SQLKit
 import Testing
 
@@ -118,6 +119,39 @@ struct CreditPackTests {
             let books = try await app.creditBooks(of: Self.user)
             #expect(books.balance == 20 && books.ledgerSum == 20)
             #expect(try await app.count("audit_log") == 2)
+        }
+    }
+
+    @Test func aServiceKeyAnAdminAllowedReportsStorePurchasesForItsEndUsers() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await app.adminToken()
+            let key = try await app.createKey(client, #"{"name": "store-backend", "kind": "service", "app": "coach-app"}"#)
+            let keyID = try await app.database.read { db in
+                try #require(try await db.raw("SELECT id FROM api_keys WHERE name = 'store-backend'").first()).decode(column: "id", as: String.self)
+            }
+            func report(_ transaction: String) async throws -> (status: Int, json: JSONValue) {
+                try await client.execute(uri: "/api/store-purchases", method: .post, headers: [
+                    .authorization: "Bearer \(key)", .contentType: "application/json", .init("X-Modelgate-User")!: "player-9",
+                ], body: ByteBuffer(string: #"{"transactionId": "\#(transaction)", "credits": 40}"#)) { response in
+                    (Int(response.status.code), (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: response.body))) ?? .null)
+                }
+            }
+            let refused = try await report("gp-1")
+            #expect(refused.status == 403 && refused.json["code"] == .string("forbidden"), "\(refused.json)")
+            #expect(try await client.call(.put, "/api/admin/keys/\(keyID)/store-purchases", token: admin, json: #"{"allowed": true}"#).status == .ok)
+            #expect(try await report("gp-1").json["recorded"] == .bool(true))
+            #expect(try await report("gp-1").json["recorded"] == .bool(false), "a transaction is recorded once")
+            #expect(try await app.creditBooks(of: try await app.endUser("player-9")).balance == 40)
+            // A user's own token cannot report purchases, and switching the key off stops it.
+            #expect(try await client.call(.post, "/api/store-purchases", token: try await app.token(Self.user),
+                                          json: #"{"transactionId": "x", "credits": 1}"#).status == .forbidden)
+            #expect(try await client.call(.put, "/api/admin/keys/\(keyID)/store-purchases", token: admin, json: #"{"allowed": false}"#).status == .ok)
+            #expect(try await report("gp-2").status == 403)
+            #expect(try await client.call(.put, "/api/admin/keys/nope/store-purchases", token: admin, json: #"{"allowed": true}"#).status == .notFound)
+            let audited = try await app.database.read { db in
+                try await db.raw("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'api_key.store_purchases_changed'").first()?.decode(column: "n", as: Int.self)
+            }
+            #expect(audited == 2)
         }
     }
 }
