@@ -2,12 +2,14 @@
 
     python front_door_checks.py anthropic BASE TOKEN MODEL          # BASE = Modelgate's root, TOKEN = a user's bearer token
     python front_door_checks.py anthropic-limited BASE TOKEN MODEL  # MODEL's daily limit is used up: the SDK gets a 429, no retry
+    python front_door_checks.py responses BASE TOKEN MODEL          # the openai SDK's Responses API; BASE = Modelgate's /v1
 
 Exits non-zero on the first failed check; prints one line per check that passed.
 """
 import sys
 
 import anthropic
+import openai
 
 TOOL = {"name": "get_weather", "description": "Weather of a city",
         "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
@@ -90,11 +92,50 @@ def check_anthropic_limited(base, token, model):
           and limited.response.headers.get("x-should-retry") == "false", repr(limited and limited.body))
 
 
+FUNCTION = {"type": "function", "name": "get_weather", "description": "Weather of a city", "strict": False,
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+
+
+def check_responses(base, token, model):
+    client = openai.OpenAI(base_url=base, api_key=token, max_retries=0)
+    response = client.responses.create(model=model, instructions="Be brief.", input="Hello", max_output_tokens=64)
+    check("responses create", response.object == "response" and response.status == "completed" and response.output_text != ""
+          and response.model == model and response.usage.output_tokens > 0 and response.usage.total_tokens > 0, repr(response))
+
+    with client.responses.stream(model=model, input=[{"role": "user", "content": [{"type": "input_text", "text": "Hello"}]}]) as stream:
+        deltas = [event.delta for event in stream if event.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    check("responses stream", "".join(deltas) == final.output_text and final.output_text != "" and final.status == "completed", repr(final))
+
+    called = client.responses.create(model=model, input="Weather in Paris?", tools=[FUNCTION], tool_choice={"type": "function", "name": "get_weather"})
+    call = next((item for item in called.output if item.type == "function_call"), None)
+    check("responses function_call", call is not None and call.name == "get_weather" and "city" in call.arguments, repr(called))
+    with client.responses.stream(model=model, input="Weather in Paris?", tools=[FUNCTION], tool_choice="required") as stream:
+        streamed = stream.get_final_response()
+    streamed_call = next((item for item in streamed.output if item.type == "function_call"), None)
+    check("responses streamed function_call", streamed_call is not None and "city" in streamed_call.arguments, repr(streamed))
+    answered = client.responses.create(model=model, tools=[FUNCTION], input=[
+        {"role": "user", "content": "Weather in Paris?"},
+        {"type": "function_call", "call_id": call.call_id, "name": "get_weather", "arguments": call.arguments},
+        {"type": "function_call_output", "call_id": call.call_id, "output": "Sunny, 21 C"},
+    ])
+    check("responses function_call_output answered", "Sunny" in answered.output_text, repr(answered))
+
+    missing = raises(lambda: client.responses.create(model="no-such-model", input="Hi"), openai.NotFoundError)
+    check("responses unknown model → NotFoundError", missing is not None and missing.code == "model_not_found", repr(missing))
+    hosted = raises(lambda: client.responses.create(model=model, input="Hi", tools=[{"type": "web_search"}]), openai.BadRequestError)
+    check("responses built-in tool refused by name", hosted is not None and hosted.param == "tools.0.type", repr(hosted and hosted.body))
+    chained = raises(lambda: client.responses.create(model=model, input="Hi", previous_response_id="resp_x"), openai.BadRequestError)
+    check("responses previous_response_id refused by name", chained is not None and chained.param == "previous_response_id", repr(chained))
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "anthropic":
         check_anthropic(*sys.argv[2:5])
     elif mode == "anthropic-limited":
         check_anthropic_limited(*sys.argv[2:5])
+    elif mode == "responses":
+        check_responses(*sys.argv[2:5])
     else:
         sys.exit(f"unknown mode {mode}")

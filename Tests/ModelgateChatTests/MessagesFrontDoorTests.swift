@@ -55,4 +55,28 @@ struct MessagesFrontDoorTests {
         }
         await fake.stop()
     }
+
+    @Test(arguments: ["gpt-4o-mini", "claude-3-5-haiku", "gemini-pro-1.5", "llama-3.1-8b"])
+    func theOpenAISDKsResponsesAPITalksToAnyCatalogModel(model: String) async throws {
+        let fake = try await FakeProviderServer.start()
+        do {
+            try await TestApp.run(providers: TestApp.providers(fake: fake), test: .live) { app, client in
+                try await app.sql("UPDATE ai_models SET trial_messages_allowed = 20 WHERE tier = 'premium'")
+                try await app.services.cache.refresh()
+                let token = try await app.token(testUser(67))
+                let port = try #require(client.port)
+                let result = try await PythonSDK.run(["responses", "http://127.0.0.1:\(port)/v1", token, model], script: "scripts/front_door_checks.py")
+                #expect(result.status == 0, "\(result.output)")
+                let messages = try await app.database.read { db in
+                    try await db.raw("SELECT CAST(SUM(message_count) AS BIGINT) AS n FROM model_usage_daily WHERE model_id = \(bind: model)").first()?
+                        .decode(column: "n", as: Int?.self)
+                }
+                #expect(messages == 5, "create, stream, a function call, a streamed one and its output: \(result.output)")
+            }
+        } catch {
+            await fake.stop()
+            throw error
+        }
+        await fake.stop()
+    }
 }
