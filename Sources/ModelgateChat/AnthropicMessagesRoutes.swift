@@ -29,7 +29,9 @@ public struct AnthropicMessagesRoutes: Sendable {
     @Sendable func messages(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let profile = try context.requireIdentity().profile
         let body = try await request.decodeJSON(MessagesRequest.self, limit: maxBodyBytes)
-        let call = try body.providerRequest()
+        var call = try body.providerRequest()
+        // Betas are Anthropic's features: forwarded when an Anthropic model answers, meaningless to the others.
+        call.anthropicBeta = request.headers[.init("anthropic-beta")!]
         let explicit = try model(body.model)
         let persona = request.headers[OpenAICompatibleRoutes.personaHeader].map(PersonaID.init(rawValue:))
         let failover = try OpenAICompatibleRoutes.failover(request.headers[OpenAICompatibleRoutes.failoverHeader], models: nil,

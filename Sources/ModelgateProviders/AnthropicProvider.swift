@@ -20,6 +20,7 @@ struct AnthropicProvider: ChatProvider, TranslatedRequest {
             headers.add(name: "x-api-key", value: apiKey)
             headers.add(name: "anthropic-version", value: "2023-06-01")
             headers.add(name: "Accept", value: "text/event-stream")
+            if let beta = request.anthropicBeta { headers.add(name: "anthropic-beta", value: beta) }
             return http.stream(url: baseURL + "/v1/messages", headers: headers, body: body,
                                translator: AnthropicStreamTranslator.self, errors: EnvelopeErrors.self)
         }

@@ -14,6 +14,8 @@ public struct ProviderRequest: Sendable, Equatable {
     public var toolChoice: ToolChoice?
     public var parallelToolCalls: Bool?
     public var responseFormat: ResponseFormat?
+    /// Anthropic's beta features the client asked for (`anthropic-beta`), forwarded to Anthropic only.
+    public var anthropicBeta: String?
 
     public init(providerModelID: String, system: String?, messages: [ChatMessage], endUserID: String, options: GenerationOptions = .init(),
                 tools: [ToolDefinition] = [], toolChoice: ToolChoice? = nil, parallelToolCalls: Bool? = nil, responseFormat: ResponseFormat? = nil) {

@@ -3,6 +3,7 @@ import HummingbirdTesting
 import ModelgateAppTesting
 import ModelgateCore
 import ModelgateTestSupport
+import NIOCore
 import Testing
 
 /// The official `anthropic` SDK against `/v1/messages`, through each provider's fake: the one
@@ -72,6 +73,31 @@ struct MessagesFrontDoorTests {
                         .decode(column: "n", as: Int?.self)
                 }
                 #expect(messages == 5, "create, stream, a function call, a streamed one and its output: \(result.output)")
+            }
+        } catch {
+            await fake.stop()
+            throw error
+        }
+        await fake.stop()
+    }
+
+    @Test func anthropicBetasReachAnthropicModelsOnly() async throws {
+        let fake = try await FakeProviderServer.start()
+        do {
+            try await TestApp.run(providers: TestApp.providers(fake: fake)) { app, client in
+                try await app.sql("UPDATE ai_models SET trial_messages_allowed = 20 WHERE tier = 'premium'")
+                try await app.services.cache.refresh()
+                let token = try await app.token(testUser(68))
+                for model in ["claude-3-5-haiku", "gpt-4o-mini"] {
+                    let status = try await client.execute(uri: "/v1/messages", method: .post, headers: [
+                        .init("x-api-key")!: token, .init("anthropic-version")!: "2023-06-01", .contentType: "application/json",
+                        .init("anthropic-beta")!: "claude-code-20250219,interleaved-thinking-2025-05-14",
+                    ], body: ByteBuffer(string: #"{"model": "\#(model)", "max_tokens": 16, "messages": [{"role": "user", "content": "Hi"}]}"#)) { $0.status }
+                    #expect(status == .ok)
+                }
+                let headers = fake.requests.map { ($0.path, $0.headers["anthropic-beta"]) }
+                #expect(headers.first { $0.0.hasPrefix("/anthropic/") }?.1 == "claude-code-20250219,interleaved-thinking-2025-05-14", "\(headers)")
+                #expect(headers.first { $0.0.hasPrefix("/openai/") }.map { $0.1 == nil } == true, "\(headers)")
             }
         } catch {
             await fake.stop()
