@@ -15,6 +15,8 @@ enum AdminNotice: String {
     case created, updated, enabled, disabled, bulk, `default`, granted, unchanged, revoked
     case freeLimit = "free-limit"
     case costBudget = "cost-budget"
+    case aliasSaved = "alias-saved"
+    case aliasRemoved = "alias-removed"
 
     static func from(_ query: Query, catalog: CatalogSnapshot) -> SettingsNotice? {
         guard let notice = query.string("notice").flatMap(Self.init(rawValue:)) else { return nil }
@@ -38,6 +40,8 @@ enum AdminNotice: String {
             ?? "Free models without their own limit are now unlimited."
         case .costBudget: catalog.userDailyCostBudgetMicros.map { "Each user may now cost \(Money.dollars(micros: $0)) a day at the providers." }
             ?? "Users have no daily cost budget now."
+        case .aliasSaved: "The model name was mapped: clients sending it get the model now."
+        case .aliasRemoved: "The model name was removed: clients sending it are refused again."
         }
     }
 }

@@ -35,6 +35,8 @@ public struct AdminPageRoutes: Sendable {
         group.post("settings/user-daily-cost-budget", use: setUserDailyCostBudget)
         group.get("models/:id/stats") { request, context in try await stats(request, context) }
         group.post("models/:id/stand-ins", use: setStandIns)
+        group.post("model-aliases", use: saveAlias)
+        group.post("model-aliases/remove", use: removeAlias)
         group.post("models/:id/grants", use: grant)
         group.post("models/:id/grants/revoke", use: revoke)
         group.get("audit", use: audit)
@@ -131,6 +133,24 @@ public struct AdminPageRoutes: Sendable {
         }
     }
 
+    @Sendable private func saveAlias(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let form = try await session.verifiedForm(AliasForm.self, request, context)
+        return try await act(request, context) {
+            let match = ModelAlias.Match(rawValue: form.match ?? "exact") ?? .exact
+            try await admin.save(ModelAlias(name: form.name.trimmingCharacters(in: .whitespaces), modelId: ModelID(form.modelId ?? ""), match: match),
+                                 by: try context.actor())
+            return "notice=alias-saved"
+        }
+    }
+
+    @Sendable private func removeAlias(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let form = try await session.verifiedForm(AliasForm.self, request, context)
+        return try await act(request, context) {
+            try await admin.removeAlias(form.name, by: try context.actor())
+            return "notice=alias-removed"
+        }
+    }
+
     /// Dollars as typed (blank: no budget), stored as micro-dollars.
     @Sendable private func setUserDailyCostBudget(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let form = try await session.verifiedForm(FreeDailyLimitForm.self, request, context)
@@ -216,7 +236,9 @@ public struct AdminPageRoutes: Sendable {
             freeDailyLimit: catalog.freeDailyLimit.map(String.init) ?? "",
             userDailyCostBudget: catalog.userDailyCostBudgetMicros.map { String(Money.dollars(micros: $0).dropFirst()) } ?? "",
             failovers: failovers, hasFailovers: !failovers.isEmpty,
-            defaultOptions: catalog.enabledModels.map { AdminPage.Option(value: $0.id.rawValue, label: $0.displayName, selected: $0.id == catalog.systemDefaultID) })
+            defaultOptions: catalog.enabledModels.map { AdminPage.Option(value: $0.id.rawValue, label: $0.displayName, selected: $0.id == catalog.systemDefaultID) },
+            aliases: catalog.aliases, hasAliases: !catalog.aliases.isEmpty,
+            aliasModelOptions: catalog.models.map { AdminPage.Option(value: $0.id.rawValue, label: $0.displayName, selected: false) })
         return renderer.render("admin-models", view, status: notice?.status ?? .ok)
     }
 

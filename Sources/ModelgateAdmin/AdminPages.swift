@@ -67,6 +67,10 @@ enum AdminPage {
         let failovers: [FailoverCount]
         let hasFailovers: Bool
         let defaultOptions: [Option]
+        /// The names clients send, and every model they may be mapped to.
+        let aliases: [ModelAlias]
+        let hasAliases: Bool
+        let aliasModelOptions: [Option]
     }
 
     struct Field: Sendable {

@@ -34,6 +34,25 @@ extension CatalogAdministration {
     }
 }
 
+extension AdminService {
+    func save(_ alias: ModelAlias, by actor: Actor) async throws {
+        try await administration.save(alias, by: actor, at: clock.now())
+        try await cache.refresh()
+    }
+
+    func removeAlias(_ name: String, by actor: Actor) async throws {
+        try await administration.removeAlias(name, by: actor, at: clock.now())
+        try await cache.refresh()
+    }
+}
+
+/// The admin page's alias form: a name, its model and how it matches (`exact` or `prefix`).
+struct AliasForm: Decodable {
+    let name: String
+    let modelId: String?
+    let match: String?
+}
+
 /// `/api/admin/model-aliases`: the names clients send, mapped to catalog models.
 struct ModelAliasRoutes: Sendable {
     struct Body: Decodable {
@@ -57,14 +76,12 @@ struct ModelAliasRoutes: Sendable {
     @Sendable func save(_ request: Request, _ context: AppRequestContext) async throws -> JSONBody<ModelAlias> {
         let body = try await request.decodeJSON(Body.self, limit: maxBodyBytes)
         let alias = ModelAlias(name: try context.parameters.require("name"), modelId: body.modelId, match: body.match ?? .exact)
-        try await admin.administration.save(alias, by: try context.actor(), at: admin.clock.now())
-        try await admin.cache.refresh()
+        try await admin.save(alias, by: try context.actor())
         return JSONBody(alias)
     }
 
     @Sendable func remove(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try await admin.administration.removeAlias(try context.parameters.require("name"), by: try context.actor(), at: admin.clock.now())
-        try await admin.cache.refresh()
+        try await admin.removeAlias(try context.parameters.require("name"), by: try context.actor())
         return Response(status: .noContent)
     }
 }

@@ -50,4 +50,23 @@ struct ModelAliasTests {
             #expect(audited == 3)
         }
     }
+
+    @Test func anAdminMapsAndRemovesANameOnTheModelsPage() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await app.session(testUser(69), admin: true, client: client)
+            let page = try await client.page(.get, "/admin/models", cookie: admin)
+            let csrf = try #require(page.csrf)
+            #expect(page.html.contains("Model names clients send"))
+            let saved = try await client.page(.post, "/admin/model-aliases", cookie: admin,
+                                              form: "_csrf=\(csrf)&name=gpt-5-codex&match=prefix&modelId=gpt-4o")
+            #expect(saved.status == .seeOther || saved.status == .found, "\(saved.status)")
+            #expect(app.services.cache.catalog.resolve("gpt-5-codex-mini") == "gpt-4o")
+            let listed = try await client.page(.get, "/admin/models?notice=alias-saved", cookie: admin)
+            #expect(listed.html.contains("gpt-5-codex") && listed.html.contains("clients sending it get the model now"))
+            let refused = try await client.page(.post, "/admin/model-aliases", cookie: admin, form: "_csrf=\(csrf)&name=other&modelId=no-such")
+            #expect(refused.status == .unprocessableContent)
+            _ = try await client.page(.post, "/admin/model-aliases/remove", cookie: admin, form: "_csrf=\(csrf)&name=gpt-5-codex")
+            #expect(app.services.cache.catalog.resolve("gpt-5-codex-mini") == nil)
+        }
+    }
 }
