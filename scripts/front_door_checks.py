@@ -11,23 +11,10 @@ import sys
 import anthropic
 import openai
 
+from sdk_checks import check, raises
+
 TOOL = {"name": "get_weather", "description": "Weather of a city",
         "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
-
-
-def check(name, condition, detail=""):
-    if not condition:
-        print(f"FAIL {name} {detail}")
-        sys.exit(1)
-    print(f"ok {name}")
-
-
-def raises(call, error_type):
-    try:
-        call()
-    except error_type as error:
-        return error
-    return None
 
 
 def check_anthropic(base, token, model):

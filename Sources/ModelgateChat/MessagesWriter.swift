@@ -14,13 +14,7 @@ struct MessagesWriter: Sendable {
     let settle: @Sendable () async -> Void
 
     func whole(_ reply: ChatReply) async throws -> Response {
-        do {
-            while try await reply.next() != nil {}
-        } catch {
-            await settle()
-            throw error
-        }
-        await settle()
+        try await SettledReply(reply: reply, settle: settle).drain()
         var content: [JSONValue] = reply.text.isEmpty ? [] : [.object(["type": .string("text"), "text": .string(reply.text)])]
         for call in reply.toolCalls {
             content.append(.object(["type": .string("tool_use"), "id": .string(Self.toolUseID(call.id)), "name": .string(call.name),
@@ -39,18 +33,7 @@ struct MessagesWriter: Sendable {
     /// `message_delta` with the stop reason and usage, and `message_stop`; a failure after the
     /// first byte is an `error` event.
     func streaming(_ reply: ChatReply, shutdown: ShutdownState) -> Response {
-        Response(
-            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-            body: ResponseBody { writer in
-                do {
-                    try await write(reply, shutdown: shutdown, to: &writer)
-                } catch {
-                    await settle()
-                    throw error
-                }
-                await settle()
-                try await writer.finish(nil)
-            })
+        SettledReply(reply: reply, settle: settle).stream { writer in try await write(reply, shutdown: shutdown, to: &writer) }
     }
 
     private func write(_ reply: ChatReply, shutdown: ShutdownState, to writer: inout any ResponseBodyWriter) async throws {

@@ -168,13 +168,7 @@ struct CompletionWriter: Sendable {
     let settle: @Sendable () async -> Void
 
     func whole(_ reply: ChatReply) async throws -> Response {
-        do {
-            while try await reply.next() != nil {}
-        } catch {
-            await settle()
-            throw error
-        }
-        await settle()
+        try await SettledReply(reply: reply, settle: settle).drain()
         let calls = reply.toolCalls
         var message: [String: JSONValue] = [
             "role": .string("assistant"), "content": reply.text.isEmpty && !calls.isEmpty ? .null : .string(reply.text), "refusal": .null,
@@ -201,19 +195,7 @@ struct CompletionWriter: Sendable {
     /// The reply as OpenAI's chunks; a failure (a provider's, or the end of a deploy's grace
     /// period) is an error envelope before `[DONE]`.
     func streaming(_ reply: ChatReply, includeUsage: Bool, shutdown: ShutdownState) -> Response {
-        Response(
-            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-            body: ResponseBody { writer in
-                do {
-                    try await write(reply, includeUsage: includeUsage, shutdown: shutdown, to: &writer)
-                } catch {
-                    // The client went away: what was delivered is still settled.
-                    await settle()
-                    throw error
-                }
-                await settle()
-                try await writer.finish(nil)
-            })
+        SettledReply(reply: reply, settle: settle).stream { writer in try await write(reply, includeUsage: includeUsage, shutdown: shutdown, to: &writer) }
     }
 
     private func write(_ reply: ChatReply, includeUsage: Bool, shutdown: ShutdownState, to writer: inout any ResponseBodyWriter) async throws {

@@ -11,18 +11,7 @@ extension ResponsesWriter {
     /// `response.completed` (or `.incomplete`) with the whole output and usage; a failure after the
     /// first byte is `response.failed`. Every event carries its `sequence_number`.
     func streaming(_ reply: ChatReply, shutdown: ShutdownState) -> Response {
-        Response(
-            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-            body: ResponseBody { writer in
-                do {
-                    try await write(reply, shutdown: shutdown, to: &writer)
-                } catch {
-                    await settle()
-                    throw error
-                }
-                await settle()
-                try await writer.finish(nil)
-            })
+        SettledReply(reply: reply, settle: settle).stream { writer in try await write(reply, shutdown: shutdown, to: &writer) }
     }
 
     private func write(_ reply: ChatReply, shutdown: ShutdownState, to writer: inout any ResponseBodyWriter) async throws {

@@ -16,13 +16,7 @@ struct ResponsesWriter: Sendable {
     let settle: @Sendable () async -> Void
 
     func whole(_ reply: ChatReply) async throws -> Response {
-        do {
-            while try await reply.next() != nil {}
-        } catch {
-            await settle()
-            throw error
-        }
-        await settle()
+        try await SettledReply(reply: reply, settle: settle).drain()
         var output: [JSONValue] = reply.text.isEmpty ? [] : [Self.message(id: "msg_\(id)_0", text: reply.text, done: true)]
         for (index, call) in reply.toolCalls.enumerated() {
             output.append(Self.functionCall(id: "fc_\(id)_\(index)", callID: call.id, name: call.name, arguments: call.arguments, done: true))
