@@ -35,8 +35,7 @@ public struct AdminPageRoutes: Sendable {
         group.post("settings/user-daily-cost-budget", use: setUserDailyCostBudget)
         group.get("models/:id/stats") { request, context in try await stats(request, context) }
         group.post("models/:id/stand-ins", use: setStandIns)
-        group.post("model-aliases", use: saveAlias)
-        group.post("model-aliases/remove", use: removeAlias)
+        registerAliases(on: group)
         group.post("models/:id/grants", use: grant)
         group.post("models/:id/grants/revoke", use: revoke)
         group.get("audit", use: audit)
@@ -133,24 +132,6 @@ public struct AdminPageRoutes: Sendable {
         }
     }
 
-    @Sendable private func saveAlias(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let form = try await session.verifiedForm(AliasForm.self, request, context)
-        return try await act(request, context) {
-            let match = ModelAlias.Match(rawValue: form.match ?? "exact") ?? .exact
-            try await admin.save(ModelAlias(name: form.name.trimmingCharacters(in: .whitespaces), modelId: ModelID(form.modelId ?? ""), match: match),
-                                 by: try context.actor())
-            return "notice=alias-saved"
-        }
-    }
-
-    @Sendable private func removeAlias(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let form = try await session.verifiedForm(AliasForm.self, request, context)
-        return try await act(request, context) {
-            try await admin.removeAlias(form.name, by: try context.actor())
-            return "notice=alias-removed"
-        }
-    }
-
     /// Dollars as typed (blank: no budget), stored as micro-dollars.
     @Sendable private func setUserDailyCostBudget(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let form = try await session.verifiedForm(FreeDailyLimitForm.self, request, context)
@@ -190,7 +171,7 @@ public struct AdminPageRoutes: Sendable {
     }
 
     /// Runs a table action: redirect with its notice, or show the table with why it was refused.
-    private func act(_ request: Request, _ context: AppRequestContext, _ action: () async throws -> String) async throws -> Response {
+    func act(_ request: Request, _ context: AppRequestContext, _ action: () async throws -> String) async throws -> Response {
         do {
             return Response.redirect(to: "/admin/models?\(try await action())", type: .normal)
         } catch {

@@ -9,25 +9,12 @@ import ModelgateProviders
 struct CompletionRequest: Decodable, Sendable {
     struct Message: Decodable, Sendable {
         let role: String
-        let content: Content?
+        /// A string, or parts (`text`, `image_url`, and the ones refused: `input_audio`, `file`).
+        let content: TextOrList<Part>?
         let tool_calls: [ToolCallValue]?
         let tool_call_id: String?
     }
 
-    /// A string, or parts (`text`, `image_url`, and the ones refused: `input_audio`, `file`).
-    enum Content: Decodable, Sendable {
-        case text(String)
-        case parts([Part])
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let text = try? container.decode(String.self) {
-                self = .text(text)
-            } else {
-                self = .parts(try container.decode([Part].self))
-            }
-        }
-    }
 
     struct Part: Decodable, Sendable {
         struct ImageURL: Decodable, Sendable {
@@ -249,7 +236,7 @@ extension CompletionRequest {
         switch message.content {
         case nil: return ""
         case .text(let text): return text
-        case .parts(let parts):
+        case .list(let parts):
             return try parts.enumerated().map { (number, part) throws(ModelgateError) -> String in
                 switch part.type {
                 case "text": return part.text ?? ""
@@ -264,7 +251,7 @@ extension CompletionRequest {
         switch message.content {
         case nil: return []
         case .text(let text): return [.text(text)]
-        case .parts(let parts):
+        case .list(let parts):
             return try parts.enumerated().map { (number, part) throws(ModelgateError) -> ContentPart in
                 let field = "messages.\(index).content.\(number)"
                 switch part.type {

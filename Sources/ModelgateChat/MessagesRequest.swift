@@ -5,31 +5,12 @@ import ModelgateProviders
 /// A request to `POST /v1/messages`, as the `anthropic` SDKs and Claude Code send it: translated
 /// into the one request every provider adapter reads. What cannot be honoured is refused by name.
 struct MessagesRequest: Decodable, Sendable {
+    /// A string, or content blocks.
+    typealias Content = TextOrList<Block>
+
     struct Message: Decodable, Sendable {
         let role: String
         let content: Content
-    }
-
-    /// A string, or content blocks.
-    enum Content: Decodable, Sendable {
-        case text(String)
-        case blocks([Block])
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let text = try? container.decode(String.self) {
-                self = .text(text)
-            } else {
-                self = .blocks(try container.decode([Block].self))
-            }
-        }
-
-        var blocks: [Block] {
-            switch self {
-            case .text(let text): [Block(type: "text", text: text)]
-            case .blocks(let blocks): blocks
-            }
-        }
     }
 
     /// One content block; which fields it has depends on `type`.
@@ -230,6 +211,16 @@ extension MessagesRequest {
             }
             return .function(name)
         default: throw .invalidBody(field: "tool_choice.type", reason: "must be auto, any, tool or none")
+        }
+    }
+}
+
+extension TextOrList where Element == MessagesRequest.Block {
+    /// The content as blocks: a string is one text block.
+    var blocks: [MessagesRequest.Block] {
+        switch self {
+        case .text(let text): [MessagesRequest.Block(type: "text", text: text)]
+        case .list(let blocks): blocks
         }
     }
 }

@@ -90,6 +90,7 @@ public struct OpenAICompatibleRoutes: Sendable {
     public func register(on group: RouterGroup<AppRequestContext>, calls: RouterGroup<AppRequestContext>) {
         group.get("models", use: listModels)
         calls.post("chat/completions", use: completions)
+        calls.post("responses", use: responses)
     }
 
     /// OpenAI's list, or Anthropic's when the caller speaks the Messages API (Claude Code's model discovery).

@@ -6,44 +6,15 @@ import ModelgateProviders
 /// translated into the one request every provider adapter reads; what cannot be honoured is
 /// refused by name. Responses are not stored, so `store: true` and `previous_response_id` are refused.
 struct ResponsesRequest: Decodable, Sendable {
-    /// A string (one user message), or items.
-    enum Input: Decodable, Sendable {
-        case text(String)
-        case items([Item])
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let text = try? container.decode(String.self) {
-                self = .text(text)
-            } else {
-                self = .items(try container.decode([Item].self))
-            }
-        }
-    }
-
     /// One input item: a message (`role`), a `function_call` or a `function_call_output`.
     struct Item: Decodable, Sendable {
         let type: String?
         let role: String?
-        let content: MessageContent?
+        let content: TextOrList<Part>?
         let call_id: String?
         let name: String?
         let arguments: String?
         let output: String?
-    }
-
-    enum MessageContent: Decodable, Sendable {
-        case text(String)
-        case parts([Part])
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let text = try? container.decode(String.self) {
-                self = .text(text)
-            } else {
-                self = .parts(try container.decode([Part].self))
-            }
-        }
     }
 
     struct Part: Decodable, Sendable {
@@ -75,7 +46,8 @@ struct ResponsesRequest: Decodable, Sendable {
     }
 
     let model: String
-    let input: Input
+    /// A string (one user message), or items.
+    let input: TextOrList<Item>
     let instructions: String?
     let tools: [Tool]?
     let tool_choice: JSONValue?
@@ -103,7 +75,7 @@ extension ResponsesRequest {
         var messages: [ChatMessage] = []
         let items: [Item] = switch input {
         case .text(let text): [Item(type: "message", role: "user", content: .text(text), call_id: nil, name: nil, arguments: nil, output: nil)]
-        case .items(let items): items
+        case .list(let items): items
         }
         for (index, item) in items.enumerated() {
             let field = "input.\(index)"
@@ -204,7 +176,7 @@ extension ResponsesRequest {
         switch item.content {
         case nil: return ""
         case .text(let text)?: return text
-        case .parts(let parts)?:
+        case .list(let parts)?:
             return try parts.enumerated().map { (number, part) throws(ModelgateError) -> String in
                 switch part.type {
                 case "input_text", "output_text", "text": return part.text ?? ""
@@ -219,7 +191,7 @@ extension ResponsesRequest {
         switch item.content {
         case nil: return []
         case .text(let text)?: return [.text(text)]
-        case .parts(let parts)?:
+        case .list(let parts)?:
             return try parts.enumerated().map { (number, part) throws(ModelgateError) -> ContentPart in
                 let field = "\(field).content.\(number)"
                 switch part.type {

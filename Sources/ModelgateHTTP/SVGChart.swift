@@ -200,7 +200,7 @@ public struct Chart: Sendable {
                 let value = s.value(at: index)
                 let barTop = rowTop + labelLine + (barHeight + barGap) * Double(seriesIndex)
                 let (start, end) = (x(0), x(Double(value)))
-                let length = Self.visible(abs(end - start), value: value, minimum: 100 / Self.plannedWidths[0])  // a pixel, or more
+                let length = Self.visible(abs(end - start), value: value, minimum: 100 / (Self.plannedWidths.first ?? 280))  // a pixel, or more
                 out += rect(value < 0 ? start - length : start, barTop, length, barHeight, value: value, label: label, seriesIndex: seriesIndex)
             }
         }

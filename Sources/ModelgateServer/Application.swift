@@ -157,8 +157,6 @@ public func buildRouter(
     ).register(on: openAI, calls: callGroup("v1"))
     AnthropicMessagesRoutes(chat: services.chat, userModels: services.userModels, maxBodyBytes: configuration.maxChatBodyBytes, recorder: recorder)
         .register(on: openAI, calls: callGroup("v1"))
-    ResponsesRoutes(chat: services.chat, userModels: services.userModels, clock: dependencies.clock, maxBodyBytes: configuration.maxChatBodyBytes,
-                    recorder: recorder).register(calls: callGroup("v1"))
     BillingRoutes(purchases: services.purchases, userModels: services.userModels, metrics: dependencies.metrics).register(api: api, router: router)
     let cache = services.cache
     PaidRoutes(account: services.paidAccount, userModels: services.userModels).register(on: api)

@@ -45,12 +45,11 @@ extension FakeStripeServer {
                 }
             }
             if let cancel = change.cancelAtPeriodEnd { subscription["cancel_at_period_end"] = cancel }
-            if var items = subscription["items"] as? [String: Any], var data = items["data"] as? [[String: Any]], var item = data.first {
+            if var items = subscription["items"] as? [String: Any], let data = items["data"] as? [[String: Any]], var item = data.first {
                 if let start = change.periodStart { item["current_period_start"] = Int(start.timeIntervalSince1970) }
                 if let end = change.periodEnd { item["current_period_end"] = Int(end.timeIntervalSince1970) }
                 if let price = change.price, let object = state.prices.first(where: { $0["id"] as? String == price }) { item["price"] = object }
-                data[0] = item
-                items["data"] = data
+                items["data"] = [item] + data.dropFirst()
                 subscription["items"] = items
             }
             state.subscriptions[index] = subscription
