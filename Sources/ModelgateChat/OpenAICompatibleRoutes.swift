@@ -110,8 +110,7 @@ public struct OpenAICompatibleRoutes: Sendable {
         let body = try await request.decodeJSON(CompletionRequest.self, limit: maxBodyBytes)
         let persona = request.headers[Self.personaHeader].map(PersonaID.init(rawValue:))
         let call = try body.providerRequest()
-        if let purpose = request.headers[Self.purposeHeader], purpose != "chat" {
-            guard purpose == "task" else { throw ModelgateError.invalidField(field: "X-Modelgate-Purpose", reason: "must be chat or task") }
+        if try CallPurpose(header: request.headers[Self.purposeHeader]) == .task {
             guard let key = context.apiKey, key.limits.taskModel != nil else { throw ModelgateError.taskNotConfigured }
             let reply = try await chat.complete(call, persona: nil, explicit: nil, task: key, for: profile)
             return try await respond(reply, to: body, id: context.id, user: profile.id)
