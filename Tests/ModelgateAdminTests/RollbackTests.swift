@@ -21,12 +21,13 @@ import Testing
         try await TestApp.run { app, _ in
             let rollback = Rollback(database: app.database)
             let planned = try await rollback.disablePremium(dryRun: true, by: cli, at: app.clock.now())
-            #expect(try await CatalogRepository(database: app.database).snapshot().models.filter { $0.enabled }.count == 7)
+            #expect(try await CatalogRepository(database: app.database).snapshot().models.filter { $0.enabled }.count == Seed.models.count)
             let done = try await rollback.disablePremium(dryRun: false, by: cli, at: app.clock.now())
-            #expect(planned == done && done.lines.count == 4 && done.lines[0] == "disable gpt-4o (GPT-4o)")
+            // The four premium chat models and the premium embedding model.
+            #expect(planned == done && done.lines.count == 5 && done.lines[0] == "disable gpt-4o (GPT-4o)")
             let enabled = try await CatalogRepository(database: app.database).snapshot().models.filter(\.enabled).map(\.id)
-            #expect(enabled == ["gpt-4o-mini", "claude-3-5-haiku", "llama-3.1-8b"])
-            #expect(try await app.count("audit_log") == 4)
+            #expect(enabled == ["gpt-4o-mini", "claude-3-5-haiku", "llama-3.1-8b", "text-embedding-3-small", "gemini-embedding-001", "bge-base-en-v1.5"])
+            #expect(try await app.count("audit_log") == 5)
             #expect(try await rollback.disablePremium(dryRun: true, by: cli, at: app.clock.now()).lines.isEmpty)
         }
     }

@@ -132,7 +132,8 @@ extension SettingsPage {
         let format = LocalTimeFormat(zone: zone)
         func groups(selected: ModelID?) -> [ProviderGroup] {
             Provider.allCases.compactMap { provider in
-                let options = all.filter { $0.provider == provider }.map { model in
+                // Defaults and coach overrides are chat models: an embedding model is never offered.
+                let options = all.filter { $0.provider == provider && $0.kind == .chat }.map { model in
                     ModelOption(id: model.id.rawValue, label: Self.optionLabel(model), selected: model.id == selected)
                 }
                 return options.isEmpty ? nil : ProviderGroup(name: provider.displayName, options: options)
