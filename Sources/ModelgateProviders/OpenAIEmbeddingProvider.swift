@@ -26,7 +26,6 @@ struct OpenAIEmbeddingProvider: EmbeddingProvider {
     }
 
     func embed(_ request: EmbeddingRequest) async throws -> Embeddings {
-        try check(embedding: request)
         var headers = HTTPHeaders()
         headers.add(name: "Authorization", value: "Bearer \(apiKey)")
         let body = Body(model: request.providerModelID, input: Input(request.input), dimensions: request.dimensions,

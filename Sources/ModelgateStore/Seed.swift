@@ -29,13 +29,14 @@ public enum Seed {
               prices: .perMillion(15, 75, cached: 1.50, cacheWrite: 18.75)),
     ]
 
-    /// For `POST /v1/embeddings`: input tokens only (no reply, no cache). The small ones are free; the
-    /// large OpenAI model is premium. A daily limit of 1,000 calls of their own, since indexing sends
-    /// many more calls than a conversation does.
+    /// For `POST /v1/embeddings`: input tokens only (no reply, no cache). All free: they cost cents per
+    /// million tokens, and the daily limit and token budgets are the levers (an admin can sell one as
+    /// premium). A daily limit of 1,000 calls of their own, since indexing sends many more calls than a
+    /// conversation does.
     public static let embeddingModels: [AIModel] = [
         embedding("text-embedding-3-small", .openai, "text-embedding-3-small", "Text Embedding 3 Small", .free, nil, 0, 100,
                   context: 8_192, dimensions: 1_536, price: 0.02),
-        embedding("text-embedding-3-large", .openai, "text-embedding-3-large", "Text Embedding 3 Large", .premium, 199, 20, 110,
+        embedding("text-embedding-3-large", .openai, "text-embedding-3-large", "Text Embedding 3 Large", .free, nil, 0, 110,
                   context: 8_192, dimensions: 3_072, price: 0.13),
         embedding("gemini-embedding-001", .google, "gemini-embedding-001", "Gemini Embedding", .free, nil, 0, 120,
                   context: 2_048, dimensions: 3_072, price: 0.15),

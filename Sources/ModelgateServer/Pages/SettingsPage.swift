@@ -125,15 +125,15 @@ extension SettingsPage {
     init(identity: Identity, models: ModelsView, personas: [PersonaView], catalog: CatalogSnapshot, csrf: String,
          notice: PageNotice?, purchasesOpen: Bool, modelSelectionEnabled: Bool, week: [(day: String, usage: UsageDay)], recent: [RecentReply],
          billing: BillingView, ledger: CreditLedgerView) {
-        let all = models.data.free + models.data.premium
+        // The page is about conversations: embedding models are for API clients (`/v1/models` lists them).
+        let all = (models.data.free + models.data.premium).filter { $0.kind == .chat }
         let names = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.displayName) })
         let preferences = identity.profile.preferences
         let zone = identity.profile.timeZone.current
         let format = LocalTimeFormat(zone: zone)
         func groups(selected: ModelID?) -> [ProviderGroup] {
             Provider.allCases.compactMap { provider in
-                // Defaults and coach overrides are chat models: an embedding model is never offered.
-                let options = all.filter { $0.provider == provider && $0.kind == .chat }.map { model in
+                let options = all.filter { $0.provider == provider }.map { model in
                     ModelOption(id: model.id.rawValue, label: Self.optionLabel(model), selected: model.id == selected)
                 }
                 return options.isEmpty ? nil : ProviderGroup(name: provider.displayName, options: options)
