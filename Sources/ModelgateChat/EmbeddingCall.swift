@@ -72,8 +72,8 @@ extension ChatService {
         case .texts(let texts): texts.map { TurnTokens.estimate(characters: $0.count) }
         case .tokens(let arrays): arrays.map(\.count)
         }
-        if let index = sizes.firstIndex(where: { $0 > window }) {
-            throw ModelgateError.invalidBody(field: "input.\(index)", reason: "is about \(sizes[index]) tokens; \(model.id) reads at most \(window) per input")
+        if let (index, size) = sizes.enumerated().first(where: { $0.element > window }) {
+            throw ModelgateError.invalidBody(field: "input.\(index)", reason: "is about \(size) tokens; \(model.id) reads at most \(window) per input")
         }
     }
 }

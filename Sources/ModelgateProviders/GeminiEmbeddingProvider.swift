@@ -30,7 +30,7 @@ struct GeminiEmbeddingProvider: EmbeddingProvider {
         let model = request.providerModelID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? request.providerModelID
         var vectors: [[Float]] = []
         for start in stride(from: 0, to: texts.count, by: Self.batchSize) {
-            let batch = texts[start..<min(start + Self.batchSize, texts.count)]
+            let batch = texts.dropFirst(start).prefix(Self.batchSize)
             let body = Batch(requests: batch.map { text in
                 Batch.Request(model: "models/\(request.providerModelID)", content: .init(parts: [.init(text: text)]),
                               outputDimensionality: request.dimensions)

@@ -169,6 +169,8 @@ import Testing
         (#"{"model": "bge-base-en-v1.5", "input": "hello", "dimensions": 256}"#, "unsupported_parameter", "dimensions"),
         (#"{"model": "gemini-embedding-001", "input": [[1, 2, 3]]}"#, "unsupported_parameter", "input"),
         (#"{"model": "auto", "input": "hello"}"#, "invalid_body", "model"),
+        // BGE reads 512 tokens an input; 2,100 characters are about 525.
+        (#"{"model": "bge-base-en-v1.5", "input": ["short", "\#(String(repeating: "word ", count: 420))"]}"#, "invalid_body", "input.1"),
     ])
     func aRequestItCannotHonourIsRefusedByName(body: String, code: String, field: String) async throws {
         try await withFakeProviders { fake, app, client in
@@ -185,6 +187,17 @@ import Testing
                                              as: try await app.token(testUser(707)), client: client)
             #expect(reply.status == .ok && reply.json["usage"]?["prompt_tokens"] == 4, "\(reply.json)")
             #expect(try #require(fake.requests.last).json["input"] as? [[Int]] == [[1, 2, 3], [4]])
+        }
+    }
+
+    @Test func theDemoResponderEmbedsWithoutAProviderKey() async throws {
+        try await TestApp.run { app, client in
+            let body = #"{"model": "gemini-embedding-001", "input": ["same", "same", "other"], "dimensions": 4, "encoding_format": "float"}"#
+            let reply = try await Self.embed(body, as: try await app.token(testUser(710)), client: client)
+            let vectors = reply.json["data"]?.array.map { $0["embedding"]?.array.compactMap(\.numberValue) ?? [] } ?? []
+            #expect(reply.status == .ok && vectors.count == 3 && vectors.allSatisfy { $0.count == 4 }, "\(reply.json)")
+            #expect(vectors[0] == vectors[1] && vectors[0] != vectors[2], "the same text, the same vector")
+            #expect(vectors.allSatisfy { abs($0.reduce(0) { $0 + $1 * $1 } - 1) < 1e-5 }, "unit vectors")
         }
     }
 
