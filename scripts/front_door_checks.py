@@ -6,11 +6,13 @@
     python front_door_checks.py responses-stored BASE TOKEN MODEL [END_USER]  # chained, retrieved, deleted; prints "ids FIRST SECOND THIRD"
     python front_door_checks.py responses-foreign BASE TOKEN MODEL ID [END_USER]  # another caller's stored response is a NotFoundError
     python front_door_checks.py responses-parse BASE TOKEN MODEL    # responses.parse with pydantic models, a tool result after previous_response_id
+    python front_door_checks.py responses-agents BASE TOKEN MODEL   # the OpenAI Agents SDK: a tool-using agent chained by previous_response_id
 
 END_USER: TOKEN is a service key; its end user is named in `user` when creating, in X-Modelgate-User otherwise.
 
 Exits non-zero on the first failed check; prints one line per check that passed.
 """
+import asyncio
 import sys
 
 import anthropic
@@ -213,6 +215,30 @@ def check_responses_parse(base, token, model):
     check("responses function_call_output after previous_response_id", "Sunny" in answered.output_text, repr(answered))
 
 
+
+def check_responses_agents(base, token, model):
+    import agents
+
+    @agents.function_tool
+    def get_weather(city: str) -> str:
+        """Weather of a city"""
+        return f"Sunny, 21 C in {city}"
+
+    async def run():
+        agents.set_tracing_disabled(True)
+        agents.set_default_openai_client(openai.AsyncOpenAI(base_url=base, api_key=token, max_retries=0), use_for_tracing=False)
+        agents.set_default_openai_api("responses")
+        agent = agents.Agent(name="Coach", instructions="Be brief.", model=model, tools=[get_weather])
+        # The tool result goes back as the only new item, after the stored call that asked for it.
+        first = await agents.Runner.run(agent, "Weather in Paris?", auto_previous_response_id=True)
+        check("agents tool round trip on stored responses", "Sunny" in str(first.final_output) and first.last_response_id,
+              repr(first.final_output))
+        second = await agents.Runner.run(agent, "And in Rome?", previous_response_id=first.last_response_id)
+        check("agents run continued from last_response_id", "Sunny" in str(second.final_output), repr(second.final_output))
+
+    asyncio.run(run())
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "anthropic":
@@ -227,5 +253,7 @@ if __name__ == "__main__":
         check_responses_foreign(*sys.argv[2:7])
     elif mode == "responses-parse":
         check_responses_parse(*sys.argv[2:5])
+    elif mode == "responses-agents":
+        check_responses_agents(*sys.argv[2:5])
     else:
         sys.exit(f"unknown mode {mode}")

@@ -91,6 +91,28 @@ struct StoredResponsesTests {
     }
 
     @Test(arguments: ["gpt-4o-mini", "claude-3-5-haiku"])
+    func theAgentsSDKChainsAToolUsingAgentByPreviousResponseID(model: String) async throws {
+        let fake = try await FakeProviderServer.start()
+        do {
+            try await TestApp.run(providers: TestApp.providers(fake: fake), test: .live) { app, client in
+                try await app.sql("UPDATE ai_models SET trial_messages_allowed = 20 WHERE tier = 'premium'")
+                let token = try await app.token(testUser(175))
+                let port = try #require(client.port)
+                let result = try await PythonSDK.run(["responses-agents", "http://127.0.0.1:\(port)/v1", token, model], script: Self.script)
+                #expect(result.status == 0, "\(result.output)")
+                let sent = Self.sent(fake)
+                try #require(sent.count == 4, "a call and its tool result, twice: \(sent)")
+                #expect(sent[1].contains("Weather in Paris?") && sent[1].contains("Sunny, 21 C in Paris"), "the stored call, then the result: \(sent[1])")
+                #expect(sent[2].contains("Weather in Paris?") && sent[2].contains("And in Rome?"), "the second run continues the first: \(sent[2])")
+            }
+        } catch {
+            await fake.stop()
+            throw error
+        }
+        await fake.stop()
+    }
+
+    @Test(arguments: ["gpt-4o-mini", "claude-3-5-haiku"])
     func parseWithPydanticModelsAndAToolResultAfterAStoredCall(model: String) async throws {
         let fake = try await FakeProviderServer.start()
         do {
