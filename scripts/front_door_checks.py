@@ -119,6 +119,21 @@ def check_responses(base, token, model):
         {"type": "function_call_output", "call_id": call.call_id, "output": "Sunny, 21 C"},
     ])
     check("responses function_call_output answered", "Sunny" in answered.output_text, repr(answered))
+    # What the Codex CLI sends: no storing, the whole history, its include and cache key; streamed. Gemini
+    # cannot be told to call one tool at a time, so it is sent with parallel calls allowed.
+    codex = dict(model=model, instructions="You are a coding agent.", store=False, stream=True, include=["reasoning.encrypted_content"],
+                 parallel_tool_calls=False, tool_choice="auto", prompt_cache_key="thread-1", tools=[FUNCTION],
+                 input=[{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hello"}]}])
+    if model.startswith("gemini"):
+        serial = raises(lambda: client.responses.create(**codex), openai.BadRequestError)
+        check("responses parallel_tool_calls false refused by name for Gemini", serial is not None and serial.param == "parallel_tool_calls",
+              repr(serial and serial.body))
+        codex["parallel_tool_calls"] = True
+    events = list(client.responses.create(**codex))
+    check("responses a Codex-shaped request", events[-1].type == "response.completed" and events[-1].response.store is False
+          and all(item.type != "reasoning" for item in events[-1].response.output), repr(events[-1]))
+    included = raises(lambda: client.responses.create(model=model, input="Hi", include=["message.output_text.logprobs"]), openai.BadRequestError)
+    check("responses other include refused by name", included is not None and included.param == "include", repr(included and included.body))
 
     missing = raises(lambda: client.responses.create(model="no-such-model", input="Hi"), openai.NotFoundError)
     check("responses unknown model → NotFoundError", missing is not None and missing.code == "model_not_found", repr(missing))

@@ -125,7 +125,8 @@ extension ResponsesRequest {
         let refused: [(String, Bool, String)] = [
             ("background", background == true, "background responses are not supported"),
             ("reasoning", reasoning != nil && reasoning != .null, "reasoning settings are not passed to providers"),
-            ("include", !(include ?? []).isEmpty, "no extra output can be included"),
+            // Replies carry no reasoning items, so their encrypted content (which Codex asks for) is there vacuously.
+            ("include", !(include ?? []).allSatisfy { $0 == "reasoning.encrypted_content" }, "no extra output can be included"),
             ("truncation", truncation != nil && truncation != "disabled", "only disabled truncation is supported"),
             ("conversation", conversation != nil && conversation != .null, "conversations are not stored"),
             ("text.verbosity", text?.verbosity != nil && text?.verbosity != "medium", "verbosity is not passed to providers"),
