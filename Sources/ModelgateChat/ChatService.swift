@@ -146,8 +146,7 @@ public struct ChatService: Sendable {
         let model = admission.choice.model
         var providerRequest = request
         providerRequest.providerModelID = model.providerModelID
-        let prompts = [admission.systemPrompt, request.system].compactMap { $0 }
-        providerRequest.system = prompts.isEmpty ? nil : prompts.joined(separator: "\n\n")
+        providerRequest.prependSystem(admission.systemPrompt)
         guard breaker.allows(model.provider) else {
             metrics.providerError(model.provider, code: .circuitOpen)
             try await admission.giveBack()
@@ -188,14 +187,31 @@ public struct ChatService: Sendable {
     /// Refuses what `model` cannot take: a feature its provider lacks, or a conversation
     /// (estimated) that does not fit its context window with the reply.
     private func checkModelTakes(_ request: ProviderRequest, model: AIModel) throws {
-        do {
-            try providers.check(model.provider, request)
-        } catch {
-            throw ModelgateError.unsupportedParameter(field: error.field, reason: "\(model.id) (\(error.provider.rawValue)) cannot take it: \(error.reason)")
-        }
+        try checkProviderTakes(request, model: model)
         if let window = model.metadata["contextWindow"]?.numberValue.flatMap({ Int(exactly: $0) }) {
             let needed = request.estimatedPromptTokens + request.options.maxOutputTokens
             guard needed <= window else { throw ModelgateError.contextTooLong(model.id, estimatedTokens: needed, contextWindow: window) }
+        }
+    }
+
+    private func checkProviderTakes(_ request: ProviderRequest, model: AIModel) throws(ModelgateError) {
+        do {
+            try providers.check(model.provider, request)
+        } catch {
+            throw .unsupportedParameter(field: error.field, reason: "\(model.id) (\(error.provider.rawValue)) cannot take it: \(error.reason)")
+        }
+    }
+
+    /// The prompt's tokens as `model`'s provider counts them (nothing is charged), or nil when it has
+    /// no counter; a request the model cannot take is refused as a message would be.
+    func countTokens(_ call: ProviderRequest, model: AIModel) async throws -> Int? {
+        var request = call
+        request.providerModelID = model.providerModelID
+        try checkProviderTakes(request, model: model)
+        do {
+            return try await providers.countTokens(model.provider, request)
+        } catch {
+            throw Self.domainError(error, provider: model.provider)
         }
     }
 

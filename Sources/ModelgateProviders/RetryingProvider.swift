@@ -27,6 +27,20 @@ struct RetryingProvider: ChatProvider {
 
     func check(_ request: ProviderRequest) throws(UnsupportedFeature) { try base.check(request) }
 
+    /// Counting is cheap and idempotent: retried like a stream that has delivered nothing.
+    func countTokens(_ request: ProviderRequest) async throws -> Int? {
+        var attempt = 1
+        while true {
+            do {
+                return try await base.countTokens(request)
+            } catch let error as ProviderError {
+                guard let delay = policy.delay(after: error, attempt: attempt) else { throw error }
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            }
+        }
+    }
+
     func stream(_ request: ProviderRequest) -> ProviderStream {
         AsyncThrowingStream { continuation in
             let task = Task {

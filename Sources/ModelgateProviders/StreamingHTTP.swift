@@ -42,12 +42,7 @@ struct StreamingHTTP: Sendable {
         AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    var request = HTTPClientRequest(url: url)
-                    request.method = .POST
-                    request.headers = headers
-                    request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(ByteBuffer(bytes: body))
-                    let response = try await client.execute(request, timeout: timeouts.firstByte)
+                    let response = try await client.execute(Self.request(url: url, headers: headers, body: body), timeout: timeouts.firstByte)
                     guard (200..<300).contains(response.status.code) else {
                         let text = (try? await response.body.collect(upTo: 64 * 1024)).map { Data($0.readableBytesView) } ?? Data()
                         throw Self.classify(status: Int(response.status.code), headers: response.headers,
@@ -71,6 +66,31 @@ struct StreamingHTTP: Sendable {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
+    }
+
+    /// POSTs JSON and decodes the provider's JSON answer; a refusal or failure is classified as a stream's is.
+    func post<Answer: Decodable, Errors: ErrorBodyReader>(url: String, headers: HTTPHeaders, body: Data, answer: Answer.Type,
+                                                          errors: Errors.Type) async throws -> Answer {
+        do {
+            let response = try await client.execute(Self.request(url: url, headers: headers, body: body), timeout: timeouts.firstByte)
+            let data = Data((try await response.body.collect(upTo: 1 << 20)).readableBytesView)
+            guard (200..<300).contains(response.status.code) else {
+                throw Self.classify(status: Int(response.status.code), headers: response.headers,
+                                    reason: Errors.reason(status: Int(response.status.code), body: data))
+            }
+            return try ProviderWire.decode(Answer.self, String(decoding: data, as: UTF8.self), what: "answer")
+        } catch {
+            throw Self.providerError(error)
+        }
+    }
+
+    private static func request(url: String, headers: HTTPHeaders, body: Data) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers = headers
+        request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        return request
     }
 
     static func classify(status: Int, headers: HTTPHeaders, reason: String) -> ProviderError {
