@@ -194,24 +194,12 @@ public struct ChatService: Sendable {
         }
     }
 
-    private func checkProviderTakes(_ request: ProviderRequest, model: AIModel) throws(ModelgateError) {
+    /// Refuses a feature `model`'s provider lacks, naming the field, the model and the provider.
+    func checkProviderTakes(_ request: ProviderRequest, model: AIModel) throws(ModelgateError) {
         do {
             try providers.check(model.provider, request)
         } catch {
             throw .unsupportedParameter(field: error.field, reason: "\(model.id) (\(error.provider.rawValue)) cannot take it: \(error.reason)")
-        }
-    }
-
-    /// The prompt's tokens as `model`'s provider counts them (nothing is charged), or nil when it has
-    /// no counter; a request the model cannot take is refused as a message would be.
-    func countTokens(_ call: ProviderRequest, model: AIModel) async throws -> Int? {
-        var request = call
-        request.providerModelID = model.providerModelID
-        try checkProviderTakes(request, model: model)
-        do {
-            return try await providers.countTokens(model.provider, request)
-        } catch {
-            throw Self.domainError(error, provider: model.provider)
         }
     }
 

@@ -184,10 +184,9 @@ extension MessagesRequest {
             let field = "messages.\(index).content.\(number)"
             let mark = try cache(block.cache_control, field: field + ".cache_control")
             switch block.type {
-            case "text":
+            case "text", "thinking", "redacted_thinking":
                 marks[parts.count] = mark
-                parts.append(.text(block.text ?? ""))
-            case "thinking", "redacted_thinking": parts.append(.thinking(try thinking(block, field: field)))
+                parts.append(try block.type == "text" ? .text(block.text ?? "") : .thinking(thinking(block, field: field)))
             case "tool_use":
                 guard let id = block.id, let name = block.name else { throw .invalidBody(field: field, reason: "a tool_use block needs id and name") }
                 callMarks[calls.count] = mark

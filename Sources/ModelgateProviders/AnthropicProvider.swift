@@ -127,7 +127,7 @@ struct AnthropicProvider: ChatProvider, TranslatedRequest {
                 case .text: break
                 case .image(let image): blocks.append(marked(try imageBlock(image, field: "messages.\(index).content.\(part)"), marks[part]))
                 // Anthropic checks the signature: the block goes back as it came.
-                case .thinking(let thinking): blocks.append(thinking.wire)
+                case .thinking(let thinking): blocks.append(marked(thinking.wire, marks[part]))
                 }
             }
             for (call, toolCall) in message.toolCalls.enumerated() {
