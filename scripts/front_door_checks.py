@@ -11,7 +11,7 @@ import sys
 import anthropic
 import openai
 
-from sdk_checks import check, raises
+from sdk_checks import PNG, check, raises
 
 TOOL = {"name": "get_weather", "description": "Weather of a city",
         "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
@@ -51,6 +51,9 @@ def check_anthropic(base, token, model):
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "Sunny, 21 C"}]},
     ])
     check("anthropic tool_result answered", answered.content[0].type == "text" and "Sunny" in answered.content[0].text, repr(answered))
+    seen = client.messages.create(model=model, max_tokens=64, messages=[{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}, {"type": "text", "text": "What is this?"}]}])
+    check("anthropic image", seen.content[0].type == "text" and seen.stop_reason == "end_turn", repr(seen))
 
     listed = client.models.list()
     check("anthropic models list", any(item.id == model for item in listed.data) and all(item.type == "model" for item in listed.data),

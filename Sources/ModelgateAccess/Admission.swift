@@ -35,10 +35,11 @@ public struct MessagePlan: Sendable {
 }
 
 /// What a call may use at most: its prompt (estimated) and the longest reply it asked for. Budgets
-/// hold this much while it streams.
+/// hold this much while it streams. `kind` is the kind of model that can answer it.
 public struct CallDemand: Sendable {
     let promptTokens: Int
     let maxOutputTokens: Int
+    let kind: ModelKind
 
     /// A short message with the default reply length.
     public static let short = CallDemand(promptTokens: 0, maxOutputTokens: GenerationOptions().maxOutputTokens)
@@ -46,16 +47,25 @@ public struct CallDemand: Sendable {
     public init(_ request: ProviderRequest) {
         promptTokens = request.estimatedPromptTokens
         maxOutputTokens = request.options.maxOutputTokens
+        kind = .chat
+    }
+
+    /// An embedding call: its input is all it uses.
+    public init(embedding request: EmbeddingRequest) {
+        promptTokens = request.input.estimatedTokens
+        maxOutputTokens = 0
+        kind = .embedding
     }
 
     /// With the coach's system prompt, which is added after admission.
     func adding(systemPrompt: String?) -> CallDemand {
-        CallDemand(promptTokens: promptTokens + TurnTokens.estimate(characters: systemPrompt?.count ?? 0), maxOutputTokens: maxOutputTokens)
+        CallDemand(promptTokens: promptTokens + TurnTokens.estimate(characters: systemPrompt?.count ?? 0), maxOutputTokens: maxOutputTokens, kind: kind)
     }
 
-    public init(promptTokens: Int, maxOutputTokens: Int) {
+    public init(promptTokens: Int, maxOutputTokens: Int, kind: ModelKind = .chat) {
         self.promptTokens = promptTokens
         self.maxOutputTokens = maxOutputTokens
+        self.kind = kind
     }
 }
 

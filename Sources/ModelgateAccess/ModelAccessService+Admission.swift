@@ -13,7 +13,7 @@ extension ModelAccessService {
         _ profile: Profile, persona: PersonaID?, explicit: ModelID?, path: ModelgateMetrics.RequestPath = .chat,
         demand: CallDemand = .short, check: (AIModel) throws -> Void = { _ in }
     ) async throws -> Admission {
-        let plan = try await plan(for: profile, persona: persona, explicit: explicit)
+        let plan = try await plan(for: profile, persona: persona, explicit: explicit, kind: demand.kind)
         let model = plan.choice.model
         guard configuredProviders.contains(model.provider) else { throw ModelgateError.providerNotConfigured(model.provider) }
         try check(model)
@@ -98,7 +98,7 @@ extension ModelAccessService {
     /// take the request and within its daily limit and the budgets; `nil` when it may not answer.
     public func admitStandIn(_ model: AIModel, for original: Admission, profile: Profile, persona: PersonaID?, demand: CallDemand,
                              check: (AIModel) throws -> Void) async throws -> Admission? {
-        guard model.enabled, configuredProviders.contains(model.provider), (try? check(model)) != nil else { return nil }
+        guard model.enabled, model.kind == demand.kind, configuredProviders.contains(model.provider), (try? check(model)) != nil else { return nil }
         let payment: PaymentKind
         if model.tier == .premium {
             guard try await entitlements.entitledModels(of: profile.id).contains(model.id) else { return nil }

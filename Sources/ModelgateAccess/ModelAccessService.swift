@@ -102,12 +102,13 @@ public struct ModelAccessService: Sendable {
         try await entitlements.entitledModels(of: profile.id).contains(model)
     }
 
-    func plan(for profile: Profile, persona: PersonaID?, explicit: ModelID?, withUsage: Bool = false) async throws -> MessagePlan {
+    func plan(for profile: Profile, persona: PersonaID?, explicit: ModelID?, kind: ModelKind = .chat, withUsage: Bool = false) async throws -> MessagePlan {
         let started = ContinuousClock.now
         defer { metrics.selection(seconds: (ContinuousClock.now - started).seconds) }
         if let persona, cache.persona(persona) == nil { throw ModelgateError.unknownPersona(persona) }
         let choice = try ModelSelection.select(
-            catalog: cache.catalog, preferences: preferences(of: profile), persona: persona, explicit: isModelSelectionEnabled ? explicit : nil)
+            catalog: cache.catalog, preferences: preferences(of: profile), persona: persona, explicit: isModelSelectionEnabled ? explicit : nil,
+            kind: kind)
         let model = choice.model
         let now = clock.now()
         let day = profile.timeZone.day(at: now)

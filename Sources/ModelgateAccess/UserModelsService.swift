@@ -83,6 +83,8 @@ public struct UserModelsService: Sendable {
         }
         let models = try requested.map { id in
             guard let model = access.catalog.model(id), model.enabled else { throw ModelgateError.modelUnavailable(id) }
+            // A conversation's model: an embedding model could never answer one.
+            guard model.kind == .chat else { throw ModelgateError.modelKindMismatch(id, kind: model.kind, expected: .chat) }
             return model
         }
         try await access.requireUnlocked(models, for: profile)

@@ -52,6 +52,8 @@ public struct ModelView: Encodable, Sendable {
     public let displayName: String
     public let description: String
     public let tier: Tier
+    /// `chat`, or `embedding` for a model only `POST /v1/embeddings` can use.
+    public let kind: ModelKind
     public let priceCents: Nullable<Int>
     public let dailyMessageLimit: Nullable<Int>
     public let trialMessagesAllowed: Int
@@ -80,6 +82,7 @@ public struct ModelView: Encodable, Sendable {
         displayName = model.displayName
         description = model.description
         tier = model.tier
+        kind = model.kind
         priceCents = Nullable(model.priceCents)
         dailyMessageLimit = Nullable(model.dailyLimit)
         trialMessagesAllowed = model.trialMessagesAllowed

@@ -15,6 +15,7 @@ struct AdminModelForm: Decodable {
     var displayName: String?
     var description: String?
     var tier: String?
+    var kind: String?
     /// The checkbox: absent when unticked.
     var enabled: String?
     var priceCents: String?
@@ -32,7 +33,7 @@ struct AdminModelForm: Decodable {
     var values: [String: String] {
         let fields: [(String, String?)] = [
             ("id", id), ("provider", provider), ("providerModelId", providerModelId), ("displayName", displayName),
-            ("description", description), ("tier", tier), ("enabled", enabled), ("priceCents", priceCents),
+            ("description", description), ("tier", tier), ("kind", kind), ("enabled", enabled), ("priceCents", priceCents),
             ("rateLimitMessagesPerDay", rateLimitMessagesPerDay), ("trialMessagesAllowed", trialMessagesAllowed),
             ("sortOrder", sortOrder), ("metadata", metadata), ("inputPrice", inputPrice), ("outputPrice", outputPrice),
             ("cachedInputPrice", cachedInputPrice), ("cacheWritePrice", cacheWritePrice), ("dailyTokenBudget", dailyTokenBudget),
@@ -60,6 +61,7 @@ struct AdminModelForm: Decodable {
         draft.displayName = text(displayName)
         draft.description = text(description)
         draft.tier = text(tier)
+        draft.kind = text(kind)
         draft.enabled = .value(enabled == "true")
         draft.priceCents = number("priceCents", priceCents, blank: .null)
         draft.rateLimitMessagesPerDay = number("rateLimitMessagesPerDay", rateLimitMessagesPerDay, blank: .null)

@@ -217,7 +217,7 @@ public struct AdminPageRoutes: Sendable {
             freeDailyLimit: catalog.freeDailyLimit.map(String.init) ?? "",
             userDailyCostBudget: catalog.userDailyCostBudgetMicros.map { String(Money.dollars(micros: $0).dropFirst()) } ?? "",
             failovers: failovers, hasFailovers: !failovers.isEmpty,
-            defaultOptions: catalog.enabledModels.map { AdminPage.Option(value: $0.id.rawValue, label: $0.displayName, selected: $0.id == catalog.systemDefaultID) },
+            defaultOptions: catalog.enabledModels.filter { $0.kind == .chat }.map { AdminPage.Option(value: $0.id.rawValue, label: $0.displayName, selected: $0.id == catalog.systemDefaultID) },
             aliases: catalog.aliases, hasAliases: !catalog.aliases.isEmpty,
             aliasModelOptions: catalog.models.map { AdminPage.Option(value: $0.id.rawValue, label: $0.displayName, selected: false) })
         return renderer.render("admin-models", view, status: notice?.status ?? .ok)

@@ -35,6 +35,7 @@ enum AdminPage {
         let provider: String
         let tier: String
         let isPremium: Bool
+        let isEmbedding: Bool
         let price: String
         let dailyLimit: String
         let trials: Int
@@ -105,8 +106,10 @@ enum AdminPage {
         let metadata: Field
         let providers: [Option]
         let tiers: [Option]
+        let kinds: [Option]
         let providerError: String?
         let tierError: String?
+        let kindError: String?
         let enabled: Bool
         let isFree: Bool
         let errors: [FieldError]
@@ -221,6 +224,7 @@ extension AdminPage.ModelRow {
         provider = model.provider.displayName
         tier = model.tier == .premium ? "Premium" : "Free"
         isPremium = model.tier == .premium
+        isEmbedding = model.kind == .embedding
         price = model.priceCents.map { Money.dollars($0) } ?? "—"
         dailyLimit = model.dailyMessageLimit.map(String.init) ?? "unlimited"
         trials = model.trialMessagesAllowed
@@ -244,6 +248,7 @@ extension AdminPage.Form {
         let prices = model?.prices
         let metadataText = model.map { String(decoding: (try? JSONEncoder.sorted.encode($0.metadata)) ?? Data("{}".utf8), as: UTF8.self) } ?? "{}"
         let tier = values?["tier"] ?? model?.tier.rawValue ?? "free"
+        let kind = values?["kind"] ?? model?.kind.rawValue ?? "chat"
         let provider = values?["provider"] ?? model?.provider.rawValue ?? "openai"
         self.chrome = chrome
         isNew = model == nil
@@ -275,8 +280,10 @@ extension AdminPage.Form {
         metadata = field("metadata", "Metadata (JSON object)", metadataText, hint: #"Badges and facts, e.g. {"speed": "fast", "quality": "good", "contextWindow": 128000}"#)
         providers = Provider.allCases.map { AdminPage.Option(value: $0.rawValue, label: $0.displayName, selected: $0.rawValue == provider) }
         tiers = Tier.allCases.map { AdminPage.Option(value: $0.rawValue, label: $0.rawValue.capitalized, selected: $0.rawValue == tier) }
+        kinds = ModelKind.allCases.map { AdminPage.Option(value: $0.rawValue, label: $0 == .chat ? "Chat" : "Embedding", selected: $0.rawValue == kind) }
         providerError = errors.first { $0.field == "provider" }?.message
         tierError = errors.first { $0.field == "tier" }?.message
+        kindError = errors.first { $0.field == "kind" }?.message
         enabled = values.map { $0["enabled"] == "true" } ?? model?.enabled ?? true
         isFree = tier == "free"
         self.errors = errors

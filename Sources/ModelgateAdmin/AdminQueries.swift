@@ -19,6 +19,7 @@ extension Query {
         get throws {
             var query = ModelListQuery()
             query.tier = try choice("tier", as: Tier.self)
+            query.kind = try choice("kind", as: ModelKind.self)
             query.provider = try choice("provider", as: Provider.self)
             query.enabled = try bool("enabled")
             query.search = string("q")

@@ -17,6 +17,7 @@ struct AdminModelView: Encodable, Sendable {
     let description: String
     let enabled: Bool
     let tier: Tier
+    let kind: ModelKind
     let priceCents: Nullable<Int>
     let stripeProductId: Nullable<String>
     let stripePriceId: Nullable<String>
@@ -40,6 +41,7 @@ struct AdminModelView: Encodable, Sendable {
         description = model.description
         enabled = model.enabled
         tier = model.tier
+        kind = model.kind
         priceCents = Nullable(model.priceCents)
         stripeProductId = Nullable(model.stripeProductID)
         stripePriceId = Nullable(model.stripePriceID)

@@ -51,6 +51,9 @@ public struct CatalogAdministration: Sendable {
     public func update(_ model: AIModel, before: AIModel, by actor: Actor, at now: Date,
                        alsoWrite extra: @escaping @Sendable (any SQLDatabase) async throws -> Void = { _ in }) async throws {
         try await database.transaction { db in
+            if model.kind != .chat, try await Self.systemDefault(in: db) == model.id {
+                throw ModelgateError.validationFailed([FieldError("kind", "must stay chat: \(model.id) is the system default")])
+            }
             let metadata = model.metadata.jsonText
             try await db.raw("""
                 UPDATE ai_models SET provider = \(bind: model.provider.rawValue), provider_model_id = \(bind: model.providerModelID),
@@ -58,7 +61,7 @@ public struct CatalogAdministration: Sendable {
                     tier = \(bind: model.tier.rawValue), price_cents = \(bind: model.priceCents), stripe_price_id = \(bind: model.stripePriceID),
                     metadata = \(bind: metadata), rate_limit_messages_per_day = \(bind: model.dailyMessageLimit),
                     trial_messages_allowed = \(bind: model.trialMessagesAllowed), sort_order = \(bind: model.sortOrder),
-                    daily_token_budget = \(bind: model.dailyTokenBudget), updated_at = \(bind: now)
+                    daily_token_budget = \(bind: model.dailyTokenBudget), kind = \(bind: model.kind.rawValue), updated_at = \(bind: now)
                 WHERE id = \(bind: model.id.rawValue)
                 """).run()
             // A new price is a new row from now on: what past calls cost never changes.
@@ -103,11 +106,15 @@ public struct CatalogAdministration: Sendable {
 
     public func setSystemDefault(_ id: ModelID, by actor: Actor, at now: Date) async throws {
         try await database.transaction { db in
-            guard let row = try await db.raw("SELECT enabled FROM ai_models WHERE id = \(bind: id.rawValue)").first() else {
+            guard let row = try await db.raw("SELECT enabled, kind FROM ai_models WHERE id = \(bind: id.rawValue)").first() else {
                 throw ModelgateError.notFound(what: "model", id: id.rawValue)
             }
             guard try row.decode(column: "enabled", as: Bool.self) else {
                 throw ModelgateError.validationFailed([FieldError("modelId", "must be an enabled model")])
+            }
+            // Every coach falls back to it: it must answer conversations.
+            guard try row.decodeEnum(column: "kind", as: ModelKind.self) == .chat else {
+                throw ModelgateError.validationFailed([FieldError("modelId", "must be a chat model")])
             }
             let before = try await Self.systemDefault(in: db)
             try await db.raw("UPDATE catalog_settings SET system_default_model_id = \(bind: id.rawValue) WHERE id = 1").run()

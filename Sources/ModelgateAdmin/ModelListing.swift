@@ -10,6 +10,7 @@ public struct ModelListQuery: Sendable {
     }
 
     public var tier: Tier?
+    public var kind: ModelKind?
     public var provider: Provider?
     public var enabled: Bool?
     public var search: String?
@@ -33,6 +34,7 @@ struct ModelListing: Sendable {
     func list(_ query: ModelListQuery, today: String) async throws -> ModelListPage {
         var conditions: [SQLQueryString] = []
         if let tier = query.tier { conditions.append("m.tier = \(bind: tier.rawValue)") }
+        if let kind = query.kind { conditions.append("m.kind = \(bind: kind.rawValue)") }
         if let provider = query.provider { conditions.append("m.provider = \(bind: provider.rawValue)") }
         if let enabled = query.enabled { conditions.append("m.enabled = \(bind: enabled)") }
         if let search = query.search?.lowercased().trimmingCharacters(in: .whitespaces), !search.isEmpty {

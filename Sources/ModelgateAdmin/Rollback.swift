@@ -33,8 +33,8 @@ public struct Rollback: Sendable {
     /// (nil: no default, so the system default answers).
     public func resetPreferences(to model: ModelID?, dryRun: Bool, by actor: Actor, at now: Date, backupID: String) async throws -> RollbackReport {
         try await database.transaction { db in
-            if let model, try await db.raw("SELECT id FROM ai_models WHERE id = \(bind: model.rawValue) AND enabled = TRUE").first() == nil {
-                throw ModelgateError.validationFailed([FieldError("to", "must be an enabled model")])
+            if let model, try await db.raw("SELECT id FROM ai_models WHERE id = \(bind: model.rawValue) AND enabled = TRUE AND kind = 'chat'").first() == nil {
+                throw ModelgateError.validationFailed([FieldError("to", "must be an enabled chat model")])
             }
             let defaults = try await Self.count("SELECT COUNT(*) AS n FROM profiles WHERE default_model_id IS NOT NULL", in: db)
             let overrides = try await Self.count("SELECT COUNT(*) AS n FROM persona_model_overrides", in: db)

@@ -89,13 +89,7 @@ final class ChatReply: @unchecked Sendable {
     /// The call's provider cost in micro-dollars at the price in force when it was admitted.
     var costMicros: Int { admission.choice.model.prices?.cost(of: tokens) ?? 0 }
 
-    /// The call's tokens and cost at the price in force when it was admitted, and its budget hold to return.
-    func settlement(for user: UserID) -> CallSettlement {
-        let tokens = tokens
-        return CallSettlement(id: admission.id, user: user, model: admission.choice.model.id, day: admission.day, tokens: tokens,
-                              costMicros: admission.choice.model.prices?.cost(of: tokens) ?? 0, reservation: admission.reservation,
-                              metered: admission.metered)
-    }
+    func settlement(for user: UserID) -> CallSettlement { admission.settlement(for: user, tokens: tokens) }
 
     /// Waits for the provider's first event, so a failure before any text can still be refused
     /// with a proper status and the charge given back.
@@ -133,5 +127,13 @@ final class ChatReply: @unchecked Sendable {
             }
         }
         return event
+    }
+}
+
+extension Admission {
+    /// The call's tokens and cost at the price in force when it was admitted, and its budget hold to return.
+    func settlement(for user: UserID, tokens: TurnTokens) -> CallSettlement {
+        CallSettlement(id: id, user: user, model: choice.model.id, day: day, tokens: tokens, costMicros: choice.model.prices?.cost(of: tokens) ?? 0,
+                       reservation: reservation, metered: metered)
     }
 }

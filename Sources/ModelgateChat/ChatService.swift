@@ -159,15 +159,7 @@ public struct ChatService: Sendable {
         do {
             try await reply.awaitFirstEvent()
         } catch {
-            metrics.providerError(model.provider, code: Self.errorCode(error))
-            // Only failures a stand-in can help with count against the circuit; a refusal (4xx) shows
-            // the provider is up; a client that left says nothing (a probe is simply let go again).
-            switch error as? ProviderError {
-            case let providerError? where providerError.isRetryable:
-                if breaker.failed(model.provider) { metrics.circuitOpened(model.provider) }
-            case .some: breaker.succeeded(model.provider)
-            case nil: breaker.abandoned(model.provider)
-            }
+            count(error, of: model.provider)
             try await admission.giveBack()
             guard let providerError = error as? ProviderError else { throw Self.domainError(error, provider: model.provider) }
             if providerError.isRetryable { throw providerError }
@@ -177,6 +169,19 @@ public struct ChatService: Sendable {
         return reply
     }
 
+    /// Counts a provider's failure before its answer. Only failures a stand-in can help with count
+    /// against the circuit; a refusal (4xx) shows the provider is up; a client that left says nothing
+    /// (a probe is simply let go again).
+    func count(_ error: any Error, of provider: Provider) {
+        metrics.providerError(provider, code: Self.errorCode(error))
+        switch error as? ProviderError {
+        case let providerError? where providerError.isRetryable:
+            if breaker.failed(provider) { metrics.circuitOpened(provider) }
+        case .some: breaker.succeeded(provider)
+        case nil: breaker.abandoned(provider)
+        }
+    }
+
     /// Counts a failover (metrics, and per day for the admin console); a failure to count it never
     /// fails the answered message.
     private func recordFailover(from: ModelID, to: ModelID) async {
@@ -184,9 +189,10 @@ public struct ChatService: Sendable {
         try? await failovers.record(from: from, to: to, day: QuotaCalendar.day(at: clock.now(), zoneIdentifier: "UTC").key)
     }
 
-    /// Refuses what `model` cannot take: a feature its provider lacks, or a conversation
-    /// (estimated) that does not fit its context window with the reply.
+    /// Refuses what `model` cannot take: an embedding model (a stand-in, a key's task model), a feature
+    /// its provider lacks, or a conversation (estimated) that does not fit its context window with the reply.
     private func checkModelTakes(_ request: ProviderRequest, model: AIModel) throws {
+        guard model.kind == .chat else { throw ModelgateError.modelKindMismatch(model.id, kind: model.kind, expected: .chat) }
         try checkProviderTakes(request, model: model)
         if let window = model.metadata["contextWindow"]?.numberValue.flatMap({ Int(exactly: $0) }) {
             let needed = request.estimatedPromptTokens + request.options.maxOutputTokens
@@ -194,7 +200,7 @@ public struct ChatService: Sendable {
         }
     }
 
-    /// Refuses a feature `model`'s provider lacks, naming the field, the model and the provider.
+    /// Refuses a feature `model`'s provider lacks, naming the field, the model and its provider.
     func checkProviderTakes(_ request: ProviderRequest, model: AIModel) throws(ModelgateError) {
         do {
             try providers.check(model.provider, request)
@@ -217,24 +223,29 @@ public struct ChatService: Sendable {
     /// same transaction. Call it once per reply.
     func record(_ reply: ChatReply, for user: UserID) async throws {
         let settlement = reply.settlement(for: user)
+        guard let conversation = reply.conversation else { return try await settle(settlement) }
         let now = clock.now()
-        let completed = AnalyticsEvent.modelMessageCompleted(
-            model: settlement.model, modelCost: settlement.costMicros, inputTokens: settlement.tokens.inputTokens,
-            outputTokens: settlement.tokens.outputTokens, isEstimated: settlement.tokens.estimated)
-        if let conversation = reply.conversation {
-            do {
-                try await conversations.record(exchange(of: reply, in: conversation, user: user, settlement: settlement), at: now) { [outbox] db in
-                    try await SpendLedger.settle(settlement, at: now, in: db)
-                    _ = try await outbox.enqueue([completed], for: user, at: now, in: db)
-                }
-            } catch is AlreadySettled {
-                // A try whose commit was not answered stored it: the turn is there once.
+        do {
+            try await conversations.record(exchange(of: reply, in: conversation, user: user, settlement: settlement), at: now) { [outbox] db in
+                try await SpendLedger.settle(settlement, at: now, in: db)
+                _ = try await outbox.enqueue([Self.completed(settlement)], for: user, at: now, in: db)
             }
-        } else {
-            try await spend.settle(settlement, events: [completed], outbox: outbox, at: now)
+        } catch is AlreadySettled {
+            // A try whose commit was not answered stored it: the turn is there once.
         }
         // Counted once it is stored: a retried write must not count twice.
         metrics.providerCost(model: settlement.model, micros: settlement.costMicros)
+    }
+
+    /// Settles a call that stores no turn (`/v1`, background tasks, embeddings) with its analytics event.
+    func settle(_ settlement: CallSettlement) async throws {
+        try await spend.settle(settlement, events: [Self.completed(settlement)], outbox: outbox, at: clock.now())
+        metrics.providerCost(model: settlement.model, micros: settlement.costMicros)
+    }
+
+    private static func completed(_ settlement: CallSettlement) -> AnalyticsEvent {
+        .modelMessageCompleted(model: settlement.model, modelCost: settlement.costMicros, inputTokens: settlement.tokens.inputTokens,
+                               outputTokens: settlement.tokens.outputTokens, isEstimated: settlement.tokens.estimated)
     }
 
     private func exchange(of reply: ChatReply, in conversation: ChatReply.Conversation, user: UserID, settlement: CallSettlement) -> ChatExchange {

@@ -31,6 +31,8 @@ struct OpenAIModel: Encodable, Sendable {
     let object = "model"
     let created: Int
     let owned_by: String
+    /// Modelgate's own: `chat`, or `embedding` for a model only `/v1/embeddings` serves.
+    let kind: ModelKind
     /// Extensions that clients such as Open WebUI show: display name, context window, capabilities.
     let name: String
     let context_window: Int?
@@ -40,9 +42,11 @@ struct OpenAIModel: Encodable, Sendable {
         id = model.id.rawValue
         self.created = created
         owned_by = model.provider.rawValue
+        kind = model.kind
         name = model.displayName
         context_window = model.metadata["contextWindow"]?.numberValue.flatMap { Int(exactly: $0) }
-        capabilities = Capabilities(model)
+        // Tools, images and structured output are a chat model's.
+        capabilities = model.kind == .chat ? Capabilities(model) : nil
     }
 
     /// `auto`: the model selection picks for the persona.
@@ -50,6 +54,7 @@ struct OpenAIModel: Encodable, Sendable {
         id = "auto"
         self.created = created
         owned_by = "modelgate"
+        kind = .chat
         name = "Automatic (your coach's model)"
         context_window = nil
         capabilities = nil
@@ -91,6 +96,7 @@ public struct OpenAICompatibleRoutes: Sendable {
         group.get("models", use: listModels)
         calls.post("chat/completions", use: completions)
         calls.post("responses", use: responses)
+        calls.post("embeddings", use: embeddings)
     }
 
     /// OpenAI's list, or Anthropic's when the caller speaks the Messages API (Claude Code's model discovery).
@@ -99,7 +105,7 @@ public struct OpenAICompatibleRoutes: Sendable {
         let created = Int(clock.now().timeIntervalSince1970)
         let usable = try await userModels.usableModels(for: profile)
         if request.headers[.init("anthropic-version")!] != nil || request.headers[.init("x-api-key")!] != nil {
-            return try JSONBody(AnthropicModelList(usable, created: clock.now())).response()
+            return try JSONBody(AnthropicModelList(usable.filter { $0.kind == .chat }, created: clock.now())).response()
         }
         let models = [OpenAIModel(auto: created)] + usable.map { OpenAIModel($0, created: created) }
         return try JSONBody(OpenAIList(data: models)).response()
@@ -110,8 +116,7 @@ public struct OpenAICompatibleRoutes: Sendable {
         let body = try await request.decodeJSON(CompletionRequest.self, limit: maxBodyBytes)
         let persona = request.headers[Self.personaHeader].map(PersonaID.init(rawValue:))
         let call = try body.providerRequest()
-        if let purpose = request.headers[Self.purposeHeader], purpose != "chat" {
-            guard purpose == "task" else { throw ModelgateError.invalidField(field: "X-Modelgate-Purpose", reason: "must be chat or task") }
+        if try CallPurpose(header: request.headers[Self.purposeHeader]) == .task {
             guard let key = context.apiKey, key.limits.taskModel != nil else { throw ModelgateError.taskNotConfigured }
             let reply = try await chat.complete(call, persona: nil, explicit: nil, task: key, for: profile)
             return try await respond(reply, to: body, id: context.id, user: profile.id)

@@ -8,6 +8,17 @@ public enum Tier: String, Sendable, Codable, CaseIterable {
     case free, premium
 }
 
+/// What a model does: answers a conversation, or turns text into vectors. Each front door serves
+/// one kind and refuses the other by name.
+public enum ModelKind: String, Sendable, Codable, CaseIterable {
+    case chat, embedding
+}
+
+extension Provider {
+    /// Anthropic has no embeddings API.
+    public var servesEmbeddings: Bool { self != .anthropic }
+}
+
 /// One model of the catalog, as an admin configured it.
 public struct AIModel: Sendable, Equatable, Codable {
     public var id: ModelID
@@ -35,20 +46,22 @@ public struct AIModel: Sendable, Equatable, Codable {
     public var dailyTokenBudget: Int? = nil
     /// What a message costs in credits; `nil`: credits do not pay for it.
     public var creditPrice: CreditPrice? = nil
+    public var kind: ModelKind = .chat
 
     /// The daily limit that applies: the model's own, else the free-model default; `nil` is unlimited.
     public var dailyLimit: Int? { dailyMessageLimit ?? inheritedDailyLimit }
 
     enum CodingKeys: String, CodingKey {
         case id, provider, providerModelID, displayName, description, enabled, tier, priceCents, stripeProductID, stripePriceID
-        case metadata, dailyMessageLimit, trialMessagesAllowed, sortOrder, prices, dailyTokenBudget, creditPrice
+        case metadata, dailyMessageLimit, trialMessagesAllowed, sortOrder, prices, dailyTokenBudget, creditPrice, kind
     }
 
     public init(
         id: ModelID, provider: Provider, providerModelID: String, displayName: String, description: String,
         enabled: Bool = true, tier: Tier, priceCents: Int? = nil, stripeProductID: String? = nil,
         stripePriceID: String? = nil, metadata: JSONValue = .object([:]), dailyMessageLimit: Int? = nil,
-        trialMessagesAllowed: Int = 0, sortOrder: Int = 0, prices: TokenPrices? = nil, dailyTokenBudget: Int? = nil
+        trialMessagesAllowed: Int = 0, sortOrder: Int = 0, prices: TokenPrices? = nil, dailyTokenBudget: Int? = nil,
+        kind: ModelKind = .chat
     ) {
         self.id = id
         self.provider = provider
@@ -66,6 +79,7 @@ public struct AIModel: Sendable, Equatable, Codable {
         self.sortOrder = sortOrder
         self.prices = prices
         self.dailyTokenBudget = dailyTokenBudget
+        self.kind = kind
     }
 }
 

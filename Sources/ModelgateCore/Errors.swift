@@ -30,6 +30,9 @@ public enum ModelgateError: Error, Sendable, Equatable {
     case invalidField(field: String, reason: String)
     case bodyTooLarge(limit: Int)
     case modelUnavailable(ModelID)
+    /// A chat door named an embedding model, or `/v1/embeddings` a chat model (or a default or coach
+    /// override was to be set to an embedding model).
+    case modelKindMismatch(ModelID, kind: ModelKind, expected: ModelKind)
     case modelLocked(ModelID, priceCents: Int?)
     /// A premium model chosen as a default or coach override before it is bought or granted.
     case premiumChoiceLocked(ModelID, priceCents: Int?)

@@ -39,6 +39,9 @@ public enum FailoverRules {
             if candidate.id == model { errors.append(FieldError(field, "a model cannot stand in for itself")) }
             if !seen.insert(candidate.id).inserted { errors.append(FieldError(field, "'\(candidate.id)' is listed twice")) }
             if !candidate.enabled { errors.append(FieldError(field, "'\(candidate.id)' is disabled")) }
+            // Embeddings never fail over (another model's vectors live in another space), and a chat
+            // message cannot go to an embedding model.
+            if candidate.kind != .chat || standingFor.kind != .chat { errors.append(FieldError(field, "only chat models stand in for chat models")) }
             if candidate.tier == .premium, standingFor.tier == .free, !standIn.allowHigherTier {
                 errors.append(FieldError(field, "'\(candidate.id)' is premium and \(model) is free: mark allowHigherTier to allow it"))
             }

@@ -50,6 +50,8 @@ public struct ModelDraft: Sendable, Equatable {
     /// Provider list prices; a change takes effect for calls admitted from then on.
     public var prices: DraftValue<TokenPrices> = .absent
     public var dailyTokenBudget: DraftValue<Int> = .absent
+    /// `chat` (the default) or `embedding`.
+    public var kind: DraftValue<String> = .absent
 
     public init() {}
 
@@ -83,6 +85,11 @@ public struct ModelDraft: Sendable, Equatable {
         let providerText = provider.resolved(existing?.provider.rawValue) ?? ""
         let provider = Provider(rawValue: providerText)
         if provider == nil { errors.append(FieldError("provider", "must be one of openai, anthropic, together, google")) }
+        let kind = ModelKind(rawValue: kind.resolved(existing?.kind.rawValue) ?? ModelKind.chat.rawValue)
+        if kind == nil { errors.append(FieldError("kind", "must be chat or embedding")) }
+        if kind == .embedding, let provider, !provider.servesEmbeddings {
+            errors.append(FieldError("kind", "\(provider.rawValue) serves no embedding models"))
+        }
         let tier = Tier(rawValue: tier.resolved(existing?.tier.rawValue) ?? "")
         if tier == nil { errors.append(FieldError("tier", "must be free or premium")) }
         let providerModelID = providerModelId.resolved(existing?.providerModelID)?.trimmingCharacters(in: .whitespaces) ?? ""
@@ -115,14 +122,14 @@ public struct ModelDraft: Sendable, Equatable {
         if case .object = metadata {} else { errors.append(FieldError("metadata", "must be a JSON object")) }
         // A field that could not be read reports that, not a second complaint about its emptiness.
         errors = earlier + errors.dropFirst(earlier.count).filter { !failed.contains($0.field) }
-        guard errors.isEmpty, let provider, let tier else { throw .validationFailed(errors) }
+        guard errors.isEmpty, let provider, let tier, let kind else { throw .validationFailed(errors) }
         return AIModel(
             id: ModelID(id), provider: provider, providerModelID: providerModelID, displayName: displayName,
             description: description, enabled: enabled.resolved(existing?.enabled) ?? true,
             tier: tier, priceCents: price,
             stripeProductID: existing?.stripeProductID, stripePriceID: price == existing?.priceCents ? existing?.stripePriceID : nil,
             metadata: metadata, dailyMessageLimit: limit, trialMessagesAllowed: trials,
-            sortOrder: sortOrder.resolved(existing?.sortOrder) ?? 0, prices: prices, dailyTokenBudget: tokenBudget)
+            sortOrder: sortOrder.resolved(existing?.sortOrder) ?? 0, prices: prices, dailyTokenBudget: tokenBudget, kind: kind)
     }
 
     /// At most $10,000 per million tokens: a typo's extra digits, not a real price, beyond that.
@@ -145,7 +152,7 @@ public struct ModelDraft: Sendable, Equatable {
 extension ModelDraft: Decodable {
     enum CodingKeys: String, CodingKey {
         case id, provider, providerModelId, displayName, description, enabled, tier, priceCents, rateLimitMessagesPerDay,
-             trialMessagesAllowed, sortOrder, metadata, prices, dailyTokenBudget
+             trialMessagesAllowed, sortOrder, metadata, prices, dailyTokenBudget, kind
     }
 
     public init(from decoder: any Decoder) throws {
@@ -169,5 +176,6 @@ extension ModelDraft: Decodable {
         metadata = try read(.metadata)
         prices = try read(.prices)
         dailyTokenBudget = try read(.dailyTokenBudget)
+        kind = try read(.kind)
     }
 }

@@ -10,7 +10,8 @@ public enum SelectionReason: String, Sendable, Codable {
 
 /// A step of the chain that could not be used.
 public struct SkippedChoice: Sendable, Equatable, Codable {
-    public enum Why: String, Sendable, Codable { case disabled, missing }
+    /// `wrongKind`: an embedding model left as a chat default (its kind was changed since).
+    public enum Why: String, Sendable, Codable { case disabled, missing, wrongKind = "wrong_kind" }
     public let modelId: ModelID
     public let source: SelectionReason
     public let why: Why
@@ -52,15 +53,20 @@ public struct ModelChoice: Sendable, Equatable {
 /// Picks the model that answers a message: explicit › persona override › user default › system
 /// default, skipping disabled or missing models; if even the system default is unusable, the first
 /// enabled free model in catalog order. Pure: no I/O, no clock.
+/// Only models of `kind` can answer: an explicit model of the other kind is refused by name, a
+/// default of the other kind is skipped. The defaults are chat models, so an embedding call has only
+/// its explicit model (and, when model choice is off, the first enabled free embedding model).
 public enum ModelSelection {
     public static func select(
-        catalog: CatalogSnapshot, preferences: ModelPreferences, persona: PersonaID?, explicit: ModelID?
+        catalog: CatalogSnapshot, preferences: ModelPreferences, persona: PersonaID?, explicit: ModelID?, kind: ModelKind = .chat
     ) throws(ModelgateError) -> ModelChoice {
         var chain: [(ModelID, SelectionReason)] = []
         if let explicit { chain.append((explicit, .explicit)) }
-        if let persona, let override = preferences.personaOverrides[persona] { chain.append((override, .personaOverride)) }
-        if let preferred = preferences.defaultModelId { chain.append((preferred, .userDefault)) }
-        chain.append((catalog.systemDefaultID, .systemDefault))
+        if kind == .chat {
+            if let persona, let override = preferences.personaOverrides[persona] { chain.append((override, .personaOverride)) }
+            if let preferred = preferences.defaultModelId { chain.append((preferred, .userDefault)) }
+            chain.append((catalog.systemDefaultID, .systemDefault))
+        }
 
         var skipped: [SkippedChoice] = []
         for (id, source) in chain {
@@ -72,9 +78,14 @@ public enum ModelSelection {
                 skipped.append(SkippedChoice(modelId: id, source: source, why: .disabled))
                 continue
             }
+            guard model.kind == kind else {
+                if source == .explicit { throw .modelKindMismatch(id, kind: model.kind, expected: kind) }
+                skipped.append(SkippedChoice(modelId: id, source: source, why: .wrongKind))
+                continue
+            }
             return ModelChoice(model: model, reason: skipped.isEmpty ? source : .fallback, answeredBy: source, skipped: skipped)
         }
-        guard let lastResort = catalog.enabledModels.first(where: { $0.tier == .free }) else { throw .noModelAvailable }
+        guard let lastResort = catalog.enabledModels.first(where: { $0.tier == .free && $0.kind == kind }) else { throw .noModelAvailable }
         return ModelChoice(model: lastResort, reason: .fallback, answeredBy: .fallback, skipped: skipped)
     }
 }

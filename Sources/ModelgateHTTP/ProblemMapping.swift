@@ -90,6 +90,12 @@ extension Problem {
         case .modelUnavailable(let model):
             self.init(status: .unprocessableContent, code: "model_unavailable", title: "Model unavailable",
                       detail: "The model '\(model)' does not exist or is disabled.", extra: ["modelId": .string(model.rawValue)])
+        case .modelKindMismatch(let model, let kind, let expected):
+            let serves = expected == .embedding ? "embeddings (POST /v1/embeddings)" : "chat"
+            self.init(status: .badRequest, code: "model_kind_mismatch", title: "Wrong kind of model",
+                      detail: "'\(model)' is \(kind == .embedding ? "an embedding" : "a chat") model; this request needs a model for \(serves). Nothing was charged.",
+                      extra: ["field": .string("model"), "modelId": .string(model.rawValue), "kind": .string(kind.rawValue),
+                              "expectedKind": .string(expected.rawValue)])
         case .modelLocked(let model, let price):
             self.init(status: .forbidden, code: "model_locked", title: "Model locked",
                       detail: "The model '\(model)' is premium: purchase it to use it.", extra: Self.priced(model, price))

@@ -43,7 +43,7 @@ public final class ModelgateMetrics: Sendable {
                 _ = registry.makeCounter(descriptor: Self.providerErrors, labels: [("provider", provider.rawValue), ("code", code.rawValue)])
             }
         }
-        for reason in [SkippedChoice.Why.disabled, .missing] {
+        for reason in [SkippedChoice.Why.disabled, .missing, .wrongKind] {
             _ = registry.makeCounter(descriptor: Self.fallbacks, labels: [("reason", reason.rawValue), ("to", SelectionReason.systemDefault.rawValue)])
         }
         for outcome in WebhookOutcome.allCases { _ = registry.makeCounter(descriptor: Self.webhooks, labels: [("outcome", outcome.rawValue)]) }

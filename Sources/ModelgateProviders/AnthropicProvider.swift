@@ -28,8 +28,9 @@ struct AnthropicProvider: ChatProvider, TranslatedRequest {
     func countTokens(_ request: ProviderRequest) async throws -> Int? {
         struct Count: Decodable { let inputTokens: Int }
         let body = try Self.body(request).filter { Self.countedFields.contains($0.key) }
-        return try await http.post(url: baseURL + "/v1/messages/count_tokens", headers: headers(request, accept: "application/json"),
-                                   body: ProviderJSON.encode(body), answer: Count.self, errors: EnvelopeErrors.self).inputTokens
+        let reply = try await http.post(url: baseURL + "/v1/messages/count_tokens", headers: headers(request, accept: "application/json"),
+                                        body: ProviderJSON.encode(body), errors: EnvelopeErrors.self, limit: 64 * 1024)
+        return try ProviderWire.decode(Count.self, String(decoding: reply, as: UTF8.self), what: "count").inputTokens
     }
 
     private func headers(_ request: ProviderRequest, accept: String) -> HTTPHeaders {

@@ -48,14 +48,21 @@ public struct ProvidersConfiguration: Sendable, Equatable {
 /// Picks the client for a model's provider.
 public struct ProviderRouter: Sendable {
     private let providers: [Provider: any ChatProvider]
+    /// The providers with an embeddings API (Anthropic has none).
+    private let embedders: [Provider: any EmbeddingProvider]
+    private let retry: RetryPolicy
 
     public init(configuration: ProvidersConfiguration, httpClient: HTTPClient) {
         let http = StreamingHTTP(client: httpClient, timeouts: configuration.timeouts)
         var providers: [Provider: any ChatProvider] = [:]
+        var embedders: [Provider: any EmbeddingProvider] = [:]
         for provider in Provider.allCases {
             let endpoint = configuration[provider]
             guard let key = endpoint.apiKey, !key.isEmpty else {
-                if configuration.demo { providers[provider] = DemoProvider(providerName: provider.rawValue) }
+                if configuration.demo {
+                    providers[provider] = DemoProvider(providerName: provider.rawValue)
+                    if provider.servesEmbeddings { embedders[provider] = DemoProvider(providerName: provider.rawValue) }
+                }
                 continue
             }
             let client: any ChatProvider = switch provider {
@@ -64,8 +71,15 @@ public struct ProviderRouter: Sendable {
             case .google: GeminiProvider(http: http, baseURL: endpoint.baseURL, apiKey: key)
             }
             providers[provider] = RetryingProvider(base: client, policy: configuration.retry)
+            switch provider {
+            case .openai, .together: embedders[provider] = OpenAIEmbeddingProvider(http: http, baseURL: endpoint.baseURL, apiKey: key, provider: provider)
+            case .google: embedders[provider] = GeminiEmbeddingProvider(http: http, baseURL: endpoint.baseURL, apiKey: key)
+            case .anthropic: break
+            }
         }
         self.providers = providers
+        self.embedders = embedders
+        retry = configuration.retry
     }
 
     public func isAvailable(_ provider: Provider) -> Bool { providers[provider] != nil }
@@ -90,6 +104,18 @@ public struct ProviderRouter: Sendable {
             return AsyncThrowingStream { $0.finish(throwing: ProviderError.notConfigured(provider)) }
         }
         return client.stream(request)
+    }
+
+    /// Refuses an embedding request the provider or model cannot honour (naming the field), before anything is charged.
+    public func check(_ provider: Provider, embedding request: EmbeddingRequest) throws(UnsupportedFeature) {
+        try embedders[provider]?.check(embedding: request)
+    }
+
+    /// One vector per input, tried again (like a stream before its first token) after a rate limit,
+    /// an overload, a 5xx or a connection failure.
+    public func embed(_ provider: Provider, _ request: EmbeddingRequest) async throws -> Embeddings {
+        guard let client = embedders[provider] else { throw ProviderError.notConfigured(provider) }
+        return try await retry.run { try await client.embed(request) }
     }
 
     /// Makes the HTTP client provider calls share, with the configured connect and idle timeouts.

@@ -7,10 +7,14 @@ enum ProviderWire {
     /// OpenAI's and Anthropic's keys are snake_case. Gemini's are camelCase and read as they are:
     /// its function call arguments are the model's own JSON, whose keys must not be converted.
     static func decode<Chunk: Decodable>(_ type: Chunk.Type, _ text: String, snakeCase: Bool = true, what: String = "chunk") throws -> Chunk {
+        try decode(type, Data(text.utf8), snakeCase: snakeCase, what: what)
+    }
+
+    static func decode<Chunk: Decodable>(_ type: Chunk.Type, _ data: Data, snakeCase: Bool = true, what: String = "chunk") throws -> Chunk {
         let decoder = JSONDecoder()
         if snakeCase { decoder.keyDecodingStrategy = .convertFromSnakeCase }
         do {
-            return try decoder.decode(Chunk.self, from: Data(text.utf8))
+            return try decoder.decode(Chunk.self, from: data)
         } catch {
             throw ProviderError.failed(status: 200, reason: "malformed \(what)")
         }

@@ -21,6 +21,22 @@ public struct RetryPolicy: Sendable, Equatable {
     }
 }
 
+extension RetryPolicy {
+    /// `call`, tried again after a failure worth a retry while attempts are left.
+    func run<Value>(_ call: () async throws -> Value) async throws -> Value {
+        var attempt = 1
+        while true {
+            do {
+                return try await call()
+            } catch let error as ProviderError {
+                guard let delay = delay(after: error, attempt: attempt) else { throw error }
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            }
+        }
+    }
+}
+
 struct RetryingProvider: ChatProvider {
     let base: any ChatProvider
     let policy: RetryPolicy
@@ -29,16 +45,7 @@ struct RetryingProvider: ChatProvider {
 
     /// Counting is cheap and idempotent: retried like a stream that has delivered nothing.
     func countTokens(_ request: ProviderRequest) async throws -> Int? {
-        var attempt = 1
-        while true {
-            do {
-                return try await base.countTokens(request)
-            } catch let error as ProviderError {
-                guard let delay = policy.delay(after: error, attempt: attempt) else { throw error }
-                attempt += 1
-                try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
-            }
-        }
+        try await policy.run { try await base.countTokens(request) }
     }
 
     func stream(_ request: ProviderRequest) -> ProviderStream {

@@ -68,17 +68,18 @@ struct StreamingHTTP: Sendable {
         }
     }
 
-    /// POSTs JSON and decodes the provider's JSON answer; a refusal or failure is classified as a stream's is.
-    func post<Answer: Decodable, Errors: ErrorBodyReader>(url: String, headers: HTTPHeaders, body: Data, answer: Answer.Type,
-                                                          errors: Errors.Type) async throws -> Answer {
+    /// POSTs JSON and reads the whole reply (at most `limit` bytes): for calls that do not stream.
+    func post<Errors: ErrorBodyReader>(url: String, headers: HTTPHeaders, body: Data, errors: Errors.Type, limit: Int) async throws -> Data {
         do {
             let response = try await client.execute(Self.request(url: url, headers: headers, body: body), timeout: timeouts.firstByte)
-            let data = Data((try await response.body.collect(upTo: 1 << 20)).readableBytesView)
+            let reply = Data(try await response.body.collect(upTo: limit).readableBytesView)
             guard (200..<300).contains(response.status.code) else {
                 throw Self.classify(status: Int(response.status.code), headers: response.headers,
-                                    reason: Errors.reason(status: Int(response.status.code), body: data))
+                                    reason: Errors.reason(status: Int(response.status.code), body: reply))
             }
-            return try ProviderWire.decode(Answer.self, String(decoding: data, as: UTF8.self), what: "answer")
+            return reply
+        } catch is NIOTooManyBytesError {
+            throw ProviderError.failed(status: 200, reason: "reply larger than \(limit) bytes")
         } catch {
             throw Self.providerError(error)
         }

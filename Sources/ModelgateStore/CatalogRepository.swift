@@ -52,7 +52,7 @@ public struct CatalogRepository: Sendable {
 
     public static let columns = """
         id, provider, provider_model_id, display_name, description, enabled, tier, price_cents, stripe_product_id, \
-        stripe_price_id, metadata, rate_limit_messages_per_day, trial_messages_allowed, sort_order, daily_token_budget
+        stripe_price_id, metadata, rate_limit_messages_per_day, trial_messages_allowed, sort_order, daily_token_budget, kind
         """
 
     public static func decodeModel(_ row: any SQLRow) throws -> AIModel {
@@ -75,7 +75,8 @@ public struct CatalogRepository: Sendable {
             dailyMessageLimit: try row.decode(column: "rate_limit_messages_per_day", as: Int?.self),
             trialMessagesAllowed: try row.decode(column: "trial_messages_allowed", as: Int.self),
             sortOrder: try row.decode(column: "sort_order", as: Int.self),
-            dailyTokenBudget: try row.decode(column: "daily_token_budget", as: Int?.self))
+            dailyTokenBudget: try row.decode(column: "daily_token_budget", as: Int?.self),
+            kind: try row.decodeEnum(column: "kind", as: ModelKind.self))
     }
 
     /// Inserts a model (and its product when premium). Returns 1 when a row was new.
@@ -88,7 +89,7 @@ public struct CatalogRepository: Sendable {
                     \(bind: model.displayName), \(bind: model.description), \(bind: model.enabled), \(bind: model.tier.rawValue),
                     \(bind: model.priceCents), \(bind: model.stripeProductID), \(bind: model.stripePriceID), \(bind: metadata),
                     \(bind: model.dailyMessageLimit), \(bind: model.trialMessagesAllowed), \(bind: model.sortOrder),
-                    \(bind: model.dailyTokenBudget), \(bind: now), \(bind: now))
+                    \(bind: model.dailyTokenBudget), \(bind: model.kind.rawValue), \(bind: now), \(bind: now))
             \(unsafeRaw: conflict) RETURNING id
             """).all()
         if rows.count == 1, let prices = model.prices {

@@ -7,7 +7,10 @@ import SQLKit
 public enum Seed {
     public static let systemDefault: ModelID = "gpt-4o-mini"
 
-    public static let models: [AIModel] = [
+    /// The seven chat models, then the embedding models.
+    public static let models: [AIModel] = chatModels + embeddingModels
+
+    public static let chatModels: [AIModel] = [
         model("gpt-4o-mini", .openai, "gpt-4o-mini", "GPT-4o mini", "Fast, affordable OpenAI model for everyday coaching.",
               .free, nil, nil, 0, 10, speed: "fast", quality: "good", context: 128_000, prices: .perMillion(0.15, 0.60, cached: 0.075)),
         model("claude-3-5-haiku", .anthropic, "claude-3-5-haiku-latest", "Claude 3.5 Haiku", "Anthropic's quickest model, warm and concise.",
@@ -26,6 +29,21 @@ public enum Seed {
               prices: .perMillion(15, 75, cached: 1.50, cacheWrite: 18.75)),
     ]
 
+    /// For `POST /v1/embeddings`: input tokens only (no reply, no cache). All free: they cost cents per
+    /// million tokens, and the daily limit and token budgets are the levers (an admin can sell one as
+    /// premium). A daily limit of 1,000 calls of their own, since indexing sends many more calls than a
+    /// conversation does.
+    public static let embeddingModels: [AIModel] = [
+        embedding("text-embedding-3-small", .openai, "text-embedding-3-small", "Text Embedding 3 Small", .free, nil, 0, 100,
+                  context: 8_192, dimensions: 1_536, price: 0.02),
+        embedding("text-embedding-3-large", .openai, "text-embedding-3-large", "Text Embedding 3 Large", .free, nil, 0, 110,
+                  context: 8_192, dimensions: 3_072, price: 0.13),
+        embedding("gemini-embedding-001", .google, "gemini-embedding-001", "Gemini Embedding", .free, nil, 0, 120,
+                  context: 2_048, dimensions: 3_072, price: 0.15),
+        embedding("bge-base-en-v1.5", .together, "BAAI/bge-base-en-v1.5", "BGE Base EN v1.5", .free, nil, 0, 130,
+                  context: 512, dimensions: 768, price: 0.008),
+    ]
+
     /// Where the seeded prices come from: the providers' published list prices (US dollars per million
     /// tokens) as of 2024-11-04, when Claude 3.5 Haiku's were announced. OpenAI: openai.com/api/pricing
     /// (gpt-4o-2024-08-06, gpt-4o-mini; cached input half price). Anthropic: anthropic.com/pricing (cache
@@ -34,6 +52,12 @@ public enum Seed {
     /// (Llama 3.1 8B Instruct Turbo, one price for input and output, no cache discount). OpenAI's and
     /// Together's figures match LiteLLM 1.108.7's model_prices_and_context_window.json.
     public static let priceSource = "provider list prices as of 2024-11-04 (seed)"
+
+    /// Embedding prices (US dollars per million input tokens), read 2026-12-07: OpenAI's model pages
+    /// (text-embedding-3-small $0.02, -large $0.13), the Google Developers Blog's "Gemini Embedding now
+    /// available in the Gemini API" ($0.15), and LiteLLM's model price map for Together's BAAI/bge-base-en-v1.5
+    /// (its "up to 150M parameters" embedding price, $0.008).
+    public static let embeddingPriceSource = "provider list prices as of 2026-12-07 (seed)"
 
     public static let personas: [Persona] = [
         Persona(id: "career", name: "Career Coach", description: "Job search, growth and hard conversations at work.",
@@ -58,6 +82,18 @@ public enum Seed {
             dailyMessageLimit: limit, trialMessagesAllowed: trials, sortOrder: order, prices: prices)
     }
 
+    private static func embedding(
+        _ id: ModelID, _ provider: Provider, _ providerModel: String, _ name: String, _ tier: Tier, _ price: Int?, _ trials: Int, _ order: Int,
+        context: Int, dimensions: Int, price dollars: Double
+    ) -> AIModel {
+        AIModel(
+            id: id, provider: provider, providerModelID: providerModel, displayName: name,
+            description: "Embeddings of up to \(context) tokens per input, \(dimensions) dimensions.", tier: tier, priceCents: price,
+            metadata: .object(["contextWindow": .number(Double(context)), "dimensions": .number(Double(dimensions))]),
+            dailyMessageLimit: 1_000, trialMessagesAllowed: trials, sortOrder: order, prices: .perMillion(dollars, 0, cached: dollars),
+            kind: .embedding)
+    }
+
     /// Inserts what is missing; returns how many rows were new.
     @discardableResult
     public static func apply(_ database: Database, at now: Date) async throws -> Int {
@@ -66,10 +102,11 @@ public enum Seed {
             for model in models {
                 var unpriced = model
                 unpriced.prices = nil
-                inserted += try await CatalogRepository.insert(unpriced, at: now, onConflictDoNothing: true, priceSource: priceSource, in: db)
+                let source = model.kind == .embedding ? embeddingPriceSource : priceSource
+                inserted += try await CatalogRepository.insert(unpriced, at: now, onConflictDoNothing: true, priceSource: source, in: db)
                 // Also prices a model seeded before prices existed; an admin's prices are never replaced.
                 if let prices = model.prices {
-                    let change = PriceChange(modelId: model.id, prices: prices, effectiveFrom: now, source: priceSource)
+                    let change = PriceChange(modelId: model.id, prices: prices, effectiveFrom: now, source: source)
                     inserted += try await PriceHistory.recordIfNone(change, in: db) ? 1 : 0
                 }
             }

@@ -29,7 +29,7 @@ public final class FakeProviderServer: Sendable {
         public var json: [String: Any] { ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any]) ?? [:] }
     }
 
-    fileprivate struct State {
+    struct State {
         var scenarios: [Scenario] = []
         var requests: [RecordedRequest] = []
         var cancellations = 0
@@ -85,7 +85,7 @@ public final class FakeProviderServer: Sendable {
 }
 
 /// The routes of the fake, sharing the scripted state with the server object.
-private struct Responder: Sendable {
+struct Responder: Sendable {
     let state: NIOLockedValueBox<FakeProviderServer.State>
 
     func next(recording request: FakeProviderServer.RecordedRequest) -> FakeProviderServer.Scenario {
@@ -98,6 +98,7 @@ private struct Responder: Sendable {
     func register(on router: Router<BasicRequestContext>) {
         for prefix in ["openai", "together"] {
             router.post("\(prefix)/v1/chat/completions") { request, _ in try await respond(request, format: .openAI) }
+            router.post("\(prefix)/v1/embeddings") { request, _ in try await embed(request, format: .openAI, model: nil) }
             router.get("\(prefix)/v1/models") { _, _ in
                 FakeProviderServer.json(#"{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1721172741,"owned_by":"system"}]}"#)
             }
@@ -107,6 +108,9 @@ private struct Responder: Sendable {
         for version in ["v1", "v1beta"] {
             router.post("google/\(version)/models/:call") { request, context in
                 let call = try context.parameters.require("call")
+                if call.hasSuffix(":batchEmbedContents") || call.hasSuffix(":embedContent") {
+                    return try await embed(request, format: .gemini, model: String(call.prefix { $0 != ":" }))
+                }
                 return try await respond(request, format: call.hasSuffix(":streamGenerateContent") ? .gemini : .geminiUnary)
             }
         }

@@ -142,7 +142,9 @@ import Testing
         try await TestApp.run { app, client in
             let admin = try await app.adminToken(), token = try await app.token(testUser(164))
             let models = try await client.call(.get, "/api/models", token: token)
-            #expect(models.json["data"]?["free"]?.array.allSatisfy { $0["dailyMessageLimit"] == .number(200) } == true, "the seeded default")
+            let free = models.json["data"]?["free"]?.array ?? []
+            #expect(free.filter { $0["kind"] == .string("chat") }.allSatisfy { $0["dailyMessageLimit"] == .number(200) }, "the seeded default")
+            #expect(free.filter { $0["kind"] == .string("embedding") }.allSatisfy { $0["dailyMessageLimit"] == .number(1_000) }, "their own")
             #expect(try await client.call(.put, "/api/admin/settings/free-daily-limit", token: admin, json: "{}").status == .badRequest)
             #expect(try await client.call(.put, "/api/admin/settings/free-daily-limit", token: admin, json: #"{"limit": 0}"#).status == .unprocessableContent)
             let set = try await client.call(.put, "/api/admin/settings/free-daily-limit", token: admin, json: #"{"limit": 2}"#)

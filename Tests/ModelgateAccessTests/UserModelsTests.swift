@@ -20,7 +20,9 @@ import Testing
             let reply = try await client.call(.get, "/api/models", token: try await app.token(testUser(1)))
             #expect(reply.status == .ok)
             let data = try #require(reply.json["data"])
-            #expect(data["free"]?.array.map { $0["id"] } == [.string("gpt-4o-mini"), .string("claude-3-5-haiku"), .string("llama-3.1-8b")])
+            #expect(data["free"]?.array.map { $0["id"] } == [.string("gpt-4o-mini"), .string("claude-3-5-haiku"), .string("llama-3.1-8b"),
+                                                             .string("text-embedding-3-small"), .string("text-embedding-3-large"),
+                                                             .string("gemini-embedding-001"), .string("bge-base-en-v1.5")])
             #expect(data["premium"]?.array.map { $0["id"] } == [.string("gpt-4o"), .string("claude-3-5-sonnet"), .string("gemini-pro-1.5")])
             let gpt4o = try #require(data["premium"]?[0])
             #expect(gpt4o["purchased"] == .bool(false))

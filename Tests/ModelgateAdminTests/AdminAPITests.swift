@@ -151,8 +151,9 @@ import Testing
                 try await client.call(.get, "/api/admin/models?\(query)", token: admin).json["data"]?.array.compactMap { $0["id"]?.stringValue } ?? []
             }
             #expect(try await ids("provider=anthropic&sort=name") == ["claude-3-opus", "claude-3-5-haiku", "claude-3-5-sonnet"])
-            #expect(try await ids("tier=free&sort=name&order=desc") == ["llama-3.1-8b", "gpt-4o-mini", "claude-3-5-haiku"])
-            #expect(try await ids("q=GEMINI") == ["gemini-pro-1.5"])
+            #expect(try await ids("tier=free&kind=chat&sort=name&order=desc") == ["llama-3.1-8b", "gpt-4o-mini", "claude-3-5-haiku"])
+            #expect(try await ids("kind=embedding") == ["text-embedding-3-small", "text-embedding-3-large", "gemini-embedding-001", "bge-base-en-v1.5"])
+            #expect(try await ids("q=GEMINI") == ["gemini-pro-1.5", "gemini-embedding-001"])
             #expect(try await ids("sort=sortOrder&perPage=2&page=2").count == 2)
             _ = try await app.admit(testUser(4), explicit: "llama-3.1-8b")
             #expect(try await ids("sort=messagesToday&order=desc").first == "llama-3.1-8b")

@@ -21,11 +21,11 @@ import Testing
         try await TestApp.run { app, _ in
             let rollback = Rollback(database: app.database)
             let planned = try await rollback.disablePremium(dryRun: true, by: cli, at: app.clock.now())
-            #expect(try await CatalogRepository(database: app.database).snapshot().models.filter { $0.enabled }.count == 7)
+            #expect(try await CatalogRepository(database: app.database).snapshot().models.filter { $0.enabled }.count == Seed.models.count)
             let done = try await rollback.disablePremium(dryRun: false, by: cli, at: app.clock.now())
             #expect(planned == done && done.lines.count == 4 && done.lines[0] == "disable gpt-4o (GPT-4o)")
             let enabled = try await CatalogRepository(database: app.database).snapshot().models.filter(\.enabled).map(\.id)
-            #expect(enabled == ["gpt-4o-mini", "claude-3-5-haiku", "llama-3.1-8b"])
+            #expect(enabled == ["gpt-4o-mini", "claude-3-5-haiku", "llama-3.1-8b"] + Seed.embeddingModels.map(\.id), "the free ones stay")
             #expect(try await app.count("audit_log") == 4)
             #expect(try await rollback.disablePremium(dryRun: true, by: cli, at: app.clock.now()).lines.isEmpty)
         }

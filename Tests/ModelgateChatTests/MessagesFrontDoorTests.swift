@@ -27,7 +27,9 @@ struct MessagesFrontDoorTests {
                     try await db.raw("SELECT CAST(SUM(message_count) AS BIGINT) AS n FROM model_usage_daily WHERE model_id = \(bind: model)").first()?
                         .decode(column: "n", as: Int?.self)
                 }
-                #expect(messages == 6, "two plain, a stream, a tool call, a streamed tool call and a tool result: \(result.output)")
+                #expect(messages == 7, "two plain, a stream, a tool call, a streamed tool call, a tool result and an image: \(result.output)")
+                let image = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+                #expect(fake.requests.contains { String(decoding: $0.body, as: UTF8.self).contains(image) }, "the image reached the provider")
             }
         } catch {
             await fake.stop()

@@ -103,14 +103,22 @@ import Testing
             let alice: HTTPFields = [.init("X-Modelgate-User")!: "alice"]
             let chat = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
             #expect(try await client.complete(key: key, body: chat, headers: alice).status == .ok)
-            #expect(try await client.complete(key: key, body: chat, headers: alice).json["error"]?["code"] == .string("rate_limited"))
-            // Title generation still works: the key's task model and budget answer it.
+            // Open WebUI's connection header `X-Modelgate-Purpose: {{TASK}}` is empty on a user's message.
+            var message = alice
+            message[.init("X-Modelgate-Purpose")!] = ""
+            #expect(try await client.complete(key: key, body: chat, headers: message).json["error"]?["code"] == .string("rate_limited"))
+            // Title generation still works: the key's task model and budget answer it, named as Modelgate
+            // names it or as Open WebUI does.
             var task = alice
-            task[.init("X-Modelgate-Purpose")!] = "task"
-            for _ in 0..<3 {
+            for purpose in ["task", "title_generation", "tags_generation"] {
+                task[.init("X-Modelgate-Purpose")!] = purpose
                 let titled = try await client.complete(key: key, body: chat, headers: task)
                 #expect(titled.status == .ok && titled.json["model"] == .string("claude-3-5-haiku"), "\(titled.json)")
             }
+            var unknown = alice
+            unknown[.init("X-Modelgate-Purpose")!] = "tsk"
+            let refused = try await client.complete(key: key, body: chat, headers: unknown)
+            #expect(refused.status == .unprocessableContent && refused.json["error"]?["param"] == .string("X-Modelgate-Purpose"), "\(refused.json)")
             let spent = try await client.complete(key: key, body: chat, headers: task)
             #expect(spent.status == .tooManyRequests && spent.json["error"]?["code"] == .string("task_budget_exhausted"))
             #expect(spent.headers[.init("x-should-retry")!] == "false")

@@ -9,6 +9,7 @@ import ModelgateCore
 import ModelgateHTTP
 import ModelgateKeys
 import ModelgateServer
+import ModelgateStore
 import ModelgateTestSupport
 import Testing
 
@@ -69,7 +70,8 @@ import Testing
             try await app.sql("UPDATE ai_models SET enabled = FALSE WHERE id = 'llama-3.1-8b'")
             let admin = try await client.call(.get, "/api/admin/models", token: try await app.token(testUser(1), admin: true))
             #expect(admin.status == .ok)
-            #expect(admin.json["data"]?.array.count == 7)
+            #expect(admin.json["data"]?.array.count == Seed.models.count)
+            #expect(admin.json["data"]?.array.filter { $0["kind"] == .string("chat") }.count == 7, "the seven chat models")
             #expect(admin.json["data"]?.array.contains { $0["id"] == .string("llama-3.1-8b") && $0["enabled"] == .bool(false) } == true)
             let user = try await client.call(.get, "/api/admin/models", token: try await app.token(testUser(2)))
             #expect(user.status == .forbidden && user.code == "forbidden")

@@ -52,7 +52,11 @@ import Testing
             let catalog = try await CatalogRepository(database: database).snapshot()
             #expect(catalog.models.map(\.id.rawValue) == [
                 "gpt-4o-mini", "claude-3-5-haiku", "llama-3.1-8b", "gpt-4o", "claude-3-5-sonnet", "gemini-pro-1.5", "claude-3-opus",
+                "text-embedding-3-small", "text-embedding-3-large", "gemini-embedding-001", "bge-base-en-v1.5",
             ])
+            #expect(catalog.models.filter { $0.kind == .chat }.count == 7)
+            let embedding = try #require(catalog.model("gemini-embedding-001"))
+            #expect(embedding.kind == .embedding && embedding.prices == .perMillion(0.15, 0, cached: 0.15) && embedding.metadata["dimensions"] == .number(3_072))
             #expect(catalog.systemDefaultID == "gpt-4o-mini")
             let opus = try #require(catalog.model("claude-3-opus"))
             #expect(opus.priceCents == 499 && opus.dailyMessageLimit == 30 && opus.trialMessagesAllowed == 2 && opus.providerModelID == "claude-3-opus-latest")

@@ -27,7 +27,8 @@ admin, user = browser(), browser()
 try:
     sign_in(admin, BASE, S["admin"]["token"])
     admin.get(BASE + "/admin/models")
-    check("the admin table lists the seeded models", len(admin.find_elements(By.CSS_SELECTOR, "tr[data-model]")) == 7)
+    # Seven chat models and four embedding models.
+    check("the admin table lists the seeded models", len(admin.find_elements(By.CSS_SELECTOR, "tr[data-model]")) == 11)
     screenshots(admin, OUT, "table")
     sign_in(user, BASE, S["user"]["token"])
     check("the new model is not there yet", "mistral-small" not in user_model_ids(user))

@@ -125,7 +125,8 @@ extension SettingsPage {
     init(identity: Identity, models: ModelsView, personas: [PersonaView], catalog: CatalogSnapshot, csrf: String,
          notice: PageNotice?, purchasesOpen: Bool, modelSelectionEnabled: Bool, week: [(day: String, usage: UsageDay)], recent: [RecentReply],
          billing: BillingView, ledger: CreditLedgerView) {
-        let all = models.data.free + models.data.premium
+        // The page is about conversations: embedding models are for API clients (`/v1/models` lists them).
+        let all = (models.data.free + models.data.premium).filter { $0.kind == .chat }
         let names = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.displayName) })
         let preferences = identity.profile.preferences
         let zone = identity.profile.timeZone.current
