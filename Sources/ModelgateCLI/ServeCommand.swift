@@ -35,6 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
         dependencies.keyDefaults = configuration.keyDefaults
         dependencies.userLimits = configuration.userLimits
         dependencies.shutdown = ShutdownState(grace: configuration.shutdownGrace)
+        dependencies.responseRetention = configuration.responseRetention
         let services = try await Services(dependencies: dependencies, billing: configuration.billing)
         let app = buildApplication(configuration: configuration, dependencies: dependencies, services: services, tokens: tokens)
         let reachable = Provider.allCases.filter(providers.isAvailable).map(\.rawValue)

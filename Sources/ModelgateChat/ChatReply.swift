@@ -43,7 +43,7 @@ final class ChatReply: @unchecked Sendable {
         }
     }
 
-    /// Where a `/api/chat` exchange is stored; OpenAI-style callers keep their own history.
+    /// Where a `/api/chat` exchange is stored; the `/v1` doors keep none (the Responses API stores its own answers).
     struct Conversation: Sendable {
         let id: String
         let isNew: Bool

@@ -74,13 +74,17 @@ public struct OpenAICompatibleRoutes: Sendable {
     let clock: any WallClock
     let maxBodyBytes: Int
     let recorder: ReplyRecorder
+    /// The Responses API's stored answers.
+    let storedResponses: StoredResponses
 
-    public init(chat: ChatService, userModels: UserModelsService, clock: any WallClock, maxBodyBytes: Int, recorder: ReplyRecorder) {
+    public init(chat: ChatService, userModels: UserModelsService, clock: any WallClock, maxBodyBytes: Int, recorder: ReplyRecorder,
+                storedResponses: StoredResponses) {
         self.chat = chat
         self.userModels = userModels
         self.clock = clock
         self.maxBodyBytes = maxBodyBytes
         self.recorder = recorder
+        self.storedResponses = storedResponses
     }
 
     static let personaHeader = HTTPField.Name("X-Persona-Id")!
@@ -94,6 +98,8 @@ public struct OpenAICompatibleRoutes: Sendable {
     /// `calls` carries the chat call's admission; the other routes are on `group`.
     public func register(on group: RouterGroup<AppRequestContext>, calls: RouterGroup<AppRequestContext>) {
         group.get("models", use: listModels)
+        group.get("responses/:id", use: storedResponse)
+        group.delete("responses/:id", use: deleteStoredResponse)
         calls.post("chat/completions", use: completions)
         calls.post("responses", use: responses)
         calls.post("embeddings", use: embeddings)

@@ -4,10 +4,11 @@ import ModelgateProviders
 
 /// A request to `POST /v1/responses`, as the `openai` SDK, the Agents SDK and Codex send it:
 /// translated into the one request every provider adapter reads; what cannot be honoured is
-/// refused by name. Responses are not stored, so `store: true` and `previous_response_id` are refused.
+/// refused by name. A `previous_response_id` continues a stored response's conversation.
 struct ResponsesRequest: Decodable, Sendable {
-    /// One input item: a message (`role`), a `function_call` or a `function_call_output`.
-    struct Item: Decodable, Sendable {
+    /// One input item: a message (`role`), a `function_call` or a `function_call_output`; stored
+    /// responses keep their conversation as these (an output item reads as one too).
+    struct Item: Codable, Sendable {
         let type: String?
         let role: String?
         let content: TextOrList<Part>?
@@ -17,7 +18,7 @@ struct ResponsesRequest: Decodable, Sendable {
         let output: String?
     }
 
-    struct Part: Decodable, Sendable {
+    struct Part: Codable, Sendable {
         let type: String
         let text: String?
         let refusal: String?
@@ -69,16 +70,26 @@ struct ResponsesRequest: Decodable, Sendable {
 }
 
 extension ResponsesRequest {
-    func providerRequest() throws(ModelgateError) -> ProviderRequest {
-        try refuseUnsupported()
-        var system = instructions.map { [$0] } ?? []
-        var messages: [ChatMessage] = []
-        let items: [Item] = switch input {
+    /// Whether the answer is to be stored: OpenAI's default, unless `store` is false.
+    var storesAnswer: Bool { store ?? true }
+
+    /// The request's own input as items: a string is one user message.
+    var inputItems: [Item] {
+        switch input {
         case .text(let text): [Item(type: "message", role: "user", content: .text(text), call_id: nil, name: nil, arguments: nil, output: nil)]
         case .list(let items): items
         }
-        for (index, item) in items.enumerated() {
-            let field = "input.\(index)"
+    }
+
+    /// The call for the providers: `history` (a stored response's conversation) then `input`.
+    /// The stored response's `instructions` are not carried over: only this request's count.
+    func providerRequest(continuing history: [Item] = []) throws(ModelgateError) -> ProviderRequest {
+        try refuseUnsupported()
+        var system = instructions.map { [$0] } ?? []
+        var messages: [ChatMessage] = []
+        for (position, item) in (history + inputItems).enumerated() {
+            let index: Int? = position < history.count ? nil : position - history.count
+            let field = index.map { "input.\($0)" } ?? "previous_response_id"
             switch item.type ?? (item.role != nil ? "message" : "") {
             case "message":
                 switch item.role {
@@ -112,11 +123,10 @@ extension ResponsesRequest {
 
     private func refuseUnsupported() throws(ModelgateError) {
         let refused: [(String, Bool, String)] = [
-            ("store", store == true, "responses are not stored: send store false (or leave it out) and resend the history"),
-            ("previous_response_id", previous_response_id != nil, "responses are not stored: resend the history in input"),
             ("background", background == true, "background responses are not supported"),
             ("reasoning", reasoning != nil && reasoning != .null, "reasoning settings are not passed to providers"),
-            ("include", !(include ?? []).isEmpty, "no extra output can be included"),
+            // Replies carry no reasoning items, so their encrypted content (which Codex asks for) is there vacuously.
+            ("include", !(include ?? []).allSatisfy { $0 == "reasoning.encrypted_content" }, "no extra output can be included"),
             ("truncation", truncation != nil && truncation != "disabled", "only disabled truncation is supported"),
             ("conversation", conversation != nil && conversation != .null, "conversations are not stored"),
             ("text.verbosity", text?.verbosity != nil && text?.verbosity != "medium", "verbosity is not passed to providers"),

@@ -10,8 +10,10 @@ extension ResponsesWriter {
     /// output item per text run and function call (added, its deltas, done), then
     /// `response.completed` (or `.incomplete`) with the whole output and usage; a failure after the
     /// first byte is `response.failed`. Every event carries its `sequence_number`.
+    /// A stored answer is settled and stored before its last event, so a client may continue it
+    /// as soon as it has read `response.completed`.
     func streaming(_ reply: ChatReply, shutdown: ShutdownState) -> Response {
-        SettledReply(reply: reply, settle: settle).stream { writer in try await write(reply, shutdown: shutdown, to: &writer) }
+        SettledReply(reply: reply, settle: { await settle() }).stream { writer in try await write(reply, shutdown: shutdown, to: &writer) }
     }
 
     private func write(_ reply: ChatReply, shutdown: ShutdownState, to writer: inout any ResponseBodyWriter) async throws {
@@ -19,7 +21,7 @@ extension ResponsesWriter {
         func send(_ events: [OutputItems.Event]) async throws {
             for (name, fields) in events { try await writer.write(items.line(name, fields)) }
         }
-        let started = response(status: "in_progress", output: [], reply: nil)
+        let started = response(status: "in_progress", output: [], reply: nil, stored: keep != nil)
         try await send([("response.created", ["response": started]), ("response.in_progress", ["response": started])])
         for await item in ReplyPump.items(of: reply, heartbeat: .seconds(1), shutdown: shutdown) {
             switch item {
@@ -27,13 +29,15 @@ extension ResponsesWriter {
             case .event(.toolCall(let call)): try await send(items.toolCall(call))
             case .event(.finish(let reason, _)):
                 try await send(items.close())
-                let status = reason == .length ? "incomplete" : "completed"
-                try await send([("response.\(status)", ["response": response(status: status, output: items.done, reply: reply)])])
+                await settle()
+                let status: StoredResponse.Status = reason == .length ? .incomplete : .completed
+                let final = await finished(status, output: items.done, reply: reply)
+                try await send([("response.\(status.rawValue)", ["response": final])])
             case .heartbeat: try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
             case .failed(let error):
                 let problem = Problem(error)
                 try await send(items.close())
-                var failed = response(status: "failed", output: items.done, reply: reply)
+                var failed = response(status: "failed", output: items.done, reply: reply, stored: false)
                 if case .object(var fields) = failed {
                     fields["error"] = .object(["code": .string(problem.code), "message": .string(problem.detail)])
                     failed = .object(fields)

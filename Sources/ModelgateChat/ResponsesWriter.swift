@@ -8,24 +8,38 @@ import NIOCore
 
 /// Renders a reply as a Responses API `response`, or its event stream.
 struct ResponsesWriter: Sendable {
+    /// Keeps a finished answer: its status, output and Response object; false when it could not.
+    typealias Keep = @Sendable (_ status: StoredResponse.Status, _ output: [JSONValue], _ object: JSONValue) async -> Bool
+
     let id: String
     let created: Int
     let model: String
     let request: ResponsesRequest
-    /// Settles the call's tokens and cost once its stream is over, however it ended.
-    let settle: @Sendable () async -> Void
+    /// Settles the call's tokens and cost: before a finished answer is stored, else once its stream is over, however it ended.
+    let settle: SettleOnce
+    /// Stores the finished answer; nil when the request said `store: false`.
+    let keep: Keep?
 
     func whole(_ reply: ChatReply) async throws -> Response {
-        try await SettledReply(reply: reply, settle: settle).drain()
+        try await SettledReply(reply: reply, settle: { await settle() }).drain()
         var output: [JSONValue] = reply.text.isEmpty ? [] : [Self.message(id: "msg_\(id)_0", text: reply.text, done: true)]
         for (index, call) in reply.toolCalls.enumerated() {
             output.append(Self.functionCall(id: "fc_\(id)_\(index)", callID: call.id, name: call.name, arguments: call.arguments, done: true))
         }
-        return try JSONBody(response(status: reply.finishReason == .length ? "incomplete" : "completed", output: output, reply: reply)).response()
+        return try JSONBody(await finished(reply.finishReason == .length ? .incomplete : .completed, output: output, reply: reply)).response()
     }
 
-    /// The Response object; `reply` nil while it is still in progress.
-    func response(status: String, output: [JSONValue], reply: ChatReply?) -> JSONValue {
+    /// The finished Response object, stored first when the request asks for it: its `store` says
+    /// whether it was.
+    func finished(_ status: StoredResponse.Status, output: [JSONValue], reply: ChatReply) async -> JSONValue {
+        let object = response(status: status.rawValue, output: output, reply: reply, stored: keep != nil)
+        guard let keep else { return object }
+        return await keep(status, output, object) ? object : response(status: status.rawValue, output: output, reply: reply, stored: false)
+    }
+
+    /// The Response object; `reply` nil while it is still in progress. `stored`: whether it is
+    /// (or, in progress, is to be) stored.
+    func response(status: String, output: [JSONValue], reply: ChatReply?, stored: Bool) -> JSONValue {
         let tools: [JSONValue] = (request.tools ?? []).map { tool in
             .object(["type": .string(tool.type), "name": tool.name.map(JSONValue.string) ?? .null, "description": tool.description.map(JSONValue.string) ?? .null,
                      "parameters": tool.parameters ?? .null, "strict": tool.strict.map(JSONValue.bool) ?? .null])
@@ -35,8 +49,9 @@ struct ResponsesWriter: Sendable {
             "error": .null, "incomplete_details": status == "incomplete" ? .object(["reason": .string("max_output_tokens")]) : .null,
             "model": .string(model), "instructions": request.instructions.map(JSONValue.string) ?? .null,
             "max_output_tokens": request.max_output_tokens.map { .number(Double($0)) } ?? .null,
-            "parallel_tool_calls": .bool(request.parallel_tool_calls ?? true), "previous_response_id": .null,
-            "reasoning": .object(["effort": .null, "summary": .null]), "store": .bool(false),
+            "parallel_tool_calls": .bool(request.parallel_tool_calls ?? true),
+            "previous_response_id": request.previous_response_id.map(JSONValue.string) ?? .null,
+            "reasoning": .object(["effort": .null, "summary": .null]), "store": .bool(stored),
             "temperature": .number(request.temperature ?? 1), "top_p": .number(request.top_p ?? 1),
             "text": .object(["format": .object(["type": .string(request.text?.format?.type ?? "text")]), "verbosity": .string("medium")]),
             "tool_choice": request.tool_choice ?? .string("auto"), "tools": .array(tools), "truncation": .string("disabled"),

@@ -1,5 +1,6 @@
 import Hummingbird
 import ModelgateHTTP
+import NIOConcurrencyHelpers
 
 /// A reply every front door renders, settled once however it ends: after the whole reply was read,
 /// or after its stream ended, failed or lost its client.
@@ -34,5 +35,22 @@ struct SettledReply: Sendable {
                 await settle()
                 try await writer.finish(nil)
             })
+    }
+}
+
+/// A settlement that runs once, however many times it is asked for: a stored response settles
+/// before it is stored, and the end of its stream then finds it done.
+final class SettleOnce: Sendable {
+    private let settle: @Sendable () async -> Void
+    private let done = NIOLockedValueBox(false)
+
+    init(_ settle: @escaping @Sendable () async -> Void) { self.settle = settle }
+
+    func callAsFunction() async {
+        let first = done.withLockedValue { done in
+            defer { done = true }
+            return !done
+        }
+        if first { await settle() }
     }
 }

@@ -13,3 +13,14 @@ enum TextOrList<Element: Decodable & Sendable>: Decodable, Sendable {
         }
     }
 }
+
+/// Stored Responses API items write their content back as it came.
+extension TextOrList: Encodable where Element: Encodable {
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .text(let text): try container.encode(text)
+        case .list(let elements): try container.encode(elements)
+        }
+    }
+}

@@ -25,6 +25,8 @@ public struct Dependencies: Sendable {
     public var userLimits = UserLimits()
     /// How long a plan whose payment failed keeps its models unlocked.
     public var planGrace: TimeInterval = 3 * 86_400
+    /// How long a stored Responses API answer is kept (OpenAI's 30 days unless configured).
+    public var responseRetention: TimeInterval = 30 * 86_400
     /// Draining on the shutdown signal, with its grace period for open streams.
     public var shutdown = ShutdownState()
     public var providers: ProviderRouter
@@ -69,6 +71,8 @@ public struct Services: Sendable {
     public let paidAccount: PaidAccount
     let pages: PageRenderer
     let admin: AdminService
+    /// The Responses API's stored answers.
+    public let storedResponses: StoredResponses
 
     public init(dependencies: Dependencies, billing: BillingConfiguration = .init()) async throws {
         let database = dependencies.database
@@ -111,6 +115,7 @@ public struct Services: Sendable {
                                   planGrace: dependencies.planGrace)
         pages = try await PageRenderer()
         admin = AdminService(database: database, cache: cache, outbox: AnalyticsOutbox(makeID: dependencies.makeID), clock: dependencies.clock)
+        storedResponses = StoredResponses(database: database, retention: dependencies.responseRetention)
     }
 }
 
@@ -153,7 +158,7 @@ public func buildRouter(
     let openAI = router.group("v1").add(middleware: auth)
     OpenAICompatibleRoutes(
         chat: services.chat, userModels: services.userModels, clock: dependencies.clock, maxBodyBytes: configuration.maxChatBodyBytes,
-        recorder: recorder
+        recorder: recorder, storedResponses: services.storedResponses
     ).register(on: openAI, calls: callGroup("v1"))
     AnthropicMessagesRoutes(chat: services.chat, userModels: services.userModels, maxBodyBytes: configuration.maxChatBodyBytes, recorder: recorder)
         .register(on: openAI, calls: callGroup("v1"))
@@ -186,10 +191,11 @@ public func buildApplication(
     // Several instances share one PostgreSQL: they share the catalog and the providers' circuits too.
     let circuits = services.chat.circuitSync(database: dependencies.database, interval: .milliseconds(500), logger: dependencies.logger)
     let sweeper = HoldSweeper(database: dependencies.database, clock: dependencies.clock, interval: .seconds(30), logger: dependencies.logger)
+    let purger = ResponsePurger(responses: services.storedResponses, clock: dependencies.clock, interval: .seconds(600), logger: dependencies.logger)
     // Plans with a meter: their calls reach Stripe from the outbox, whichever instance settled them.
     let meters = dependencies.stripe.map { MeterEventSender(stripe: $0, database: dependencies.database, clock: dependencies.clock, metrics: dependencies.metrics,
                                                               logger: dependencies.logger) }
-    let services: [any Service] = (dependencies.database.backend == .postgres ? [refresher, circuits, sender, sweeper] : [sender, sweeper])
+    let services: [any Service] = (dependencies.database.backend == .postgres ? [refresher, circuits, sender, sweeper, purger] : [sender, sweeper, purger])
         + (meters.map { [$0] } ?? [])
     return Application(
         router: router,

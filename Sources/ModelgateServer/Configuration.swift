@@ -47,6 +47,8 @@ public struct ServerConfiguration: Sendable {
     public var maxConnections = 4096
     /// How long open streams may run on after the shutdown signal (`MODELGATE_SHUTDOWN_GRACE`, seconds).
     public var shutdownGrace: Duration = .seconds(30)
+    /// How long stored Responses API answers are kept (`MODELGATE_RESPONSE_RETENTION_DAYS`, days).
+    public var responseRetention: TimeInterval = 30 * 86_400
 
     public init(host: String = "127.0.0.1", port: Int = 8080, databaseURL: DatabaseURL = .sqliteFile(path: "modelgate.sqlite"),
                 jwtSecret: String? = nil, maxBodyBytes: Int = 64 * 1024, providers: ProvidersConfiguration = .init(),
@@ -88,6 +90,7 @@ public struct ServerConfiguration: Sendable {
         if let seconds = try parseCount("MODELGATE_IDLE_TIMEOUT", environment) { configuration.idleTimeout = .seconds(seconds) }
         if let count = try parseCount("MODELGATE_MAX_CONNECTIONS", environment) { configuration.maxConnections = count }
         if let seconds = try parseCount("MODELGATE_SHUTDOWN_GRACE", environment) { configuration.shutdownGrace = .seconds(seconds) }
+        if let days = try parseCount("MODELGATE_RESPONSE_RETENTION_DAYS", environment) { configuration.responseRetention = TimeInterval(days) * 86_400 }
         if let flag = environment["MODELGATE_FEATURE_MODEL_SELECTION"], !flag.isEmpty {
             configuration.features.modelSelection = try parseSwitch(flag, variable: "MODELGATE_FEATURE_MODEL_SELECTION")
         }

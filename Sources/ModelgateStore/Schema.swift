@@ -1,7 +1,7 @@
 /// The logical schema, the same on SQLite and PostgreSQL. Timestamps are instants; `day` columns
 /// are the user's local calendar date as `YYYY-MM-DD`; user ids are lower-case UUID text.
 enum Schema {
-    static let migrations: [Migration] = foundation + keysToFailover + [callHolds, paidAccess, meteredUsage, modelAliases, storePurchaseKeys, modelKinds]
+    static let migrations: [Migration] = foundation + keysToFailover + [callHolds, paidAccess, meteredUsage, modelAliases, storePurchaseKeys, storedResponses, modelKinds]
 
     /// The catalog, profiles, quotas, billing, chat and audit, and what they gained in the first weeks.
     static let foundation: [Migration] = [

@@ -74,7 +74,7 @@ struct MessagesFrontDoorTests {
                     try await db.raw("SELECT CAST(SUM(message_count) AS BIGINT) AS n FROM model_usage_daily WHERE model_id = \(bind: model)").first()?
                         .decode(column: "n", as: Int?.self)
                 }
-                #expect(messages == 5, "create, stream, a function call, a streamed one and its output: \(result.output)")
+                #expect(messages == 6, "create, stream, a function call, a streamed one, its output and a Codex-shaped call: \(result.output)")
             }
         } catch {
             await fake.stop()
