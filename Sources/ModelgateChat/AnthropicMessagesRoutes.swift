@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import ModelgateAccess
 import ModelgateCore
@@ -31,7 +32,7 @@ public struct AnthropicMessagesRoutes: Sendable {
         let body = try await request.decodeJSON(MessagesRequest.self, limit: maxBodyBytes)
         var call = try body.providerRequest()
         // Betas are Anthropic's features: forwarded when an Anthropic model answers, meaningless to the others.
-        call.anthropicBeta = request.headers[.init("anthropic-beta")!]
+        call.anthropicBeta = request.headers[Self.betaHeader]
         let explicit = try model(body.model)
         let persona = request.headers[OpenAICompatibleRoutes.personaHeader].map(PersonaID.init(rawValue:))
         let failover = try OpenAICompatibleRoutes.failover(request.headers[OpenAICompatibleRoutes.failoverHeader], models: nil,
@@ -44,17 +45,23 @@ public struct AnthropicMessagesRoutes: Sendable {
         return response
     }
 
-    /// An estimate for every model (a token per 4 characters, 765 per image), said so in a header:
-    /// the providers' own counters are not asked.
+    /// Anthropic's own count for an Anthropic model (a failure to reach it is the error, never a
+    /// silent estimate); for the others an estimate (a token per 4 characters, 765 per image).
+    /// `x-modelgate-estimated` says which. Counting charges no message and spends no quota.
     @Sendable func countTokens(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         _ = try context.requireIdentity()
         let body = try await request.decodeJSON(MessagesRequest.self, limit: maxBodyBytes)
-        _ = try model(body.model)
-        let tokens = try body.providerRequest(counting: true).estimatedPromptTokens
-        var response = try JSONBody(JSONValue.object(["input_tokens": .number(Double(tokens))])).response()
-        response.headers[.init("x-modelgate-estimated")!] = "true"
+        var call = try body.providerRequest(counting: true)
+        call.anthropicBeta = request.headers[Self.betaHeader]
+        var counted: Int?
+        if let id = try model(body.model), let chosen = userModels.catalog.model(id) { counted = try await chat.countTokens(call, model: chosen) }
+        var response = try JSONBody(JSONValue.object(["input_tokens": .number(Double(counted ?? call.estimatedPromptTokens))])).response()
+        response.headers[Self.estimatedHeader] = counted == nil ? "true" : "false"
         return response
     }
+
+    static let betaHeader = HTTPField.Name("anthropic-beta")!
+    static let estimatedHeader = HTTPField.Name("x-modelgate-estimated")!
 
     private func model(_ name: String) throws -> ModelID? {
         try OpenAICompatibleRoutes.model(named: name, in: userModels.catalog)

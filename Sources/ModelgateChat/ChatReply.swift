@@ -15,8 +15,23 @@ final class ChatReply: @unchecked Sendable {
     struct Delivered: Sendable {
         var text = ""
         var toolCalls: [ToolCall] = []
+        /// Anthropic's thinking blocks, in order (only the Messages API asks for them).
+        var thinking: [ThinkingBlock] = []
         var finishReason: FinishReason?
         var usage = TokenUsage()
+
+        /// Adds a piece of thinking: `start` and a redacted block open a block, text appends to the
+        /// open one, a signature replaces its signature.
+        mutating func add(_ delta: ThinkingDelta) {
+            switch (delta, thinking.last) {
+            case (.start, _): thinking.append(.thinking(text: "", signature: ""))
+            case (.redacted(let data), _): thinking.append(.redacted(data: data))
+            case (.text(let piece), .thinking(let text, let signature)?): thinking[thinking.count - 1] = .thinking(text: text + piece, signature: signature)
+            case (.signature(let signature), .thinking(let text, _)?): thinking[thinking.count - 1] = .thinking(text: text, signature: signature)
+            case (.text(let piece), _): thinking.append(.thinking(text: piece, signature: ""))
+            case (.signature(let signature), _): thinking.append(.thinking(text: "", signature: signature))
+            }
+        }
 
         /// Adds a streamed piece of a tool call: a new index starts a call, others extend its arguments.
         mutating func add(_ delta: ToolCallDelta) {
@@ -47,6 +62,7 @@ final class ChatReply: @unchecked Sendable {
     private let delivered = NIOLockedValueBox(Delivered())
     var text: String { delivered.withLockedValue { $0.text } }
     var toolCalls: [ToolCall] { delivered.withLockedValue { $0.toolCalls } }
+    var thinking: [ThinkingBlock] { delivered.withLockedValue { $0.thinking } }
     var finishReason: FinishReason? { delivered.withLockedValue { $0.finishReason } }
     var usage: TokenUsage { delivered.withLockedValue { $0.usage } }
 
@@ -65,7 +81,8 @@ final class ChatReply: @unchecked Sendable {
     var tokens: TurnTokens {
         let delivered = delivered.withLockedValue { $0 }
         guard delivered.usage.inputTokens == 0, delivered.usage.outputTokens == 0 else { return delivered.usage }
-        let replyCharacters = delivered.text.count + delivered.toolCalls.reduce(0) { $0 + $1.name.count + $1.arguments.count }
+        let thoughts = delivered.thinking.reduce(0) { total, block in if case .thinking(let text, _) = block { total + text.count } else { total } }
+        let replyCharacters = delivered.text.count + thoughts + delivered.toolCalls.reduce(0) { $0 + $1.name.count + $1.arguments.count }
         return TurnTokens(inputTokens: estimatedPromptTokens, outputTokens: TurnTokens.estimate(characters: replyCharacters), estimated: true)
     }
 
@@ -102,6 +119,7 @@ final class ChatReply: @unchecked Sendable {
             switch event {
             case .delta(let delta): delivered.text += delta
             case .toolCall(let delta): delivered.add(delta)
+            case .thinking(let delta): delivered.add(delta)
             case .finish(let reason, let usage):
                 delivered.finishReason = reason
                 delivered.usage = usage

@@ -48,19 +48,47 @@ struct ChatDone: Encodable, Sendable {
 /// Reads a reply on its own task and interleaves heartbeats, so the writer notices a client that
 /// left even while the provider is silent. Ending the iteration cancels the provider call.
 enum ReplyPump {
-    enum Item: Sendable {
-        case event(ProviderEvent)
+    enum Item<Event: Sendable>: Sendable {
+        case event(Event)
         case heartbeat
         case failed(any Error)
     }
 
-    /// The reply's events, a heartbeat every `heartbeat`, and — once `shutdown` says open streams
-    /// must end — a `shuttingDown` failure that ends it.
-    static func items(of reply: ChatReply, heartbeat: Duration, shutdown: ShutdownState) -> AsyncStream<Item> {
+    /// A reply's events as the doors without thinking show them (they never ask for it).
+    enum TextEvent: Sendable {
+        case delta(String)
+        case toolCall(ToolCallDelta)
+        case finish(reason: FinishReason, usage: TokenUsage)
+
+        init?(_ event: ProviderEvent) {
+            switch event {
+            case .delta(let text): self = .delta(text)
+            case .toolCall(let call): self = .toolCall(call)
+            case .finish(let reason, let usage): self = .finish(reason: reason, usage: usage)
+            case .thinking: return nil
+            }
+        }
+    }
+
+    /// The reply's events but thinking, a heartbeat every `heartbeat`, and — once `shutdown` says
+    /// open streams must end — a `shuttingDown` failure that ends it.
+    static func items(of reply: ChatReply, heartbeat: Duration, shutdown: ShutdownState) -> AsyncStream<Item<TextEvent>> {
+        pump(reply, heartbeat: heartbeat, shutdown: shutdown, TextEvent.init)
+    }
+
+    /// Every event of the reply, thinking included (the Messages API's).
+    static func allItems(of reply: ChatReply, heartbeat: Duration, shutdown: ShutdownState) -> AsyncStream<Item<ProviderEvent>> {
+        pump(reply, heartbeat: heartbeat, shutdown: shutdown) { $0 }
+    }
+
+    private static func pump<Event: Sendable>(_ reply: ChatReply, heartbeat: Duration, shutdown: ShutdownState,
+                                              _ shown: @escaping @Sendable (ProviderEvent) -> Event?) -> AsyncStream<Item<Event>> {
         AsyncStream { continuation in
             let reader = Task {
                 do {
-                    while let event = try await reply.next() { continuation.yield(.event(event)) }
+                    while let event = try await reply.next() {
+                        if let shown = shown(event) { continuation.yield(.event(shown)) }
+                    }
                 } catch {
                     continuation.yield(.failed(error))
                 }

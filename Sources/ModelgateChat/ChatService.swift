@@ -146,8 +146,7 @@ public struct ChatService: Sendable {
         let model = admission.choice.model
         var providerRequest = request
         providerRequest.providerModelID = model.providerModelID
-        let prompts = [admission.systemPrompt, request.system].compactMap { $0 }
-        providerRequest.system = prompts.isEmpty ? nil : prompts.joined(separator: "\n\n")
+        providerRequest.prependSystem(admission.systemPrompt)
         guard breaker.allows(model.provider) else {
             metrics.providerError(model.provider, code: .circuitOpen)
             try await admission.giveBack()
@@ -194,14 +193,19 @@ public struct ChatService: Sendable {
     /// its provider lacks, or a conversation (estimated) that does not fit its context window with the reply.
     private func checkModelTakes(_ request: ProviderRequest, model: AIModel) throws {
         guard model.kind == .chat else { throw ModelgateError.modelKindMismatch(model.id, kind: model.kind, expected: .chat) }
-        do {
-            try providers.check(model.provider, request)
-        } catch {
-            throw ModelgateError.unsupportedParameter(field: error.field, reason: "\(model.id) (\(error.provider.rawValue)) cannot take it: \(error.reason)")
-        }
+        try checkProviderTakes(request, model: model)
         if let window = model.metadata["contextWindow"]?.numberValue.flatMap({ Int(exactly: $0) }) {
             let needed = request.estimatedPromptTokens + request.options.maxOutputTokens
             guard needed <= window else { throw ModelgateError.contextTooLong(model.id, estimatedTokens: needed, contextWindow: window) }
+        }
+    }
+
+    /// Refuses a feature `model`'s provider lacks, naming the field, the model and its provider.
+    func checkProviderTakes(_ request: ProviderRequest, model: AIModel) throws(ModelgateError) {
+        do {
+            try providers.check(model.provider, request)
+        } catch {
+            throw .unsupportedParameter(field: error.field, reason: "\(model.id) (\(error.provider.rawValue)) cannot take it: \(error.reason)")
         }
     }
 

@@ -31,6 +31,11 @@ struct MessagesRequest: Decodable, Sendable {
         var tool_use_id: String?
         var content: Content?
         var is_error: Bool?
+        var thinking: String?
+        var signature: String?
+        /// A redacted thinking block's opaque content.
+        var data: String?
+        var cache_control: CacheMark?
 
         init(type: String, text: String?) {
             self.type = type
@@ -44,6 +49,13 @@ struct MessagesRequest: Decodable, Sendable {
         let description: String?
         let input_schema: JSONValue?
         let strict: Bool?
+        let cache_control: CacheMark?
+    }
+
+    /// `cache_control`: `{"type": "ephemeral", "ttl"?}`.
+    struct CacheMark: Decodable, Sendable {
+        let type: String
+        let ttl: String?
     }
 
     struct ToolChoiceValue: Decodable, Sendable {
@@ -52,7 +64,11 @@ struct MessagesRequest: Decodable, Sendable {
         let disable_parallel_tool_use: Bool?
     }
 
-    struct Thinking: Decodable, Sendable { let type: String }
+    struct Thinking: Decodable, Sendable {
+        let type: String
+        let budget_tokens: Int?
+        let display: String?
+    }
     struct Metadata: Decodable, Sendable { let user_id: String? }
 
     let model: String
@@ -69,6 +85,8 @@ struct MessagesRequest: Decodable, Sendable {
     let stream: Bool?
     let thinking: Thinking?
     let metadata: Metadata?
+    /// The request-wide cache mark (Anthropic places it on the last cacheable block).
+    let cache_control: CacheMark?
     // Fields of the Messages API that no provider adapter can honour yet: refused when present.
     let service_tier: JSONValue?
     let container: JSONValue?
@@ -89,17 +107,16 @@ extension MessagesRequest {
             default: throw .invalidBody(field: "messages.\(index).role", reason: "must be user or assistant")
             }
         }
-        return ProviderRequest(
+        var request = ProviderRequest(
             providerModelID: "", system: try systemText(), messages: converted, endUserID: "",
             options: counting ? GenerationOptions() : try generationOptions(),
             tools: try definitions(), toolChoice: try chosenTool(), parallelToolCalls: tool_choice?.disable_parallel_tool_use == true ? false : nil)
+        request.anthropic = try anthropicExtras()
+        return request
     }
 
     private func refuseUnsupported() throws(ModelgateError) {
         if top_k != nil { throw .unsupportedParameter(field: "top_k", reason: "top-k sampling is not passed to providers; leave it out") }
-        if let thinking, thinking.type != "disabled" {
-            throw .unsupportedParameter(field: "thinking", reason: "extended thinking is not passed to providers; leave it out or send {\"type\": \"disabled\"}")
-        }
         let refused: [(String, JSONValue?)] = [("service_tier", service_tier), ("container", container), ("context_management", context_management),
                                               ("mcp_servers", mcp_servers), ("output_config", output_config)]
         if let field = refused.first(where: { $0.1 != nil })?.0 {
@@ -119,7 +136,7 @@ extension MessagesRequest {
         return GenerationOptions(maxOutputTokens: max_tokens, temperature: temperature, topP: top_p, stop: stops)
     }
 
-    /// `system` as one text: a string, or text blocks (their `cache_control` marks are hints, not content).
+    /// `system` as one text: a string, or text blocks (their cache marks go to Anthropic with the blocks).
     private func systemText() throws(ModelgateError) -> String? {
         guard let system else { return nil }
         let texts = try system.blocks.enumerated().map { (index, block) throws(ModelgateError) -> String in
@@ -134,37 +151,53 @@ extension MessagesRequest {
     private static func user(_ blocks: [Block], at index: Int) throws(ModelgateError) -> [ChatMessage] {
         var results: [ChatMessage] = []
         var parts: [ContentPart] = []
+        var marks: [Int: CacheControl] = [:]
         for (number, block) in blocks.enumerated() {
             let field = "messages.\(index).content.\(number)"
+            let mark = try cache(block.cache_control, field: field + ".cache_control")
             switch block.type {
-            case "text": parts.append(.text(block.text ?? ""))
-            case "image": parts.append(.image(try image(block.source, field: field)))
+            case "text", "image":
+                marks[parts.count] = mark
+                parts.append(try block.type == "image" ? .image(image(block.source, field: field)) : .text(block.text ?? ""))
             case "tool_result":
                 guard let id = block.tool_use_id, !id.isEmpty else { throw .invalidBody(field: field + ".tool_use_id", reason: "is required") }
                 let text = try block.content.map { content throws(ModelgateError) in try resultText(content, field: field + ".content") } ?? ""
-                results.append(ChatMessage(role: .tool, parts: [.text(block.is_error == true ? "Error: " + text : text)], toolCallID: id, sourceIndex: index))
+                var result = ChatMessage(role: .tool, parts: [.text(block.is_error == true ? "Error: " + text : text)], toolCallID: id, sourceIndex: index)
+                result.cacheMarks[0] = mark
+                results.append(result)
             default:
                 throw .invalidField(field: field, reason: "\(block.type) blocks are not supported in a user message")
             }
         }
-        return results + (parts.isEmpty ? [] : [ChatMessage(role: .user, parts: parts, sourceIndex: index)])
+        var message = ChatMessage(role: .user, parts: parts, sourceIndex: index)
+        message.cacheMarks = marks
+        return results + (parts.isEmpty ? [] : [message])
     }
 
+    /// An assistant message: its text and thinking blocks in order, then its tool calls.
     private static func assistant(_ blocks: [Block], at index: Int) throws(ModelgateError) -> ChatMessage {
-        var text = ""
+        var parts: [ContentPart] = []
         var calls: [ToolCall] = []
+        var marks: [Int: CacheControl] = [:]
+        var callMarks: [Int: CacheControl] = [:]
         for (number, block) in blocks.enumerated() {
             let field = "messages.\(index).content.\(number)"
+            let mark = try cache(block.cache_control, field: field + ".cache_control")
             switch block.type {
-            case "text": text += block.text ?? ""
+            case "text", "thinking", "redacted_thinking":
+                marks[parts.count] = mark
+                parts.append(try block.type == "text" ? .text(block.text ?? "") : .thinking(thinking(block, field: field)))
             case "tool_use":
                 guard let id = block.id, let name = block.name else { throw .invalidBody(field: field, reason: "a tool_use block needs id and name") }
+                callMarks[calls.count] = mark
                 calls.append(ToolCall(id: id, name: name, arguments: (block.input ?? .object([:])).jsonText))
             default:
                 throw .invalidField(field: field, reason: "\(block.type) blocks are not supported in an assistant message")
             }
         }
-        return ChatMessage(role: .assistant, parts: text.isEmpty ? [] : [.text(text)], toolCalls: calls, sourceIndex: index)
+        var message = ChatMessage(role: .assistant, parts: parts, toolCalls: calls, sourceIndex: index)
+        message.cacheMarks = marks.merging(callMarks.map { (parts.count + $0.key, $0.value) }) { $1 }
+        return message
     }
 
     private static func image(_ source: Block.ImageSource?, field: String) throws(ModelgateError) -> ImageInput {
@@ -179,6 +212,9 @@ extension MessagesRequest {
     private static func resultText(_ content: Content, field: String) throws(ModelgateError) -> String {
         try content.blocks.enumerated().map { (number, block) throws(ModelgateError) -> String in
             guard block.type == "text" else { throw .invalidField(field: "\(field).\(number)", reason: "tool results take text blocks only") }
+            if block.cache_control != nil {
+                throw .unsupportedParameter(field: "\(field).\(number).cache_control", reason: "a mark inside a tool result is not passed on; put it on the tool_result block")
+            }
             return block.text ?? ""
         }.joined()
     }

@@ -15,7 +15,8 @@ struct MessagesWriter: Sendable {
 
     func whole(_ reply: ChatReply) async throws -> Response {
         try await SettledReply(reply: reply, settle: settle).drain()
-        var content: [JSONValue] = reply.text.isEmpty ? [] : [.object(["type": .string("text"), "text": .string(reply.text)])]
+        var content = reply.thinking.map(Self.block)
+        if !reply.text.isEmpty { content.append(.object(["type": .string("text"), "text": .string(reply.text)])) }
         for call in reply.toolCalls {
             content.append(.object(["type": .string("tool_use"), "id": .string(Self.toolUseID(call.id)), "name": .string(call.name),
                                     "input": Self.input(call.arguments)]))
@@ -44,8 +45,10 @@ struct MessagesWriter: Sendable {
         ])]))
         try await writer.write(event("ping", [:]))
         var blocks = BlockSequence()
-        for await item in ReplyPump.items(of: reply, heartbeat: .seconds(1), shutdown: shutdown) {
+        for await item in ReplyPump.allItems(of: reply, heartbeat: .seconds(1), shutdown: shutdown) {
             switch item {
+            case .event(.thinking(let delta)):
+                for (name, fields) in blocks.thinking(delta) { try await writer.write(event(name, fields)) }
             case .event(.delta(let text)):
                 for (name, fields) in blocks.text(text) { try await writer.write(event(name, fields)) }
             case .event(.toolCall(let call)):
@@ -94,6 +97,14 @@ struct MessagesWriter: Sendable {
         ])
     }
 
+    /// A thinking block as Anthropic sends it, its signature intact.
+    static func block(_ thinking: ThinkingBlock) -> JSONValue {
+        switch thinking {
+        case .thinking(let text, let signature): .object(["type": .string("thinking"), "thinking": .string(text), "signature": .string(signature)])
+        case .redacted(let data): .object(["type": .string("redacted_thinking"), "data": .string(data)])
+        }
+    }
+
     /// Tool-use ids must match `^[a-zA-Z0-9_-]+$`; other providers mint other characters.
     static func toolUseID(_ id: String) -> String {
         let cleaned = String(id.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") ? $0 : "_" })
@@ -105,57 +116,4 @@ struct MessagesWriter: Sendable {
         if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(arguments.utf8)), case .object = value { return value }
         return arguments.isEmpty ? .object([:]) : .object(["arguments": .string(arguments)])
     }
-}
-
-/// The content blocks of a streamed message: a text block per run of text, a `tool_use` block per
-/// call, each opened before its deltas and closed before the next opens.
-struct BlockSequence {
-    enum Open { case text, tool(Int) }
-
-    private var open: Open?
-    private var next = 0
-    typealias Event = (String, [String: JSONValue])
-
-    mutating func text(_ text: String) -> [Event] {
-        var events: [Event] = []
-        if case .text? = open {} else {
-            events += close()
-            events.append(("content_block_start", ["index": index(), "content_block": .object(["type": .string("text"), "text": .string("")])]))
-            open = .text
-        }
-        events.append(("content_block_delta", ["index": current(), "delta": .object(["type": .string("text_delta"), "text": .string(text)])]))
-        return events
-    }
-
-    mutating func toolCall(_ call: ToolCallDelta) -> [Event] {
-        var events: [Event] = []
-        if case .tool(call.index)? = open {} else {
-            events += close()
-            events.append(("content_block_start", ["index": index(), "content_block": .object([
-                "type": .string("tool_use"), "id": .string(MessagesWriter.toolUseID(call.id ?? "toolu_\(call.index)")),
-                "name": .string(call.name ?? ""), "input": .object([:]),
-            ])]))
-            open = .tool(call.index)
-        }
-        if !call.arguments.isEmpty {
-            events.append(("content_block_delta", ["index": current(), "delta": .object([
-                "type": .string("input_json_delta"), "partial_json": .string(call.arguments),
-            ])]))
-        }
-        return events
-    }
-
-    mutating func close() -> [Event] {
-        guard open != nil else { return [] }
-        open = nil
-        return [("content_block_stop", ["index": .number(Double(next - 1))])]
-    }
-
-    /// Opens the next block's index.
-    private mutating func index() -> JSONValue {
-        next += 1
-        return current()
-    }
-
-    private func current() -> JSONValue { .number(Double(next - 1)) }
 }

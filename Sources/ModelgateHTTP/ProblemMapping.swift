@@ -105,7 +105,9 @@ extension Problem {
                       extra: Self.priced(model, price))
         case .trialExhausted(let model, let price):
             self.init(status: .forbidden, code: "trial_exhausted", title: "Trial used up",
-                      detail: "Every trial message of '\(model)' is spent: purchase it to keep using it.", extra: Self.priced(model, price))
+                      detail: "Every trial message of '\(model)' is spent: purchase it to keep using it.", extra: Self.priced(model, price),
+                      // Asking again cannot help: only a purchase does.
+                      headers: [.shouldRetry: "false"])
         case .rateLimited(let model, let limit, let resetAt, let seconds):
             self.init(status: .tooManyRequests, code: "rate_limited", title: "Daily limit reached",
                       detail: "You have sent \(limit) messages to '\(model)' today; the limit resets at \(ISO8601.string(resetAt)).",

@@ -14,16 +14,32 @@ struct AnthropicProvider: ChatProvider, TranslatedRequest {
     /// The image types Messages accepts inline.
     static let imageTypes: Set<String> = ["image/jpeg", "image/png", "image/gif", "image/webp"]
 
+    /// What `count_tokens` takes of a message's body (it refuses `max_tokens`, `stream`, `metadata` and sampling).
+    static let countedFields: Set<String> = ["model", "messages", "system", "tools", "tool_choice", "thinking", "output_config", "cache_control"]
+
     func stream(_ request: ProviderRequest) -> ProviderStream {
         streaming(request) { body in
-            var headers = HTTPHeaders()
-            headers.add(name: "x-api-key", value: apiKey)
-            headers.add(name: "anthropic-version", value: "2023-06-01")
-            headers.add(name: "Accept", value: "text/event-stream")
-            if let beta = request.anthropicBeta { headers.add(name: "anthropic-beta", value: beta) }
-            return http.stream(url: baseURL + "/v1/messages", headers: headers, body: body,
-                               translator: AnthropicStreamTranslator.self, errors: EnvelopeErrors.self)
+            http.stream(url: baseURL + "/v1/messages", headers: headers(request, accept: "text/event-stream"), body: body,
+                        translator: AnthropicStreamTranslator.self, errors: EnvelopeErrors.self)
         }
+    }
+
+    /// Anthropic's own count of the prompt (`POST /v1/messages/count_tokens`), free of charge.
+    func countTokens(_ request: ProviderRequest) async throws -> Int? {
+        struct Count: Decodable { let inputTokens: Int }
+        let body = try Self.body(request).filter { Self.countedFields.contains($0.key) }
+        let reply = try await http.post(url: baseURL + "/v1/messages/count_tokens", headers: headers(request, accept: "application/json"),
+                                        body: ProviderJSON.encode(body), errors: EnvelopeErrors.self, limit: 64 * 1024)
+        return try ProviderWire.decode(Count.self, String(decoding: reply, as: UTF8.self), what: "count").inputTokens
+    }
+
+    private func headers(_ request: ProviderRequest, accept: String) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.add(name: "x-api-key", value: apiKey)
+        headers.add(name: "anthropic-version", value: "2023-06-01")
+        headers.add(name: "Accept", value: accept)
+        if let beta = request.anthropicBeta { headers.add(name: "anthropic-beta", value: beta) }
+        return headers
     }
 
     static func body(_ request: ProviderRequest) throws(UnsupportedFeature) -> [String: Any] {
@@ -42,18 +58,24 @@ struct AnthropicProvider: ChatProvider, TranslatedRequest {
             // Anthropic rejects any metadata key but user_id.
             "metadata": ["user_id": request.endUserID],
         ]
-        body["system"] = request.system
+        if let blocks = request.anthropic.systemBlocks {
+            body["system"] = blocks.map { block in marked(["type": "text", "text": block.text], block.cache) }
+        } else {
+            body["system"] = request.system
+        }
+        body["thinking"] = request.anthropic.thinking?.wire
+        body["cache_control"] = request.anthropic.cacheControl?.wire
         body["temperature"] = options.temperature
         body["top_p"] = options.topP
         if !options.stop.isEmpty { body["stop_sequences"] = options.stop }
         if !request.tools.isEmpty {
-            body["tools"] = request.tools.map { tool -> [String: Any] in
+            body["tools"] = request.tools.enumerated().map { index, tool -> [String: Any] in
                 var definition: [String: Any] = [
                     "name": tool.name, "input_schema": tool.parameters?.foundationObject ?? ["type": "object", "properties": [String: Any]()],
                 ]
                 definition["description"] = tool.description
                 definition["strict"] = tool.strict
-                return definition
+                return marked(definition, request.anthropic.toolCache[index])
             }
         }
         var choice: [String: Any]? = switch request.toolChoice {
@@ -94,16 +116,19 @@ struct AnthropicProvider: ChatProvider, TranslatedRequest {
     }
 
     private static func blocks(of message: ChatMessage, at index: Int) throws(UnsupportedFeature) -> [[String: Any]] {
+        let marks = message.cacheMarks
         switch message.role {
         case .tool:
-            return [["type": "tool_result", "tool_use_id": message.toolCallID ?? "", "content": message.text]]
+            return [marked(["type": "tool_result", "tool_use_id": message.toolCallID ?? "", "content": message.text], marks[0])]
         case .user, .assistant:
             var blocks: [[String: Any]] = []
             for (part, content) in message.parts.enumerated() {
                 switch content {
-                case .text(let text) where !text.isEmpty: blocks.append(["type": "text", "text": text])
+                case .text(let text) where !text.isEmpty: blocks.append(marked(["type": "text", "text": text], marks[part]))
                 case .text: break
-                case .image(let image): blocks.append(try imageBlock(image, field: "messages.\(index).content.\(part)"))
+                case .image(let image): blocks.append(marked(try imageBlock(image, field: "messages.\(index).content.\(part)"), marks[part]))
+                // Anthropic checks the signature: the block goes back as it came.
+                case .thinking(let thinking): blocks.append(marked(thinking.wire, marks[part]))
                 }
             }
             for (call, toolCall) in message.toolCalls.enumerated() {
@@ -111,10 +136,16 @@ struct AnthropicProvider: ChatProvider, TranslatedRequest {
                     throw UnsupportedFeature(field: "messages.\(index).tool_calls.\(call).function.arguments", provider: .anthropic,
                                              reason: "must be a JSON object for Anthropic's tool_use input")
                 }
-                blocks.append(["type": "tool_use", "id": toolCall.id, "name": toolCall.name, "input": input])
+                blocks.append(marked(["type": "tool_use", "id": toolCall.id, "name": toolCall.name, "input": input], marks[message.parts.count + call]))
             }
             return blocks
         }
+    }
+
+    /// `block` with the client's cache mark, if it had one.
+    private static func marked(_ block: [String: Any], _ mark: CacheControl?) -> [String: Any] {
+        guard let mark else { return block }
+        return block.merging(["cache_control": mark.wire]) { $1 }
     }
 
     private static func imageBlock(_ image: ImageInput, field: String) throws(UnsupportedFeature) -> [String: Any] {
@@ -144,12 +175,24 @@ struct AnthropicStreamTranslator: StreamTranslator {
         case "message_start":
             count(data.message?.usage)
         case "content_block_start":
-            guard let block = data.contentBlock, block.type == "tool_use", let index = data.index else { return [] }
-            let call = toolBlocks.count
-            toolBlocks[index] = (call, false)
-            return [.toolCall(ToolCallDelta(index: call, id: block.id ?? "call_\(call)", name: block.name ?? "", arguments: ""))]
+            switch (data.contentBlock?.type, data.index) {
+            case ("tool_use"?, let index?):
+                let call = toolBlocks.count
+                toolBlocks[index] = (call, false)
+                return [.toolCall(ToolCallDelta(index: call, id: data.contentBlock?.id ?? "call_\(call)", name: data.contentBlock?.name ?? "", arguments: ""))]
+            case ("thinking"?, _):
+                let text = data.contentBlock?.thinking ?? ""
+                return [.thinking(.start)] + (text.isEmpty ? [] : [.thinking(.text(text))])
+            case ("redacted_thinking"?, _): return [.thinking(.redacted(data: data.contentBlock?.data ?? ""))]
+            default: return []
+            }
         case "content_block_delta":
-            if data.delta?.type == "text_delta", let text = data.delta?.text, !text.isEmpty { return [.delta(text)] }
+            switch data.delta?.type {
+            case "text_delta": if let text = data.delta?.text, !text.isEmpty { return [.delta(text)] }
+            case "thinking_delta": if let text = data.delta?.thinking, !text.isEmpty { return [.thinking(.text(text))] }
+            case "signature_delta": if let signature = data.delta?.signature { return [.thinking(.signature(signature))] }
+            default: break
+            }
             if let fragment = data.delta?.partialJson, !fragment.isEmpty, let index = data.index, let block = toolBlocks[index] {
                 toolBlocks[index] = (block.call, true)
                 return [.toolCall(ToolCallDelta(index: block.call, arguments: fragment))]

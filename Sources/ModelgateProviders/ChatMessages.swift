@@ -14,6 +14,9 @@ public struct ChatMessage: Sendable, Equatable {
     /// Where the message stood in the client's request (system messages included), for naming a
     /// refused field.
     public var sourceIndex: Int?
+    /// Anthropic's cache marks, by block in the order Anthropic is sent the message: its parts, then
+    /// its tool calls (a tool message is one block, its result). Other providers cache on their own.
+    public var cacheMarks: [Int: CacheControl] = [:]
 
     public init(role: Role, parts: [ContentPart], toolCalls: [ToolCall] = [], toolCallID: String? = nil, sourceIndex: Int? = nil) {
         self.sourceIndex = sourceIndex
@@ -40,6 +43,8 @@ public struct ChatMessage: Sendable, Equatable {
 public enum ContentPart: Sendable, Equatable {
     case text(String)
     case image(ImageInput)
+    /// An assistant's thinking from an earlier Anthropic reply, for Anthropic only.
+    case thinking(ThinkingBlock)
 }
 
 /// An image part: inline bytes (a `data:` URL) or an https URL the provider fetches.
@@ -160,12 +165,13 @@ public struct UnsupportedFeature: Error, Sendable, Equatable {
 
 extension ProviderRequest {
     /// A tokenizer-free estimate of the prompt: a token per 4 characters of text (system, messages,
-    /// tool calls and tool definitions) and 765 per image (OpenAI's cost of a 1024 px image).
+    /// thinking, tool calls and tool definitions) and 765 per image (OpenAI's cost of a 1024 px image).
     public var estimatedPromptTokens: Int {
         var characters = system?.count ?? 0
         var images = 0
         for message in messages {
             characters += message.text.count + message.toolCalls.reduce(0) { $0 + $1.name.count + $1.arguments.count }
+            characters += message.parts.reduce(0) { total, part in if case .thinking(.thinking(let text, _)) = part { total + text.count } else { total } }
             images += message.images.count
         }
         characters += tools.reduce(0) { total, tool in

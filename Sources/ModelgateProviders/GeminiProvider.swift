@@ -88,6 +88,8 @@ struct GeminiProvider: ChatProvider, TranslatedRequest {
                     case .text(let text) where !text.isEmpty: parts.append(["text": text])
                     case .text: break
                     case .image(let image): parts.append(try imagePart(image, field: "messages.\(index).content.\(number)"))
+                    case .thinking:
+                        throw UnsupportedFeature(field: "messages.\(index).content.\(number)", provider: .google, reason: "thinking blocks are Anthropic's")
                     }
                 }
                 for toolCall in message.toolCalls {

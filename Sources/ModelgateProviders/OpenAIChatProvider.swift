@@ -69,13 +69,15 @@ struct OpenAIChatProvider: ChatProvider {
         switch message.role {
         case .user:
             let textOnly = message.parts.allSatisfy { if case .text = $0 { true } else { false } }
-            encoded["content"] = textOnly ? message.text as Any : message.parts.map { part -> [String: Any] in
+            encoded["content"] = textOnly ? message.text as Any : message.parts.compactMap { part -> [String: Any]? in
                 switch part {
                 case .text(let text): return ["type": "text", "text": text]
                 case .image(let image):
                     var url: [String: Any] = ["url": image.url]
                     url["detail"] = image.detail
                     return ["type": "image_url", "image_url": url]
+                // Refused before it gets here (`ProviderRouter.check`): thinking is Anthropic's.
+                case .thinking: return nil
                 }
             }
         case .assistant:

@@ -86,7 +86,17 @@ public struct ProviderRouter: Sendable {
 
     /// Refuses a request the provider cannot honour (naming the field), before anything is charged.
     public func check(_ provider: Provider, _ request: ProviderRequest) throws(UnsupportedFeature) {
-        try providers[provider]?.check(request)
+        guard let client = providers[provider] else { return }
+        if provider != .anthropic, let field = request.anthropicOnlyField {
+            throw UnsupportedFeature(field: field, provider: provider, reason: "extended thinking is Anthropic's; send it to an Anthropic model")
+        }
+        try client.check(request)
+    }
+
+    /// The prompt's tokens as the provider counts them; nil when it has no counter Modelgate calls
+    /// (only Anthropic has one) or is not configured.
+    public func countTokens(_ provider: Provider, _ request: ProviderRequest) async throws -> Int? {
+        try await providers[provider]?.countTokens(request)
     }
 
     public func stream(_ provider: Provider, _ request: ProviderRequest) -> ProviderStream {

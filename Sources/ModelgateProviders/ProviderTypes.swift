@@ -16,6 +16,8 @@ public struct ProviderRequest: Sendable, Equatable {
     public var responseFormat: ResponseFormat?
     /// Anthropic's beta features the client asked for (`anthropic-beta`), forwarded to Anthropic only.
     public var anthropicBeta: String?
+    /// Thinking and cache marks, which only Anthropic takes.
+    public var anthropic = AnthropicExtras()
 
     public init(providerModelID: String, system: String?, messages: [ChatMessage], endUserID: String, options: GenerationOptions = .init(),
                 tools: [ToolDefinition] = [], toolChoice: ToolChoice? = nil, parallelToolCalls: Bool? = nil, responseFormat: ResponseFormat? = nil) {
@@ -60,6 +62,8 @@ public struct ToolCallDelta: Sendable, Equatable {
 public enum ProviderEvent: Sendable, Equatable {
     case delta(String)
     case toolCall(ToolCallDelta)
+    /// Anthropic's extended thinking, sent only when the request asked for it.
+    case thinking(ThinkingDelta)
     /// The last event of a complete reply.
     case finish(reason: FinishReason, usage: TokenUsage)
 }
@@ -89,6 +93,12 @@ public protocol ChatProvider: Sendable {
     /// Throws when the request asks for something this provider cannot do, naming the field.
     func check(_ request: ProviderRequest) throws(UnsupportedFeature)
     func stream(_ request: ProviderRequest) -> ProviderStream
+    /// The prompt's tokens as the provider counts them, or nil when it has no counter.
+    func countTokens(_ request: ProviderRequest) async throws -> Int?
+}
+
+extension ChatProvider {
+    public func countTokens(_ request: ProviderRequest) async throws -> Int? { nil }
 }
 
 /// A provider whose request is translated from OpenAI's and may refuse a field it cannot say.

@@ -88,11 +88,16 @@ struct AnthropicEvent: Decodable {
         let type: String?
         let id: String?
         let name: String?
+        let thinking: String?
+        /// A redacted thinking block's opaque content.
+        let data: String?
     }
 
     struct Delta: Decodable {
         let type: String?
         let text: String?
+        let thinking: String?
+        let signature: String?
         let partialJson: String?
         let stopReason: String?
     }

@@ -43,6 +43,11 @@ struct RetryingProvider: ChatProvider {
 
     func check(_ request: ProviderRequest) throws(UnsupportedFeature) { try base.check(request) }
 
+    /// Counting is cheap and idempotent: retried like a stream that has delivered nothing.
+    func countTokens(_ request: ProviderRequest) async throws -> Int? {
+        try await policy.run { try await base.countTokens(request) }
+    }
+
     func stream(_ request: ProviderRequest) -> ProviderStream {
         AsyncThrowingStream { continuation in
             let task = Task {

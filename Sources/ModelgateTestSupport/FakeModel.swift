@@ -33,6 +33,7 @@ enum FakeModel {
     }
 
     private static func anthropic(_ request: [String: Any]) -> Reply? {
+        if let refusal = FakeAnthropic.refusal(request) { return .invalid(refusal) }
         let last = (request["messages"] as? [[String: Any]])?.last?["content"] as? [[String: Any]] ?? []
         if let result = last.first(where: { $0["type"] as? String == "tool_result" }) {
             return .text("The tool said: \(result["content"] as? String ?? "")")

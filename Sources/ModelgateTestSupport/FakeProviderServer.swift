@@ -104,6 +104,7 @@ struct Responder: Sendable {
             }
         }
         router.post("anthropic/v1/messages") { request, _ in try await respond(request, format: .anthropic) }
+        router.post("anthropic/v1/messages/count_tokens") { request, _ in try await count(request) }
         for version in ["v1", "v1beta"] {
             router.post("google/\(version)/models/:call") { request, context in
                 let call = try context.parameters.require("call")
@@ -115,15 +116,33 @@ struct Responder: Sendable {
         }
     }
 
-    func respond(_ request: Request, format: WireFormat) async throws -> Response {
+    func record(_ request: Request) async throws -> FakeProviderServer.RecordedRequest {
         let body = try await request.body.collect(upTo: 64 << 20)
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
-        let scripted = next(recording: FakeProviderServer.RecordedRequest(path: request.uri.path, headers: headers, body: Data(buffer: body)))
-        let json = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
+        return FakeProviderServer.RecordedRequest(path: request.uri.path, headers: headers, body: Data(buffer: body))
+    }
+
+    /// Anthropic's `count_tokens`: `{"input_tokens": N}`, or the scripted failure.
+    func count(_ request: Request) async throws -> Response {
+        let recorded = try await record(request)
+        let scripted = next(recording: recorded)
+        switch Self.scenario(forModel: recorded.json["model"] as? String ?? "") ?? scripted {
+        case .status(let status): return FakeProviderServer.json(WireFormat.anthropic.errorBody(status: status), status: .init(code: status))
+        case .rateLimited: return FakeProviderServer.json(WireFormat.anthropic.errorBody(status: 429), status: .tooManyRequests)
+        default: return FakeProviderServer.json(#"{"input_tokens":\#(FakeAnthropic.count(recorded.json))}"#)
+        }
+    }
+
+    func respond(_ request: Request, format: WireFormat) async throws -> Response {
+        let recorded = try await record(request)
+        let scripted = next(recording: recorded)
+        let json = recorded.json
         let model = (json["model"] as? String) ?? request.uri.path.split(separator: "/").last.map { String($0.split(separator: ":")[0]) } ?? ""
         let scenario = Self.scenario(forModel: model) ?? scripted
         let streaming = format == .gemini || json["stream"] as? Bool == true
+        let thinking = format == .anthropic ? FakeAnthropic.thinking(asked: json) : .none
+        let usage = format == .anthropic ? FakeAnthropic.usage(json) : FakeProviderServer.usage
         switch scenario {
         case .status(let status):
             return FakeProviderServer.json(format.errorBody(status: status), status: .init(code: status), headers: ["x-should-retry": "false"])
@@ -131,15 +150,17 @@ struct Responder: Sendable {
             return FakeProviderServer.json(format.errorBody(status: 429), status: .tooManyRequests,
                              headers: ["retry-after": String(retryAfter), "x-should-retry": "false"])
         case .reply(let text):
-            switch FakeModel.reply(to: json, format: format) {
+            let modelReply = FakeModel.reply(to: json, format: format)
+            switch modelReply {
             case .toolCall(let name, let arguments):
-                return stream(events: format.toolCallEvents(name: name, arguments: arguments), finish: true)
+                return stream(events: format.toolCallEvents(name: name, arguments: arguments, thinking: thinking), finish: true)
             case .invalid(let message):
                 return FakeProviderServer.json(format.errorBody(status: 400, message: message), status: .badRequest)
-            case .text(let answer):
-                return streaming ? stream(format, pieces: Self.pieces(answer), finish: true) : FakeProviderServer.json(format.unary(answer))
-            case nil:
-                return streaming ? stream(format, pieces: Self.pieces(text), finish: true) : FakeProviderServer.json(format.unary(text))
+            case .text, nil:
+                let answer = if case .text(let answer)? = modelReply { answer } else { text }
+                return streaming
+                    ? stream(events: format.streamEvents(pieces: Self.pieces(answer), finish: true, usage: usage, thinking: thinking), finish: true)
+                    : FakeProviderServer.json(format.unary(answer, usage: usage, thinking: thinking))
             }
         case .slowFirstByte(let seconds, let text):
             try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))

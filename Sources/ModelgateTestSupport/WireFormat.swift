@@ -11,7 +11,7 @@ enum WireFormat: Sendable, Equatable {
 
     /// A streamed text reply; `usage` is reported in each provider's own way (Anthropic's input count
     /// excludes cache reads and writes, Gemini's candidates count excludes thoughts).
-    func streamEvents(pieces: [String], finish: Bool, usage: FakeUsage = FakeProviderServer.usage) -> [String] {
+    func streamEvents(pieces: [String], finish: Bool, usage: FakeUsage = FakeProviderServer.usage, thinking: FakeAnthropic.Thinking = .none) -> [String] {
         switch self {
         case .openAI:
             let head = #"{"id":"chatcmpl-abc123","object":"chat.completion.chunk","created":1732406400,"model":"gpt-4o-mini-2024-07-18","choices":"#
@@ -23,15 +23,17 @@ enum WireFormat: Sendable, Equatable {
             events.append("data: [DONE]\n\n")
             return events
         case .anthropic:
+            let text = thinking == .none ? 0 : 1
             var events = [
                 "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01XFDUDYJgAACzvnptvVoYEL\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":\(usage.input - usage.cached - usage.cacheWrite),\"cache_creation_input_tokens\":\(usage.cacheWrite),\"cache_read_input_tokens\":\(usage.cached),\"output_tokens\":1}}}\n\n",
-                "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+            ] + FakeAnthropic.events(thinking) + [
+                "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":\(text),\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
                 "event: ping\ndata: {\"type\": \"ping\"}\n\n",
             ]
-            events += pieces.map { "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\(Self.quoted($0))}}\n\n" }
+            events += pieces.map { "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":\(text),\"delta\":{\"type\":\"text_delta\",\"text\":\(Self.quoted($0))}}\n\n" }
             guard finish else { return events }
             events += [
-                "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+                "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":\(text)}\n\n",
                 "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":\(usage.output)}}\n\n",
                 "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
             ]
@@ -51,7 +53,7 @@ enum WireFormat: Sendable, Equatable {
     /// One tool call streamed as the provider streams it (`../shared/reference/wire-formats-tools-images.md` §3):
     /// OpenAI and Anthropic send the arguments in two pieces, Gemini sends the whole call with a
     /// thought signature and says STOP.
-    func toolCallEvents(name: String, arguments: String) -> [String] {
+    func toolCallEvents(name: String, arguments: String, thinking: FakeAnthropic.Thinking = .none) -> [String] {
         let usage = FakeProviderServer.usage
         let cut = arguments.index(arguments.startIndex, offsetBy: arguments.count / 2)
         let pieces = [String(arguments[..<cut]), String(arguments[cut...])]
@@ -68,13 +70,15 @@ enum WireFormat: Sendable, Equatable {
                    "data: \(head)[],\"usage\":{\"prompt_tokens\":\(usage.input),\"completion_tokens\":\(usage.output),\"total_tokens\":\(usage.input + usage.output)}}\n\n",
                    "data: [DONE]\n\n"]
         case .anthropic:
+            let tool = thinking == .none ? 0 : 1
             return [
                 "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01Tool\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":\(usage.input),\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":1}}}\n\n",
-                "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_01Fake\",\"name\":\"\(name)\",\"input\":{}}}\n\n",
+            ] + FakeAnthropic.events(thinking) + [
+                "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":\(tool),\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_01Fake\",\"name\":\"\(name)\",\"input\":{}}}\n\n",
             ] + pieces.map {
-                "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\(Self.quoted($0))}}\n\n"
+                "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":\(tool),\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\(Self.quoted($0))}}\n\n"
             } + [
-                "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+                "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":\(tool)}\n\n",
                 "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":\(usage.output)}}\n\n",
                 "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
             ]
@@ -89,13 +93,12 @@ enum WireFormat: Sendable, Equatable {
     /// The signature the fake Gemini puts beside its function calls (checked when it comes back).
     static let thoughtSignature = "CiQB0e2Kbw=="
 
-    func unary(_ text: String) -> String {
-        let usage = FakeProviderServer.usage
+    func unary(_ text: String, usage: FakeUsage = FakeProviderServer.usage, thinking: FakeAnthropic.Thinking = .none) -> String {
         switch self {
         case .openAI:
             return "{\"id\":\"chatcmpl-abc123\",\"object\":\"chat.completion\",\"created\":1732406400,\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(Self.quoted(text)),\"refusal\":null,\"annotations\":[]},\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":\(usage.input),\"completion_tokens\":\(usage.output),\"total_tokens\":\(usage.input + usage.output)},\"system_fingerprint\":\"fp_0ba0d124f1\"}"
         case .anthropic:
-            return "{\"id\":\"msg_01XFDUDYJgAACzvnptvVoYEL\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[{\"type\":\"text\",\"text\":\(Self.quoted(text))}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":\(usage.input),\"output_tokens\":\(usage.output)}}"
+            return "{\"id\":\"msg_01XFDUDYJgAACzvnptvVoYEL\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[\(FakeAnthropic.block(thinking)){\"type\":\"text\",\"text\":\(Self.quoted(text))}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":\(usage.input - usage.cached - usage.cacheWrite),\"cache_creation_input_tokens\":\(usage.cacheWrite),\"cache_read_input_tokens\":\(usage.cached),\"output_tokens\":\(usage.output)}}"
         case .gemini, .geminiUnary:
             return "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\(Self.quoted(text))}],\"role\":\"model\"},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":\(usage.input),\"candidatesTokenCount\":\(usage.output),\"totalTokenCount\":\(usage.input + usage.output)},\"modelVersion\":\"gemini-1.5-pro\"}"
         }

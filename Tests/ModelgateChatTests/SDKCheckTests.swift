@@ -23,6 +23,14 @@ struct SDKCheckTests {
         #expect(result.output.contains("ok gemini 429"))
     }
 
+    @Test func theAnthropicSDKParsesTheFakesThinkingCacheCountsAndTokenCount() async throws {
+        let fake = try await FakeProviderServer.start()
+        let result = try await PythonSDK.run(["fake", fake.baseURL], script: "scripts/messages_extras_checks.py")
+        await fake.stop()
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("ok fake count_tokens"), "\(result.output)")
+    }
+
     @Test func theOpenAISDKTalksToModelgate() async throws {
         let fake = try await FakeProviderServer.start()
         do {
