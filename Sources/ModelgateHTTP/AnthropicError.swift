@@ -27,6 +27,11 @@ public struct AnthropicError {
         }
     }
 
+    /// Anthropic answers an overload with 529, which its SDKs raise as `OverloadedError`.
+    public var status: HTTPResponse.Status {
+        problem.status == .serviceUnavailable ? HTTPResponse.Status(code: 529, reasonPhrase: "Overloaded") : problem.status
+    }
+
     public func envelope(requestID: String) -> JSONValue {
         .object([
             "type": .string("error"),
@@ -40,7 +45,7 @@ public struct AnthropicError {
         headers[.contentType] = "application/json"
         headers[.init("request-id")!] = requestID
         let data = (try? JSONEncoder.sorted.encode(envelope(requestID: requestID))) ?? Data()
-        return Response(status: problem.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     /// Whether a request speaks the Messages API, so its errors take this envelope.

@@ -163,7 +163,6 @@ public func buildRouter(
     AnthropicMessagesRoutes(chat: services.chat, userModels: services.userModels, maxBodyBytes: configuration.maxChatBodyBytes, recorder: recorder)
         .register(on: openAI, calls: callGroup("v1"))
     BillingRoutes(purchases: services.purchases, userModels: services.userModels, metrics: dependencies.metrics).register(api: api, router: router)
-    let cache = services.cache
     PaidRoutes(account: services.paidAccount, userModels: services.userModels).register(on: api)
     PageRoutes(
         renderer: services.pages, tokens: tokens, sessions: services.sessions, apiKeys: services.apiKeys, userModels: services.userModels,
@@ -190,8 +189,10 @@ public func buildApplication(
         metrics: dependencies.metrics, logger: dependencies.logger)
     // Several instances share one PostgreSQL: they share the catalog and the providers' circuits too.
     let circuits = services.chat.circuitSync(database: dependencies.database, interval: .milliseconds(500), logger: dependencies.logger)
-    let sweeper = HoldSweeper(database: dependencies.database, clock: dependencies.clock, interval: .seconds(30), logger: dependencies.logger)
-    let purger = ResponsePurger(responses: services.storedResponses, clock: dependencies.clock, interval: .seconds(600), logger: dependencies.logger)
+    let holds = HoldSweeper(database: dependencies.database, clock: dependencies.clock, logger: dependencies.logger)
+    let sweeper = PeriodicService(interval: .seconds(30), work: holds.sweepOnce)
+    let responses = ResponsePurger(responses: services.storedResponses, clock: dependencies.clock, logger: dependencies.logger)
+    let purger = PeriodicService(interval: .seconds(600), work: responses.purgeOnce)
     // Plans with a meter: their calls reach Stripe from the outbox, whichever instance settled them.
     let meters = dependencies.stripe.map { MeterEventSender(stripe: $0, database: dependencies.database, clock: dependencies.clock, metrics: dependencies.metrics,
                                                               logger: dependencies.logger) }

@@ -4,35 +4,23 @@ import ModelgateAccess
 import ModelgateCore
 import ModelgateKeys
 import ModelgateStore
-import ServiceLifecycle
 
 /// Returns what calls held and never gave back — budget holds past their expiry, open-call slots
-/// of instances that died — every `interval`, so nothing held outlives its call by more than
+/// of instances that died — every 30 seconds, so nothing held outlives its call by more than
 /// `OpenCallGate.callLifetime` plus an interval. Every instance sweeps; a hold is returned once.
-struct HoldSweeper: Service {
+struct HoldSweeper: Sendable {
     let spend: SpendLedger
     let userSlots: UserLimitRepository
     let keySlots: ApiKeyRepository
     let clock: any WallClock
-    let interval: Duration
     let logger: Logger
 
-    init(database: Database, clock: any WallClock, interval: Duration, logger: Logger) {
+    init(database: Database, clock: any WallClock, logger: Logger) {
         spend = SpendLedger(database: database)
         userSlots = UserLimitRepository(database: database)
         keySlots = ApiKeyRepository(database: database)
         self.clock = clock
-        self.interval = interval
         self.logger = logger
-    }
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            // A shutdown ends the wait at once instead of after an interval.
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return }
-            await sweepOnce()
-        }
     }
 
     func sweepOnce() async {

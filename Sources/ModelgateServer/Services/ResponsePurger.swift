@@ -2,24 +2,13 @@ import Foundation
 import Logging
 import ModelgateChat
 import ModelgateCore
-import ServiceLifecycle
 
-/// Deletes stored Responses API answers past their retention every `interval`. Reads never return
+/// Deletes stored Responses API answers past their retention (run every 10 minutes). Reads never return
 /// an expired answer, so the purge only frees space; every instance purges, a row goes once.
-struct ResponsePurger: Service {
+struct ResponsePurger: Sendable {
     let responses: StoredResponses
     let clock: any WallClock
-    let interval: Duration
     let logger: Logger
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            // A shutdown ends the wait at once instead of after an interval.
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return }
-            await purgeOnce()
-        }
-    }
 
     func purgeOnce() async {
         do {
