@@ -134,6 +134,8 @@ def check_responses(base, token, model):
           and all(item.type != "reasoning" for item in events[-1].response.output), repr(events[-1]))
     included = raises(lambda: client.responses.create(model=model, input="Hi", include=["message.output_text.logprobs"]), openai.BadRequestError)
     check("responses other include refused by name", included is not None and included.param == "include", repr(included and included.body))
+    templated = raises(lambda: client.responses.create(model=model, input="Hi", prompt={"id": "pmpt_1"}), openai.BadRequestError)
+    check("responses prompt template refused by name", templated is not None and templated.param == "prompt", repr(templated and templated.body))
 
     missing = raises(lambda: client.responses.create(model="no-such-model", input="Hi"), openai.NotFoundError)
     check("responses unknown model → NotFoundError", missing is not None and missing.code == "model_not_found", repr(missing))

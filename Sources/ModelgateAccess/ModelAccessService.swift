@@ -106,9 +106,11 @@ public struct ModelAccessService: Sendable {
         let started = ContinuousClock.now
         defer { metrics.selection(seconds: (ContinuousClock.now - started).seconds) }
         if let persona, cache.persona(persona) == nil { throw ModelgateError.unknownPersona(persona) }
+        // With model choice switched off the catalog decides, but an embedding is always of the model
+        // asked for: another model's vectors live in another space.
+        let honoured = isModelSelectionEnabled || kind == .embedding ? explicit : nil
         let choice = try ModelSelection.select(
-            catalog: cache.catalog, preferences: preferences(of: profile), persona: persona, explicit: isModelSelectionEnabled ? explicit : nil,
-            kind: kind)
+            catalog: cache.catalog, preferences: preferences(of: profile), persona: persona, explicit: honoured, kind: kind)
         let model = choice.model
         let now = clock.now()
         let day = profile.timeZone.day(at: now)

@@ -37,7 +37,8 @@ public struct AnthropicMessagesRoutes: Sendable {
         let persona = request.headers[OpenAICompatibleRoutes.personaHeader].map(PersonaID.init(rawValue:))
         let failover = try OpenAICompatibleRoutes.failover(request.headers[OpenAICompatibleRoutes.failoverHeader], models: nil,
                                                           catalog: userModels.catalog)
-        let reply = try await chat.complete(call, persona: persona, explicit: explicit, failover: failover, for: profile)
+        let task = try CallPurpose.taskKey(header: request.headers[OpenAICompatibleRoutes.purposeHeader], key: context.apiKey)
+        let reply = try await chat.complete(call, persona: persona, explicit: explicit, task: task, failover: failover, for: profile)
         let writer = MessagesWriter(id: "msg_" + context.id.filter { $0.isLetter || $0.isNumber }, model: reply.admission.choice.model.id.rawValue,
                                     settle: { [recorder] in _ = await recorder.record(reply, user: profile.id) })
         var response = body.stream == true ? writer.streaming(reply, shutdown: chat.shutdown) : try await writer.whole(reply)

@@ -27,3 +27,13 @@ enum CallPurpose: Equatable {
         }
     }
 }
+
+extension CallPurpose {
+    /// The key whose task model and daily task budget answer this call, when `header` marks it as a
+    /// background call; `nil` for the end user's message. Every chat door asks the same.
+    static func taskKey(header: String?, key: ApiKey?) throws(ModelgateError) -> ApiKey? {
+        guard try CallPurpose(header: header) == .task else { return nil }
+        guard let key, key.limits.taskModel != nil else { throw .taskNotConfigured }
+        return key
+    }
+}

@@ -46,6 +46,7 @@ struct EmbeddingsRequest: Decodable, Sendable {
     let model: String
     let input: Input
     let dimensions: Int?
+    static let mostDimensions = 8_192
     let encoding_format: String?
 
     /// OpenAI's limits: at most 2,048 inputs, none of them empty.
@@ -72,7 +73,11 @@ struct EmbeddingsRequest: Decodable, Sendable {
             if let empty = arrays.firstIndex(where: \.isEmpty) { throw .invalidBody(field: "input.\(empty)", reason: "must not be empty") }
             if arrays.joined().contains(where: { $0 < 0 }) { throw .invalidBody(field: "input", reason: "token ids are 0 or more") }
         }
-        if let dimensions, dimensions < 1 { throw .invalidBody(field: "dimensions", reason: "must be 1 or more") }
+        // No provider makes vectors longer than a few thousand numbers; the bound keeps a request from
+        // asking for an unbounded one of a model whose size is not declared.
+        if let dimensions, !(1...Self.mostDimensions).contains(dimensions) {
+            throw .invalidBody(field: "dimensions", reason: "must be 1 to \(Self.mostDimensions)")
+        }
         return EmbeddingRequest(providerModelID: "", input: input, dimensions: dimensions, endUserID: "")
     }
 }

@@ -11,7 +11,7 @@ extension OpenAICompatibleRoutes {
     @Sendable func embeddings(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let profile = try context.requireIdentity().profile
         let body = try await request.decodeJSON(EmbeddingsRequest.self, limit: maxBodyBytes)
-        if let purpose = request.headers[Self.purposeHeader], purpose != "chat" {
+        if try CallPurpose(header: request.headers[Self.purposeHeader]) == .task {
             throw ModelgateError.unsupportedParameter(field: "X-Modelgate-Purpose", reason: "an embedding call is never a background task")
         }
         let format = try body.encodingFormat
@@ -19,14 +19,15 @@ extension OpenAICompatibleRoutes {
         guard body.model != "auto" else { throw ModelgateError.invalidBody(field: "model", reason: "must name an embedding model (auto picks chat models)") }
         let model = try Self.model(named: body.model, in: userModels.catalog)
         let reply = try await chat.embed(call, model: model, for: profile)
-        // The vectors are the caller's however settling goes; a failure to settle is logged and retried.
+        // The vectors are the caller's however settling goes; a failure to settle is logged (and retried
+        // while the database is unavailable).
         _ = await recorder.record(reply, user: profile.id)
         return EmbeddingsWriter(format: format).response(reply)
     }
 }
 
-/// OpenAI's `{"object": "list", "data": [...], "model", "usage"}`, written as text: floats keep the
-/// provider's digits, and 2,048 vectors of 3,072 numbers need no intermediate tree.
+/// OpenAI's `{"object": "list", "data": [...], "model", "usage"}`, written as text: 2,048 vectors of
+/// 3,072 numbers need no intermediate tree (each float is written in its shortest exact form).
 struct EmbeddingsWriter: Sendable {
     let format: EmbeddingsRequest.EncodingFormat
 

@@ -19,7 +19,8 @@ extension OpenAICompatibleRoutes {
         let explicit = try Self.model(named: body.model, in: userModels.catalog)
         let persona = request.headers[Self.personaHeader].map(PersonaID.init(rawValue:))
         let failover = try Self.failover(request.headers[Self.failoverHeader], models: nil, catalog: userModels.catalog)
-        let reply = try await chat.complete(call, persona: persona, explicit: explicit, failover: failover, for: profile)
+        let task = try CallPurpose.taskKey(header: request.headers[Self.purposeHeader], key: context.apiKey)
+        let reply = try await chat.complete(call, persona: persona, explicit: explicit, task: task, failover: failover, for: profile)
         let id = "resp_" + context.id.filter { $0.isLetter || $0.isNumber }
         let model = reply.admission.choice.model.id
         let keep = body.storesAnswer

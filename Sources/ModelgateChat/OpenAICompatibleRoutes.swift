@@ -122,8 +122,7 @@ public struct OpenAICompatibleRoutes: Sendable {
         let body = try await request.decodeJSON(CompletionRequest.self, limit: maxBodyBytes)
         let persona = request.headers[Self.personaHeader].map(PersonaID.init(rawValue:))
         let call = try body.providerRequest()
-        if try CallPurpose(header: request.headers[Self.purposeHeader]) == .task {
-            guard let key = context.apiKey, key.limits.taskModel != nil else { throw ModelgateError.taskNotConfigured }
+        if let key = try CallPurpose.taskKey(header: request.headers[Self.purposeHeader], key: context.apiKey) {
             let reply = try await chat.complete(call, persona: nil, explicit: nil, task: key, for: profile)
             return try await respond(reply, to: body, id: context.id, user: profile.id)
         }

@@ -5,7 +5,7 @@ import ModelgateCore
 import ModelgateHTTP
 
 /// Settles a finished (or cut) reply — its tokens, cost and budget hold — and stores a `/api/chat`
-/// exchange, for both chat routes.
+/// exchange, for every door (embeddings too).
 public struct ReplyRecorder: Sendable {
     let chat: ChatService
     let logger: Logger

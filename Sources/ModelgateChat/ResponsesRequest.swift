@@ -67,6 +67,10 @@ struct ResponsesRequest: Decodable, Sendable {
     let include: [String]?
     let truncation: String?
     let conversation: JSONValue?
+    let prompt: JSONValue?
+    let top_logprobs: Int?
+    let service_tier: String?
+    let max_tool_calls: Int?
 }
 
 extension ResponsesRequest {
@@ -130,6 +134,10 @@ extension ResponsesRequest {
             ("truncation", truncation != nil && truncation != "disabled", "only disabled truncation is supported"),
             ("conversation", conversation != nil && conversation != .null, "conversations are not stored"),
             ("text.verbosity", text?.verbosity != nil && text?.verbosity != "medium", "verbosity is not passed to providers"),
+            ("prompt", prompt != nil && prompt != .null, "prompt templates are OpenAI's own; send the instructions and input"),
+            ("top_logprobs", (top_logprobs ?? 0) > 0, "log probabilities are not passed to providers"),
+            ("service_tier", service_tier.map { !["auto", "default"].contains($0) } ?? false, "only the default service tier is offered"),
+            ("max_tool_calls", max_tool_calls != nil, "a cap on built-in tool calls has nothing to cap: built-in tools are refused"),
         ]
         if let (field, _, reason) = refused.first(where: { $0.1 }) { throw .unsupportedParameter(field: field, reason: reason) }
     }

@@ -89,8 +89,8 @@ public struct ApiKeyAuthority: Sendable {
 
     public static func isKey(_ token: String) -> Bool { token.hasPrefix("mg_live_") || token.hasPrefix("mg_test_") }
 
-    /// Routes whose JSON body may name the end user in `user` (OpenAI's field, and the sign-in link request).
-    /// Where a body may name the end user: OpenAI's `user`, Anthropic's `metadata.user_id`.
+    /// Routes whose JSON body may name the end user: OpenAI's `user` (and the sign-in link request's),
+    /// Anthropic's `metadata.user_id`.
     static let bodyNamesTheUser: Set<String> = ["/v1/chat/completions", "/v1/responses", "/v1/messages", "/v1/messages/count_tokens", "/v1/embeddings",
                                                    "/api/keys/self/sign-in-links"]
 

@@ -15,7 +15,7 @@ struct AnthropicProvider: ChatProvider, TranslatedRequest {
     static let imageTypes: Set<String> = ["image/jpeg", "image/png", "image/gif", "image/webp"]
 
     /// What `count_tokens` takes of a message's body (it refuses `max_tokens`, `stream`, `metadata` and sampling).
-    static let countedFields: Set<String> = ["model", "messages", "system", "tools", "tool_choice", "thinking", "output_config", "cache_control"]
+    static let countedFields: Set<String> = ["model", "messages", "system", "tools", "tool_choice", "thinking", "cache_control"]
 
     func stream(_ request: ProviderRequest) -> ProviderStream {
         streaming(request) { body in

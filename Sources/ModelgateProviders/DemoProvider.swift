@@ -25,7 +25,7 @@ extension DemoProvider: EmbeddingProvider {
 
     /// Unit vectors that depend only on each input (the same text, the same vector), 8 dimensions
     /// unless the caller asked for others.
-    func embed(_ request: EmbeddingRequest) async throws -> Embeddings {
+    func embed(_ request: EmbeddingRequest, retry: RetryPolicy) async throws -> Embeddings {
         let inputs: [String] = switch request.input {
         case .texts(let texts): texts
         case .tokens(let arrays): arrays.map { $0.map(String.init).joined(separator: " ") }

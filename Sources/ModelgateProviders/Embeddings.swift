@@ -73,5 +73,7 @@ public struct Embeddings: Sendable, Equatable {
 public protocol EmbeddingProvider: Sendable {
     /// Throws when the request asks for something this provider or model cannot do, naming the field.
     func check(embedding request: EmbeddingRequest) throws(UnsupportedFeature)
-    func embed(_ request: EmbeddingRequest) async throws -> Embeddings
+    /// `retry` tries each upstream request again (after a rate limit, an overload, a 5xx or a connection
+    /// failure) on its own, so a request that was answered is never sent, and billed, twice.
+    func embed(_ request: EmbeddingRequest, retry: RetryPolicy) async throws -> Embeddings
 }

@@ -23,7 +23,7 @@ struct GeminiEmbeddingProvider: EmbeddingProvider {
         }
     }
 
-    func embed(_ request: EmbeddingRequest) async throws -> Embeddings {
+    func embed(_ request: EmbeddingRequest, retry: RetryPolicy) async throws -> Embeddings {
         let texts = try Self.texts(of: request)
         var headers = HTTPHeaders()
         headers.add(name: "x-goog-api-key", value: apiKey)
@@ -35,8 +35,12 @@ struct GeminiEmbeddingProvider: EmbeddingProvider {
                 Batch.Request(model: "models/\(request.providerModelID)", content: .init(parts: [.init(text: text)]),
                               outputDimensionality: request.dimensions)
             })
-            let reply = try await http.post(url: "\(baseURL)/v1beta/models/\(model):batchEmbedContents", headers: headers,
-                                            body: try JSONEncoder().encode(body), errors: EnvelopeErrors.self, limit: OpenAIEmbeddingProvider.replyLimit)
+            let encoded = try JSONEncoder().encode(body)
+            // Each batch is retried alone: the batches already answered are not asked (and billed) again.
+            let reply = try await retry.run {
+                try await http.post(url: "\(baseURL)/v1beta/models/\(model):batchEmbedContents", headers: headers,
+                                    body: encoded, errors: EnvelopeErrors.self, limit: OpenAIEmbeddingProvider.replyLimit)
+            }
             let answered = try ProviderWire.decode(Reply.self, reply, snakeCase: false, what: "embeddings reply").embeddings.map(\.values)
             guard answered.count == batch.count else {
                 throw ProviderError.failed(status: 200, reason: "\(answered.count) embeddings for a batch of \(batch.count)")

@@ -25,13 +25,15 @@ struct OpenAIEmbeddingProvider: EmbeddingProvider {
         }
     }
 
-    func embed(_ request: EmbeddingRequest) async throws -> Embeddings {
+    func embed(_ request: EmbeddingRequest, retry: RetryPolicy) async throws -> Embeddings {
         var headers = HTTPHeaders()
         headers.add(name: "Authorization", value: "Bearer \(apiKey)")
         let body = Body(model: request.providerModelID, input: Input(request.input), dimensions: request.dimensions,
                         user: provider == .openai ? request.endUserID : nil)
-        let reply = try await http.post(url: baseURL + "/embeddings", headers: headers, body: try JSONEncoder().encode(body),
-                                        errors: EnvelopeErrors.self, limit: Self.replyLimit)
+        let encoded = try JSONEncoder().encode(body)
+        let reply = try await retry.run {
+            try await http.post(url: baseURL + "/embeddings", headers: headers, body: encoded, errors: EnvelopeErrors.self, limit: Self.replyLimit)
+        }
         let list = try ProviderWire.decode(List.self, reply, what: "embeddings reply")
         // `index` says which input a vector belongs to: each one exactly once.
         let ordered = list.data.sorted { $0.index < $1.index }

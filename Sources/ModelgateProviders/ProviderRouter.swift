@@ -111,11 +111,11 @@ public struct ProviderRouter: Sendable {
         try embedders[provider]?.check(embedding: request)
     }
 
-    /// One vector per input, tried again (like a stream before its first token) after a rate limit,
-    /// an overload, a 5xx or a connection failure.
+    /// One vector per input; each upstream request is tried again (like a stream before its first
+    /// token) after a rate limit, an overload, a 5xx or a connection failure.
     public func embed(_ provider: Provider, _ request: EmbeddingRequest) async throws -> Embeddings {
         guard let client = embedders[provider] else { throw ProviderError.notConfigured(provider) }
-        return try await retry.run { try await client.embed(request) }
+        return try await client.embed(request, retry: retry)
     }
 
     /// Makes the HTTP client provider calls share, with the configured connect and idle timeouts.

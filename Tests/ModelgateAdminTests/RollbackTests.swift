@@ -104,6 +104,9 @@ import Testing
             }
             let preview = try await client.call(.post, "/api/selection/preview", token: token, json: #"{"personaId": "career", "modelId": "gpt-4o"}"#)
             #expect(preview.json["modelId"] == .string("gpt-4o-mini"))
+            // An embedding is still of the model asked for: another model's vectors would not compare.
+            let vectors = try await client.call(.post, "/v1/embeddings", token: token, json: #"{"model": "text-embedding-3-large", "input": "Hi"}"#)
+            #expect(vectors.status == .ok && vectors.json["model"] == .string("text-embedding-3-large"), "\(vectors.json)")
             let save = try await client.call(.patch, "/api/profile/model-preferences", token: token, json: #"{"defaultModelId": "llama-3.1-8b"}"#)
             #expect(save.status == .serviceUnavailable && save.code == "model_selection_disabled")
             #expect(try await client.call(.post, "/api/models/gpt-4o/checkout", token: token).code == "model_selection_disabled")

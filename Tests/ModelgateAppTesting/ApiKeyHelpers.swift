@@ -18,12 +18,12 @@ import SQLKit
 import Testing
 
 extension TestClientProtocol {
-    /// A `/v1/chat/completions` call with an API key and extra headers.
-    public func complete(key: String, body: String, headers extra: HTTPFields = [:]) async throws -> Reply {
+    /// A `/v1/chat/completions` call (or one to another door, at `path`) with an API key and extra headers.
+    public func complete(key: String, body: String, headers extra: HTTPFields = [:], path: String = "/v1/chat/completions") async throws -> Reply {
         var headers = extra
         headers[.authorization] = "Bearer \(key)"
         headers[.contentType] = "application/json"
-        return try await execute(uri: "/v1/chat/completions", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
+        return try await execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
             let data = Data(buffer: response.body)
             return Reply(status: response.status, headers: response.headers,
                          json: (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .string(String(decoding: data, as: UTF8.self)))

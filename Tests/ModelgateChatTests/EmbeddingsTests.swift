@@ -128,6 +128,18 @@ import Testing
         }
     }
 
+    @Test func aFailedGeminiBatchIsRetriedAloneNotTheBatchesAlreadyAnswered() async throws {
+        try await withFakeProviders { fake, app, client in
+            let token = try await app.token(testUser(708))
+            let inputs = (0..<150).map { "\"text \($0)\"" }.joined(separator: ",")
+            fake.script(.reply("batch one"), .status(503))
+            let reply = try await Self.embed(#"{"model": "gemini-embedding-001", "input": [\#(inputs)]}"#, as: token, client: client)
+            #expect(reply.status == .ok && reply.json["data"]?.array.count == 150, "\(reply.json)")
+            // The first batch of 100 once, the second twice: its 503, then its answer.
+            #expect(fake.requests.count == 3)
+        }
+    }
+
     @Test func everyChatDoorRefusesAnEmbeddingModelAndEmbeddingsRefuseAChatModel() async throws {
         try await withFakeProviders { fake, app, client in
             let token = try await app.token(testUser(705))
@@ -169,6 +181,7 @@ import Testing
         (#"{"model": "bge-base-en-v1.5", "input": "hello", "dimensions": 256}"#, "unsupported_parameter", "dimensions"),
         (#"{"model": "gemini-embedding-001", "input": [[1, 2, 3]]}"#, "unsupported_parameter", "input"),
         (#"{"model": "auto", "input": "hello"}"#, "invalid_body", "model"),
+        (#"{"model": "text-embedding-3-small", "input": "hello", "dimensions": 100000000}"#, "invalid_body", "dimensions"),
         // BGE reads 512 tokens an input; 2,100 characters are about 525.
         (#"{"model": "bge-base-en-v1.5", "input": ["short", "\#(String(repeating: "word ", count: 420))"]}"#, "invalid_body", "input.1"),
     ])

@@ -98,7 +98,7 @@ import Testing
 
     @Test func aBackgroundCallSpendsTheKeysTaskBudgetNeverTheEndUsersMessages() async throws {
         try await withFakeProviders { fake, app, client in
-            let key = try await app.createKey(client, #"{"name": "open-webui", "kind": "service", "limits": {"taskModel": "claude-3-5-haiku", "taskDailyBudget": 3}}"#)
+            let key = try await app.createKey(client, #"{"name": "open-webui", "kind": "service", "limits": {"taskModel": "claude-3-5-haiku", "taskDailyBudget": 5}}"#)
             try await app.sql("UPDATE ai_models SET rate_limit_messages_per_day = 1 WHERE id = 'gpt-4o-mini'")
             let alice: HTTPFields = [.init("X-Modelgate-User")!: "alice"]
             let chat = #"{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}"#
@@ -115,6 +115,12 @@ import Testing
                 let titled = try await client.complete(key: key, body: chat, headers: task)
                 #expect(titled.status == .ok && titled.json["model"] == .string("claude-3-5-haiku"), "\(titled.json)")
             }
+            // The Responses and Messages doors tell tasks apart the same way.
+            let responses = try await client.complete(key: key, body: #"{"model": "gpt-4o-mini", "input": "Hi"}"#, headers: task, path: "/v1/responses")
+            #expect(responses.status == .ok && responses.json["model"] == .string("claude-3-5-haiku"), "\(responses.json)")
+            let messages = try await client.complete(key: key, body: #"{"model": "gpt-4o-mini", "max_tokens": 64, "messages": [{"role": "user", "content": "Hi"}]}"#,
+                                                     headers: task, path: "/v1/messages")
+            #expect(messages.status == .ok && messages.json["model"] == .string("claude-3-5-haiku"), "\(messages.json)")
             var unknown = alice
             unknown[.init("X-Modelgate-Purpose")!] = "tsk"
             let refused = try await client.complete(key: key, body: chat, headers: unknown)
@@ -122,7 +128,7 @@ import Testing
             let spent = try await client.complete(key: key, body: chat, headers: task)
             #expect(spent.status == .tooManyRequests && spent.json["error"]?["code"] == .string("task_budget_exhausted"))
             #expect(spent.headers[.init("x-should-retry")!] == "false")
-            #expect(fake.requests.filter { $0.path.hasPrefix("/anthropic") }.count == 3)
+            #expect(fake.requests.filter { $0.path.hasPrefix("/anthropic") }.count == 5)
             // Alice's own count did not move, and no end-user event was written for the tasks. (The tasks'
             // tokens and cost are settled on her day row of the task model, with no message counted.)
             let usage = try await QuotaLedger(database: app.database).usage(of: try await app.endUser("alice"), on: "2026-11-18")
