@@ -78,6 +78,10 @@ def check_anthropic(base, token, model):
     refused = raises(lambda: client.messages.create(model=model, max_tokens=8, extra_body={"top_k": 5}, messages=[{"role": "user", "content": "Hi"}]),
                      anthropic.BadRequestError)
     check("anthropic top_k refused by name", refused is not None and "top_k" in refused.message, repr(refused and refused.body))
+    shaped = raises(lambda: client.messages.create(model=model, max_tokens=8, messages=[{"role": "user", "content": "Hi"}],
+                                                   extra_body={"output_format": {"type": "json_schema", "schema": {"type": "object"}}}),
+                    anthropic.BadRequestError)
+    check("anthropic output_format refused by name", shaped is not None and "output_format" in shaped.message, repr(shaped and shaped.body))
     denied = raises(lambda: anthropic.Anthropic(base_url=base, api_key="mg_live_nope", max_retries=0).messages.create(
         model=model, max_tokens=8, messages=[{"role": "user", "content": "Hi"}]), anthropic.AuthenticationError)
     check("anthropic bad key → AuthenticationError", denied is not None and denied.request_id is not None, repr(denied))

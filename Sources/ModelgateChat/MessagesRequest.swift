@@ -93,6 +93,8 @@ struct MessagesRequest: Decodable, Sendable {
     let context_management: JSONValue?
     let mcp_servers: JSONValue?
     let output_config: JSONValue?
+    /// The structured-output beta's field (`client.beta.messages.create(output_format=…)`).
+    let output_format: JSONValue?
 }
 
 extension MessagesRequest {
@@ -118,7 +120,8 @@ extension MessagesRequest {
     private func refuseUnsupported() throws(ModelgateError) {
         if top_k != nil { throw .unsupportedParameter(field: "top_k", reason: "top-k sampling is not passed to providers; leave it out") }
         let refused: [(String, JSONValue?)] = [("service_tier", service_tier), ("container", container), ("context_management", context_management),
-                                              ("mcp_servers", mcp_servers), ("output_config", output_config)]
+                                              ("mcp_servers", mcp_servers), ("output_config", output_config),
+                                              ("output_format", output_format)]
         if let field = refused.first(where: { $0.1 != nil })?.0 {
             throw .unsupportedParameter(field: field, reason: "is not supported by Modelgate's Messages API")
         }
